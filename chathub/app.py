@@ -1,0 +1,63 @@
+"""The one place that wires ChatHub together: routes, pages, workers, start-up and shut-down."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from nicegui import app, ui
+
+from chathub import bootstrap, bus, db, pages
+from chathub.routes import api, health, webhooks as webhook_routes
+from chathub.services import channels, outbound, runtime, webhooks
+from chathub.services.errors import ServiceError
+from chathub.settings import Settings, SettingsError, load_settings
+from chathub.worker import Worker
+
+log = logging.getLogger("chathub")
+
+
+def create_app(settings: Settings) -> None:
+    app.include_router(webhook_routes.router)
+    app.include_router(api.router)
+    app.include_router(health.router)
+    app.add_exception_handler(ServiceError, _service_error_response)
+    pages.register()
+    app.on_startup(lambda: start(settings))
+    app.on_shutdown(stop)
+
+
+def start(settings: Settings) -> None:
+    """Runs before the first request is served (a sync start-up handler, so NiceGUI waits for it)."""
+    for note in bootstrap.prepare_database(settings):
+        log.warning(note) if note.startswith("No agent") else log.info(note)
+    db.init_engine(settings.database_url)
+    channels.clear_cache()
+    bus.reset()
+    runtime.start(settings, [
+        Worker(webhooks.WORKER, webhooks.process_due_webhooks),
+        Worker(outbound.WORKER, outbound.deliver_due_messages),
+    ])
+
+
+async def stop() -> None:
+    await runtime.stop()
+    await db.dispose_engine()
+
+
+async def _service_error_response(_: Request, error: ServiceError) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+
+
+def run() -> None:
+    """`python main.py`: read the settings, refuse bad ones in one line, serve."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"ChatHub cannot start: {error}", file=sys.stderr)
+        sys.exit(2)
+    create_app(settings)
+    ui.run(host=settings.host, port=settings.port, title="ChatHub", reload=False, show=False,
+           storage_secret=settings.secret_key, show_welcome_message=False, favicon="💬")

@@ -1,0 +1,122 @@
+"""The async engine, SQLite pragmas, sessions and schema upgrades.
+
+Writes go through `write_session()`, which serialises them in-process: SQLite has one writer anyway, and
+queueing in asyncio keeps latency flat where many writers fighting over the file lock would not
+(see STACK-NOTES). Reads use `read_session()` and run beside writes thanks to WAL.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_engine: AsyncEngine | None = None
+_sessions: async_sessionmaker[AsyncSession] | None = None
+_write_lock = asyncio.Lock()
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def init_engine(database_url: str) -> AsyncEngine:
+    global _engine, _sessions, _write_lock
+    _engine = create_async_engine(database_url)
+    if _engine.dialect.name == "sqlite":
+        event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
+    _sessions = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
+    _write_lock = asyncio.Lock()
+    return _engine
+
+
+async def dispose_engine() -> None:
+    global _engine
+    if _engine is not None:
+        await _engine.dispose()
+        _engine = None
+
+
+def engine() -> AsyncEngine:
+    if _engine is None:
+        raise RuntimeError("the database is not initialised: call init_engine() first")
+    return _engine
+
+
+@asynccontextmanager
+async def read_session() -> AsyncIterator[AsyncSession]:
+    engine()
+    async with _sessions() as session:
+        yield session
+
+
+@asynccontextmanager
+async def write_session() -> AsyncIterator[AsyncSession]:
+    """One serialised unit of work: committed on success, rolled back on error."""
+    engine()
+    async with _write_lock, _sessions() as session, session.begin():
+        yield session
+
+
+def upgrade_schema(database_url: str) -> None:
+    """Bring the database to the newest schema with Alembic (synchronously, before serving)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", sync_url(database_url))
+    command.upgrade(config, "head")
+
+
+def sync_url(database_url: str) -> str:
+    return database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+
+
+class GroupCommit:
+    """Inserts rows handed in by many concurrent callers, many per transaction.
+
+    Each caller awaits its own row's commit, so a webhook is acknowledged only once it is on disk; under
+    load one commit carries hundreds of rows instead of one. `after_commit` runs with the committed rows
+    (outside any request), e.g. to announce them on the bus.
+    """
+
+    def __init__(self, after_commit=None, max_batch: int = 500) -> None:
+        self.after_commit = after_commit
+        self.max_batch = max_batch
+        self._pending: list[tuple[object, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def insert(self, row):
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_all())
+        return await future
+
+    async def _flush_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            rows = [row for row, _ in batch]
+            try:
+                async with write_session() as session:
+                    session.add_all(rows)
+            except Exception as error:  # every caller of the failed batch hears of it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for row, future in batch:
+                if not future.done():
+                    future.set_result(row)
+            if self.after_commit is not None:
+                self.after_commit(rows)

@@ -1,0 +1,216 @@
+"""The built-in simulator: a channel with no provider behind it, for testers playing customers.
+
+Inbound (what the simulator panel or curl posts)::
+
+    {"from": "+1234567890", "message": "Hello", "type": "text", "message_id": "m1",
+     "timestamp": "2024-02-14T10:00:00Z", "name": "Ann"}                     # name optional
+    {"type": "status", "message_id": "<our outbound external id>", "status": "delivered", "error": null}
+
+Other `type`s: image/audio/video/file/sticker (`media_url`, optional `file_name`, `mime_type`, caption in
+`message`), location (`latitude`, `longitude`), contact (`contact`: {name, phone}); anything else is kept
+as "unsupported" with the raw payload. With a webhook secret, requests carry
+`X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
+
+Outbound goes to the in-process `outbox` after the configured latency, fails at the configured rate, and
+delivered/read receipts come back as status webhooks through the channel's own intake.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import random
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from chathub.drivers.base import (
+    Capabilities, ChannelDriver, InboundEvent, InboundMessage, InvalidPayload, OutboundMessage,
+    RetryableError, SignatureError, StatusUpdate, hmac_sha256_hex,
+)
+from chathub.models import ChannelType, ContentType, MessageStatus
+
+SIGNATURE_HEADER = "x-chathub-signature"
+MEDIA_TYPES = {ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker}
+RECEIPT_STATUSES = {"sent": MessageStatus.sent, "delivered": MessageStatus.delivered,
+                    "read": MessageStatus.read, "failed": MessageStatus.failed}
+DEFAULT_CONFIG = {"failure_rate": 0.0, "latency_ms": 0, "auto_receipts": True,
+                  "delivered_after_ms": 300, "read_after_ms": 1500}
+
+
+@dataclass
+class OutboxEntry:
+    channel_id: int
+    recipient_id: str
+    external_id: str
+    content_type: ContentType
+    content: str
+    media_url: str | None = None
+    payload: dict[str, Any] | None = None
+    sent_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class SimulatorOutbox:
+    """What the simulated provider delivered, newest last; listeners hear of each new entry."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.entries: deque[OutboxEntry] = deque(maxlen=size)
+        self.listeners: list[Callable[[OutboxEntry], Any]] = []
+
+    def add(self, entry: OutboxEntry) -> None:
+        self.entries.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
+
+    def for_recipient(self, channel_id: int, recipient_id: str) -> list[OutboxEntry]:
+        return [e for e in self.entries if e.channel_id == channel_id and e.recipient_id == recipient_id]
+
+
+outbox = SimulatorOutbox()
+_receipt_tasks: set[asyncio.Task] = set()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return f"sha256={hmac_sha256_hex(secret, body)}"
+
+
+class SimulatorDriver(ChannelDriver):
+    type = ChannelType.simulator
+    capabilities = Capabilities(
+        content_types=frozenset(ContentType) - {ContentType.unsupported},
+        max_text_length=4096, supports_typing=True, supports_receipts=True,
+    )
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        merged = {**DEFAULT_CONFIG, **config}
+        rate = merged["failure_rate"]
+        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError("failure_rate must be a number from 0 to 1")
+        for key in ("latency_ms", "delivered_after_ms", "read_after_ms"):
+            if not isinstance(merged[key], int) or not 0 <= merged[key] <= 60_000:
+                raise ValueError(f"{key} must be a whole number of milliseconds from 0 to 60000")
+        if not isinstance(merged["auto_receipts"], bool):
+            raise ValueError("auto_receipts must be true or false")
+        return merged
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        secret = self.context.webhook_secret
+        if not secret:
+            return
+        given = headers.get(SIGNATURE_HEADER, "")
+        if not given:
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        if not hmac.compare_digest(given, sign(secret, body)):
+            raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[InboundEvent]:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InvalidPayload(f"body is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise InvalidPayload("body must be a JSON object")
+        if data.get("type") == "status":
+            return [_parse_status(data)]
+        return [_parse_message(data)]
+
+    async def send(self, message: OutboundMessage) -> str:
+        config = self.validate_config(self.context.config)
+        if config["latency_ms"]:
+            await asyncio.sleep(config["latency_ms"] / 1000)
+        if random.random() < config["failure_rate"]:
+            raise RetryableError("simulated provider failure (failure rate setting)")
+        external_id = f"sim-{uuid.uuid4().hex[:16]}"
+        outbox.add(OutboxEntry(self.context.channel_id, message.recipient_id, external_id,
+                               message.content_type, message.content, message.media_url, message.payload))
+        if config["auto_receipts"] and self.context.post_webhook:
+            task = asyncio.create_task(self._send_receipts(external_id, config))
+            _receipt_tasks.add(task)
+            task.add_done_callback(_receipt_tasks.discard)
+        return external_id
+
+    async def post_status(self, external_id: str, status: str, error: str | None = None) -> Any:
+        """Post a receipt to this channel's own intake, signed like any other request."""
+        body = json.dumps({"type": "status", "message_id": external_id, "status": status, "error": error}).encode()
+        headers = {"content-type": "application/json"}
+        if self.context.webhook_secret:
+            headers[SIGNATURE_HEADER] = sign(self.context.webhook_secret, body)
+        return await self.context.post_webhook(body, headers)
+
+    async def _send_receipts(self, external_id: str, config: dict[str, Any]) -> None:
+        await asyncio.sleep(config["delivered_after_ms"] / 1000)
+        await self.post_status(external_id, "delivered")
+        await asyncio.sleep(max(0, config["read_after_ms"] - config["delivered_after_ms"]) / 1000)
+        await self.post_status(external_id, "read")
+
+
+def _required_text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidPayload(f"missing required field '{key}'")
+    return value.strip()
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, timezone.utc)
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise InvalidPayload(f"timestamp {value!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _parse_status(data: dict[str, Any]) -> StatusUpdate:
+    status = RECEIPT_STATUSES.get(str(data.get("status")))
+    if status is None:
+        raise InvalidPayload("status must be one of: " + ", ".join(RECEIPT_STATUSES))
+    return StatusUpdate(external_id=_required_text(data, "message_id"), status=status,
+                        error=_optional_text(data, "error"), at=_parse_time(data.get("timestamp")))
+
+
+def _parse_message(data: dict[str, Any]) -> InboundMessage:
+    sender = _required_text(data, "from")
+    common = dict(external_id=_required_text(data, "message_id"), sender_id=sender,
+                  sender_name=_optional_text(data, "name"),
+                  sender_phone=sender if sender.lstrip("+").isdigit() else None,
+                  sent_at=_parse_time(data.get("timestamp")))
+    kind = str(data.get("type") or "text")
+    content_type = ContentType(kind) if kind in ContentType._value2member_map_ else ContentType.unsupported
+    if content_type == ContentType.text:
+        return InboundMessage(content_type=content_type, content=_required_text(data, "message"), **common)
+    if content_type in MEDIA_TYPES:
+        return InboundMessage(content_type=content_type, content=_optional_text(data, "message") or "",
+                              media_url=_required_text(data, "media_url"), file_name=_optional_text(data, "file_name"),
+                              media_mime_type=_optional_text(data, "mime_type"), **common)
+    if content_type == ContentType.location:
+        try:
+            lat, lon = float(data["latitude"]), float(data["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidPayload("a location needs numeric 'latitude' and 'longitude'") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise InvalidPayload("latitude or longitude out of range")
+        return InboundMessage(content_type=content_type, content=_optional_text(data, "message") or "",
+                              payload={"latitude": lat, "longitude": lon}, **common)
+    if content_type == ContentType.contact:
+        contact = data.get("contact")
+        if not isinstance(contact, dict) or not contact.get("name"):
+            raise InvalidPayload("a contact needs a 'contact' object with a 'name'")
+        return InboundMessage(content_type=content_type, content=str(contact["name"]),
+                              payload={"name": str(contact["name"]), "phone": str(contact.get("phone") or "")},
+                              **common)
+    return InboundMessage(content_type=ContentType.unsupported, content=_optional_text(data, "message") or "",
+                          payload=data, **common)

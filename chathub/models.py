@@ -1,0 +1,226 @@
+"""Database tables and the enums they use.
+
+Enums are stored as their lowercase values. Times are stored as UTC and come back timezone-aware.
+Unique constraints, not checks in Python, carry de-duplication: one identity per (channel, external id),
+one message per (channel, external message id), one message per (conversation, idempotency key).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Stores naive UTC (SQLite has no time zones) and hands back aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _time(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(JSON, **kwargs))
+
+
+class ChannelType(str, Enum):
+    simulator = "simulator"
+    telegram = "telegram"
+    whatsapp = "whatsapp"
+    twilio = "twilio"
+
+
+class ContentType(str, Enum):
+    text = "text"
+    image = "image"
+    audio = "audio"
+    video = "video"
+    file = "file"
+    location = "location"
+    contact = "contact"
+    sticker = "sticker"
+    unsupported = "unsupported"
+
+
+class MessageDirection(str, Enum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class MessageStatus(str, Enum):
+    received = "received"
+    pending = "pending"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class ConversationStatus(str, Enum):
+    open = "open"
+    pending = "pending"
+    resolved = "resolved"
+    snoozed = "snoozed"
+
+
+class WebhookStatus(str, Enum):
+    received = "received"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+    rejected = "rejected"
+
+
+class AgentRole(str, Enum):
+    admin = "admin"
+    agent = "agent"
+
+
+class Agent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True)
+    name: str
+    role: AgentRole = AgentRole.agent
+    password_hash: str
+    is_active: bool = True
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    name: str
+    token_hash: str = Field(unique=True)
+    created_at: datetime = _time(default_factory=utcnow)
+    last_used_at: Optional[datetime] = _time(default=None)
+    revoked_at: Optional[datetime] = _time(default=None)
+
+
+class Channel(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    type: ChannelType = Field(index=True)
+    name: str
+    enabled: bool = True
+    config: dict[str, Any] = _json(nullable=False, default=dict)
+    webhook_secret: Optional[str] = None
+    api_base_url: Optional[str] = None
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Customer(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    email: Optional[str] = Field(default=None, index=True)
+    phone: Optional[str] = Field(default=None, index=True)
+    notes: str = ""
+    created_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class CustomerIdentity(SQLModel, table=True):
+    __tablename__ = "customer_identity"
+    __table_args__ = (sa.UniqueConstraint("channel_id", "external_id", name="uq_identity_channel_external"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    external_id: str
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        # The inbox: newest activity first, optionally narrowed by status, channel or assignee.
+        sa.Index("ix_conversation_activity", "last_message_at", "id"),
+        sa.Index("ix_conversation_status_activity", "status", "last_message_at", "id"),
+        sa.Index("ix_conversation_channel_activity", "channel_id", "last_message_at", "id"),
+        sa.Index("ix_conversation_assignee_activity", "assignee_id", "last_message_at", "id"),
+        sa.Index("ix_conversation_customer_channel", "customer_id", "channel_id"),
+        sa.Index("ix_conversation_unread", "unread_count", "last_message_at", "id",
+                 sqlite_where=sa.text("unread_count > 0")),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    channel_id: int = Field(foreign_key="channel.id")
+    # The identity the customer wrote from: replies go back to it, even after customers are merged.
+    identity_id: int = Field(foreign_key="customer_identity.id", index=True)
+    status: ConversationStatus = ConversationStatus.open
+    assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    unread_count: int = 0
+    last_message_at: datetime = _time(default_factory=utcnow)
+    last_message_preview: str = ""
+    snoozed_until: Optional[datetime] = _time(default=None)
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
+        sa.UniqueConstraint("conversation_id", "client_id", name="uq_message_conversation_client"),
+        sa.Index("ix_message_conversation", "conversation_id", "id"),
+        sa.Index("ix_message_outbox", "status", "next_attempt_at",
+                 sqlite_where=sa.text("status = 'pending'")),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    channel_id: int = Field(foreign_key="channel.id")
+    direction: MessageDirection
+    content_type: ContentType = ContentType.text
+    content: str = ""
+    media_url: Optional[str] = None
+    media_mime_type: Optional[str] = None
+    file_name: Optional[str] = None
+    payload: Optional[dict[str, Any]] = _json(nullable=True)
+    status: MessageStatus
+    external_id: Optional[str] = None
+    client_id: Optional[str] = None
+    error: Optional[str] = None
+    attempts: int = 0
+    next_attempt_at: Optional[datetime] = _time(default=None)
+    agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = _time(default_factory=utcnow)
+    sent_at: Optional[datetime] = _time(default=None)
+    delivered_at: Optional[datetime] = _time(default=None)
+    read_at: Optional[datetime] = _time(default=None)
+
+
+class WebhookLog(SQLModel, table=True):
+    __tablename__ = "webhook_log"
+    __table_args__ = (
+        sa.Index("ix_webhook_log_queue", "status", "next_attempt_at",
+                 sqlite_where=sa.text("status IN ('received', 'processing')")),
+        sa.Index("ix_webhook_log_status_id", "status", "id"),
+        sa.Index("ix_webhook_log_channel_id", "channel_id", "id"),
+        sa.Index("ix_webhook_log_received", "received_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel_id: Optional[int] = Field(default=None, foreign_key="channel.id")
+    channel_type: Optional[str] = None
+    headers: dict[str, Any] = _json(nullable=False, default=dict)
+    body: str = ""
+    status: WebhookStatus = WebhookStatus.received
+    http_status: int = 200
+    attempts: int = 0
+    error: Optional[str] = None
+    received_at: datetime = _time(default_factory=utcnow)
+    processed_at: Optional[datetime] = _time(default=None)
+    next_attempt_at: Optional[datetime] = _time(default=None)
+    message_id: Optional[int] = Field(default=None, foreign_key="message.id")

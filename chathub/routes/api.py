@@ -1,0 +1,136 @@
+"""The REST API under /api/v1: parse the request, call a service, answer. Errors are {"detail": ...}."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Optional
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+
+from chathub.models import ChannelType, ConversationStatus, WebhookStatus
+from chathub.routes.deps import CurrentAdmin, CurrentAgent
+from chathub.schemas import (
+    AgentIn, AgentOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
+    CustomerPatch, LoginIn, LoginOut, MessageIn, MessageOut, Page, WebhookLogDetail, WebhookLogOut,
+)
+from chathub.services import agents, channels, conversations, customers, outbound, webhooks
+
+router = APIRouter(prefix="/api/v1")
+Limit = Annotated[Optional[int], Query(ge=1, le=100, description="at most 100")]
+Cursor = Annotated[Optional[str], Query(description="next_cursor of the previous page")]
+
+
+@router.post("/auth/login", tags=["auth"])
+async def login(body: LoginIn) -> LoginOut:
+    agent = await agents.authenticate(body.email, body.password)
+    if agent is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    token = await agents.issue_api_token(agent.id, "API sign-in")
+    return LoginOut(token=token, agent=AgentOut.model_validate(agent))
+
+
+@router.get("/channels", tags=["channels"])
+async def list_channels(_: CurrentAgent) -> dict[str, list[ChannelOut]]:
+    return {"items": [channels.channel_out(c) for c in await channels.list_channels()]}
+
+
+@router.post("/channels", status_code=201, tags=["channels"])
+async def create_channel(body: ChannelIn, _: CurrentAdmin) -> ChannelOut:
+    return channels.channel_out(await channels.create_channel(body))
+
+
+@router.patch("/channels/{channel_id}", tags=["channels"])
+async def update_channel(channel_id: int, body: ChannelPatch, _: CurrentAdmin) -> ChannelOut:
+    return channels.channel_out(await channels.update_channel(channel_id, body))
+
+
+@router.get("/conversations", tags=["conversations"])
+async def list_conversations(
+    _: CurrentAgent, status: Optional[ConversationStatus] = None, channel_type: Optional[ChannelType] = None,
+    unread: Optional[bool] = None, customer_id: Optional[int] = None, assignee_id: Optional[int] = None,
+    unassigned: bool = False, q: Optional[str] = None, limit: Limit = None, cursor: Cursor = None,
+) -> Page[ConversationOut]:
+    return await conversations.list_conversations(
+        status=status, channel_type=channel_type, unread=unread, customer_id=customer_id,
+        assignee_id=assignee_id, unassigned=unassigned, q=q, limit=limit, cursor=cursor)
+
+
+@router.get("/conversations/{conversation_id}", tags=["conversations"])
+async def get_conversation(conversation_id: int, _: CurrentAgent) -> ConversationOut:
+    return await conversations.get_conversation(conversation_id)
+
+
+@router.patch("/conversations/{conversation_id}", tags=["conversations"])
+async def update_conversation(conversation_id: int, body: ConversationPatch, _: CurrentAgent) -> ConversationOut:
+    return await conversations.update_conversation(conversation_id, body)
+
+
+@router.post("/conversations/{conversation_id}/read", tags=["conversations"])
+async def mark_conversation_read(conversation_id: int, _: CurrentAgent) -> ConversationOut:
+    return await conversations.mark_read(conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/messages", tags=["messages"])
+async def list_messages(conversation_id: int, _: CurrentAgent, limit: Limit = None,
+                        before: Optional[int] = None, cursor: Cursor = None) -> Page[MessageOut]:
+    return await outbound.list_messages(conversation_id=conversation_id, limit=limit, before=before, cursor=cursor)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
+async def send_message(conversation_id: int, body: MessageIn, agent: CurrentAgent, response: Response,
+                       idempotency_key: Annotated[Optional[str], Header(max_length=200)] = None) -> MessageOut:
+    if idempotency_key:
+        body = body.model_copy(update={"client_id": idempotency_key})
+    message, created = await outbound.send_message(conversation_id=conversation_id, message=body, agent_id=agent.id)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return MessageOut.model_validate(message)
+
+
+@router.post("/messages/{message_id}/retry", tags=["messages"])
+async def retry_message(message_id: int, _: CurrentAgent) -> MessageOut:
+    return MessageOut.model_validate(await outbound.retry_message(message_id))
+
+
+@router.get("/customers", tags=["customers"])
+async def list_customers(_: CurrentAgent, q: Optional[str] = None, limit: Limit = None,
+                         cursor: Cursor = None) -> Page[CustomerOut]:
+    return await customers.list_customers(q=q, limit=limit, cursor=cursor)
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+async def get_customer(customer_id: int, _: CurrentAgent) -> CustomerOut:
+    return await customers.get_customer(customer_id)
+
+
+@router.patch("/customers/{customer_id}", tags=["customers"])
+async def update_customer(customer_id: int, body: CustomerPatch, _: CurrentAgent) -> CustomerOut:
+    return await customers.update_customer(customer_id, body)
+
+
+@router.get("/webhook-logs", tags=["webhook logs"])
+async def list_webhook_logs(_: CurrentAgent, status: Optional[WebhookStatus] = None,
+                            channel_type: Optional[str] = None, channel_id: Optional[int] = None,
+                            since: Optional[datetime] = None, limit: Limit = None,
+                            cursor: Cursor = None) -> Page[WebhookLogOut]:
+    return await webhooks.list_webhook_logs(status=status, channel_type=channel_type, channel_id=channel_id,
+                                            since=since, limit=limit, cursor=cursor)
+
+
+@router.get("/webhook-logs/{log_id}", tags=["webhook logs"])
+async def get_webhook_log(log_id: int, _: CurrentAgent) -> WebhookLogDetail:
+    return await webhooks.get_webhook_log(log_id)
+
+
+@router.post("/webhook-logs/{log_id}/replay", tags=["webhook logs"])
+async def replay_webhook_log(log_id: int, _: CurrentAgent) -> WebhookLogOut:
+    return await webhooks.replay_webhook(log_id)
+
+
+@router.get("/agents", tags=["agents"])
+async def list_agents(_: CurrentAgent) -> dict[str, list[AgentOut]]:
+    return {"items": [AgentOut.model_validate(a) for a in await agents.list_agents()]}
+
+
+@router.post("/agents", status_code=201, tags=["agents"])
+async def create_agent(body: AgentIn, _: CurrentAdmin) -> AgentOut:
+    return AgentOut.model_validate(await agents.create_agent(body))

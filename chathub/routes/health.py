@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chathub.services import outbound, runtime, webhooks
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    depths = await webhooks.queue_depths()
+    workers = {name: worker.running for name, worker in runtime.runtime.workers.items()}
+    return {"status": "ok", **depths, "outbound_pending": await outbound.pending_count(), "workers": workers}

@@ -1,0 +1,125 @@
+"""Channels (inboxes): create, change, look up, and build the driver that talks for one."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from chathub import db
+from chathub.drivers import DRIVERS, driver_class, make_driver
+from chathub.drivers.base import ChannelDriver, DriverContext
+from chathub.models import Channel, ChannelType
+from chathub.schemas import ChannelIn, ChannelOut, ChannelPatch
+from chathub.services import runtime
+from chathub.services.errors import NotFound, ValidationFailed
+
+# Webhook intake looks a channel up on every request; channels change rarely and only through here.
+_cache: dict[int, Channel] = {}
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+async def get_channel(channel_id: int) -> Channel:
+    channel = _cache.get(channel_id)
+    if channel is None:
+        async with db.read_session() as session:
+            channel = await session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFound(f"channel {channel_id} does not exist")
+        _cache[channel_id] = channel
+    return channel
+
+
+async def default_simulator_channel() -> Channel:
+    """The oldest simulator channel: the one `POST /webhooks/simulator` feeds."""
+    async with db.read_session() as session:
+        channel_id = (await session.exec(
+            select(Channel.id).where(Channel.type == ChannelType.simulator).order_by(Channel.id).limit(1)
+        )).first()
+    if channel_id is None:
+        raise NotFound("there is no simulator channel")
+    return await get_channel(channel_id)
+
+
+async def list_channels() -> list[Channel]:
+    async with db.read_session() as session:
+        return list((await session.exec(select(Channel).order_by(Channel.id))).all())
+
+
+async def create_channel(data: ChannelIn) -> Channel:
+    config = _checked_config(data.type, data.config)
+    channel = Channel(type=data.type, name=data.name.strip(), enabled=data.enabled, config=config,
+                      webhook_secret=data.webhook_secret or None, api_base_url=_checked_url(data.api_base_url))
+    async with db.write_session() as session:
+        session.add(channel)
+    _cache.pop(channel.id, None)
+    return channel
+
+
+async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
+    changes = patch.model_dump(exclude_unset=True)
+    async with db.write_session() as session:
+        channel = await session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFound(f"channel {channel_id} does not exist")
+        if "config" in changes:
+            changes["config"] = _checked_config(channel.type, {**channel.config, **changes["config"]})
+        if "api_base_url" in changes:
+            changes["api_base_url"] = _checked_url(changes["api_base_url"])
+        if "webhook_secret" in changes:
+            changes["webhook_secret"] = changes["webhook_secret"] or None
+        if changes.get("name") is not None:
+            changes["name"] = changes["name"].strip()
+        for key, value in changes.items():
+            setattr(channel, key, value)
+        session.add(channel)
+    _cache.pop(channel_id, None)
+    return channel
+
+
+def webhook_url(channel: Channel) -> str:
+    return f"{runtime.settings().public_url}/webhooks/{channel.type.value}/{channel.id}"
+
+
+def channel_out(channel: Channel) -> ChannelOut:
+    return ChannelOut(id=channel.id, type=channel.type, name=channel.name, enabled=channel.enabled,
+                      webhook_url=webhook_url(channel), has_secret=bool(channel.webhook_secret),
+                      api_base_url=channel.api_base_url, config=_public_config(channel.config))
+
+
+def driver_for(channel: Channel) -> ChannelDriver:
+    from chathub.services.webhooks import receive_webhook  # intake and drivers meet only here
+
+    async def post_webhook(body: bytes, headers: dict[str, str]) -> Any:
+        return await receive_webhook(channel_type=channel.type.value, channel_id=channel.id,
+                                     body=body, headers=headers)
+
+    context = DriverContext(channel_id=channel.id, config=channel.config, webhook_secret=channel.webhook_secret,
+                            api_base_url=channel.api_base_url, http=runtime.runtime.http,
+                            post_webhook=post_webhook)
+    return make_driver(channel.type, context)
+
+
+def _checked_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[str, Any]:
+    if channel_type not in DRIVERS:
+        raise ValidationFailed(f"{channel_type.value} channels are not available yet")
+    try:
+        return driver_class(channel_type).validate_config(config)
+    except ValueError as error:
+        raise ValidationFailed(str(error)) from None
+
+
+def _checked_url(url: str | None) -> str | None:
+    if url and not url.startswith(("http://", "https://")):
+        raise ValidationFailed("api_base_url must start with http:// or https://")
+    return url or None
+
+
+SECRET_KEYS = ("token", "secret", "password", "key", "auth")
+
+
+def _public_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config without credentials, for showing and listing."""
+    return {k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in config.items()}

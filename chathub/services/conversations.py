@@ -1,0 +1,149 @@
+"""Conversations: the inbox list, one conversation, status and assignment, read marks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, tuple_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chathub import bus, db
+from chathub.models import (
+    Agent, Channel, ChannelType, ContentType, Conversation, ConversationStatus, Customer, Message,
+)
+from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
+from chathub.services.errors import NotFound, ValidationFailed
+from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
+
+PREVIEW_LENGTH = 120
+PREVIEW_LABELS = {ContentType.image: "📷 Photo", ContentType.audio: "🎤 Audio", ContentType.video: "🎬 Video",
+                  ContentType.file: "📎 File", ContentType.location: "📍 Location", ContentType.contact: "👤 Contact",
+                  ContentType.sticker: "Sticker", ContentType.unsupported: "Unsupported message"}
+
+
+def preview_of(message: Message) -> str:
+    text = " ".join(message.content.split())
+    label = PREVIEW_LABELS.get(message.content_type)
+    if label:
+        text = f"{label}: {text}" if text else label
+    return text[:PREVIEW_LENGTH]
+
+
+def conversation_out(conversation: Conversation, customer: Customer, channel: Channel) -> ConversationOut:
+    return ConversationOut(
+        id=conversation.id, status=conversation.status, unread_count=conversation.unread_count,
+        last_message_at=conversation.last_message_at, last_message_preview=conversation.last_message_preview,
+        customer=CustomerRef(id=customer.id, name=customer.name),
+        channel=ChannelRef(id=channel.id, type=channel.type, name=channel.name),
+        assignee_id=conversation.assignee_id, snoozed_until=conversation.snoozed_until,
+        created_at=conversation.created_at)
+
+
+def _with_refs():
+    return (select(Conversation, Customer, Channel)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .join(Channel, Channel.id == Conversation.channel_id))
+
+
+async def list_conversations(*, status: ConversationStatus | None = None, channel_type: ChannelType | None = None,
+                             channel_id: int | None = None, unread: bool | None = None,
+                             customer_id: int | None = None, assignee_id: int | None = None,
+                             unassigned: bool = False, q: str | None = None, limit: int | None = None,
+                             cursor: str | None = None) -> Page[ConversationOut]:
+    """Newest activity first, keyset-paged so page 1,000 costs what page 1 does."""
+    limit = clamp_limit(limit)
+    query = _with_refs().order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
+    conditions = []
+    if status is not None:
+        conditions.append(Conversation.status == status)
+    if channel_type is not None:
+        conditions.append(Channel.type == channel_type)
+    if channel_id is not None:
+        conditions.append(Conversation.channel_id == channel_id)
+    if unread:
+        conditions.append(Conversation.unread_count > 0)
+    if customer_id is not None:
+        conditions.append(Conversation.customer_id == customer_id)
+    if assignee_id is not None:
+        conditions.append(Conversation.assignee_id == assignee_id)
+    if unassigned:
+        conditions.append(col(Conversation.assignee_id).is_(None))
+    if q and q.strip():
+        like = f"%{q.strip()}%"
+        matching_messages = select(Message.conversation_id).where(col(Message.content).ilike(like))
+        conditions.append(or_(col(Customer.name).ilike(like), col(Customer.phone).ilike(like),
+                              col(Conversation.id).in_(matching_messages)))
+    if cursor:
+        last_at, last_id = decode_cursor(cursor, 2)
+        try:
+            last_at = datetime.fromisoformat(last_at)
+        except (TypeError, ValueError):
+            raise ValidationFailed("cursor is not one this server gave out") from None
+        conditions.append(tuple_(Conversation.last_message_at, Conversation.id)
+                          < tuple_(Conversation.last_message_at.type.process_bind_param(last_at, None), last_id))
+    async with db.read_session() as session:
+        rows = list((await session.exec(query.where(*conditions).limit(limit + 1))).all())
+    items = [conversation_out(*row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.last_message_at.isoformat(), last.id)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def get_conversation(conversation_id: int) -> ConversationOut:
+    async with db.read_session() as session:
+        return await _conversation_out_by_id(session, conversation_id)
+
+
+async def update_conversation(conversation_id: int, patch: ConversationPatch) -> ConversationOut:
+    changes = patch.model_dump(exclude_unset=True)
+    async with db.write_session() as session:
+        conversation = await _get(session, conversation_id)
+        if "assignee_id" in changes and changes["assignee_id"] is not None:
+            agent = await session.get(Agent, changes["assignee_id"])
+            if agent is None or not agent.is_active:
+                raise ValidationFailed(f"agent {changes['assignee_id']} does not exist or is deactivated")
+        if changes.get("status") == ConversationStatus.snoozed and not changes.get("snoozed_until"):
+            raise ValidationFailed("snoozing needs snoozed_until")
+        if "status" in changes and changes["status"] != ConversationStatus.snoozed:
+            changes["snoozed_until"] = None
+        for key, value in changes.items():
+            setattr(conversation, key, value)
+        session.add(conversation)
+        await session.flush()
+        result = await _conversation_out_by_id(session, conversation_id)
+    bus.conversation_updated.emit(result)
+    return result
+
+
+async def mark_read(conversation_id: int) -> ConversationOut:
+    async with db.write_session() as session:
+        conversation = await _get(session, conversation_id)
+        changed = conversation.unread_count != 0
+        conversation.unread_count = 0
+        session.add(conversation)
+        await session.flush()
+        result = await _conversation_out_by_id(session, conversation_id)
+    if changed:
+        bus.conversation_updated.emit(result)
+    return result
+
+
+async def unread_conversation_count() -> int:
+    async with db.read_session() as session:
+        return (await session.exec(select(func.count()).where(Conversation.unread_count > 0))).one()
+
+
+async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation
+
+
+async def _conversation_out_by_id(session: AsyncSession, conversation_id: int) -> ConversationOut:
+    row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).first()
+    if row is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation_out(*row)

@@ -1,0 +1,117 @@
+"""Customers and the identities they write from."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chathub import db
+from chathub.auth import email_problem
+from chathub.models import Customer, CustomerIdentity, utcnow
+from chathub.schemas import CustomerOut, CustomerPatch, IdentityOut, Page
+from chathub.services.errors import NotFound, ValidationFailed
+from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
+
+
+async def match_customer(session: AsyncSession, *, channel_id: int, external_id: str,
+                         name: str | None = None, phone: str | None = None) -> tuple[Customer, CustomerIdentity]:
+    """The customer behind (channel, external id), created on first contact. Safe under concurrency:
+    the unique identity constraint decides, and a loser of the race reads the winner's row."""
+    found = await _identity_with_customer(session, channel_id, external_id)
+    if found is None:
+        try:
+            async with session.begin_nested():
+                customer = Customer(name=name or phone or external_id, phone=phone)
+                session.add(customer)
+                await session.flush()
+                identity = CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
+                session.add(identity)
+                await session.flush()
+            return customer, identity
+        except IntegrityError:
+            found = await _identity_with_customer(session, channel_id, external_id)
+            if found is None:
+                raise
+    identity, customer = found
+    if name and customer.name in (external_id, customer.phone) and name != customer.name:
+        customer.name = name  # a real name replaces the placeholder we made from the number
+        customer.updated_at = utcnow()
+        session.add(customer)
+    return customer, identity
+
+
+async def _identity_with_customer(session: AsyncSession, channel_id: int, external_id: str):
+    return (await session.exec(
+        select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
+        .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
+    )).first()
+
+
+async def list_customers(*, q: str | None = None, limit: int | None = None,
+                         cursor: str | None = None) -> Page[CustomerOut]:
+    limit = clamp_limit(limit)
+    query = select(Customer).order_by(col(Customer.id).desc()).limit(limit + 1)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(col(Customer.name).ilike(like), col(Customer.phone).ilike(like),
+                                col(Customer.email).ilike(like)))
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(Customer.id < int(last_id))
+    async with db.read_session() as session:
+        customers = list((await session.exec(query)).all())
+        more = len(customers) > limit
+        customers = customers[:limit]
+        identities = await _identities_of(session, [c.id for c in customers])
+    items = [customer_out(c, identities.get(c.id, [])) for c in customers]
+    return Page(items=items, next_cursor=encode_cursor(customers[-1].id) if more else None)
+
+
+async def get_customer(customer_id: int) -> CustomerOut:
+    async with db.read_session() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        identities = await _identities_of(session, [customer_id])
+    return customer_out(customer, identities.get(customer_id, []))
+
+
+async def update_customer(customer_id: int, patch: CustomerPatch) -> CustomerOut:
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("email") and (problem := email_problem(changes["email"])):
+        raise ValidationFailed(problem)
+    if "name" in changes and (changes["name"] is None or not changes["name"].strip()):
+        raise ValidationFailed("the name cannot be empty")
+    async with db.write_session() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        for key, value in changes.items():
+            setattr(customer, key, value.strip() if isinstance(value, str) else value)
+        customer.updated_at = utcnow()
+        session.add(customer)
+    return await get_customer(customer_id)
+
+
+async def _identities_of(session: AsyncSession, customer_ids: list[int]) -> dict[int, list[CustomerIdentity]]:
+    if not customer_ids:
+        return {}
+    rows = (await session.exec(select(CustomerIdentity).where(col(CustomerIdentity.customer_id).in_(customer_ids))
+                               .order_by(CustomerIdentity.id))).all()
+    grouped: dict[int, list[CustomerIdentity]] = {}
+    for identity in rows:
+        grouped.setdefault(identity.customer_id, []).append(identity)
+    return grouped
+
+
+def customer_out(customer: Customer, identities: list[CustomerIdentity]) -> CustomerOut:
+    return CustomerOut(id=customer.id, name=customer.name, phone=customer.phone, email=customer.email,
+                       notes=customer.notes, created_at=customer.created_at,
+                       identities=[IdentityOut(channel_id=i.channel_id, external_id=i.external_id)
+                                   for i in identities])
+
+
+async def count_customers() -> int:
+    async with db.read_session() as session:
+        return (await session.exec(select(func.count()).select_from(Customer))).one()

@@ -1,0 +1,204 @@
+"""Outbound flow: an agent's reply is checked against the channel, stored `pending`, and delivered by the
+outbound worker through the channel's driver — retried on retryable errors, `failed` with a readable
+error otherwise. Pending messages live in the database, so a restart sends them afterwards."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from chathub import bus, db
+from chathub.drivers import driver_class
+from chathub.drivers.base import OutboundMessage, PermanentError, RetryableError
+from chathub.models import (
+    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, Message, MessageDirection, MessageStatus,
+    utcnow,
+)
+from chathub.schemas import MessageIn, MessageOut, Page
+from chathub.services import channels, runtime
+from chathub.services.conversations import conversation_out, preview_of
+from chathub.services.errors import Conflict, NotFound, ValidationFailed
+from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
+from chathub.worker import backoff_seconds
+
+log = logging.getLogger(__name__)
+WORKER = "outbound"
+_in_flight: set[int] = set()
+
+
+async def send_message(*, conversation_id: int, message: MessageIn, agent_id: int | None = None) -> tuple[Message, bool]:
+    """Queue an agent's reply. Returns (message, created); the same `client_id` again returns the first
+    message with created=False, so a double click never messages the customer twice."""
+    conversation = await _conversation(conversation_id)
+    channel = await channels.get_channel(conversation.channel_id)
+    problem = driver_class(channel.type).check_outbound(message.content_type, message.content)
+    if problem is None and not channel.enabled:
+        problem = f"the channel {channel.name} is disabled"
+    if problem:
+        raise ValidationFailed(problem)
+    if message.client_id and (existing := await _by_client_id(conversation_id, message.client_id)):
+        return existing, False
+    now = utcnow()
+    row = Message(conversation_id=conversation_id, channel_id=channel.id, direction=MessageDirection.outbound,
+                  content_type=message.content_type, content=message.content, media_url=message.media_url,
+                  file_name=message.file_name, payload=message.payload, status=MessageStatus.pending,
+                  client_id=message.client_id, agent_id=agent_id, next_attempt_at=now, created_at=now)
+    try:
+        async with db.write_session() as session:
+            session.add(row)
+            conv = await session.get(Conversation, conversation_id)
+            conv.last_message_at = now
+            conv.last_message_preview = preview_of(row)
+            conv.unread_count = 0  # answering a conversation reads it
+            if conv.status == ConversationStatus.resolved:
+                conv.status = ConversationStatus.open
+            session.add(conv)
+            await session.flush()
+            customer = await session.get(Customer, conv.customer_id)
+            updated = conversation_out(conv, customer, channel)
+    except IntegrityError:  # the same client_id raced in from a second request
+        existing = await _by_client_id(conversation_id, message.client_id or "")
+        if existing is None:
+            raise
+        return existing, False
+    bus.message_created.emit(MessageOut.model_validate(row))
+    bus.conversation_updated.emit(updated)
+    runtime.runtime.wake(WORKER)
+    return row, True
+
+
+async def retry_message(message_id: int) -> Message:
+    """Send a failed outbound message again, from scratch (three fresh attempts)."""
+    async with db.write_session() as session:
+        row = await session.get(Message, message_id)
+        if row is None:
+            raise NotFound(f"message {message_id} does not exist")
+        if row.direction != MessageDirection.outbound or row.status != MessageStatus.failed:
+            raise Conflict(f"only failed outbound messages can be retried; this one is {row.status.value}")
+        row.status, row.error, row.attempts, row.next_attempt_at = MessageStatus.pending, None, 0, utcnow()
+        session.add(row)
+    bus.message_status_changed.emit(MessageOut.model_validate(row))
+    runtime.runtime.wake(WORKER)
+    return row
+
+
+async def list_messages(*, conversation_id: int, limit: int | None = None, before: int | None = None,
+                        cursor: str | None = None) -> Page[MessageOut]:
+    """Oldest first within the page; the cursor walks back to older history."""
+    await _conversation(conversation_id)
+    limit = clamp_limit(limit)
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if before is not None:
+        query = query.where(Message.id < int(before))
+    async with db.read_session() as session:
+        rows = list((await session.exec(query.order_by(col(Message.id).desc()).limit(limit + 1))).all())
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return Page(items=[MessageOut.model_validate(m) for m in reversed(page)], next_cursor=next_cursor)
+
+
+async def deliver_due_messages() -> float | None:
+    """Worker step: start sending every due pending message (up to the concurrency limit)."""
+    settings = runtime.settings()
+    room = settings.outbound_concurrency - len(_in_flight)
+    if room <= 0:
+        return None  # a finishing send wakes us
+    now = utcnow()
+    async with db.read_session() as session:
+        due = list((await session.exec(
+            select(Message.id).where(Message.status == MessageStatus.pending,
+                                     Message.direction == MessageDirection.outbound,
+                                     col(Message.next_attempt_at) <= now,
+                                     col(Message.id).not_in(_in_flight))
+            .order_by(Message.next_attempt_at, Message.id).limit(room))).all())
+        later = (await session.exec(
+            select(Message.next_attempt_at).where(Message.status == MessageStatus.pending,
+                                                  col(Message.next_attempt_at) > now)
+            .order_by(Message.next_attempt_at).limit(1))).first()
+    for message_id in due:
+        _in_flight.add(message_id)
+        asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
+    if len(due) == room:
+        return None
+    return max(0.05, (later - now).total_seconds()) if later else None
+
+
+async def _deliver(message_id: int) -> None:
+    try:
+        await deliver_message(message_id)
+    except Exception:
+        log.exception("delivering message %s failed unexpectedly", message_id)
+    finally:
+        _in_flight.discard(message_id)
+        runtime.runtime.wake(WORKER)
+
+
+async def deliver_message(message_id: int) -> None:
+    async with db.read_session() as session:
+        row = (await session.exec(
+            select(Message, CustomerIdentity).join(Conversation, Conversation.id == Message.conversation_id)
+            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+            .where(Message.id == message_id))).first()
+    if row is None or row[0].status != MessageStatus.pending:
+        return
+    message, identity = row
+    channel = await channels.get_channel(message.channel_id)
+    outcome: dict = {"attempts": message.attempts + 1}
+    try:
+        if not channel.enabled:
+            raise PermanentError(f"the channel {channel.name} is disabled")
+        external_id = await channels.driver_for(channel).send(OutboundMessage(
+            recipient_id=identity.external_id, content_type=message.content_type, content=message.content,
+            media_url=message.media_url, file_name=message.file_name, payload=message.payload))
+        outcome.update(status=MessageStatus.sent, external_id=external_id, sent_at=utcnow(), error=None)
+    except RetryableError as error:
+        outcome.update(_after_retryable(outcome["attempts"], str(error), error.retry_after))
+    except PermanentError as error:
+        outcome.update(status=MessageStatus.failed, error=str(error) or "the provider refused the message")
+    except Exception as error:  # a bug or an unexpected library error: retry, and say what it was
+        outcome.update(_after_retryable(outcome["attempts"], f"{type(error).__name__}: {error}", None))
+    await _save_outcome(message_id, outcome)
+
+
+def _after_retryable(attempts: int, error: str, retry_after: float | None) -> dict:
+    settings = runtime.settings()
+    if attempts >= settings.max_attempts:
+        return {"status": MessageStatus.failed, "error": f"{error} (gave up after {attempts} attempts)"}
+    delay = max(backoff_seconds(attempts, settings.retry_base_seconds), retry_after or 0)
+    return {"error": error, "next_attempt_at": utcnow() + timedelta(seconds=delay)}
+
+
+async def _save_outcome(message_id: int, outcome: dict) -> None:
+    async with db.write_session() as session:
+        message = await session.get(Message, message_id)
+        if message is None or message.status != MessageStatus.pending:
+            return
+        for key, value in outcome.items():
+            setattr(message, key, value)
+        session.add(message)
+    bus.message_status_changed.emit(MessageOut.model_validate(message))
+
+
+async def pending_count() -> int:
+    from sqlalchemy import func
+    async with db.read_session() as session:
+        return (await session.exec(select(func.count()).where(Message.status == MessageStatus.pending))).one()
+
+
+async def _conversation(conversation_id: int) -> Conversation:
+    async with db.read_session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation
+
+
+async def _by_client_id(conversation_id: int, client_id: str) -> Message | None:
+    async with db.read_session() as session:
+        return (await session.exec(select(Message).where(Message.conversation_id == conversation_id,
+                                                         Message.client_id == client_id))).first()

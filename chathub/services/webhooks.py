@@ -1,0 +1,243 @@
+"""Durable webhook intake and processing.
+
+Every request is written to the webhook log before it is answered. Bad requests are logged `rejected`
+with the reason and change nothing else. Accepted ones are processed by the webhook worker: parse, then
+apply in one transaction together with the log's own `processed` mark — so a crash either leaves the log
+`received` (processed again at start-up) or finished, and message de-duplication by external id makes a
+second run harmless. Failures retry with backoff, then end `failed` and can be replayed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from chathub import bus, db
+from chathub.drivers import DRIVERS
+from chathub.drivers.base import InvalidPayload, SignatureError
+from chathub.models import Channel, ChannelType, WebhookLog, WebhookStatus, utcnow
+from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
+from chathub.services import channels, runtime
+from chathub.services.errors import Conflict, NotFound
+from chathub.services.inbound import Announcements, apply_inbound_events
+from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
+from chathub.worker import backoff_seconds
+
+log = logging.getLogger(__name__)
+WORKER = "webhooks"
+BATCH_SIZE = 50
+KEPT_BODY_OF_OVERSIZE = 4096
+SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "signature", "api-key", "apikey")
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    http_status: int
+    detail: str
+    log_id: int
+
+    def response_body(self) -> dict:
+        if self.http_status == 200:
+            return {"status": "accepted", "webhook_log_id": self.log_id}
+        return {"detail": self.detail, "webhook_log_id": self.log_id}
+
+
+def _announce_logged(rows: list[WebhookLog]) -> None:
+    for row in rows:
+        bus.webhook_logged.emit(WebhookLogOut.model_validate(row))
+    if any(row.status == WebhookStatus.received for row in rows):
+        runtime.runtime.wake(WORKER)
+
+
+_log_writer = db.GroupCommit(after_commit=_announce_logged)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: "[redacted]" if any(part in name.lower() for part in SECRET_HEADER_PARTS) else value
+            for name, value in headers.items()}
+
+
+async def receive_webhook(*, channel_type: str, channel_id: int | None, body: bytes,
+                          headers: Mapping[str, str], too_large: bool = False) -> IntakeResult:
+    """Check one request, log it durably, and say what to answer. Never raises for bad input."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    row = WebhookLog(channel_type=channel_type, headers=redact_headers(headers),
+                     body=body.decode("utf-8", errors="replace"))
+    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large)
+    if status != 200:
+        row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
+        row.processed_at = row.received_at
+    await _log_writer.insert(row)
+    return IntakeResult(status, reason, row.id)
+
+
+async def _check_request(row: WebhookLog, channel_type: str, channel_id: int | None, body: bytes,
+                         headers: dict[str, str], too_large: bool) -> tuple[int, str]:
+    channel = await _find_channel(channel_type, channel_id)
+    if channel is None or not channel.enabled:
+        what = f"{channel_type} channel {channel_id}" if channel_id is not None else f"default {channel_type} channel"
+        return 404, f"{what} {'is disabled' if channel else 'does not exist'}"
+    row.channel_id = channel.id
+    if too_large:
+        row.body = row.body[:KEPT_BODY_OF_OVERSIZE]
+        limit = runtime.settings().max_webhook_bytes
+        return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_OVERSIZE} kept)"
+    driver = channels.driver_for(channel)
+    try:
+        driver.verify(body, headers)
+        driver.parse(body, headers)
+    except SignatureError as error:
+        return 401, f"signature rejected: {error}"
+    except InvalidPayload as error:
+        return 400, f"invalid payload: {error}"
+    return 200, "accepted"
+
+
+async def _find_channel(channel_type: str, channel_id: int | None) -> Channel | None:
+    if channel_type not in ChannelType._value2member_map_ or ChannelType(channel_type) not in DRIVERS:
+        return None
+    try:
+        if channel_id is None:
+            return await channels.default_simulator_channel() if channel_type == "simulator" else None
+        channel = await channels.get_channel(channel_id)
+    except NotFound:
+        return None
+    return channel if channel.type.value == channel_type else None
+
+
+async def process_due_webhooks() -> float | None:
+    """Worker step: process a batch of due logs in one transaction, each in its own savepoint."""
+    now = utcnow()
+    async with db.read_session() as session:
+        due = (await session.exec(_queue_query().where(
+            or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
+        ).limit(1))).first()
+        if due is None:
+            later = (await session.exec(select(func.min(WebhookLog.next_attempt_at)).where(
+                col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])))).one()
+            return max(0.05, (later - now).total_seconds()) if later else None
+    announcements, finished = [], []
+    async with db.write_session() as session:
+        logs = (await session.exec(_queue_query().where(
+            or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
+        ).limit(BATCH_SIZE))).all()
+        for entry in logs:
+            announcements.append(await _process_one(session, entry))
+            finished.append(entry)
+    for entry, announcement in zip(finished, announcements):
+        _announce(announcement)
+        bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
+    return 0
+
+
+def _queue_query():
+    return (select(WebhookLog).where(col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing]))
+            .order_by(WebhookLog.id))
+
+
+async def _process_one(session, entry: WebhookLog) -> Announcements | None:
+    entry.attempts += 1
+    try:
+        channel = await channels.get_channel(entry.channel_id)
+        async with session.begin_nested():
+            events = channels.driver_for(channel).parse(entry.body.encode(), entry.headers)
+            result = await apply_inbound_events(session, channel, events)
+    except Exception as error:  # recorded on the log row; the worker goes on with the next
+        _record_failure(entry, f"{type(error).__name__}: {error}")
+        session.add(entry)
+        return None
+    entry.status, entry.error, entry.processed_at = WebhookStatus.processed, None, utcnow()
+    entry.next_attempt_at = None
+    entry.message_id = result.first_message_id
+    session.add(entry)
+    return result
+
+
+def _record_failure(entry: WebhookLog, error: str) -> None:
+    settings = runtime.settings()
+    entry.error = error
+    if entry.attempts >= settings.max_attempts:
+        entry.status, entry.processed_at, entry.next_attempt_at = WebhookStatus.failed, utcnow(), None
+    else:
+        entry.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds))
+
+
+def _announce(result: Announcements | None) -> None:
+    if result is None:
+        return
+    for message in result.messages_created:
+        bus.message_created.emit(message)
+    for message in result.statuses_changed:
+        bus.message_status_changed.emit(message)
+    for conversation in result.conversations_updated:
+        bus.conversation_updated.emit(conversation)
+
+
+async def replay_webhook(log_id: int) -> WebhookLogOut:
+    """Queue a failed (or processed) log for processing again; rejected ones were never accepted."""
+    async with db.write_session() as session:
+        entry = await session.get(WebhookLog, log_id)
+        if entry is None:
+            raise NotFound(f"webhook log {log_id} does not exist")
+        if entry.status not in (WebhookStatus.failed, WebhookStatus.processed):
+            raise Conflict(f"a {entry.status.value} webhook cannot be replayed")
+        entry.status, entry.attempts, entry.error = WebhookStatus.received, 0, None
+        entry.next_attempt_at = entry.processed_at = None
+        session.add(entry)
+    out = WebhookLogOut.model_validate(entry)
+    bus.webhook_logged.emit(out)
+    runtime.runtime.wake(WORKER)
+    return out
+
+
+async def list_webhook_logs(*, status: WebhookStatus | None = None, channel_type: str | None = None,
+                            channel_id: int | None = None, since: datetime | None = None,
+                            limit: int | None = None, cursor: str | None = None) -> Page[WebhookLogOut]:
+    limit = clamp_limit(limit)
+    query = select(WebhookLog).order_by(col(WebhookLog.id).desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(WebhookLog.status == status)
+    if channel_type:
+        query = query.where(WebhookLog.channel_type == channel_type)
+    if channel_id is not None:
+        query = query.where(WebhookLog.channel_id == channel_id)
+    if since is not None:
+        query = query.where(WebhookLog.received_at >= since)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(WebhookLog.id < int(last_id))
+    async with db.read_session() as session:
+        rows = list((await session.exec(query)).all())
+    page = rows[:limit]
+    return Page(items=[WebhookLogOut.model_validate(r) for r in page],
+                next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None)
+
+
+async def get_webhook_log(log_id: int) -> WebhookLogDetail:
+    async with db.read_session() as session:
+        entry = await session.get(WebhookLog, log_id)
+    if entry is None:
+        raise NotFound(f"webhook log {log_id} does not exist")
+    return WebhookLogDetail.model_validate(entry)
+
+
+def pretty_body(body: str) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
+
+
+async def queue_depths() -> dict[str, int]:
+    async with db.read_session() as session:
+        waiting = (await session.exec(select(func.count()).where(
+            col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])))).one()
+        failed_24h = (await session.exec(select(func.count()).where(
+            WebhookLog.status == WebhookStatus.failed,
+            col(WebhookLog.received_at) >= utcnow() - timedelta(hours=24)))).one()
+    return {"webhooks_waiting": waiting, "webhooks_failed_24h": failed_24h}

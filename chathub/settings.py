@@ -1,0 +1,97 @@
+"""Configuration from the environment (prefix CHATHUB_) and an optional .env file.
+
+Read once at start-up with `load_settings()`; a bad value stops start-up with one clear sentence
+(`SettingsError`), never a traceback.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A configuration value that start-up refuses; the message is meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHATHUB_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    secret_key: str = ""
+    admin_email: str = ""
+    admin_password: str = ""
+    max_webhook_bytes: int = 1024 * 1024
+    webhook_workers: int = 1
+    outbound_concurrency: int = 4
+    max_attempts: int = 3
+    retry_base_seconds: float = 1.0
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        if not 0 < port < 65536:
+            raise ValueError("must be between 1 and 65535")
+        return port
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'chathub.db'}"
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        if bool(self.admin_email) != bool(self.admin_password):
+            raise ValueError("CHATHUB_ADMIN_EMAIL and CHATHUB_ADMIN_PASSWORD must be set together")
+        if self.admin_password and len(self.admin_password) < 8:
+            raise ValueError("CHATHUB_ADMIN_PASSWORD must have at least 8 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Read and check the settings, make the data folder and keep a generated secret key in it."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(f"CHATHUB_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}") from None
+    if not settings.secret_key:
+        settings.secret_key = _stored_secret_key(settings.data_dir)
+    return settings
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = "_".join(str(part) for part in first["loc"]).upper()
+    name = f"CHATHUB_{field}" if field else "configuration"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"Invalid setting {name}: {message}"

@@ -1,0 +1,67 @@
+"""A generic in-process background runner. It knows no business: the work and its retry state live in
+the database rows a step picks up, so nothing is lost when the process stops."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[], Awaitable[float | None]]
+
+
+def backoff_seconds(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff after the given (1-based) failed attempt: base, 2*base, 4*base, ..."""
+    return min(cap, base * 2 ** max(0, attempt - 1))
+
+
+class Worker:
+    """Runs `step` whenever woken and whenever the delay it last returned has passed.
+
+    `step` returns 0 when more work is ready now, the seconds until work falls due, or None to sleep
+    until woken (or `idle_seconds`, as a safety net).
+    """
+
+    def __init__(self, name: str, step: Step, *, idle_seconds: float = 30.0) -> None:
+        self.name = name
+        self.step = step
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._wake.set()
+        self._task = asyncio.create_task(self._run(), name=f"worker {self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                delay = await self.step()
+            except Exception:
+                log.exception("worker %s: step failed; trying again in 1 s", self.name)
+                delay = 1.0
+            if delay == 0 or self._wake.is_set():
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay if delay is not None else self.idle_seconds)
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,58 @@
+"""Shared test set-up: every test gets a fresh data folder and the real app, started through main.py."""
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from nicegui.testing.user_simulation import user_simulation
+
+from chathub import bus
+
+MAIN_FILE = Path(__file__).parent.parent / "main.py"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "Admin-pass-1"
+
+
+@pytest.fixture(autouse=True)
+def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder and quick retries for every test; settings are read at start-up."""
+    for key in [k for k in os.environ if k.startswith("CHATHUB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("CHATHUB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHATHUB_ADMIN_EMAIL", ADMIN_EMAIL)
+    monkeypatch.setenv("CHATHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("CHATHUB_RETRY_BASE_SECONDS", "0.05")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+    bus.reset()
+    yield tmp_path / "data"
+    bus.reset()
+
+
+@asynccontextmanager
+async def running_app() -> AsyncIterator[httpx.AsyncClient]:
+    """Start the whole app (main.py, start-up handlers, workers) and yield an HTTP client to it.
+    Leaving the block stops it like a shut-down; entering again with the same data folder is a restart."""
+    async with user_simulation(main_file=MAIN_FILE) as user:
+        yield user.http_client
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app() as http:
+        yield http
+
+
+async def login(http: httpx.AsyncClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> dict[str, str]:
+    """Authorization headers for the given agent."""
+    response = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+async def auth(client: httpx.AsyncClient) -> dict[str, str]:
+    return await login(client)
