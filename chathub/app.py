@@ -4,18 +4,20 @@ from __future__ import annotations
 import logging
 import sys
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 
 from chathub import bootstrap, bus, db, pages
 from chathub.routes import api, health, webhooks as webhook_routes
-from chathub.services import channels, outbound, runtime, webhooks
+from chathub.services import channels, conversations, outbound, runtime, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
 
 log = logging.getLogger("chathub")
+_scheduler: AsyncIOScheduler | None = None
 
 
 def create_app(settings: Settings) -> None:
@@ -23,6 +25,7 @@ def create_app(settings: Settings) -> None:
     app.include_router(api.router)
     app.include_router(health.router)
     app.add_exception_handler(ServiceError, _service_error_response)
+    ui.button.default_props("no-caps")
     pages.register()
     app.on_startup(lambda: start(settings))
     app.on_shutdown(stop)
@@ -38,10 +41,20 @@ def start(settings: Settings) -> None:
     runtime.start(settings, [
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
         Worker(outbound.WORKER, outbound.deliver_due_messages),
-    ])
+    ], app)
+    _start_timed_jobs()
+
+
+def _start_timed_jobs() -> None:
+    global _scheduler
+    _scheduler = AsyncIOScheduler(timezone="UTC")
+    _scheduler.add_job(conversations.wake_snoozed_conversations, "interval", seconds=30, id="wake-snoozed",
+                       coalesce=True, max_instances=1)
+    _scheduler.start()
 
 
 async def stop() -> None:
+    await outbound.stop_sending()  # before the HTTP clients and the database go
     await runtime.stop()
     await db.dispose_engine()
 

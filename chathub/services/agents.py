@@ -10,7 +10,7 @@ from chathub import db
 from chathub.auth import email_problem, hash_api_token, hash_password, new_api_token, password_problem, verify_password
 from chathub.models import Agent, AgentRole, ApiToken, utcnow
 from chathub.schemas import AgentIn
-from chathub.services.errors import Conflict, ValidationFailed
+from chathub.services.errors import Conflict, NotFound, ValidationFailed
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
@@ -74,3 +74,80 @@ async def agent_count() -> int:
 
 def is_admin(agent: Agent) -> bool:
     return agent.role == AgentRole.admin
+
+
+async def get_agent(agent_id: int) -> Agent | None:
+    async with db.read_session() as session:
+        return await session.get(Agent, agent_id)
+
+
+async def create_first_admin(*, email: str, name: str, password: str) -> Agent:
+    """The first-run set-up: only while no agent exists at all."""
+    if await agent_count() > 0:
+        raise Conflict("an admin already exists: sign in instead")
+    return await create_agent(AgentIn(email=email, name=name, password=password, role=AgentRole.admin))
+
+
+async def update_agent(agent_id: int, *, name: str | None = None, role: AgentRole | None = None,
+                       is_active: bool | None = None, password: str | None = None) -> Agent:
+    """An admin's changes to an agent; the last active admin cannot be demoted or deactivated."""
+    if name is not None and not name.strip():
+        raise ValidationFailed("the name is empty")
+    if password is not None and (problem := password_problem(password)):
+        raise ValidationFailed(problem)
+    async with db.write_session() as session:
+        agent = await session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        loses_admin = agent.role == AgentRole.admin and agent.is_active and (
+            role == AgentRole.agent or is_active is False)
+        if loses_admin and await _active_admin_count(session) <= 1:
+            raise Conflict("this is the last active admin: make another admin first")
+        if name is not None:
+            agent.name = name.strip()
+        if role is not None:
+            agent.role = role
+        if is_active is not None:
+            agent.is_active = is_active
+        if password is not None:
+            agent.password_hash = hash_password(password)
+        session.add(agent)
+    return agent
+
+
+async def change_own_password(agent_id: int, *, current: str, new: str) -> None:
+    agent = await get_agent(agent_id)
+    if agent is None or not verify_password(current, agent.password_hash):
+        raise ValidationFailed("the current password is wrong")
+    await update_agent(agent_id, password=new)
+
+
+async def list_api_tokens(agent_id: int) -> list[ApiToken]:
+    async with db.read_session() as session:
+        return list((await session.exec(
+            select(ApiToken).where(ApiToken.agent_id == agent_id, col(ApiToken.revoked_at).is_(None))
+            .order_by(col(ApiToken.id).desc()))).all())
+
+
+async def revoke_api_token(agent_id: int, token_id: int) -> None:
+    async with db.write_session() as session:
+        token = await session.get(ApiToken, token_id)
+        if token is None or token.agent_id != agent_id:
+            raise NotFound(f"token {token_id} does not exist")
+        token.revoked_at = utcnow()
+        session.add(token)
+
+
+async def _active_admin_count(session) -> int:
+    return (await session.exec(select(func.count()).select_from(Agent).where(
+        Agent.role == AgentRole.admin, col(Agent.is_active).is_(True)))).one()
+
+
+async def create_api_token(*, agent_id: int, name: str) -> str:
+    """A named token an agent makes for themselves (an integration, a script); shown once."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("the token needs a name")
+    if len(name) > 100:
+        raise ValidationFailed("the token name is too long (at most 100 characters)")
+    return await issue_api_token(agent_id, name)

@@ -1,6 +1,7 @@
 """Channels (inboxes): create, change, look up, and build the driver that talks for one."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlmodel import select
@@ -8,7 +9,7 @@ from sqlmodel import select
 from chathub import db
 from chathub.drivers import DRIVERS, driver_class, make_driver
 from chathub.drivers.base import ChannelDriver, DriverContext
-from chathub.models import Channel, ChannelType
+from chathub.models import Channel, ChannelType, ContentType
 from chathub.schemas import ChannelIn, ChannelOut, ChannelPatch
 from chathub.services import runtime
 from chathub.services.errors import NotFound, ValidationFailed
@@ -50,7 +51,7 @@ async def list_channels() -> list[Channel]:
 
 async def create_channel(data: ChannelIn) -> Channel:
     config = _checked_config(data.type, data.config)
-    channel = Channel(type=data.type, name=data.name.strip(), enabled=data.enabled, config=config,
+    channel = Channel(type=data.type, name=_checked_name(data.name), enabled=data.enabled, config=config,
                       webhook_secret=data.webhook_secret or None, api_base_url=_checked_url(data.api_base_url))
     async with db.write_session() as session:
         session.add(channel)
@@ -71,7 +72,7 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
         if "webhook_secret" in changes:
             changes["webhook_secret"] = changes["webhook_secret"] or None
         if changes.get("name") is not None:
-            changes["name"] = changes["name"].strip()
+            changes["name"] = _checked_name(changes["name"])
         for key, value in changes.items():
             setattr(channel, key, value)
         session.add(channel)
@@ -90,11 +91,10 @@ def channel_out(channel: Channel) -> ChannelOut:
 
 
 def driver_for(channel: Channel) -> ChannelDriver:
-    from chathub.services.webhooks import receive_webhook  # intake and drivers meet only here
-
     async def post_webhook(body: bytes, headers: dict[str, str]) -> Any:
-        return await receive_webhook(channel_type=channel.type.value, channel_id=channel.id,
-                                     body=body, headers=headers)
+        """Into this channel's own webhook route, as the provider would post."""
+        return await runtime.runtime.loopback.post(f"/webhooks/{channel.type.value}/{channel.id}",
+                                                   content=body, headers=headers)
 
     context = DriverContext(channel_id=channel.id, config=channel.config, webhook_secret=channel.webhook_secret,
                             api_base_url=channel.api_base_url, http=runtime.runtime.http,
@@ -111,6 +111,12 @@ def _checked_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[s
         raise ValidationFailed(str(error)) from None
 
 
+def _checked_name(name: str) -> str:
+    if not name.strip():
+        raise ValidationFailed("the name is empty")
+    return name.strip()
+
+
 def _checked_url(url: str | None) -> str | None:
     if url and not url.startswith(("http://", "https://")):
         raise ValidationFailed("api_base_url must start with http:// or https://")
@@ -123,3 +129,25 @@ SECRET_KEYS = ("token", "secret", "password", "key", "auth")
 def _public_config(config: dict[str, Any]) -> dict[str, Any]:
     """The config without credentials, for showing and listing."""
     return {k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in config.items()}
+
+
+def outbound_problem(channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text) -> str | None:
+    """Why the composer's text cannot go out on this channel (empty, too long, unsupported), or None."""
+    return driver_class(channel_type).check_outbound(content_type, content)
+
+
+def text_limit(channel_type: ChannelType) -> int:
+    return driver_class(channel_type).capabilities.max_text_length
+
+
+def new_webhook_secret() -> str:
+    """A random secret for signing webhooks, for an admin to paste into the provider's settings."""
+    return secrets.token_urlsafe(24)
+
+
+def default_config(channel_type: ChannelType) -> dict[str, Any]:
+    """A new channel's settings before the admin changes any ({} when the driver needs credentials first)."""
+    try:
+        return driver_class(channel_type).validate_config({})
+    except (KeyError, ValueError):
+        return {}

@@ -9,15 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import bus, db
 from chathub.models import (
-    Agent, Channel, ChannelType, ContentType, Conversation, ConversationStatus, Customer, Message,
+    Agent, Channel, ChannelType, ContentType, Conversation, ConversationStatus, Customer, Message, utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
 from chathub.services.errors import NotFound, ValidationFailed
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 PREVIEW_LENGTH = 120
-PREVIEW_LABELS = {ContentType.image: "📷 Photo", ContentType.audio: "🎤 Audio", ContentType.video: "🎬 Video",
-                  ContentType.file: "📎 File", ContentType.location: "📍 Location", ContentType.contact: "👤 Contact",
+PREVIEW_LABELS = {ContentType.image: "Photo", ContentType.audio: "Audio", ContentType.video: "Video",
+                  ContentType.file: "File", ContentType.location: "Location", ContentType.contact: "Contact",
                   ContentType.sticker: "Sticker", ContentType.unsupported: "Unsupported message"}
 
 
@@ -147,3 +147,17 @@ async def _conversation_out_by_id(session: AsyncSession, conversation_id: int) -
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return conversation_out(*row)
+
+
+async def wake_snoozed_conversations() -> int:
+    """Reopen snoozed conversations whose time has come (a timed job); returns how many woke."""
+    now = utcnow()
+    async with db.write_session() as session:
+        rows = list((await session.exec(_with_refs().where(
+            Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now))).all())
+        for conversation, _, _ in rows:
+            conversation.status, conversation.snoozed_until = ConversationStatus.open, None
+            session.add(conversation)
+    for row in rows:
+        bus.conversation_updated.emit(conversation_out(*row))
+    return len(rows)

@@ -1,14 +1,16 @@
 """Customers and the identities they write from."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import db
 from chathub.auth import email_problem
-from chathub.models import Customer, CustomerIdentity, utcnow
+from chathub.models import Conversation, Customer, CustomerIdentity, utcnow
 from chathub.schemas import CustomerOut, CustomerPatch, IdentityOut, Page
 from chathub.services.errors import NotFound, ValidationFailed
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -112,6 +114,95 @@ def customer_out(customer: Customer, identities: list[CustomerIdentity]) -> Cust
                                    for i in identities])
 
 
-async def count_customers() -> int:
+async def merge_customers(*, keep_id: int, duplicate_id: int) -> CustomerOut:
+    """Move the duplicate's identities and conversations to the kept customer, fill the kept one's empty
+    fields from it, join the notes, and delete the duplicate. Nothing else is lost."""
+    if keep_id == duplicate_id:
+        raise ValidationFailed("a customer cannot be merged into itself")
+    async with db.write_session() as session:
+        keep = await session.get(Customer, keep_id)
+        duplicate = await session.get(Customer, duplicate_id)
+        if keep is None or duplicate is None:
+            raise NotFound(f"customer {keep_id if keep is None else duplicate_id} does not exist")
+        for model in (CustomerIdentity, Conversation):
+            await session.exec(update(model).where(model.customer_id == duplicate_id).values(customer_id=keep_id))
+        keep.email = keep.email or duplicate.email
+        keep.phone = keep.phone or duplicate.phone
+        if duplicate.notes.strip():
+            keep.notes = "\n\n".join(part for part in (keep.notes.strip(), duplicate.notes.strip()) if part)
+        keep.updated_at = utcnow()
+        session.add(keep)
+        await session.delete(duplicate)
+    return await get_customer(keep_id)
+
+
+# ---- the customers page: search, sort, offset paging; merge preview ----
+
+CUSTOMER_SORTS = {
+    "newest": (col(Customer.created_at).desc(), col(Customer.id).desc()),
+    "oldest": (col(Customer.created_at).asc(), col(Customer.id).asc()),
+    "name": (func.lower(Customer.name).asc(), col(Customer.id).asc()),
+    "name_desc": (func.lower(Customer.name).desc(), col(Customer.id).desc()),
+}
+
+
+@dataclass(frozen=True)
+class CustomerListing:
+    items: list[CustomerOut]
+    total: int
+    offset: int
+    limit: int
+
+
+def _matching(q: str | None):
+    """Customers whose name, phone or email contains `q` (taken literally: % and _ match themselves)."""
+    text = (q or "").strip()
+    if not text:
+        return None
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(col(field).ilike(like, escape="\\") for field in (Customer.name, Customer.phone, Customer.email)))
+
+
+async def browse_customers(*, q: str | None = None, sort: str = "newest", limit: int | None = None,
+                           offset: int = 0) -> CustomerListing:
+    """One page of customers for a table: searched, sorted and counted (offset paging, so a page number
+    can be shown; the list is capped at MAX_LIMIT rows a page)."""
+    if sort not in CUSTOMER_SORTS:
+        raise ValidationFailed(f"sort must be one of {', '.join(CUSTOMER_SORTS)}")
+    if offset < 0:
+        raise ValidationFailed("offset cannot be negative")
+    limit = clamp_limit(limit)
+    condition = _matching(q)
+    query = select(Customer).order_by(*CUSTOMER_SORTS[sort]).offset(offset).limit(limit)
+    counting = select(func.count()).select_from(Customer)
+    if condition is not None:
+        query, counting = query.where(condition), counting.where(condition)
     async with db.read_session() as session:
-        return (await session.exec(select(func.count()).select_from(Customer))).one()
+        total = (await session.exec(counting)).one()
+        rows = list((await session.exec(query)).all())
+        identities = await _identities_of(session, [c.id for c in rows])
+    return CustomerListing(items=[customer_out(c, identities.get(c.id, [])) for c in rows],
+                           total=total, offset=offset, limit=limit)
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What `merge_customers(keep_id=keep.id, duplicate_id=duplicate.id)` would do."""
+    keep: CustomerOut
+    duplicate: CustomerOut
+    conversation_count: int
+    filled_fields: list[str]  # the kept customer's empty fields the duplicate's values fill
+    notes_joined: bool
+
+
+async def merge_preview(*, keep_id: int, duplicate_id: int) -> MergePreview:
+    if keep_id == duplicate_id:
+        raise ValidationFailed("a customer cannot be merged into itself")
+    keep = await get_customer(keep_id)
+    duplicate = await get_customer(duplicate_id)
+    async with db.read_session() as session:
+        conversation_count = (await session.exec(select(func.count()).select_from(Conversation)
+                                                 .where(Conversation.customer_id == duplicate_id))).one()
+    filled = [field for field in ("email", "phone") if not getattr(keep, field) and getattr(duplicate, field)]
+    return MergePreview(keep=keep, duplicate=duplicate, conversation_count=conversation_count,
+                        filled_fields=filled, notes_joined=bool(duplicate.notes.strip()))

@@ -14,6 +14,8 @@ from chathub.worker import Worker
 class Runtime:
     settings: Settings | None = None
     http: httpx.AsyncClient | None = None
+    # Requests to this very app, in-process: the simulator posts through the real webhook routes with it.
+    loopback: httpx.AsyncClient | None = None
     workers: dict[str, Worker] = field(default_factory=dict)
 
     def wake(self, name: str) -> None:
@@ -31,9 +33,10 @@ def settings() -> Settings:
     return runtime.settings
 
 
-def start(app_settings: Settings, workers: list[Worker]) -> None:
+def start(app_settings: Settings, workers: list[Worker], asgi_app) -> None:
     runtime.settings = app_settings
     runtime.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+    runtime.loopback = httpx.AsyncClient(transport=httpx.ASGITransport(asgi_app), base_url="http://chathub.internal")
     runtime.workers = {worker.name: worker for worker in workers}
     for worker in workers:
         worker.start()
@@ -43,6 +46,7 @@ async def stop() -> None:
     for worker in runtime.workers.values():
         await worker.stop()
     runtime.workers = {}
-    if runtime.http is not None:
-        await runtime.http.aclose()
-        runtime.http = None
+    for client in (runtime.http, runtime.loopback):
+        if client is not None:
+            await client.aclose()
+    runtime.http = runtime.loopback = None

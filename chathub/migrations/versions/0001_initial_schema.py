@@ -7,7 +7,7 @@ Create Date: 2026-11-25 14:34:34.174213
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import chathub.models
+from chathub import models
 
 
 revision = '0001'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('role', sa.Enum('admin', 'agent', name='agentrole'), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('agent', schema=None) as batch_op:
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('config', sa.JSON(), nullable=False),
     sa.Column('webhook_secret', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('api_base_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('channel', schema=None) as batch_op:
@@ -51,8 +51,8 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('notes', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('customer', schema=None) as batch_op:
@@ -65,9 +65,9 @@ def upgrade() -> None:
     sa.Column('agent_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', chathub.models.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', chathub.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', models.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -97,10 +97,10 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('open', 'pending', 'resolved', 'snoozed', name='conversationstatus'), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('unread_count', sa.Integer(), nullable=False),
-    sa.Column('last_message_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('last_message_at', models.UTCDateTime(), nullable=False),
     sa.Column('last_message_preview', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('snoozed_until', chathub.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
+    sa.Column('snoozed_until', models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['agent.id'], ),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
@@ -132,12 +132,12 @@ def upgrade() -> None:
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', chathub.models.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', models.UTCDateTime(), nullable=True),
     sa.Column('agent_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', chathub.models.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', chathub.models.UTCDateTime(), nullable=True),
-    sa.Column('delivered_at', chathub.models.UTCDateTime(), nullable=True),
-    sa.Column('read_at', chathub.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', models.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', models.UTCDateTime(), nullable=True),
+    sa.Column('read_at', models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], ),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'], ),
@@ -159,9 +159,9 @@ def upgrade() -> None:
     sa.Column('http_status', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('received_at', chathub.models.UTCDateTime(), nullable=False),
-    sa.Column('processed_at', chathub.models.UTCDateTime(), nullable=True),
-    sa.Column('next_attempt_at', chathub.models.UTCDateTime(), nullable=True),
+    sa.Column('received_at', models.UTCDateTime(), nullable=False),
+    sa.Column('processed_at', models.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', models.UTCDateTime(), nullable=True),
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ),
     sa.ForeignKeyConstraint(['message_id'], ['message.id'], ),

@@ -1,0 +1,246 @@
+"""The chat thread (`/conversations/{id}`): bubbles, status, actions, composer, customer panel.
+
+On a wide screen the inbox list stays on the left (see `inbox.inbox_view`); on a phone the thread is alone.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from fastapi import Request
+from nicegui import ui
+
+from chathub import bus
+from chathub.models import Agent, ConversationStatus, MessageDirection
+from chathub.pages import session
+from chathub.pages.customer_panel import customer_panel
+from chathub.pages.layout import avatar
+from chathub.pages.message_view import MessageBubble, day_separator
+from chathub.pages.widgets import channel_icon, status_chip
+from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut
+from chathub.services import channels, conversations, outbound
+from chathub.services.errors import NotFound, ServiceError
+
+HISTORY_PAGE = 40
+
+
+async def page(request: Request, conversation_id: int):
+    agent = await session.require_agent(request)
+    if not isinstance(agent, Agent):
+        return agent
+    from chathub.pages.inbox import inbox_view  # the inbox frames the thread
+
+    await inbox_view(agent, selected_id=conversation_id)
+
+
+async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> None:
+    try:
+        conversation = await conversations.get_conversation(conversation_id)
+    except NotFound:
+        with ui.column().classes("w-full items-center mt-16 gap-2 text-slate-500"):
+            ui.icon("search_off", size="xl")
+            ui.label("This conversation does not exist (any more).")
+            ui.link("Back to the inbox", "/")
+        return
+    await ThreadView(agent, conversation, agent_names).build()
+
+
+def _day_label(moment: datetime) -> str:
+    day = moment.astimezone().date()
+    today = datetime.now().astimezone().date()
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    return day.strftime("%A, %d %B %Y")
+
+
+class ThreadView:
+    def __init__(self, agent: Agent, conversation: ConversationOut, agent_names: dict[int, str]) -> None:
+        self.agent = agent
+        self.conversation = conversation
+        self.agent_names = agent_names
+        self.messages: list[MessageOut] = []
+        self.bubbles: dict[int, MessageBubble] = {}
+        self.older_cursor: str | None = None
+        self.loading_older = False
+        self.client_id = uuid.uuid4().hex
+        self.text_limit = channels.text_limit(conversation.channel.type)
+
+    async def build(self) -> None:
+        with ui.row().classes("w-full h-full no-wrap gap-0"):
+            with ui.column().classes("h-full grow min-w-0 gap-0"):
+                self.header = ui.row().classes("w-full items-center gap-2 px-3 py-2 border-b no-wrap "
+                                               "border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-800")
+                self._draw_header()
+                self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes("w-full grow bg-slate-50 "
+                                                                                   "dark:bg-slate-900")
+                with self.scroller:
+                    self.older_button = ui.button("Load older messages", on_click=self.load_older) \
+                        .props("flat dense no-caps").classes("self-center").mark("load-older")
+                    self.column = ui.column().classes("w-full gap-2 px-2 sm:px-4 py-3")
+                self._composer()
+            with ui.column().classes("max-xl:hidden h-full w-72 shrink-0 border-l border-slate-200 "
+                                     "dark:border-slate-700 bg-white dark:bg-slate-800 p-4 gap-3"):
+                await customer_panel(self.conversation)
+        page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
+        self.messages = page.items
+        self.older_cursor = page.next_cursor
+        self._redraw_messages()
+        self.scroller.scroll_to(percent=1.0)
+        bus.message_created.subscribe(self._on_message_created)
+        bus.message_status_changed.subscribe(self._on_message_changed)
+        bus.conversation_updated.subscribe(self._on_conversation_updated)
+
+    # ---- header and actions ----
+
+    def _draw_header(self) -> None:
+        conversation = self.conversation
+        self.header.clear()
+        with self.header:
+            ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round dense") \
+                .classes("md:hidden")
+            avatar(conversation.customer.name, size="sm")
+            with ui.column().classes("gap-0 min-w-0"):
+                ui.link(conversation.customer.name, f"/customers/{conversation.customer.id}") \
+                    .classes("font-semibold truncate no-underline text-inherit")
+                with ui.row().classes("items-center gap-1 text-xs text-slate-500 no-wrap"):
+                    channel_icon(conversation.channel.type)
+                    ui.label(conversation.channel.name).classes("truncate")
+                    status_chip(conversation.status).classes("conversation-status")
+            ui.space()
+            options = {None: "Unassigned", **self.agent_names}
+            ui.select(options, value=conversation.assignee_id, on_change=lambda e: self._update(assignee_id=e.value)) \
+                .props("dense outlined options-dense").classes("w-36 max-sm:hidden").mark("assign")
+            with ui.button(icon="snooze").props("flat round dense").tooltip("Snooze").mark("snooze"):
+                with ui.menu():
+                    for label, hours in (("For 1 hour", 1), ("Until tomorrow", 24), ("For a week", 24 * 7)):
+                        ui.menu_item(label, lambda h=hours: self._snooze(h)).mark(f"snooze-{hours}")
+            if conversation.status == ConversationStatus.resolved:
+                ui.button("Reopen", icon="undo", on_click=lambda: self._update(status=ConversationStatus.open)) \
+                    .props("outline dense").classes("shrink-0 px-2").mark("reopen")
+            else:
+                ui.button("Resolve", icon="check", on_click=lambda: self._update(status=ConversationStatus.resolved)) \
+                    .props("unelevated dense color=positive").classes("shrink-0 px-2").mark("resolve")
+
+    async def _update(self, **changes) -> None:
+        try:
+            self.conversation = await conversations.update_conversation(self.conversation.id,
+                                                                        ConversationPatch(**changes))
+        except ServiceError as error:
+            ui.notify(str(error), type="negative")
+            return
+        self._draw_header()
+
+    async def _snooze(self, hours: int) -> None:
+        until = datetime.now(timezone.utc) + timedelta(hours=hours)
+        await self._update(status=ConversationStatus.snoozed, snoozed_until=until)
+        ui.notify(f"Snoozed until {until.astimezone().strftime('%a %H:%M')}")
+
+    # ---- messages ----
+
+    def _redraw_messages(self) -> None:
+        self.column.clear()
+        self.bubbles.clear()
+        previous_day = None
+        with self.column:
+            for message in self.messages:
+                previous_day = self._draw(message, previous_day)
+        self.older_button.visible = self.older_cursor is not None
+
+    def _draw(self, message: MessageOut, previous_day) -> object:
+        day = message.created_at.astimezone().date()
+        if day != previous_day:
+            day_separator(_day_label(message.created_at))
+        name = self.agent_names.get(message.agent_id) if message.agent_id else None
+        self.bubbles[message.id] = MessageBubble(message, agent_name=name, on_retry=self._retry)
+        return day
+
+    async def load_older(self) -> None:
+        if self.older_cursor is None or self.loading_older:
+            return
+        self.loading_older = True
+        try:
+            page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE,
+                                                cursor=self.older_cursor)
+            self.messages = page.items + self.messages
+            self.older_cursor = page.next_cursor
+            self._redraw_messages()
+        finally:
+            self.loading_older = False
+
+    async def _on_scroll(self, event) -> None:
+        if event.vertical_position < 40 and self.older_cursor is not None:
+            await self.load_older()
+
+    def _on_message_created(self, message: MessageOut) -> None:
+        if message.conversation_id != self.conversation.id or message.id in self.bubbles:
+            return
+        previous_day = self.messages[-1].created_at.astimezone().date() if self.messages else None
+        self.messages.append(message)
+        with self.column:
+            self._draw(message, previous_day)
+        self.scroller.scroll_to(percent=1.0)
+
+    def _on_message_changed(self, message: MessageOut) -> None:
+        bubble = self.bubbles.get(message.id)
+        if bubble is not None:
+            bubble.update(message)
+
+    async def _on_conversation_updated(self, conversation: ConversationOut) -> None:
+        if conversation.id != self.conversation.id:
+            return
+        if conversation.unread_count:  # the agent is looking at it: it is read
+            conversation = await conversations.mark_read(conversation.id)
+        if (conversation.status, conversation.assignee_id) != (self.conversation.status, self.conversation.assignee_id):
+            self.conversation = conversation
+            self._draw_header()
+        self.conversation = conversation
+
+    async def _retry(self, message_id: int) -> None:
+        try:
+            await outbound.retry_message(message_id)
+        except ServiceError as error:
+            ui.notify(str(error), type="negative")
+
+    # ---- composer ----
+
+    def _composer(self) -> None:
+        with ui.column().classes("w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 "
+                                 "bg-white dark:bg-slate-800"):
+            with ui.row().classes("w-full items-end gap-2 no-wrap"):
+                self.text = ui.textarea(placeholder="Reply… (Enter sends, Shift+Enter adds a line)",
+                                        on_change=self._check_draft) \
+                    .props("outlined dense autogrow rows=1").classes("grow").mark("composer")
+                self.text.on("keydown.enter.exact.prevent", self.send)
+                self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated") \
+                    .mark("send")
+            with ui.row().classes("w-full items-center"):
+                self.problem = ui.label().classes("text-xs text-red-600 composer-error")
+                ui.space()
+                self.counter = ui.label().classes("text-xs text-slate-400")
+
+    def _check_draft(self) -> None:
+        length = len(self.text.value or "")
+        self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
+        self.problem.set_text(
+            f"Too long for {self.conversation.channel.type.value}: {length} of {self.text_limit} characters."
+            if length > self.text_limit else "")
+
+    async def send(self) -> None:
+        content = self.text.value or ""
+        problem = channels.outbound_problem(self.conversation.channel.type, content)
+        if problem:
+            self.problem.set_text(problem[:1].upper() + problem[1:] + ".")
+            return
+        try:
+            message, _ = await outbound.send_message(
+                conversation_id=self.conversation.id, agent_id=self.agent.id,
+                message=MessageIn(content=content, client_id=self.client_id))
+        except ServiceError as error:
+            self.problem.set_text(str(error))  # the draft stays in the composer
+            return
+        self._on_message_created(MessageOut.model_validate(message))
+        self.text.value = ""
+        self.problem.set_text("")
+        self.client_id = uuid.uuid4().hex  # the next draft is a new message

@@ -1,0 +1,121 @@
+"""One message as a chat bubble: every content type shown properly, customer text always as text."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from chathub.models import ContentType, MessageDirection, MessageStatus
+from chathub.pages.widgets import local_time
+from chathub.schemas import MessageOut
+
+URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
+STATUS_ICONS = {MessageStatus.pending: ("schedule", "text-slate-400", "Sending…"),
+                MessageStatus.sent: ("done", "text-slate-400", "Sent"),
+                MessageStatus.delivered: ("done_all", "text-slate-400", "Delivered"),
+                MessageStatus.read: ("done_all", "text-sky-500", "Read"),
+                MessageStatus.failed: ("error", "text-red-600", "Failed")}
+
+
+def is_web_url(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://"))
+
+
+def text_with_links(text: str) -> None:
+    """Plain text where only http(s) URLs become links; nothing is interpreted as HTML."""
+    with ui.element("div").classes("whitespace-pre-wrap break-words text-[15px] leading-snug"):
+        position = 0
+        for match in URL_PATTERN.finditer(text):
+            if match.start() > position:
+                ui.label(text[position:match.start()]).classes("inline")
+            ui.link(match.group(0), match.group(0), new_tab=True).classes("inline break-all underline")
+            position = match.end()
+        if position < len(text) or not text:
+            ui.label(text[position:]).classes("inline")
+
+
+def message_body(message: MessageOut) -> None:
+    kind = message.content_type
+    payload = message.payload or {}
+    if kind in (ContentType.image, ContentType.sticker) and is_web_url(message.media_url):
+        size = "w-32" if kind == ContentType.sticker else "w-64 max-w-full rounded-lg"
+        ui.image(message.media_url).classes(size).props("fit=contain")
+    elif kind in (ContentType.file, ContentType.audio, ContentType.video) and is_web_url(message.media_url):
+        icon = {"file": "description", "audio": "audiotrack", "video": "movie"}[kind.value]
+        with ui.row().classes("items-center gap-1"):
+            ui.icon(icon)
+            ui.link(message.file_name or f"Open {kind.value}", message.media_url, new_tab=True).classes("underline")
+    elif kind == ContentType.location and "latitude" in payload:
+        lat, lon = payload["latitude"], payload["longitude"]
+        url = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+        with ui.row().classes("items-center gap-1"):
+            ui.icon("place").classes("text-red-500")
+            ui.link(f"Location {lat:.5f}, {lon:.5f}", url, new_tab=True).classes("underline")
+    elif kind == ContentType.contact:
+        with ui.row().classes("items-center gap-2 bg-black/5 rounded p-2"):
+            ui.icon("contact_phone")
+            with ui.column().classes("gap-0"):
+                ui.label(payload.get("name") or message.content).classes("font-medium")
+                ui.label(payload.get("phone") or "").classes("text-xs")
+    elif kind == ContentType.unsupported:
+        ui.label("Unsupported message").classes("italic")
+        with ui.expansion("Raw payload").classes("text-xs w-full").props("dense"):
+            ui.code(json.dumps(payload, indent=2, ensure_ascii=False), language="json").classes("text-xs")
+    if message.content and kind not in (ContentType.contact,):
+        text_with_links(message.content)
+
+
+def status_line(message: MessageOut, *, agent_name: str | None,
+                on_retry: Callable[[int], Awaitable[None]] | None = None) -> None:
+    with ui.row().classes("items-center gap-1 text-[11px] text-slate-500 justify-end w-full"):
+        if agent_name:
+            ui.label(agent_name).classes("font-medium")
+        ui.label(local_time(message.created_at, "%H:%M")).tooltip(local_time(message.created_at))
+        if message.direction == MessageDirection.outbound:
+            icon, color, label = STATUS_ICONS[message.status]
+            ui.icon(icon, size="14px").classes(f"{color} status-{message.status.value}").tooltip(label)
+    if message.status == MessageStatus.failed:
+        with ui.row().classes("items-center gap-2 text-xs text-red-600 w-full"):
+            ui.label(message.error or "Not delivered").classes("message-error")
+            if on_retry:
+                ui.button("Retry", icon="refresh", on_click=lambda: on_retry(message.id)) \
+                    .props("flat dense size=sm color=negative").mark(f"retry-{message.id}")
+
+
+class MessageBubble:
+    """A bubble whose status line can be redrawn when a receipt arrives."""
+
+    def __init__(self, message: MessageOut, *, agent_name: str | None,
+                 on_retry: Callable[[int], Awaitable[None]]) -> None:
+        self.message = message
+        self.agent_name = agent_name
+        self.on_retry = on_retry
+        outbound = message.direction == MessageDirection.outbound
+        with ui.row().classes("w-full " + ("justify-end" if outbound else "justify-start")) as self.row:
+            colors = ("bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-white dark:bg-slate-700")
+            if message.status == MessageStatus.failed:
+                colors = "bg-red-50 dark:bg-red-950 border border-red-300"
+            with ui.column().classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] "
+                                     "shadow-sm").mark(f"message-{message.id}") as self.box:
+                message_body(message)
+                self.status_area = ui.column().classes("w-full gap-0")
+                self._draw_status()
+
+    def _draw_status(self) -> None:
+        self.status_area.clear()
+        with self.status_area:
+            status_line(self.message, agent_name=self.agent_name, on_retry=self.on_retry)
+
+    def update(self, message: MessageOut) -> None:
+        self.message = message
+        failed = message.status == MessageStatus.failed
+        self.box.classes(add="bg-red-50 border border-red-300" if failed else "",
+                         remove="" if failed else "bg-red-50 border border-red-300")
+        self._draw_status()
+
+
+def day_separator(label: str) -> None:
+    with ui.row().classes("w-full justify-center my-2"):
+        ui.label(label).classes("text-xs text-slate-500 bg-slate-200 dark:bg-slate-700 rounded-full px-3 py-0.5")

@@ -1,0 +1,83 @@
+"""Sign-in, and the first-run page that creates the admin when no agent exists yet."""
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from chathub.pages import session
+from chathub.pages.layout import BRAND
+from chathub.services import agents
+from chathub.services.errors import ServiceError
+
+
+def _card(title: str, subtitle: str) -> ui.card:
+    ui.colors(primary=BRAND)
+    ui.query("body").classes("bg-slate-100 dark:bg-slate-900")
+    with ui.column().classes("w-full items-center mt-[10vh] px-4"):
+        with ui.row().classes("items-center gap-2 mb-4"):
+            ui.icon("forum", size="md").classes("text-indigo-600")
+            ui.label("ChatHub").classes("text-2xl font-bold")
+        card = ui.card().classes("w-full max-w-sm p-6 gap-3")
+        with card:
+            ui.label(title).classes("text-lg font-semibold")
+            ui.label(subtitle).classes("text-sm text-slate-500")
+    return card
+
+
+async def signin_page(next: str | None = None):
+    if await agents.agent_count() == 0:
+        return RedirectResponse("/setup")
+    if await session.signed_in_agent() is not None:
+        return RedirectResponse(session.safe_next(next))
+    ui.page_title("Sign in · ChatHub")
+
+    async def try_sign_in() -> None:
+        agent = await agents.authenticate(email.value or "", password.value or "")
+        if agent is None:
+            error.set_text("Wrong email or password.")
+            error.visible = True
+            return
+        session.remember(agent)
+        ui.navigate.to(session.safe_next(next))
+
+    with _card("Sign in", "Answer every channel from one inbox."):
+        email = ui.input("Email").props("outlined autofocus type=email").classes("w-full")
+        password = ui.input("Password", password=True).props("outlined").classes("w-full")
+        password.on("keydown.enter", try_sign_in)
+        error = ui.label().classes("text-negative text-sm")
+        error.visible = False
+        ui.button("Sign in", on_click=try_sign_in).classes("w-full").mark("sign-in")
+
+
+async def setup_page():
+    if await agents.agent_count() > 0:
+        return RedirectResponse("/signin")
+    ui.page_title("Welcome · ChatHub")
+
+    async def create_admin() -> None:
+        if password.value != repeat.value:
+            error.set_text("The two passwords differ.")
+            error.visible = True
+            return
+        try:
+            agent = await agents.create_first_admin(email=email.value or "", name=name.value or "",
+                                                    password=password.value or "")
+        except ServiceError as problem:
+            error.set_text(_sentence(str(problem)))
+            error.visible = True
+            return
+        session.remember(agent)
+        ui.navigate.to("/")
+
+    with _card("Create the admin", "ChatHub has no agents yet. The first one manages channels and agents."):
+        name = ui.input("Your name").props("outlined autofocus").classes("w-full")
+        email = ui.input("Email").props("outlined type=email").classes("w-full")
+        password = ui.input("Password", password=True).props("outlined").classes("w-full")
+        repeat = ui.input("Repeat the password", password=True).props("outlined").classes("w-full")
+        error = ui.label().classes("text-negative text-sm")
+        error.visible = False
+        ui.button("Create admin and sign in", on_click=create_admin).classes("w-full").mark("create-admin")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -1,0 +1,174 @@
+"""The chat thread: bubbles and content types, status ticks, failures and retry, composer, actions."""
+from nicegui import ui
+from nicegui.testing import User
+
+from chathub.models import ConversationStatus, MessageStatus
+from chathub.schemas import ChannelPatch, MessageIn
+from chathub.services import channels, conversations, outbound
+from tests.pages.helpers import sign_in
+from tests.pages.test_inbox import conversation_from_webhook, set_value
+from tests.support import eventually, post_webhook
+
+
+async def open_thread(user: User, **kwargs) -> int:
+    conversation_id = await conversation_from_webhook(user, sender=kwargs.pop("sender", "+15550001"), **kwargs)
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    return conversation_id
+
+
+async def messages_of(conversation_id: int):
+    return (await outbound.list_messages(conversation_id=conversation_id)).items
+
+
+def status_icon_classes(user: User, message_id: int) -> list[str]:
+    bubble = next(iter(user.find(marker=f"message-{message_id}").elements))
+    return [c for icon in bubble.descendants() if isinstance(icon, ui.icon) for c in icon.classes]
+
+
+async def test_reply_is_sent_and_its_ticks_follow_the_receipts(user: User):
+    conversation_id = await open_thread(user, name="Ann Lee")
+    await user.should_see("Hello, I need support!")
+    user.find(marker="composer").type("We are on it")
+    user.find(marker="send").click()
+
+    async def stored_reply():
+        messages = await messages_of(conversation_id)
+        return len(messages) == 2 and messages[-1]
+    reply = await eventually(stored_reply)
+    assert reply.content == "We are on it" and reply.agent_id is not None
+    assert next(iter(user.find(marker="composer").elements)).value == ""  # the composer is ready for the next
+    await user.should_see(marker=f"message-{reply.id}")
+
+    async def read_tick_shown():
+        return "status-read" in status_icon_classes(user, reply.id)
+    await eventually(read_tick_shown)
+    assert (await messages_of(conversation_id))[-1].status == MessageStatus.read
+
+
+async def test_too_long_reply_is_refused_inline_and_the_draft_is_kept(user: User):
+    conversation_id = await open_thread(user)
+    draft = "x" * 4097
+    user.find(marker="composer").type(draft)
+    await user.should_see("Too long for simulator", retries=20)
+    user.find(marker="send").click()
+    await user.should_see("4097 characters", retries=20)
+    assert len(await messages_of(conversation_id)) == 1
+    assert next(iter(user.find(marker="composer").elements)).value == draft
+
+
+async def test_failed_reply_shows_the_error_and_retry_sends_it_again(user: User):
+    conversation_id = await open_thread(user)
+    await channels.update_channel(1, ChannelPatch(config={"failure_rate": 1.0}))
+    user.find(marker="composer").type("Will this arrive?")
+    user.find(marker="send").click()
+
+    async def failed_reply():
+        last = (await messages_of(conversation_id))[-1]
+        return last.status == MessageStatus.failed and last
+    reply = await eventually(failed_reply)
+    await user.should_see("simulated provider failure", retries=20)
+    await channels.update_channel(1, ChannelPatch(config={"failure_rate": 0.0}))
+    user.find(marker=f"retry-{reply.id}").click()
+
+    async def delivered_after_retry():
+        last = (await messages_of(conversation_id))[-1]
+        return last.status in (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
+    await eventually(delivered_after_retry)
+    await user.should_not_see("simulated provider failure", retries=20)
+
+
+async def test_resolve_then_reopen(user: User):
+    conversation_id = await open_thread(user)
+    user.find(marker="resolve").click()
+    await user.should_see(marker="reopen", retries=20)
+    assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.resolved
+    user.find(marker="reopen").click()
+    await user.should_see(marker="resolve", retries=20)
+    assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.open
+
+
+async def test_assigning_an_agent_and_snoozing(user: User):
+    conversation_id = await open_thread(user)
+    set_value(user, "assign", 1)
+
+    async def assigned():
+        return (await conversations.get_conversation(conversation_id)).assignee_id == 1
+    await eventually(assigned)
+    user.find(marker="snooze-1").click()
+
+    async def snoozed():
+        conversation = await conversations.get_conversation(conversation_id)
+        return conversation.status == ConversationStatus.snoozed and conversation.snoozed_until
+    await eventually(snoozed)
+
+
+async def test_snoozed_conversation_wakes_when_its_time_has_come(user: User):
+    from datetime import datetime, timedelta, timezone
+    from chathub.schemas import ConversationPatch
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    await conversations.update_conversation(conversation_id, ConversationPatch(
+        status=ConversationStatus.snoozed, snoozed_until=past))
+    assert await conversations.wake_snoozed_conversations() == 1
+    assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.open
+
+
+async def test_content_types_are_shown_properly(user: User):
+    payloads = [
+        {"type": "image", "media_url": "https://example.com/cat.jpg", "message": "my cat"},
+        {"type": "location", "latitude": 52.52, "longitude": 13.405},
+        {"type": "contact", "contact": {"name": "Carl Contact", "phone": "+4912345"}},
+        {"type": "file", "media_url": "https://example.com/invoice.pdf", "file_name": "invoice.pdf"},
+        {"type": "poll", "question": "Pizza?"},
+    ]
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    for number, payload in enumerate(payloads):
+        await post_webhook(user.http_client, {"from": "+15550001", "message_id": f"c{number}", **payload})
+
+    async def all_stored():
+        return len(await messages_of(conversation_id)) == 1 + len(payloads)
+    await eventually(all_stored)
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    assert any(image.source == "https://example.com/cat.jpg" for image in user.find(kind=ui.image).elements)
+    await user.should_see("my cat")
+    location = next(iter(user.find(kind=ui.link, content="Location 52.52000, 13.40500").elements))
+    assert "openstreetmap.org" in location.props["href"]
+    await user.should_see("Carl Contact")
+    await user.should_see("+4912345")
+    assert next(iter(user.find(kind=ui.link, content="invoice.pdf").elements)).props["href"] \
+        == "https://example.com/invoice.pdf"
+    await user.should_see("Unsupported message")
+    await user.should_see("Raw payload")
+
+
+async def test_links_in_text_are_clickable_and_the_rest_stays_text(user: User):
+    await open_thread(user, text="See https://example.com/help and <b>bold</b>")
+    assert next(iter(user.find(kind=ui.link, content="https://example.com/help").elements)).props["href"] \
+        == "https://example.com/help"
+    await user.should_see("<b>bold</b>")
+
+
+async def test_older_history_loads_on_demand(user: User):
+    conversation_id = await conversation_from_webhook(user, sender="+15550001", text="The very first message")
+    for number in range(45):
+        await outbound.send_message(conversation_id=conversation_id, message=MessageIn(content=f"Reply {number}"))
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    await user.should_see("Reply 44")
+    await user.should_not_see("The very first message")
+    user.find(marker="load-older").click()
+    await user.should_see("The very first message", retries=20)
+
+
+async def test_customer_panel_shows_identities_and_other_conversations(user: User):
+    await open_thread(user, name="Ann Lee")
+    await user.should_see("Identities")
+    await user.should_see("Customer details")
+
+
+async def test_unknown_conversation_says_so(user: User):
+    await sign_in(user)
+    await user.open("/conversations/999")
+    await user.should_see("This conversation does not exist (any more).")
