@@ -11,7 +11,7 @@ from nicegui import app, ui
 
 from chathub import bootstrap, bus, db, pages
 from chathub.routes import api, health, webhooks as webhook_routes
-from chathub.services import channels, conversations, outbound, runtime, webhooks
+from chathub.services import channels, conversations, outbound, presence, runtime, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
@@ -20,24 +20,31 @@ log = logging.getLogger("chathub")
 _scheduler: AsyncIOScheduler | None = None
 
 
-def create_app(settings: Settings) -> None:
+def create_app(settings: Settings, start_notes: list[str] | None = None) -> None:
+    # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
+    # outlives its test resets, so without restoring it every test app added 3 wrappers, and start-up hit
+    # RecursionError after ~150 tests in one run.
+    lifespan = app.router.lifespan_context
     app.include_router(webhook_routes.router)
     app.include_router(api.router)
     app.include_router(health.router)
+    app.router.lifespan_context = lifespan
     app.add_exception_handler(ServiceError, _service_error_response)
     ui.button.default_props("no-caps")
-    pages.register()
-    app.on_startup(lambda: start(settings))
+    pages.register(settings.reconnect_seconds)
+    app.on_startup(lambda: start(settings, start_notes or []))
     app.on_shutdown(stop)
 
 
-def start(settings: Settings) -> None:
+def start(settings: Settings, notes: list[str]) -> None:
     """Runs before the first request is served (a sync start-up handler, so NiceGUI waits for it)."""
-    for note in bootstrap.prepare_database(settings):
+    for note in notes:
         log.warning(note) if note.startswith("No agent") else log.info(note)
     db.init_engine(settings.database_url)
     channels.clear_cache()
     bus.reset()
+    presence.reset()
+    bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
     runtime.start(settings, [
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
         Worker(outbound.WORKER, outbound.deliver_due_messages),
@@ -54,6 +61,8 @@ def _start_timed_jobs() -> None:
 
 
 async def stop() -> None:
+    if _scheduler is not None and _scheduler.running:
+        _scheduler.shutdown(wait=False)
     await outbound.stop_sending()  # before the HTTP clients and the database go
     await runtime.stop()
     await db.dispose_engine()
@@ -71,6 +80,13 @@ def run() -> None:
     except SettingsError as error:
         print(f"ChatHub cannot start: {error}", file=sys.stderr)
         sys.exit(2)
-    create_app(settings)
+    try:  # the schema and the first admin, before serving: a failure stops here, in one line
+        notes = bootstrap.prepare_database(settings)
+    except Exception as error:
+        print(f"ChatHub cannot start: the database at {settings.database_url} could not be prepared: "
+              f"{type(error).__name__}: {error}", file=sys.stderr)
+        sys.exit(2)
+    create_app(settings, notes)
     ui.run(host=settings.host, port=settings.port, title="ChatHub", reload=False, show=False,
-           storage_secret=settings.secret_key, show_welcome_message=False, favicon="💬")
+           storage_secret=settings.secret_key, show_welcome_message=False, favicon="💬",
+           fastapi_docs={"title": "ChatHub API", "version": "0.1.0"})  # /docs, /redoc, /openapi.json

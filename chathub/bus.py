@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from nicegui import Event
 
-from chathub.schemas import ConversationOut, MessageOut, WebhookLogOut
+from chathub.schemas import (
+    ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
+)
 
 message_created: Event[MessageOut] = Event()
 message_status_changed: Event[MessageOut] = Event()
 conversation_updated: Event[ConversationOut] = Event()
 webhook_logged: Event[WebhookLogOut] = Event()
+typing: Event[TypingSignal] = Event()
+viewers_changed: Event[ViewersChanged] = Event()
+presence_changed: Event[PresenceChanged] = Event()
 
-ALL_EVENTS = (message_created, message_status_changed, conversation_updated, webhook_logged)
+ALL_EVENTS = (message_created, message_status_changed, conversation_updated, webhook_logged, typing,
+              viewers_changed, presence_changed)
 
 
 def subscriber_count() -> int:

@@ -97,7 +97,10 @@ class GroupCommit:
         self._task: asyncio.Task | None = None
 
     async def insert(self, row):
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._task is not None and self._task.get_loop() is not loop:
+            self._task, self._pending = None, []  # left over from an earlier event loop (a stopped app)
+        future = loop.create_future()
         self._pending.append((row, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush_all())

@@ -175,3 +175,22 @@ class AgentIn(BaseModel):
     name: str
     password: str
     role: AgentRole = AgentRole.agent
+
+
+# ---- live collaboration (events only) ----
+
+class TypingSignal(BaseModel):
+    conversation_id: int
+    name: str
+    agent_id: Optional[int] = None  # None: the customer
+    expires_at: datetime
+
+
+class ViewersChanged(BaseModel):
+    conversation_id: int
+    viewers: dict[int, str]  # agent id -> name
+
+
+class PresenceChanged(BaseModel):
+    agent_id: int
+    status: str  # online | away | offline

@@ -5,11 +5,14 @@ Read once at start-up with `load_settings()`; a bad value stops start-up with on
 """
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(Exception):
@@ -27,11 +30,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     admin_email: str = ""
     admin_password: str = ""
-    max_webhook_bytes: int = 1024 * 1024
-    webhook_workers: int = 1
-    outbound_concurrency: int = 4
-    max_attempts: int = 3
-    retry_base_seconds: float = 1.0
+    max_webhook_bytes: int = Field(1024 * 1024, ge=1)
+    outbound_concurrency: int = Field(4, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    retry_base_seconds: float = Field(1.0, ge=0)
+    reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
 
     @field_validator("port")
     @classmethod
@@ -46,6 +49,18 @@ class Settings(BaseSettings):
         if url and not url.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, url: str) -> str:
+        if url:
+            try:
+                is_async = make_url(url).get_dialect().is_async
+            except ArgumentError:
+                raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///data/chathub.db)") from None
+            if not is_async:
+                raise ValueError("needs an asyncio driver (e.g. sqlite+aiosqlite:///data/chathub.db)")
+        return url
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -84,14 +99,14 @@ def _stored_secret_key(data_dir: Path) -> str:
     if key_file.exists():
         return key_file.read_text().strip()
     key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    # Created owner-only from the start: never readable by others, not even for a moment.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(key)
     return key
 
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     field = "_".join(str(part) for part in first["loc"]).upper()
-    name = f"CHATHUB_{field}" if field else "configuration"
     message = first["msg"].removeprefix("Value error, ")
-    return f"Invalid setting {name}: {message}"
+    return f"Invalid setting CHATHUB_{field}: {message}" if field else f"Invalid settings: {message}"

@@ -56,3 +56,15 @@ async def login(http: httpx.AsyncClient, email: str = ADMIN_EMAIL, password: str
 @pytest.fixture
 async def auth(client: httpx.AsyncClient) -> dict[str, str]:
     return await login(client)
+
+
+@pytest.fixture(autouse=True)
+def unnested_lifespan():
+    """FastAPI's include_router wraps the app's lifespan once per router and NiceGUI's test reset does not
+    undo it, so every app start nested deeper until start-up hit RecursionError (after ~150 apps in one run).
+    Each test starts from the lifespan it found."""
+    from nicegui import app as nicegui_app
+
+    plain = nicegui_app.router.lifespan_context
+    yield
+    nicegui_app.router.lifespan_context = plain

@@ -59,11 +59,16 @@ class SimulatorOutbox:
     def __init__(self, size: int = 1000) -> None:
         self.entries: deque[OutboxEntry] = deque(maxlen=size)
         self.listeners: list[Callable[[OutboxEntry], Any]] = []
+        self.typing_listeners: list[Callable[[int, str], Any]] = []  # (channel id, recipient id)
 
     def add(self, entry: OutboxEntry) -> None:
         self.entries.append(entry)
         for listener in list(self.listeners):
             listener(entry)
+
+    def typing(self, channel_id: int, recipient_id: str) -> None:
+        for listener in list(self.typing_listeners):
+            listener(channel_id, recipient_id)
 
     def for_recipient(self, channel_id: int, recipient_id: str) -> list[OutboxEntry]:
         return [e for e in self.entries if e.channel_id == channel_id and e.recipient_id == recipient_id]
@@ -132,6 +137,9 @@ class SimulatorDriver(ChannelDriver):
             _receipt_tasks.add(task)
             task.add_done_callback(_receipt_tasks.discard)
         return external_id
+
+    async def send_typing(self, recipient_id: str) -> None:
+        outbox.typing(self.context.channel_id, recipient_id)
 
     async def post_status(self, external_id: str, status: str, error: str | None = None) -> Any:
         """Post a receipt to this channel's own intake, signed like any other request."""

@@ -22,6 +22,11 @@ PAGES = {
 }
 
 
-def register() -> None:
+PUBLIC = {"/signin", "/setup"}
+
+
+def register(reconnect_seconds: float) -> None:
+    """A signed-in tab survives a dropped connection for `reconnect_seconds` (laptop sleep, Wi-Fi): on
+    reconnect NiceGUI replays what changed meanwhile. After that the tab is gone, subscriptions with it."""
     for path, build in PAGES.items():
-        ui.page(path)(build)
+        ui.page(path, reconnect_timeout=None if path in PUBLIC else reconnect_seconds)(build)

@@ -11,14 +11,14 @@ from fastapi import Request
 from nicegui import ui
 
 from chathub import bus
-from chathub.models import Agent, ConversationStatus, MessageDirection
+from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.customer_panel import customer_panel
 from chathub.pages.layout import avatar
 from chathub.pages.message_view import MessageBubble, day_separator
 from chathub.pages.widgets import channel_icon, status_chip
-from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut
-from chathub.services import channels, conversations, outbound
+from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
+from chathub.services import channels, conversations, outbound, presence
 from chathub.services.errors import NotFound, ServiceError
 
 HISTORY_PAGE = 40
@@ -66,12 +66,16 @@ class ThreadView:
         self.loading_older = False
         self.client_id = uuid.uuid4().hex
         self.text_limit = channels.text_limit(conversation.channel.type)
+        self.optimistic: dict[str, MessageBubble] = {}
+        self.typing_until: dict[str, datetime] = {}  # who (other agents, the customer) -> until when
+        self.other_reply: tuple[str, datetime] | None = None  # the latest reply by another agent
+        self.acknowledged_at = datetime.now(timezone.utc)  # replies before this are known to this agent
 
     async def build(self) -> None:
         with ui.row().classes("w-full h-full no-wrap gap-0"):
             with ui.column().classes("h-full grow min-w-0 gap-0"):
                 self.header = ui.row().classes("w-full items-center gap-2 px-3 py-2 border-b no-wrap "
-                                               "border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-800")
+                                               "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800")
                 self._draw_header()
                 self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes("w-full grow bg-slate-50 "
                                                                                    "dark:bg-slate-900")
@@ -81,7 +85,7 @@ class ThreadView:
                     self.column = ui.column().classes("w-full gap-2 px-2 sm:px-4 py-3")
                 self._composer()
             with ui.column().classes("max-xl:hidden h-full w-72 shrink-0 border-l border-slate-200 "
-                                     "dark:border-slate-700 bg-white dark:bg-slate-800 p-4 gap-3"):
+                                     "dark:border-slate-700 bg-[#fff] dark:bg-slate-800 p-4 gap-3"):
                 await customer_panel(self.conversation)
         page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
         self.messages = page.items
@@ -91,6 +95,11 @@ class ThreadView:
         bus.message_created.subscribe(self._on_message_created)
         bus.message_status_changed.subscribe(self._on_message_changed)
         bus.conversation_updated.subscribe(self._on_conversation_updated)
+        bus.typing.subscribe(self._on_typing)
+        bus.viewers_changed.subscribe(self._on_viewers_changed)
+        bus.presence_changed.subscribe(self._on_presence_changed)
+        presence.tab_views(ui.context.client.id, self.conversation.id)
+        self._draw_viewers(presence.viewers(self.conversation.id))
 
     # ---- header and actions ----
 
@@ -109,9 +118,10 @@ class ThreadView:
                     ui.label(conversation.channel.name).classes("truncate")
                     status_chip(conversation.status).classes("conversation-status")
             ui.space()
-            options = {None: "Unassigned", **self.agent_names}
-            ui.select(options, value=conversation.assignee_id, on_change=lambda e: self._update(assignee_id=e.value)) \
-                .props("dense outlined options-dense").classes("w-36 max-sm:hidden").mark("assign")
+            self.viewers_row = ui.row().classes("items-center gap-0 max-sm:hidden").mark("viewers")
+            self.assign_select = ui.select(self._assign_options(), value=conversation.assignee_id,
+                                           on_change=lambda e: self._update(assignee_id=e.value)) \
+                .props("dense outlined options-dense").classes("w-40 max-sm:hidden").mark("assign")
             with ui.button(icon="snooze").props("flat round dense").tooltip("Snooze").mark("snooze"):
                 with ui.menu():
                     for label, hours in (("For 1 hour", 1), ("Until tomorrow", 24), ("For a week", 24 * 7)):
@@ -122,6 +132,14 @@ class ThreadView:
             else:
                 ui.button("Resolve", icon="check", on_click=lambda: self._update(status=ConversationStatus.resolved)) \
                     .props("unelevated dense color=positive").classes("shrink-0 px-2").mark("resolve")
+
+    def _assign_options(self) -> dict[int | None, str]:
+        """Agents with their presence, so an agent assigns to someone who is around."""
+        return {None: "Unassigned", **{agent_id: f"{name} · {presence.agent_status(agent_id)}"
+                                       for agent_id, name in self.agent_names.items()}}
+
+    def _on_presence_changed(self, _: object) -> None:
+        self.assign_select.set_options(self._assign_options(), value=self.assign_select.value)
 
     async def _update(self, **changes) -> None:
         try:
@@ -176,11 +194,21 @@ class ThreadView:
     def _on_message_created(self, message: MessageOut) -> None:
         if message.conversation_id != self.conversation.id or message.id in self.bubbles:
             return
+        placeholder = self.optimistic.pop(message.client_id, None) if message.client_id else None
         previous_day = self.messages[-1].created_at.astimezone().date() if self.messages else None
         self.messages.append(message)
         with self.column:
             self._draw(message, previous_day)
+        if placeholder is not None:  # the stored message takes the optimistic bubble's place
+            self.bubbles[message.id].row.move(target_index=placeholder.row.parent_slot.children.index(placeholder.row))
+            placeholder.row.delete()
         self.scroller.scroll_to(percent=1.0)
+        if message.direction == MessageDirection.outbound and message.agent_id not in (None, self.agent.id):
+            self.other_reply = (self.agent_names.get(message.agent_id, "Another agent"), message.created_at)
+            self._draw_activity()
+        elif message.direction == MessageDirection.inbound:
+            self.typing_until.pop(self.conversation.customer.name, None)
+            self._draw_activity()
 
     def _on_message_changed(self, message: MessageOut) -> None:
         bubble = self.bubbles.get(message.id)
@@ -191,11 +219,61 @@ class ThreadView:
         if conversation.id != self.conversation.id:
             return
         if conversation.unread_count:  # the agent is looking at it: it is read
-            conversation = await conversations.mark_read(conversation.id)
+            conversation = await conversations.mark_read_while_viewed(conversation.id)
         if (conversation.status, conversation.assignee_id) != (self.conversation.status, self.conversation.assignee_id):
             self.conversation = conversation
             self._draw_header()
         self.conversation = conversation
+
+    # ---- who else is here ----
+
+    def _on_viewers_changed(self, change: ViewersChanged) -> None:
+        if change.conversation_id == self.conversation.id:
+            self._draw_viewers(change.viewers)
+
+    def _draw_viewers(self, viewers: dict[int, str]) -> None:
+        self.viewers_row.clear()
+        with self.viewers_row:
+            for agent_id, name in viewers.items():
+                if agent_id != self.agent.id:
+                    avatar(name, size="sm").classes("-ml-1 ring-2 ring-white").tooltip(f"{name} is viewing") \
+                        .mark(f"viewer-{agent_id}")
+
+    def _on_typing(self, signal: TypingSignal) -> None:
+        if signal.conversation_id != self.conversation.id or signal.agent_id == self.agent.id:
+            return
+        self.typing_until[signal.name] = signal.expires_at
+        self._draw_activity()
+        ui.timer((signal.expires_at - datetime.now(timezone.utc)).total_seconds() + 0.1,
+                 self._draw_activity, once=True)
+
+    def _typing_names(self) -> list[str]:
+        now = datetime.now(timezone.utc)
+        return [name for name, until in self.typing_until.items() if until > now]
+
+    def _collision_warning(self) -> str | None:
+        """What this agent should know before sending: someone else answered, or is answering."""
+        agents_typing = [n for n in self._typing_names() if n != self.conversation.customer.name]
+        if agents_typing:
+            return f"{', '.join(agents_typing)} is typing a reply too."
+        if self.other_reply and self.other_reply[1] > self.acknowledged_at:
+            seconds = int((datetime.now(timezone.utc) - self.other_reply[1]).total_seconds())
+            return f"{self.other_reply[0]} replied {seconds} s ago."
+        return None
+
+    def _draw_activity(self) -> None:
+        self.activity.clear()
+        with self.activity:
+            names = self._typing_names()
+            if names:
+                ui.label(f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} typing…") \
+                    .classes("text-xs text-slate-500 italic typing-indicator")
+            warning = self._collision_warning()
+            if warning:
+                with ui.row().classes("items-center gap-2 text-xs text-amber-700 bg-amber-50 dark:bg-amber-950 "
+                                      "rounded px-2 py-1 w-full collision-warning"):
+                    ui.icon("warning", size="xs")
+                    ui.label(warning)
 
     async def _retry(self, message_id: int) -> None:
         try:
@@ -207,7 +285,8 @@ class ThreadView:
 
     def _composer(self) -> None:
         with ui.column().classes("w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 "
-                                 "bg-white dark:bg-slate-800"):
+                                 "bg-[#fff] dark:bg-slate-800"):
+            self.activity = ui.column().classes("w-full gap-1")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self.text = ui.textarea(placeholder="Reply… (Enter sends, Shift+Enter adds a line)",
                                         on_change=self._check_draft) \
@@ -222,25 +301,56 @@ class ThreadView:
 
     def _check_draft(self) -> None:
         length = len(self.text.value or "")
+        if length:
+            presence.agent_typing(self.conversation.id, self.agent)
         self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
         self.problem.set_text(
             f"Too long for {self.conversation.channel.type.value}: {length} of {self.text_limit} characters."
             if length > self.text_limit else "")
 
-    async def send(self) -> None:
+    async def send(self, *, anyway: bool = False) -> None:
         content = self.text.value or ""
         problem = channels.outbound_problem(self.conversation.channel.type, content)
         if problem:
             self.problem.set_text(problem[:1].upper() + problem[1:] + ".")
             return
+        warning = self._collision_warning()
+        if warning and not anyway:
+            self._confirm_collision(warning)
+            return
+        self.acknowledged_at = datetime.now(timezone.utc)
+        self._draw_activity()
+        client_id = self.client_id
+        self._draw_optimistic(content, client_id)
         try:
             message, _ = await outbound.send_message(
                 conversation_id=self.conversation.id, agent_id=self.agent.id,
-                message=MessageIn(content=content, client_id=self.client_id))
+                message=MessageIn(content=content, client_id=client_id))
         except ServiceError as error:
+            self.optimistic.pop(client_id).row.delete()
             self.problem.set_text(str(error))  # the draft stays in the composer
             return
         self._on_message_created(MessageOut.model_validate(message))
         self.text.value = ""
         self.problem.set_text("")
         self.client_id = uuid.uuid4().hex  # the next draft is a new message
+
+    def _confirm_collision(self, warning: str) -> None:
+        self.problem.clear()
+        self.problem.set_text("")
+        with self.activity:
+            with ui.row().classes("items-center gap-2 w-full send-anyway-row"):
+                ui.label(f"{warning} Send yours anyway?").classes("text-sm text-amber-800")
+                ui.button("Send anyway", on_click=lambda: self.send(anyway=True)) \
+                    .props("dense unelevated color=warning").mark("send-anyway")
+                ui.button("Cancel", on_click=self._draw_activity).props("dense flat")
+
+    def _draw_optimistic(self, content: str, client_id: str) -> None:
+        """Show the reply at once, as pending; the stored message replaces it (never a second bubble)."""
+        draft = MessageOut(id=0, conversation_id=self.conversation.id, channel_id=self.conversation.channel.id,
+                           direction=MessageDirection.outbound, content_type=ContentType.text, content=content,
+                           status=MessageStatus.pending, attempts=0, agent_id=self.agent.id, client_id=client_id,
+                           created_at=datetime.now(timezone.utc))
+        with self.column:
+            self.optimistic[client_id] = MessageBubble(draft, agent_name=self.agent.name, on_retry=self._retry)
+        self.scroller.scroll_to(percent=1.0)

@@ -5,9 +5,10 @@ from typing import Any
 
 from nicegui import app, ui
 
+from chathub import bus
 from chathub.models import Agent, ConversationStatus
 from chathub.pages.layout import avatar
-from chathub.pages.widgets import channel_icon, relative_time, status_chip
+from chathub.pages.widgets import CONVERSATION_STATUS_COLORS, channel_icon, relative_time, status_chip
 from chathub.schemas import ConversationOut
 from chathub.services import channels, conversations
 
@@ -30,6 +31,7 @@ class ConversationList:
         self.cursor: str | None = None
         self.items: ui.column
         self.more_button: ui.button
+        self.shown: dict[int, ConversationRow] = {}
 
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}
@@ -49,11 +51,12 @@ class ConversationList:
             ui.switch("Unread only", value=self.filters["unread"], on_change=lambda e: self._set("unread", e.value)) \
                 .props("dense").classes("text-sm").mark("filter-unread")
         with ui.scroll_area().classes("w-full grow"):
-            self.items = ui.column().classes("w-full gap-0")
+            self.items = ui.column().classes("w-full gap-0").mark("conversation-list")
             with ui.row().classes("w-full justify-center py-2"):
                 self.more_button = ui.button("Load more", on_click=self.load_more).props("flat no-caps") \
                     .mark("load-more-conversations")
         await self.reload()
+        bus.conversation_updated.subscribe(self.on_conversation_updated)
 
     async def _set(self, key: str, value: Any) -> None:
         self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
@@ -62,6 +65,7 @@ class ConversationList:
 
     async def reload(self) -> None:
         self.items.clear()
+        self.shown.clear()
         self.cursor = None
         await self.load_more()
 
@@ -71,7 +75,7 @@ class ConversationList:
             if not page.items and self.cursor is None:
                 self._empty_state()
             for conversation in page.items:
-                self.row(conversation)
+                self.shown[conversation.id] = ConversationRow(conversation, self)
         self.cursor = page.next_cursor
         self.more_button.visible = page.next_cursor is not None
 
@@ -82,35 +86,91 @@ class ConversationList:
                 "assignee_id": self.agent.id if f["assigned"] == "mine" else None,
                 "unassigned": f["assigned"] == "unassigned"}
 
+    def matches(self, conversation: ConversationOut) -> bool:
+        """Whether the tab's filters let this conversation in (the list's live twin of `_query`)."""
+        f = self.filters
+        q = (f["q"] or "").strip().lower()
+        return ((f["status"] == "all" or conversation.status.value == f["status"])
+                and (f["channel_id"] is None or conversation.channel.id == f["channel_id"])
+                and (not f["unread"] or conversation.unread_count > 0)
+                and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
+                and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
+                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()))
+
+    def on_conversation_updated(self, conversation: ConversationOut) -> None:
+        """Update, move, insert or drop one row in place: newest activity stays on top. Rows are updated,
+        not rebuilt, since every open inbox runs this for every change."""
+        row = self.shown.get(conversation.id)
+        if not self.matches(conversation):
+            if row is not None:
+                self.shown.pop(conversation.id).link.delete()
+            return
+        newer = sum(1 for other in self.shown.values() if other.conversation.id != conversation.id
+                    and other.sort_key > (conversation.last_message_at, conversation.id))
+        if row is None:
+            if newer == len(self.shown) and self.cursor is not None:
+                return  # older than everything loaded: it comes with "Load more"
+            if not self.shown:
+                self.items.clear()  # the empty state
+            with self.items:
+                row = self.shown[conversation.id] = ConversationRow(conversation, self)
+        else:
+            row.update(conversation)
+        if self.items.default_slot.children.index(row.link) != newer:
+            row.link.move(target_index=newer)
+
     def _empty_state(self) -> None:
         with ui.column().classes("w-full items-center py-12 text-slate-500 gap-1"):
             ui.icon("inbox", size="lg")
             ui.label("No conversations here.")
 
-    def row(self, conversation: ConversationOut) -> ui.link:
-        selected = conversation.id == self.selected_id
+
+class ConversationRow:
+    """One inbox row; `update` changes only what differs."""
+
+    def __init__(self, conversation: ConversationOut, owner: ConversationList) -> None:
+        self.owner = owner
+        self.conversation = conversation
+        selected = conversation.id == owner.selected_id
         background = "bg-indigo-50 dark:bg-slate-700" if selected else "hover:bg-slate-100 dark:hover:bg-slate-800"
         with ui.link(target=f"/conversations/{conversation.id}") \
                 .classes(f"no-underline text-inherit w-full {background}") \
-                .mark(f"conversation-{conversation.id}") as link:
+                .mark(f"conversation-{conversation.id}") as self.link:
             with ui.row().classes("w-full items-start gap-3 px-3 py-3 no-wrap border-b "
                                   "border-slate-100 dark:border-slate-800"):
                 avatar(conversation.customer.name)
                 with ui.column().classes("grow min-w-0 gap-0"):
                     with ui.row().classes("w-full items-center gap-1 no-wrap"):
-                        weight = "font-semibold" if conversation.unread_count else "font-medium"
-                        ui.label(conversation.customer.name).classes(f"{weight} truncate")
+                        self.name = ui.label(conversation.customer.name).classes("truncate")
                         channel_icon(conversation.channel.type)
                         ui.space()
-                        ui.label(relative_time(conversation.last_message_at)).classes("text-xs text-slate-500 shrink-0")
+                        self.time = ui.label().classes("text-xs text-slate-500 shrink-0")
                     with ui.row().classes("w-full items-center gap-1 no-wrap"):
-                        ui.label(conversation.last_message_preview).classes("text-sm text-slate-500 truncate grow")
-                        if conversation.unread_count:
-                            ui.badge(str(conversation.unread_count)).props("rounded").classes("unread-badge")
+                        self.preview = ui.label().classes("text-sm text-slate-500 truncate grow")
+                        self.unread = ui.badge().props("rounded").classes("unread-badge")
                     with ui.row().classes("items-center gap-2 mt-1"):
-                        if self.filters["status"] == "all":
-                            status_chip(conversation.status)
-                        if conversation.assignee_id:
-                            ui.label(f"→ {self.agent_names.get(conversation.assignee_id, 'someone')}") \
-                                .classes("text-xs text-slate-500")
-        return link
+                        self.status = status_chip(conversation.status)
+                        self.assignee = ui.label().classes("text-xs text-slate-500")
+        self._show(conversation)
+
+    @property
+    def sort_key(self) -> tuple:
+        return self.conversation.last_message_at, self.conversation.id
+
+    def update(self, conversation: ConversationOut) -> None:
+        self.conversation = conversation
+        self._show(conversation)
+
+    def _show(self, conversation: ConversationOut) -> None:
+        unread = conversation.unread_count
+        self.name.classes(replace="truncate " + ("font-semibold" if unread else "font-medium"))
+        self.time.set_text(relative_time(conversation.last_message_at))
+        self.preview.set_text(conversation.last_message_preview)
+        self.unread.set_text(str(unread))
+        self.unread.visible = unread > 0
+        self.status.set_text(conversation.status.value)
+        self.status.props(f"color={CONVERSATION_STATUS_COLORS[conversation.status]}")
+        self.status.visible = self.owner.filters["status"] == "all"
+        names = self.owner.agent_names
+        self.assignee.set_text(f"→ {names.get(conversation.assignee_id, 'someone')}" if conversation.assignee_id else "")
+        self.assignee.visible = conversation.assignee_id is not None

@@ -30,7 +30,7 @@ async def inbox_view(agent: Agent, *, selected_id: int | None) -> None:
     async with frame("Inbox", agent, full_height=True):
         with ui.row().classes("w-full h-full no-wrap gap-0"):
             list_classes = "h-full gap-0 w-full md:w-96 shrink-0 border-r border-slate-200 dark:border-slate-700 " \
-                           "bg-white dark:bg-slate-800"
+                           "bg-[#fff] dark:bg-slate-800"
             with ui.column().classes(list_classes + (" max-md:hidden" if selected_id else "")):
                 await ConversationList(agent, agent_names, selected_id).build()
             with ui.column().classes("h-full grow min-w-0 gap-0" + ("" if selected_id else " max-md:hidden")):

@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 
 from nicegui import app, ui
 
-from chathub.models import Agent, AgentRole
+from chathub import bus
+from chathub.models import Agent, AgentRole, MessageDirection
+from chathub.schemas import MessageOut
 from chathub.pages import session
-from chathub.services import conversations
+from chathub.services import conversations, presence
 
 NAVIGATION = [
     ("Inbox", "/", "inbox", False),
@@ -40,14 +42,15 @@ def avatar(name: str, size: str = "md") -> ui.avatar:
 @asynccontextmanager
 async def frame(title: str, agent: Agent, *, full_height: bool = False) -> AsyncIterator[None]:
     """`async with frame("Inbox", agent): ...` builds the shared frame and yields inside its body."""
-    unread_total = await conversations.unread_conversation_count()
+    unread_total = await conversations.shared_unread_total()
+    _track_presence(agent)  # first: the page body may say which conversation this tab views
     ui.colors(primary=BRAND)
-    ui.page_title(f"({unread_total}) ChatHub" if unread_total else "ChatHub")
+    _show_unread_total(unread_total)
     dark = ui.dark_mode(app.storage.user.get("dark_mode", False))
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
-    with ui.left_drawer(bordered=True).classes("bg-white dark:bg-slate-800 p-0").props("width=220") as drawer:
-        _navigation(agent, unread_total)
-    with ui.header(elevated=False).classes("bg-white dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
+    with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
+        total_badge = _navigation(agent, unread_total)
+    with ui.header(elevated=False).classes("bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
                                            "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"):
         ui.button(icon="menu", on_click=drawer.toggle).props("flat round dense").classes("lg:hidden")
         ui.label(title).classes("text-lg font-semibold")
@@ -60,9 +63,62 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
     classes = "w-full p-0 gap-0" + (" h-[calc(100vh-57px)] overflow-hidden" if full_height else "")
     with ui.column().classes(classes):
         yield
+    _follow_unread_total(total_badge)
+    _sound_on_new_messages()
 
 
-def _navigation(agent: Agent, unread_total: int | None) -> None:
+VISIBILITY_JS = """<script>
+document.addEventListener('visibilitychange', () => emitEvent('chathub_visibility', document.visibilityState));
+</script>"""
+
+
+def _track_presence(agent: Agent) -> None:
+    client = ui.context.client
+    presence.tab_opened(client.id, agent)
+    client.on_connect(lambda: presence.tab_connected(client.id, True))
+    client.on_disconnect(lambda: presence.tab_connected(client.id, False))
+    client.on_delete(lambda: presence.tab_closed(client.id))
+    ui.add_head_html(VISIBILITY_JS)
+    ui.on("chathub_visibility", lambda event: presence.tab_visible(client.id, event.args == "visible"))
+
+
+def _show_unread_total(total: int, badge: ui.badge | None = None) -> None:
+    ui.page_title(f"({total}) ChatHub" if total else "ChatHub")
+    if badge is not None:
+        badge.set_text(str(total))
+        badge.visible = total > 0
+
+
+def _follow_unread_total(badge: ui.badge) -> None:
+    async def refresh(_: object) -> None:
+        total = await conversations.shared_unread_total()
+        if badge.text != str(total):  # most changes leave the total as it was: send nothing then
+            _show_unread_total(total, badge)
+    bus.conversation_updated.subscribe(refresh)
+
+
+def _sound_on_new_messages() -> None:
+    """A soft two-note chime when a customer writes, if the agent switched it on (off by default)."""
+    preferences = app.storage.user  # this browser's storage, read later outside the request
+
+    def chime(message: MessageOut) -> None:
+        if message.direction == MessageDirection.inbound and preferences.get("sound_on_new_messages"):
+            ui.run_javascript(CHIME_JS)
+    bus.message_created.subscribe(chime)
+
+
+CHIME_JS = """
+const ctx = new (window.AudioContext || window.webkitAudioContext)();
+[660, 880].forEach((freq, i) => {
+  const osc = ctx.createOscillator(), gain = ctx.createGain();
+  osc.frequency.value = freq; gain.gain.value = 0.04;
+  osc.connect(gain); gain.connect(ctx.destination);
+  osc.start(ctx.currentTime + i * 0.12); osc.stop(ctx.currentTime + i * 0.12 + 0.1);
+});
+"""
+
+
+def _navigation(agent: Agent, unread_total: int) -> ui.badge:
     with ui.row().classes("items-center gap-2 px-4 py-4"):
         ui.icon("forum", size="sm").classes("text-primary")
         ui.label("ChatHub").classes("text-xl font-bold")
@@ -74,9 +130,12 @@ def _navigation(agent: Agent, unread_total: int | None) -> None:
                                   "dark:hover:bg-slate-700 rounded-none"):
                 ui.icon(icon).classes("text-slate-500")
                 ui.label(label)
-                if path == "/" and unread_total:
+                if path == "/":
                     ui.space()
-                    ui.badge(str(unread_total)).props("rounded").classes("unread-total")
+                    badge = ui.badge(str(unread_total)).props("rounded").classes("unread-total") \
+                        .mark("unread-total")
+                    badge.visible = unread_total > 0
+    return badge
 
 
 def _agent_menu(agent: Agent) -> None:
@@ -88,6 +147,10 @@ def _agent_menu(agent: Agent) -> None:
                 ui.label(agent.email).classes("text-xs text-slate-500")
             ui.separator()
             ui.menu_item("Profile and API tokens", lambda: ui.navigate.to("/profile"))
+            with ui.menu_item():
+                ui.switch("Sound on new messages", value=app.storage.user.get("sound_on_new_messages", False),
+                           on_change=lambda e: app.storage.user.update(sound_on_new_messages=e.value)) \
+                    .props("dense").mark("sound-toggle")
             ui.menu_item("Sign out", _sign_out)
 
 

@@ -94,11 +94,11 @@ class MessageBubble:
         self.on_retry = on_retry
         outbound = message.direction == MessageDirection.outbound
         with ui.row().classes("w-full " + ("justify-end" if outbound else "justify-start")) as self.row:
-            colors = ("bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-white dark:bg-slate-700")
+            colors = ("bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-[#fff] dark:bg-slate-700")
             if message.status == MessageStatus.failed:
                 colors = "bg-red-50 dark:bg-red-950 border border-red-300"
             with ui.column().classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] "
-                                     "shadow-sm").mark(f"message-{message.id}") as self.box:
+                                     "shadow-sm chat-bubble").mark(f"message-{message.id}") as self.box:
                 message_body(message)
                 self.status_area = ui.column().classes("w-full gap-0")
                 self._draw_status()

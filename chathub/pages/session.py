@@ -47,7 +47,8 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
-async def signed_in_admin() -> Agent | None:
-    """The signed-in agent if they are (still) an admin: admin-only actions check again when they run."""
-    agent = await signed_in_agent()
-    return agent if agent is not None and agents.is_admin(agent) else None
+async def still_admin(agent: Agent) -> bool:
+    """Whether the agent a page was built for is still an active admin: admin-only actions check again
+    when they run (they may have been demoted or deactivated since the page loaded)."""
+    current = await agents.get_agent(agent.id)
+    return current is not None and current.is_active and agents.is_admin(current)

@@ -64,3 +64,25 @@ def copy_button(text: str, *, what: str = "Text") -> ui.button:
         ui.notify(f"{what} copied to the clipboard", type="positive")
 
     return ui.button(icon="content_copy", on_click=copy).props("flat round dense size=sm").tooltip("Copy")
+
+
+PRESENCE_COLORS = {"online": "bg-green-500", "away": "bg-amber-400", "offline": "bg-slate-300"}
+
+
+def presence_dot(agent_id: int) -> ui.element:
+    """A dot saying whether the agent is online, away or offline; it follows changes live."""
+    from chathub import bus
+    from chathub.services import presence
+
+    def draw(status: str) -> None:
+        dot.classes(remove=" ".join(PRESENCE_COLORS.values()), add=PRESENCE_COLORS[status])
+        dot.props(f'aria-label="{status}"')
+        tip.set_text(status.capitalize())
+        dot.mark(f"presence-{agent_id}-{status}")
+
+    dot = ui.element("span").classes("inline-block w-2.5 h-2.5 rounded-full shrink-0")
+    with dot:
+        tip = ui.tooltip()
+    draw(presence.agent_status(agent_id))
+    bus.presence_changed.subscribe(lambda change: draw(change.status) if change.agent_id == agent_id else None)
+    return dot

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Optional
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
 from chathub.routes.deps import CurrentAdmin, CurrentAgent
@@ -15,6 +15,7 @@ from chathub.schemas import (
 from chathub.services import agents, channels, conversations, customers, outbound, webhooks
 
 router = APIRouter(prefix="/api/v1")
+RowId = Annotated[int, Path(ge=1, lt=2**63, description="a row id")]  # beyond SQLite's integers: 422, not 500
 Limit = Annotated[Optional[int], Query(ge=1, le=100, description="at most 100")]
 Cursor = Annotated[Optional[str], Query(description="next_cursor of the previous page")]
 
@@ -39,7 +40,7 @@ async def create_channel(body: ChannelIn, _: CurrentAdmin) -> ChannelOut:
 
 
 @router.patch("/channels/{channel_id}", tags=["channels"])
-async def update_channel(channel_id: int, body: ChannelPatch, _: CurrentAdmin) -> ChannelOut:
+async def update_channel(channel_id: RowId, body: ChannelPatch, _: CurrentAdmin) -> ChannelOut:
     return channels.channel_out(await channels.update_channel(channel_id, body))
 
 
@@ -55,28 +56,28 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", tags=["conversations"])
-async def get_conversation(conversation_id: int, _: CurrentAgent) -> ConversationOut:
+async def get_conversation(conversation_id: RowId, _: CurrentAgent) -> ConversationOut:
     return await conversations.get_conversation(conversation_id)
 
 
 @router.patch("/conversations/{conversation_id}", tags=["conversations"])
-async def update_conversation(conversation_id: int, body: ConversationPatch, _: CurrentAgent) -> ConversationOut:
+async def update_conversation(conversation_id: RowId, body: ConversationPatch, _: CurrentAgent) -> ConversationOut:
     return await conversations.update_conversation(conversation_id, body)
 
 
 @router.post("/conversations/{conversation_id}/read", tags=["conversations"])
-async def mark_conversation_read(conversation_id: int, _: CurrentAgent) -> ConversationOut:
+async def mark_conversation_read(conversation_id: RowId, _: CurrentAgent) -> ConversationOut:
     return await conversations.mark_read(conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/messages", tags=["messages"])
-async def list_messages(conversation_id: int, _: CurrentAgent, limit: Limit = None,
+async def list_messages(conversation_id: RowId, _: CurrentAgent, limit: Limit = None,
                         before: Optional[int] = None, cursor: Cursor = None) -> Page[MessageOut]:
     return await outbound.list_messages(conversation_id=conversation_id, limit=limit, before=before, cursor=cursor)
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
-async def send_message(conversation_id: int, body: MessageIn, agent: CurrentAgent, response: Response,
+async def send_message(conversation_id: RowId, body: MessageIn, agent: CurrentAgent, response: Response,
                        idempotency_key: Annotated[Optional[str], Header(max_length=200)] = None) -> MessageOut:
     if idempotency_key:
         body = body.model_copy(update={"client_id": idempotency_key})
@@ -87,7 +88,7 @@ async def send_message(conversation_id: int, body: MessageIn, agent: CurrentAgen
 
 
 @router.post("/messages/{message_id}/retry", tags=["messages"])
-async def retry_message(message_id: int, _: CurrentAgent) -> MessageOut:
+async def retry_message(message_id: RowId, _: CurrentAgent) -> MessageOut:
     return MessageOut.model_validate(await outbound.retry_message(message_id))
 
 
@@ -98,12 +99,12 @@ async def list_customers(_: CurrentAgent, q: Optional[str] = None, limit: Limit 
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(customer_id: int, _: CurrentAgent) -> CustomerOut:
+async def get_customer(customer_id: RowId, _: CurrentAgent) -> CustomerOut:
     return await customers.get_customer(customer_id)
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
-async def update_customer(customer_id: int, body: CustomerPatch, _: CurrentAgent) -> CustomerOut:
+async def update_customer(customer_id: RowId, body: CustomerPatch, _: CurrentAgent) -> CustomerOut:
     return await customers.update_customer(customer_id, body)
 
 
@@ -117,12 +118,12 @@ async def list_webhook_logs(_: CurrentAgent, status: Optional[WebhookStatus] = N
 
 
 @router.get("/webhook-logs/{log_id}", tags=["webhook logs"])
-async def get_webhook_log(log_id: int, _: CurrentAgent) -> WebhookLogDetail:
+async def get_webhook_log(log_id: RowId, _: CurrentAgent) -> WebhookLogDetail:
     return await webhooks.get_webhook_log(log_id)
 
 
 @router.post("/webhook-logs/{log_id}/replay", tags=["webhook logs"])
-async def replay_webhook_log(log_id: int, _: CurrentAgent) -> WebhookLogOut:
+async def replay_webhook_log(log_id: RowId, _: CurrentAgent) -> WebhookLogOut:
     return await webhooks.replay_webhook(log_id)
 
 

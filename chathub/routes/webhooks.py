@@ -37,4 +37,4 @@ async def simulator_webhook(request: Request) -> JSONResponse:
 
 @router.post("/{channel_type}/{channel_id}", summary="Webhook of one channel")
 async def channel_webhook(request: Request, channel_type: str, channel_id: str) -> JSONResponse:
-    return await _intake(request, channel_type, int(channel_id) if channel_id.isdigit() else -1)
+    return await _intake(request, channel_type, int(channel_id) if channel_id.isdecimal() else -1)

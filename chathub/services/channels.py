@@ -20,6 +20,7 @@ _cache: dict[int, Channel] = {}
 
 def clear_cache() -> None:
     _cache.clear()
+    _default_simulator_id.clear()
 
 
 async def get_channel(channel_id: int) -> Channel:
@@ -33,15 +34,20 @@ async def get_channel(channel_id: int) -> Channel:
     return channel
 
 
+_default_simulator_id: list[int] = []  # found once: channels are never deleted
+
+
 async def default_simulator_channel() -> Channel:
     """The oldest simulator channel: the one `POST /webhooks/simulator` feeds."""
-    async with db.read_session() as session:
-        channel_id = (await session.exec(
-            select(Channel.id).where(Channel.type == ChannelType.simulator).order_by(Channel.id).limit(1)
-        )).first()
-    if channel_id is None:
-        raise NotFound("there is no simulator channel")
-    return await get_channel(channel_id)
+    if not _default_simulator_id:
+        async with db.read_session() as session:
+            channel_id = (await session.exec(
+                select(Channel.id).where(Channel.type == ChannelType.simulator).order_by(Channel.id).limit(1)
+            )).first()
+        if channel_id is None:
+            raise NotFound("there is no simulator channel")
+        _default_simulator_id.append(channel_id)
+    return await get_channel(_default_simulator_id[0])
 
 
 async def list_channels() -> list[Channel]:

@@ -1,6 +1,7 @@
 """Conversations: the inbox list, one conversation, status and assignment, read marks."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import func, or_, tuple_
@@ -118,6 +119,9 @@ async def update_conversation(conversation_id: int, patch: ConversationPatch) ->
 
 
 async def mark_read(conversation_id: int) -> ConversationOut:
+    current = await get_conversation(conversation_id)
+    if current.unread_count == 0:
+        return current  # nothing to write: many open tabs of one thread ask at once
     async with db.write_session() as session:
         conversation = await _get(session, conversation_id)
         changed = conversation.unread_count != 0
@@ -128,6 +132,18 @@ async def mark_read(conversation_id: int) -> ConversationOut:
     if changed:
         bus.conversation_updated.emit(result)
     return result
+
+
+_marking: dict[int, asyncio.Task] = {}
+
+
+async def mark_read_while_viewed(conversation_id: int) -> ConversationOut:
+    """Every tab showing the thread asks when a message arrives; they share one read mark."""
+    task = _marking.get(conversation_id)
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        task = _marking[conversation_id] = asyncio.ensure_future(mark_read(conversation_id))
+        task.add_done_callback(lambda _: _marking.pop(conversation_id, None))
+    return await asyncio.shield(task)
 
 
 async def unread_conversation_count() -> int:
@@ -161,3 +177,20 @@ async def wake_snoozed_conversations() -> int:
     for row in rows:
         bus.conversation_updated.emit(conversation_out(*row))
     return len(rows)
+
+
+# Every open tab shows the unread total; after a change the first tab to ask counts, the others share it.
+_unread_total: asyncio.Task | None = None
+
+
+def forget_unread_total(*_: object) -> None:
+    global _unread_total
+    _unread_total = None
+
+
+async def shared_unread_total() -> int:
+    global _unread_total
+    task = _unread_total
+    if task is None or task.get_loop() is not asyncio.get_running_loop() or (task.done() and task.exception()):
+        task = _unread_total = asyncio.ensure_future(unread_conversation_count())
+    return await asyncio.shield(task)

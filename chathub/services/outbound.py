@@ -27,6 +27,7 @@ from chathub.worker import backoff_seconds
 log = logging.getLogger(__name__)
 WORKER = "outbound"
 _in_flight: set[int] = set()
+_sending: set[asyncio.Task] = set()  # held so they are not garbage-collected, awaited at shut-down
 
 
 async def send_message(*, conversation_id: int, message: MessageIn, agent_id: int | None = None) -> tuple[Message, bool]:
@@ -122,10 +123,26 @@ async def deliver_due_messages() -> float | None:
             .order_by(Message.next_attempt_at).limit(1))).first()
     for message_id in due:
         _in_flight.add(message_id)
-        asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
+        task = asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
+        _sending.add(task)
+        task.add_done_callback(_sending.discard)
     if len(due) == room:
         return None
     return max(0.05, (later - now).total_seconds()) if later else None
+
+
+async def stop_sending(timeout: float = 20.0) -> None:
+    """Shut-down: start no new sends and let those under way save their outcome first; otherwise a send
+    the provider took stays `pending` and goes out a second time after the restart."""
+    worker = runtime.runtime.workers.get(WORKER)
+    if worker is not None:
+        await worker.stop()
+    if _sending:
+        await asyncio.wait(list(_sending), timeout=timeout)
+    for task in list(_sending):  # a provider that hangs past the timeout: the message stays pending
+        task.cancel()
+    await asyncio.gather(*_sending, return_exceptions=True)
+    _in_flight.clear()
 
 
 async def _deliver(message_id: int) -> None:

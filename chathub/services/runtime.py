@@ -42,9 +42,13 @@ def start(app_settings: Settings, workers: list[Worker], asgi_app) -> None:
         worker.start()
 
 
-async def stop() -> None:
+async def stop_workers() -> None:
     for worker in runtime.workers.values():
         await worker.stop()
+
+
+async def stop() -> None:
+    await stop_workers()
     runtime.workers = {}
     for client in (runtime.http, runtime.loopback):
         if client is not None:

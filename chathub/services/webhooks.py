@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from chathub import bus, db
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InvalidPayload, SignatureError
-from chathub.models import Channel, ChannelType, WebhookLog, WebhookStatus, utcnow
+from chathub.models import Channel, ChannelType, Message, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, runtime
 from chathub.services.errors import Conflict, NotFound
@@ -104,6 +104,8 @@ async def _find_channel(channel_type: str, channel_id: int | None) -> Channel | 
     try:
         if channel_id is None:
             return await channels.default_simulator_channel() if channel_type == "simulator" else None
+        if not 0 < channel_id < 2**63:  # beyond what the database can hold: no such channel
+            return None
         channel = await channels.get_channel(channel_id)
     except NotFound:
         return None
@@ -241,3 +243,9 @@ async def queue_depths() -> dict[str, int]:
             WebhookLog.status == WebhookStatus.failed,
             col(WebhookLog.received_at) >= utcnow() - timedelta(hours=24)))).one()
     return {"webhooks_waiting": waiting, "webhooks_failed_24h": failed_24h}
+
+
+async def conversation_id_of_message(*, message_id: int) -> int | None:
+    """The conversation a logged webhook's message belongs to (None when the message is gone)."""
+    async with db.read_session() as session:
+        return (await session.exec(select(Message.conversation_id).where(Message.id == message_id))).first()

@@ -13,4 +13,4 @@ async def sign_in(user: User, email: str = ADMIN_EMAIL, password: str = ADMIN_PA
     user.find(marker="sign-in").click()
     # Signing in is asynchronous (password check, then a navigation): wait until the form has gone, or
     # a later `user.open(...)` can be overtaken by that navigation.
-    await user.should_not_see(marker="sign-in", retries=100)
+    await user.should_not_see(marker="sign-in", retries=200)

@@ -1,0 +1,254 @@
+"""Channels (admin only): the inboxes customers write to, their webhook URLs, secrets and settings."""
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pydantic
+from fastapi import Request
+from nicegui import ui
+
+from chathub.drivers import DRIVERS
+from chathub.models import Agent, Channel, ChannelType
+from chathub.pages import session, widgets
+from chathub.pages.layout import admin_only_notice, frame
+from chathub.schemas import ChannelIn, ChannelPatch
+from chathub.services import agents, channels
+from chathub.services.errors import ServiceError, ValidationFailed
+
+CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
+TYPE_LABELS = {ChannelType.simulator: "Simulator", ChannelType.telegram: "Telegram",
+               ChannelType.whatsapp: "WhatsApp", ChannelType.twilio: "Twilio SMS"}
+# How setting keys read inside a sentence (services name the key, the form shows the label).
+FIELD_LABELS = {"api_base_url": "the API base URL", "failure_rate": "failure rate", "latency_ms": "latency",
+                "auto_receipts": "automatic receipts", "delivered_after_ms": "the delivered delay",
+                "read_after_ms": "the read delay"}
+MASKED = "***"
+
+ConfigForm = Callable[[dict[str, Any]], Callable[[], dict[str, Any]]]
+"""Builds a type's settings inputs from the channel's public config; returns what collects their values."""
+
+
+async def page(request: Request):
+    agent = await session.require_agent(request)
+    if not isinstance(agent, Agent):
+        return agent
+    async with frame("Channels", agent):
+        if not agents.is_admin(agent):
+            admin_only_notice()
+            return
+
+        @ui.refreshable
+        async def channel_list() -> None:
+            items = await channels.list_channels()
+            if not items:
+                _empty_state()
+            for channel in items:
+                _channel_card(channel, on_edit=lambda c=channel: _open_editor(agent, c, channel_list.refresh),
+                              on_toggle=lambda value, c=channel: _set_enabled(agent, c, value, channel_list.refresh))
+
+        with ui.column().classes(CONTENT):
+            with ui.row().classes("w-full items-center gap-3"):
+                with ui.column().classes("gap-0 grow min-w-[12rem]"):
+                    ui.label("Inboxes").classes("text-xl font-semibold")
+                    ui.label("Point each provider at its channel's webhook URL; replies go back the same way.") \
+                        .classes("text-sm text-slate-500")
+                ui.button("Add channel", icon="add", on_click=lambda: _open_editor(agent, None, channel_list.refresh)) \
+                    .props("no-caps unelevated").mark("add-channel")
+            with ui.column().classes("w-full gap-3"):
+                await channel_list()
+
+
+def _empty_state() -> None:
+    with ui.column().classes("w-full items-center py-12 gap-2 text-slate-500"):
+        ui.icon("hub", size="xl")
+        ui.label("No channels yet. Add one to start receiving messages.")
+
+
+def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Callable[[bool], Any]) -> None:
+    out = channels.channel_out(channel)
+    with ui.card().props("flat bordered").classes("w-full p-4 gap-3").mark(f"channel-{channel.id}"):
+        with ui.row().classes("w-full items-center gap-3 no-wrap"):
+            with ui.element("div").classes("rounded-full bg-indigo-50 dark:bg-slate-700 p-2 flex"):
+                widgets.channel_icon(channel.type, size="sm").classes("text-primary")
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.label(channel.name).classes("font-medium truncate w-full")
+                with ui.row().classes("items-center gap-2"):
+                    ui.label(TYPE_LABELS.get(channel.type, channel.type.value)).classes("text-xs text-slate-500")
+                    if out.has_secret:
+                        ui.badge("Signed webhooks", color="green").props("outline").classes("text-xs")
+                    else:
+                        ui.badge("No secret", color="orange").props("outline").classes("text-xs") \
+                            .tooltip("Anyone who knows the URL can post to it")
+            ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)) \
+                .tooltip("Enabled" if channel.enabled else "Disabled").mark(f"enabled-{channel.id}")
+            ui.button(icon="edit", on_click=on_edit).props("flat round dense").tooltip("Edit") \
+                .mark(f"edit-channel-{channel.id}")
+        with ui.row().classes("w-full items-center gap-2 no-wrap rounded bg-slate-50 dark:bg-slate-900 px-3 py-1"):
+            ui.label("Webhook URL").classes("text-xs text-slate-500 shrink-0 max-sm:hidden")
+            ui.label(out.webhook_url).classes("font-mono text-xs break-all grow min-w-0") \
+                .mark(f"webhook-url-{channel.id}")
+            widgets.copy_button(out.webhook_url, what="Webhook URL").mark(f"copy-webhook-{channel.id}")
+        if not channel.enabled:
+            ui.label("Disabled: its webhook answers 404 and replies are not sent.").classes("text-xs text-orange-600")
+
+
+async def _set_enabled(admin: Agent, channel: Channel, enabled: bool, refresh: Callable[[], Awaitable[None]]) -> None:
+    if not await session.still_admin(admin):
+        ui.notify("Only admins can change channels.", type="negative")
+    else:
+        try:
+            await channels.update_channel(channel.id, ChannelPatch(enabled=enabled))
+            ui.notify(f"{channel.name} {'enabled' if enabled else 'disabled'}")
+        except ServiceError as problem:
+            ui.notify(widgets.sentence(str(problem)), type="negative")
+    await refresh()
+
+
+def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Awaitable[None]]) -> None:
+    """The add/edit dialog. Every value is checked by the service before anything is written."""
+    editing = channel is not None
+    public_config = channels.channel_out(channel).config if editing else {}
+    config_collector: dict[str, Callable[[], dict[str, Any]]] = {}
+    dialog = widgets.disposable_dialog()
+    with dialog, ui.card().classes("w-full max-w-lg p-6 gap-3"):
+        ui.label(f"Edit {channel.name}" if editing else "Add a channel").classes("text-lg font-semibold")
+        type_select = ui.select({t.value: TYPE_LABELS.get(t, t.value) for t in DRIVERS}, label="Type",
+                                value=(channel.type if editing else next(iter(DRIVERS))).value) \
+            .props("outlined").classes("w-full").mark("channel-type")
+        type_select.set_enabled(not editing)
+        name = ui.input("Name", value=channel.name if editing else "").props("outlined").classes("w-full") \
+            .mark("channel-name")
+        with ui.row().classes("w-full items-start gap-2 no-wrap"):
+            secret = ui.input("Webhook secret", value=(channel.webhook_secret or "") if editing else "",
+                              password=True, password_toggle_button=True) \
+                .props("outlined hint='Signs every request; leave empty to accept unsigned ones.'") \
+                .classes("grow").mark("channel-secret")
+            ui.button("Generate", on_click=lambda: secret.set_value(channels.new_webhook_secret())) \
+                .props("flat no-caps").classes("mt-2").mark("generate-secret")
+        api_url = ui.input("API base URL (optional)", value=(channel.api_base_url or "") if editing else "") \
+            .props("outlined hint=\"Leave empty for the provider's own\"").classes("w-full") \
+            .mark("channel-api-url")
+        enabled = ui.switch("Enabled", value=channel.enabled if editing else True).mark("channel-enabled")
+        ui.separator()
+        ui.label("Settings").classes("font-medium")
+        config_box = ui.column().classes("w-full gap-3")
+
+        def build_config_form() -> None:
+            config_box.clear()
+            channel_type = ChannelType(type_select.value)
+            form = CONFIG_FORMS.get(channel_type, json_config_form)
+            with config_box:
+                config_collector["collect"] = form(public_config or channels.default_config(channel_type))
+
+        build_config_form()
+        type_select.on_value_change(build_config_form)
+        error = ui.label().classes("text-negative text-sm").mark("channel-error")
+        error.visible = False
+
+        async def save() -> None:
+            if not await session.still_admin(admin):
+                _show(error, "Only admins can change channels.")
+                return
+            try:
+                config = config_collector["collect"]()
+                if editing:
+                    saved = await channels.update_channel(channel.id, ChannelPatch(
+                        name=name.value or "", config=config, webhook_secret=secret.value or "",
+                        api_base_url=(api_url.value or "").strip(), enabled=enabled.value))
+                else:
+                    saved = await channels.create_channel(ChannelIn(
+                        type=ChannelType(type_select.value), name=name.value or "", config=config,
+                        webhook_secret=secret.value or None, api_base_url=(api_url.value or "").strip() or None,
+                        enabled=enabled.value))
+            except ServiceError as problem:
+                _show(error, _readable(str(problem)))
+                return
+            except pydantic.ValidationError as problem:
+                _show(error, _validation_sentence(problem))
+                return
+            dialog.close()
+            ui.notify(f"{saved.name} saved", type="positive")
+            await refresh()
+
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Cancel", on_click=dialog.close).props("flat no-caps").mark("cancel-channel")
+            ui.button("Save" if editing else "Add channel", on_click=save).props("no-caps unelevated") \
+                .mark("save-channel")
+    dialog.open()
+
+
+def simulator_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3"):
+        failure_rate = ui.number("Failure rate", value=config.get("failure_rate"), min=0, max=1, step=0.05) \
+            .props("outlined hint='0 never fails, 1 always fails'").mark("sim-failure-rate")
+        latency = ui.number("Latency", value=config.get("latency_ms"), min=0, max=60_000, step=100, suffix="ms") \
+            .props("outlined hint='Before each reply is sent'").mark("sim-latency")
+    receipts = ui.switch("Send delivered and read receipts automatically",
+                         value=bool(config.get("auto_receipts", True))).mark("sim-auto-receipts")
+    with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3") as delays:
+        delivered = ui.number("Delivered after", value=config.get("delivered_after_ms"), min=0, max=60_000,
+                              step=100, suffix="ms").props("outlined").mark("sim-delivered-after")
+        read = ui.number("Read after", value=config.get("read_after_ms"), min=0, max=60_000, step=100,
+                         suffix="ms").props("outlined").mark("sim-read-after")
+    delays.bind_visibility_from(receipts, "value")
+
+    def collect() -> dict[str, Any]:
+        return {"failure_rate": failure_rate.value, "latency_ms": _whole(latency.value),
+                "auto_receipts": receipts.value, "delivered_after_ms": _whole(delivered.value),
+                "read_after_ms": _whole(read.value)}
+
+    return collect
+
+
+def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """Any type without its own form: its settings as JSON. Stored credentials show as *** and stay
+    unchanged unless replaced."""
+    editor = ui.textarea("Settings (JSON)", value=json.dumps(config, indent=2)) \
+        .props("outlined autogrow hint='Credentials already stored show as ***; leave them to keep them.'") \
+        .classes("w-full font-mono text-sm").mark("channel-config-json")
+
+    def collect() -> dict[str, Any]:
+        try:
+            data = json.loads(editor.value or "{}")
+        except ValueError as problem:
+            raise ValidationFailed(f"the settings are not valid JSON: {problem}") from None
+        if not isinstance(data, dict):
+            raise ValidationFailed("the settings must be a JSON object: {\"key\": \"value\", ...}")
+        return {key: value for key, value in data.items() if value != MASKED}
+
+    return collect
+
+
+# A channel type's settings form; types not listed here get the JSON editor.
+CONFIG_FORMS: dict[ChannelType, ConfigForm] = {
+    ChannelType.simulator: simulator_config_form,
+}
+
+
+def _whole(value: Any) -> Any:
+    """Whole numbers from a number input as int (the input gives floats); anything else for the service
+    to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _readable(message: str) -> str:
+    for key, label in FIELD_LABELS.items():
+        message = message.replace(key, label)
+    return widgets.sentence(message)
+
+
+def _validation_sentence(error: pydantic.ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "value"
+    if field == "name" and first["type"] == "string_too_short":
+        return "The name is empty."
+    if field == "name" and first["type"] == "string_too_long":
+        return "The name is too long (at most 100 characters)."
+    return widgets.sentence(f"{FIELD_LABELS.get(field, field)}: {first['msg']}")
+
+
+def _show(label: ui.label, text: str) -> None:
+    label.set_text(text)
+    label.visible = True

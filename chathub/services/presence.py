@@ -1,0 +1,162 @@
+"""Who is here: agents' open tabs, what each views, who is typing where. In memory, since ChatHub is one
+process and none of this outlives it; announced on the bus for the live UI.
+
+Presence: online (a connected tab the agent is looking at), away (tabs connected but all hidden),
+offline (no tab). Typing signals expire by themselves; both sides are throttled.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import col, select
+
+from chathub import bus, db
+from chathub.models import Agent, Conversation, Customer, CustomerIdentity
+from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
+from chathub.services import channels
+
+log = logging.getLogger(__name__)
+TYPING_SECONDS = 6.0  # how long one signal shows
+AGENT_SIGNAL_EVERY = 3.0  # at most one agent signal per conversation and agent this often
+CUSTOMER_SIGNAL_EVERY = 5.0  # at most one typing action to the provider per conversation this often
+
+
+@dataclass
+class Tab:
+    agent_id: int
+    agent_name: str
+    conversation_id: int | None = None
+    connected: bool = True
+    visible: bool = True
+
+
+_tabs: dict[str, Tab] = {}
+_last_signal: dict[tuple, float] = {}
+_provider_tasks: set[asyncio.Task] = set()
+
+
+def reset() -> None:
+    _tabs.clear()
+    _last_signal.clear()
+
+
+def tab_count() -> int:
+    return len(_tabs)
+
+
+def tab_opened(tab_id: str, agent: Agent, *, conversation_id: int | None = None) -> None:
+    _change(tab_id, lambda: _tabs.__setitem__(tab_id, Tab(agent.id, agent.name, conversation_id)), agent.id)
+
+
+def tab_connected(tab_id: str, connected: bool) -> None:
+    tab = _tabs.get(tab_id)
+    if tab is not None and tab.connected != connected:
+        _change(tab_id, lambda: setattr(tab, "connected", connected), tab.agent_id)
+
+
+def tab_visible(tab_id: str, visible: bool) -> None:
+    tab = _tabs.get(tab_id)
+    if tab is not None and tab.visible != visible:
+        _change(tab_id, lambda: setattr(tab, "visible", visible), tab.agent_id)
+
+
+def tab_closed(tab_id: str) -> None:
+    tab = _tabs.get(tab_id)
+    if tab is not None:
+        _change(tab_id, lambda: _tabs.pop(tab_id, None), tab.agent_id)
+
+
+def _change(tab_id: str, mutate, agent_id: int) -> None:
+    """Apply a change to the tabs and announce what it changed for others to see."""
+    before_status = agent_status(agent_id)
+    before_conversation = _viewed(tab_id)
+    mutate()
+    after_conversation = _viewed(tab_id)
+    for conversation_id in {before_conversation, after_conversation} - {None}:
+        bus.viewers_changed.emit(ViewersChanged(conversation_id=conversation_id, viewers=viewers(conversation_id)))
+    if agent_status(agent_id) != before_status:
+        bus.presence_changed.emit(PresenceChanged(agent_id=agent_id, status=agent_status(agent_id)))
+
+
+def _viewed(tab_id: str) -> int | None:
+    tab = _tabs.get(tab_id)
+    return tab.conversation_id if tab is not None and tab.connected else None
+
+
+def viewers(conversation_id: int) -> dict[int, str]:
+    return {t.agent_id: t.agent_name for t in _tabs.values() if t.conversation_id == conversation_id and t.connected}
+
+
+def agent_status(agent_id: int) -> str:
+    connected = [t for t in _tabs.values() if t.agent_id == agent_id and t.connected]
+    if not connected:
+        return "offline"
+    return "online" if any(t.visible for t in connected) else "away"
+
+
+def _throttled(key: tuple, every: float) -> bool:
+    now = time.monotonic()
+    if now - _last_signal.get(key, float("-inf")) < every:
+        return True
+    _last_signal[key] = now
+    return False
+
+
+def agent_typing(conversation_id: int, agent: Agent) -> None:
+    """An agent types in a thread: other agents there see it, and so does the customer where the
+    channel can show it."""
+    if _throttled(("agent", conversation_id, agent.id), AGENT_SIGNAL_EVERY):
+        return
+    bus.typing.emit(TypingSignal(conversation_id=conversation_id, name=agent.name, agent_id=agent.id,
+                                 expires_at=_expiry()))
+    if not _throttled(("provider", conversation_id), CUSTOMER_SIGNAL_EVERY):
+        task = asyncio.create_task(_tell_customer(conversation_id))
+        _provider_tasks.add(task)
+        task.add_done_callback(_provider_tasks.discard)
+
+
+async def customer_typing(*, channel_id: int, external_id: str) -> bool:
+    """The customer types (the simulator pane): agents viewing their conversation see it."""
+    if _throttled(("customer", channel_id, external_id), AGENT_SIGNAL_EVERY):
+        return False
+    async with db.read_session() as session:
+        row = (await session.exec(
+            select(Conversation.id, Customer.name).join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
+            .order_by(col(Conversation.id).desc()).limit(1))).first()
+    if row is None:
+        return False
+    bus.typing.emit(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
+    return True
+
+
+async def _tell_customer(conversation_id: int) -> None:
+    async with db.read_session() as session:
+        row = (await session.exec(
+            select(Conversation.channel_id, CustomerIdentity.external_id)
+            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+            .where(Conversation.id == conversation_id))).first()
+    if row is None:
+        return
+    channel = await channels.get_channel(row[0])
+    if not channel.enabled or not channels.driver_for(channel).capabilities.supports_typing:
+        return
+    try:
+        await channels.driver_for(channel).send_typing(row[1])
+    except Exception as error:  # a typing hint is never worth an error page
+        log.info("typing signal to %s failed: %s", channel.name, error)
+
+
+def _expiry() -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=TYPING_SECONDS)
+
+
+def tab_views(tab_id: str, conversation_id: int | None) -> None:
+    tab = _tabs.get(tab_id)
+    if tab is not None and tab.conversation_id != conversation_id:
+        _change(tab_id, lambda: setattr(tab, "conversation_id", conversation_id), tab.agent_id)

@@ -1,0 +1,42 @@
+"""The main flow in a real browser: webhook -> inbox -> thread -> reply -> delivered; and the XSS case."""
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+
+from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_agent_answers_a_webhook_conversation_and_sees_it_delivered(server, browser):
+    assert server.post_webhook({"from": "+1234567890", "message": "Hello, I need support!", "type": "text",
+                                "message_id": "msg_123", "timestamp": "2024-02-14T10:00:00Z",
+                                "name": "Ann Lee"}).status_code == 200
+    sign_in(browser, server)
+    wait_for(browser, text_on_page("Ann Lee"))
+    screenshot(browser, "flow-1-inbox")
+    browser.find_element(By.XPATH, "//*[contains(@class, 'nicegui-link')][.//*[text()='Ann Lee']]").click()
+    wait_for(browser, lambda d: "/conversations/" in d.current_url)
+    wait_for(browser, text_on_page("Hello, I need support!"))
+    composer = browser.find_element(By.TAG_NAME, "textarea")
+    composer.send_keys("Hi Ann, we are on it.\n")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".status-sent, .status-delivered, .status-read"))
+    screenshot(browser, "flow-2-sent")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".status-delivered, .status-read"), timeout=15)
+    screenshot(browser, "flow-3-delivered")
+    assert composer.get_attribute("value") == ""
+
+
+def test_hostile_customer_text_shows_as_text_and_runs_nothing(server, browser):
+    server.post_webhook({"from": "+15550666", "message": HOSTILE, "type": "text", "message_id": "xss",
+                         "name": HOSTILE})
+    sign_in(browser, server)
+    wait_for(browser, text_on_page(HOSTILE))
+    browser.get(f"{server.url}/conversations/1")
+    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body").text.count(HOSTILE) >= 2)
+    screenshot(browser, "xss-thread")
+    assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x']")
+    try:
+        browser.switch_to.alert
+        raise AssertionError("the customer's text ran a script")
+    except NoAlertPresentException:
+        pass

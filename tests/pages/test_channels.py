@@ -1,0 +1,194 @@
+"""The Channels page: inboxes, their webhook URLs, secrets and settings (admin only)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from chathub.drivers.base import ChannelDriver
+from chathub.models import AgentRole, ChannelType
+from chathub.pages import channels as channels_page
+from chathub.schemas import AgentIn, ChannelIn
+from chathub.services import agents, channels
+from tests.pages.helpers import sign_in
+from tests.support import eventually, post_webhook, seed_message
+
+PUBLIC_URL = "https://chat.example.com"
+
+
+@pytest.fixture
+def public_url(monkeypatch: pytest.MonkeyPatch, chathub_env) -> str:
+    monkeypatch.setenv("CHATHUB_PUBLIC_URL", PUBLIC_URL)
+    return PUBLIC_URL
+
+
+async def default_channel():
+    return (await channels.list_channels())[0]
+
+
+def value_of(user: User, marker: str) -> Any:
+    (element,) = user.find(marker=marker).elements
+    return element.value
+
+
+async def test_each_channel_shows_its_webhook_url_from_the_public_url_and_copies_it(public_url, user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    await user.should_see(f"{PUBLIC_URL}/webhooks/simulator/{channel.id}")
+    await user.should_see("No secret")
+    user.find(marker=f"copy-webhook-{channel.id}").click()
+    await user.should_see("Webhook URL copied to the clipboard")
+
+
+async def test_a_new_channel_with_a_generated_secret_only_accepts_signed_webhooks(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    user.find(marker="add-channel").click()
+    user.find(marker="channel-name").type("Support line")
+    user.find(marker="generate-secret").click()
+    shown_secret = value_of(user, "channel-secret")
+    assert len(shown_secret) >= 24
+    user.find(marker="save-channel").click()
+    await user.should_see("Support line saved", retries=20)
+    await user.should_see("Signed webhooks")
+
+    created = next(c for c in await channels.list_channels() if c.name == "Support line")
+    assert created.webhook_secret == shown_secret
+    path = f"/webhooks/simulator/{created.id}"
+    assert (await post_webhook(user.http_client, seed_message("u1"), path=path)).status_code == 401
+    signed = await post_webhook(user.http_client, seed_message("s1"), path=path, secret=shown_secret)
+    assert signed.status_code == 200
+
+
+async def test_simulator_settings_are_edited_with_typed_inputs_and_saved_as_numbers(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    user.find(marker=f"edit-channel-{channel.id}").click()
+    user.find(marker="sim-failure-rate").clear().type("0.25")
+    user.find(marker="sim-latency").clear().type("200")
+    user.find(marker="sim-delivered-after").clear().type("100")
+    user.find(marker="sim-auto-receipts").click()
+    user.find(marker="save-channel").click()
+    await user.should_see("Simulator saved", retries=20)
+
+    config = (await default_channel()).config
+    assert config["failure_rate"] == 0.25
+    assert config["latency_ms"] == 200 and isinstance(config["latency_ms"], int)
+    assert config["delivered_after_ms"] == 100
+    assert config["auto_receipts"] is False
+
+
+async def test_invalid_values_show_the_services_sentence_inline_and_save_nothing(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    before = await channels.list_channels()
+    user.find(marker="add-channel").click()
+    user.find(marker="save-channel").click()
+    await user.should_see("The name is empty.", retries=20)
+
+    user.find(marker="channel-name").type("Broken")
+    user.find(marker="sim-failure-rate").clear().type("1.5")
+    user.find(marker="save-channel").click()
+    await user.should_see("Failure rate must be a number from 0 to 1.", retries=20)
+
+    user.find(marker="sim-failure-rate").clear().type("0.5")
+    user.find(marker="channel-api-url").type("ftp://provider.example")
+    user.find(marker="save-channel").click()
+    await user.should_see("The API base URL must start with http:// or https://.", retries=20)
+
+    assert [c.id for c in await channels.list_channels()] == [c.id for c in before]
+
+
+async def test_a_failed_edit_keeps_the_stored_channel_unchanged(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    user.find(marker=f"edit-channel-{channel.id}").click()
+    user.find(marker="channel-name").clear().type("Renamed")
+    user.find(marker="sim-latency").clear().type("99999")
+    user.find(marker="save-channel").click()
+    await user.should_see("Latency must be a whole number of milliseconds from 0 to 60000.", retries=20)
+    stored = await default_channel()
+    assert stored.name == "Simulator" and stored.config["latency_ms"] == 0
+
+
+async def test_disabling_a_channel_makes_its_webhook_answer_404_until_enabled_again(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    path = f"/webhooks/simulator/{channel.id}"
+    user.find(marker=f"enabled-{channel.id}").click()
+    await user.should_see("Disabled: its webhook answers 404 and replies are not sent.", retries=20)
+    assert (await post_webhook(user.http_client, seed_message("d1"), path=path)).status_code == 404
+
+    user.find(marker=f"enabled-{channel.id}").click()
+    await user.should_not_see("Disabled: its webhook answers 404 and replies are not sent.", retries=20)
+    assert (await post_webhook(user.http_client, seed_message("d2"), path=path)).status_code == 200
+
+
+async def test_channel_names_are_shown_as_plain_text(user: User):
+    name = "<img src=x onerror=alert(1)>"
+    await channels.create_channel(ChannelIn(type=ChannelType.simulator, name=name))
+    await sign_in(user)
+    await user.open("/channels")
+    await user.should_see(name)
+    assert all(isinstance(element, ui.label) for element in user.find(name).elements)
+
+
+class FakeCredentialsDriver(ChannelDriver):
+    """Stands in for a provider whose settings have no typed form yet."""
+    type = ChannelType.twilio
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        if not config.get("account_sid") or not config.get("auth_token"):
+            raise ValueError("account_sid and auth_token are required")
+        return dict(config)
+
+
+async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_credentials_hidden(
+        monkeypatch: pytest.MonkeyPatch, user: User):
+    monkeypatch.setitem(channels_page.DRIVERS, ChannelType.twilio, FakeCredentialsDriver)
+    monkeypatch.delitem(channels_page.CONFIG_FORMS, ChannelType.twilio, raising=False)
+    await sign_in(user)
+    await user.open("/channels")
+    user.find(marker="add-channel").click()
+    user.find(marker="channel-type").click()
+    user.find("Twilio SMS").click()
+    user.find(marker="channel-name").type("SMS")
+    user.find(marker="channel-config-json").clear().type("{not json")
+    user.find(marker="save-channel").click()
+    await user.should_see("The settings are not valid JSON", retries=20)
+    user.find(marker="channel-config-json").clear().type('{"account_sid": "AC1"}')
+    user.find(marker="save-channel").click()
+    await user.should_see("Account_sid and auth_token are required.", retries=20)
+    user.find(marker="channel-config-json").clear().type('{"account_sid": "AC1", "auth_token": "s3cret"}')
+    user.find(marker="save-channel").click()
+    await user.should_see("SMS saved", retries=20)
+
+    sms = next(c for c in await channels.list_channels() if c.name == "SMS")
+    user.find(marker=f"edit-channel-{sms.id}").click()
+    shown = json.loads(value_of(user, "channel-config-json"))
+    assert shown == {"account_sid": "AC1", "auth_token": "***"}
+    user.find(marker="channel-config-json").clear().type(json.dumps({**shown, "account_sid": "AC2"}))
+    user.find(marker="save-channel").click()
+
+    async def stored_config():
+        config = (await channels.get_channel(sms.id)).config
+        return config if config["account_sid"] == "AC2" else None
+    assert await eventually(stored_config) == {"account_sid": "AC2", "auth_token": "s3cret"}
+
+
+async def test_an_agent_without_the_admin_role_sees_the_notice_and_no_channels(public_url, user: User):
+    await agents.create_agent(AgentIn(email="ann@example.com", name="Ann", password="Ann-pass-1",
+                                      role=AgentRole.agent))
+    await sign_in(user, "ann@example.com", "Ann-pass-1")
+    await user.open("/channels")
+    await user.should_see("Only admins can open this page.")
+    await user.should_not_see(f"{PUBLIC_URL}/webhooks/simulator")
+    await user.should_not_see(marker="add-channel")

@@ -1,0 +1,66 @@
+"""Live pages: what happens anywhere shows up on open pages without a reload."""
+from nicegui import ElementFilter
+from nicegui.testing import User
+
+from chathub.services import conversations
+from tests.pages.helpers import sign_in
+from tests.pages.test_inbox import conversation_from_webhook, set_value
+from tests.support import eventually, post_webhook, seed_message
+
+
+def row_order(user: User) -> list[str]:
+    """The markers of the inbox rows, top to bottom."""
+    column = next(iter(user.find(marker="conversation-list").elements))
+    return [marker for row in column.default_slot.children for marker in row._markers]
+
+
+async def test_a_new_conversation_appears_in_an_open_inbox(user: User):
+    await sign_in(user)
+    await user.open("/")
+    await user.should_see("No conversations here.")
+    await post_webhook(user.http_client, seed_message(name="Live Lena"))
+    await user.should_see("Live Lena", retries=50)
+    await user.should_not_see("No conversations here.")
+
+
+async def test_a_new_message_moves_its_conversation_to_the_top_with_the_new_preview(user: User):
+    first = await conversation_from_webhook(user, sender="+15550001", name="Ann")
+    second = await conversation_from_webhook(user, sender="+15550002", name="Bob")
+    await sign_in(user)
+    await user.open("/")
+    assert row_order(user)[:2] == [f"conversation-{second}", f"conversation-{first}"]
+    await post_webhook(user.http_client, seed_message(message_id="again", sender="+15550001", text="Still waiting"))
+    await user.should_see("Still waiting", retries=50)
+    assert row_order(user)[:2] == [f"conversation-{first}", f"conversation-{second}"]
+
+
+async def test_a_conversation_outside_the_tabs_filter_stays_out(user: User):
+    await sign_in(user)
+    await user.open("/")
+    set_value(user, "filter-status", "resolved")
+    await user.should_see("No conversations here.", retries=20)
+    conversation_id = await conversation_from_webhook(user, sender="+15550009", name="Filtered Fred")
+    assert (await conversations.get_conversation(conversation_id)).status.value == "open"
+    await user.should_not_see("Filtered Fred")
+
+
+async def test_an_open_thread_shows_new_customer_messages(user: User):
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    await post_webhook(user.http_client, seed_message(message_id="live2", sender="+15550001", text="Are you there?"))
+    await user.should_see("Are you there?", retries=50)
+
+
+async def test_unread_total_and_tab_title_follow(user: User):
+    await sign_in(user)
+    await user.open("/customers")
+    with user.client:
+        badge = next(iter(ElementFilter(marker="unread-total")))
+    assert not badge.visible
+    await post_webhook(user.http_client, seed_message(sender="+15550001"))
+    await post_webhook(user.http_client, seed_message(message_id="b", sender="+15550002"))
+
+    async def two_unread():
+        return badge.visible and badge.text == "2" and user.client.title == "(2) ChatHub"
+    await eventually(two_unread)
