@@ -16,7 +16,7 @@ from chathub.pages import session
 from chathub.pages.customer_panel import customer_panel
 from chathub.pages.layout import avatar
 from chathub.pages.message_view import MessageBubble, day_separator
-from chathub.pages.widgets import channel_icon, status_chip
+from chathub.pages.widgets import channel_icon, notice, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
 from chathub.services import channels, conversations, outbound, presence
 from chathub.services.errors import NotFound, ServiceError
@@ -37,10 +37,7 @@ async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]
     try:
         conversation = await conversations.get_conversation(conversation_id)
     except NotFound:
-        with ui.column().classes("w-full items-center mt-16 gap-2 text-slate-500"):
-            ui.icon("search_off", size="xl")
-            ui.label("This conversation does not exist (any more).")
-            ui.link("Back to the inbox", "/")
+        notice("search_off", "This conversation does not exist (any more).", "", "Back to the inbox", "/")
         return
     await ThreadView(agent, conversation, agent_names).build()
 

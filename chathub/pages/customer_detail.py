@@ -8,7 +8,7 @@ from nicegui import ui
 from chathub.models import Agent, Channel
 from chathub.pages import session
 from chathub.pages.layout import avatar, frame
-from chathub.pages.widgets import channel_icon, local_time, relative_time, status_chip
+from chathub.pages.widgets import channel_icon, local_time, notice, relative_time, status_chip
 from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch, IdentityOut
 from chathub.services import channels, conversations, customers
 from chathub.services.customers import MergePreview
@@ -43,11 +43,9 @@ async def _find(customer_id: str) -> CustomerOut | None:
 
 
 def not_found() -> None:
-    with ui.column().classes("items-center w-full mt-16 gap-2 px-4 text-center"):
-        ui.icon("person_off", size="xl").classes("text-slate-400")
-        ui.label("This customer does not exist.").classes("text-lg")
-        ui.label("It may have been merged into another customer, or the link is wrong.").classes("text-slate-500")
-        ui.link("Back to customers", "/customers")
+    notice("person_off", "This customer does not exist.",
+                   "It may have been merged into another customer, or the link is wrong.",
+                   "Back to customers", "/customers")
 
 
 def _sentence(text: str) -> str:

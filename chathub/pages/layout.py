@@ -10,6 +10,7 @@ from chathub import bus
 from chathub.models import Agent, AgentRole, MessageDirection
 from chathub.schemas import MessageOut
 from chathub.pages import session
+from chathub.pages.widgets import notice
 from chathub.services import conversations, presence
 
 NAVIGATION = [
@@ -165,7 +166,4 @@ def _toggle_dark(dark: ui.dark_mode) -> None:
 
 
 def admin_only_notice() -> None:
-    with ui.column().classes("items-center w-full mt-16 gap-2"):
-        ui.icon("lock", size="xl").classes("text-slate-400")
-        ui.label("Only admins can open this page.").classes("text-lg")
-        ui.link("Back to the inbox", "/")
+    notice("lock", "Only admins can open this page.", "", "Back to the inbox", "/")

@@ -24,7 +24,7 @@ from chathub.drivers.simulator import OutboxEntry, outbox
 from chathub.models import Agent, Channel, ContentType, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.layout import avatar, frame
-from chathub.pages.widgets import local_time
+from chathub.pages.widgets import local_time, notice
 from chathub.schemas import MessageOut
 from chathub.services import presence, simulator
 from chathub.services.errors import ServiceError
@@ -141,11 +141,8 @@ async def page(request: Request, channel: int | None = None):
 
 
 def _no_channel_notice() -> None:
-    with ui.column().classes("items-center w-full mt-16 gap-2 px-4 text-center"):
-        ui.icon("smartphone", size="xl").classes("text-slate-400")
-        ui.label("There is no simulator channel.").classes("text-lg")
-        ui.label("An admin can add one on the Channels page.").classes("text-slate-500")
-        ui.link("Go to Channels", "/channels")
+    notice("smartphone", "There is no simulator channel.", "An admin can add one on the Channels page.",
+                   "Go to Channels", "/channels")
 
 
 class SimulatorPanel:

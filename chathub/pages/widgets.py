@@ -86,3 +86,13 @@ def presence_dot(agent_id: int) -> ui.element:
     draw(presence.agent_status(agent_id))
     bus.presence_changed.subscribe(lambda change: draw(change.status) if change.agent_id == agent_id else None)
     return dot
+
+
+def notice(icon: str, title: str, detail: str, link_text: str, link_target: str) -> None:
+    """A centred empty/not-found/forbidden notice with a way out."""
+    with ui.column().classes("items-center w-full mt-16 gap-2 px-4 text-center"):
+        ui.icon(icon, size="xl").classes("text-slate-400")
+        ui.label(title).classes("text-lg")
+        if detail:
+            ui.label(detail).classes("text-slate-500")
+        ui.link(link_text, link_target)
