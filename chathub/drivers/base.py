@@ -28,6 +28,10 @@ import httpx
 from chathub.models import ChannelType, ContentType, MessageStatus
 
 
+MEDIA_CONTENT_TYPES = frozenset({ContentType.image, ContentType.audio, ContentType.video, ContentType.file,
+                                 ContentType.sticker})
+
+
 class ChannelError(Exception):
     """Base of every error a driver raises on purpose."""
 
@@ -130,13 +134,18 @@ class ChannelDriver(ABC):
         return dict(config)
 
     @classmethod
-    def check_outbound(cls, content_type: ContentType, content: str) -> str | None:
+    def check_outbound(cls, content_type: ContentType, content: str, *, media_url: str | None = None,
+                       payload: dict[str, Any] | None = None) -> str | None:
         """Why this message cannot go out on this channel, or None when it can."""
         caps = cls.capabilities
         if content_type not in caps.content_types:
             return f"{cls.type.value} channels cannot send {content_type.value} messages"
         if content_type == ContentType.text and not content.strip():
             return "the message is empty"
+        if content_type in MEDIA_CONTENT_TYPES and not (media_url or "").startswith(("http://", "https://")):
+            return f"a {content_type.value} message needs an http(s) media_url"
+        if content_type == ContentType.location and not {"latitude", "longitude"} <= set(payload or {}):
+            return "a location message needs latitude and longitude in its payload"
         if len(content) > caps.max_text_length:
             return f"the message has {len(content)} characters; {cls.type.value} allows {caps.max_text_length}"
         return None

@@ -49,9 +49,10 @@ async def list_conversations(
     _: CurrentAgent, status: Optional[ConversationStatus] = None, channel_type: Optional[ChannelType] = None,
     unread: Optional[bool] = None, customer_id: Optional[int] = None, assignee_id: Optional[int] = None,
     unassigned: bool = False, q: Optional[str] = None, limit: Limit = None, cursor: Cursor = None,
+    channel_id: Optional[int] = None,
 ) -> Page[ConversationOut]:
     return await conversations.list_conversations(
-        status=status, channel_type=channel_type, unread=unread, customer_id=customer_id,
+        status=status, channel_type=channel_type, channel_id=channel_id, unread=unread, customer_id=customer_id,
         assignee_id=assignee_id, unassigned=unassigned, q=q, limit=limit, cursor=cursor)
 
 

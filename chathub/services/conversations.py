@@ -13,7 +13,7 @@ from chathub.models import (
     Agent, Channel, ChannelType, ContentType, Conversation, ConversationStatus, Customer, Message, utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services.errors import NotFound, ValidationFailed
+from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 PREVIEW_LENGTH = 120
@@ -61,8 +61,8 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
         conditions.append(Channel.type == channel_type)
     if channel_id is not None:
         conditions.append(Conversation.channel_id == channel_id)
-    if unread:
-        conditions.append(Conversation.unread_count > 0)
+    if unread is not None:
+        conditions.append(Conversation.unread_count > 0 if unread else Conversation.unread_count == 0)
     if customer_id is not None:
         conditions.append(Conversation.customer_id == customer_id)
     if assignee_id is not None:
@@ -70,9 +70,12 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
     if unassigned:
         conditions.append(col(Conversation.assignee_id).is_(None))
     if q and q.strip():
-        like = f"%{q.strip()}%"
-        matching_messages = select(Message.conversation_id).where(col(Message.content).ilike(like))
-        conditions.append(or_(col(Customer.name).ilike(like), col(Customer.phone).ilike(like),
+        like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # literal text
+
+        def contains(column):
+            return col(column).ilike(like, escape="\\")
+        matching_messages = select(Message.conversation_id).where(contains(Message.content))
+        conditions.append(or_(contains(Customer.name), contains(Customer.phone),
                               col(Conversation.id).in_(matching_messages)))
     if cursor:
         last_at, last_id = decode_cursor(cursor, 2)
@@ -93,6 +96,7 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
 
 
 async def get_conversation(conversation_id: int) -> ConversationOut:
+    require_row_id(conversation_id, "conversation")
     async with db.read_session() as session:
         return await _conversation_out_by_id(session, conversation_id)
 

@@ -12,7 +12,7 @@ from chathub import db
 from chathub.auth import email_problem
 from chathub.models import Conversation, Customer, CustomerIdentity, utcnow
 from chathub.schemas import CustomerOut, CustomerPatch, IdentityOut, Page
-from chathub.services.errors import NotFound, ValidationFailed
+from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 
@@ -71,6 +71,7 @@ async def list_customers(*, q: str | None = None, limit: int | None = None,
 
 
 async def get_customer(customer_id: int) -> CustomerOut:
+    require_row_id(customer_id, "customer")
     async with db.read_session() as session:
         customer = await session.get(Customer, customer_id)
         if customer is None:

@@ -19,3 +19,10 @@ class Conflict(ServiceError):
 
 class ValidationFailed(ServiceError):
     status_code = 422
+
+
+def require_row_id(row_id: int, what: str) -> int:
+    """An id from a URL that SQLite could never hold is simply not there (rather than an overflow)."""
+    if not 0 < row_id < 2**63:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row_id

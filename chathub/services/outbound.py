@@ -35,12 +35,15 @@ async def send_message(*, conversation_id: int, message: MessageIn, agent_id: in
     message with created=False, so a double click never messages the customer twice."""
     conversation = await _conversation(conversation_id)
     channel = await channels.get_channel(conversation.channel_id)
-    problem = driver_class(channel.type).check_outbound(message.content_type, message.content)
+    problem = driver_class(channel.type).check_outbound(message.content_type, message.content,
+                                                        media_url=message.media_url, payload=message.payload)
     if problem is None and not channel.enabled:
         problem = f"the channel {channel.name} is disabled"
     if problem:
         raise ValidationFailed(problem)
     if message.client_id and (existing := await _by_client_id(conversation_id, message.client_id)):
+        if (existing.content_type, existing.content) != (message.content_type, message.content):
+            raise Conflict("this idempotency key was already used for a different message")
         return existing, False
     now = utcnow()
     row = Message(conversation_id=conversation_id, channel_id=channel.id, direction=MessageDirection.outbound,

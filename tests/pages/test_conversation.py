@@ -172,3 +172,9 @@ async def test_unknown_conversation_says_so(user: User):
     await sign_in(user)
     await user.open("/conversations/999")
     await user.should_see("This conversation does not exist (any more).")
+
+
+async def test_an_impossible_conversation_id_is_just_not_found(user: User):
+    await sign_in(user)
+    await user.open("/conversations/99999999999999999999")
+    await user.should_see("This conversation does not exist (any more).")

@@ -277,3 +277,9 @@ async def test_unknown_customer_shows_not_found_in_the_frame(user: User):
         await user.open(path)
         await user.should_see("This customer does not exist")
         await user.should_see("Webhook logs")  # the navigation of the frame
+
+
+async def test_an_impossible_customer_id_is_just_not_found(user: User):
+    await sign_in(user)
+    await user.open("/customers/99999999999999999999")
+    await user.should_see("This customer does not exist.")

@@ -6,6 +6,7 @@ import pytest
 
 from tests.api_support import customer_writes, list_messages, new_sender
 from tests.conftest import ADMIN_EMAIL
+from tests.support import eventually, post_webhook, seed_message
 
 API = "/api/v1/conversations"
 
@@ -58,6 +59,27 @@ async def test_filter_by_unread(client, auth, three):
     assert read.status_code == 200
 
     assert await ids(client, auth, unread="true") == [three["bob"]["id"], three["ann"]["id"]]
+    assert await ids(client, auth, unread="false") == [three["cy"]["id"]]
+
+
+async def test_filter_by_channel_id_tells_two_channels_of_one_type_apart(client, auth, three):
+    second = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Second"}, headers=auth)
+    assert second.status_code == 201
+    response = await post_webhook(client, seed_message(message_id="second-1", sender="+15550004444"),
+                                  path=f"/webhooks/simulator/{second.json()['id']}")
+    assert response.status_code == 200
+
+    async def on_second():
+        return await ids(client, auth, channel_id=second.json()["id"])
+    only = await eventually(on_second)
+    assert len(only) == 1 and only[0] not in {c["id"] for c in three.values()}
+    assert set(await ids(client, auth, channel_id=1)) == {c["id"] for c in three.values()}
+
+
+async def test_search_takes_percent_and_underscore_literally(client, auth, three):
+    await customer_writes(client, auth, sender="+15550005555", text="50% off?")
+    assert len(await ids(client, auth, q="%")) == 1
+    assert await ids(client, auth, q="_") == []
 
 
 async def test_filter_by_channel_type(client, auth, three):

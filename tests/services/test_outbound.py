@@ -3,6 +3,8 @@ through the simulator driver, confirmed by receipts, retried on failure and neve
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from datetime import datetime, timedelta
 
 from chathub.models import MessageStatus, utcnow
@@ -337,3 +339,26 @@ async def test_a_send_under_way_at_shut_down_reaches_the_customer_once_across_th
         await message_reaches(http, auth, conversation["id"], later["id"], "sent")
         await message_reaches(http, auth, conversation["id"], created["id"], "sent")
         assert sorted(e.content for e in delivered_to(sender)) == ["After the restart", "In flight"]
+
+
+@pytest.mark.parametrize("body, problem", [
+    ({"content_type": "image", "content": "look"}, "a image message needs an http(s) media_url"),
+    ({"content_type": "file", "media_url": "javascript:alert(1)"}, "a file message needs an http(s) media_url"),
+    ({"content_type": "location"}, "a location message needs latitude and longitude in its payload"),
+])
+async def test_media_and_locations_need_what_they_show(client, auth, body, problem):
+    conversation = await customer_writes(client, auth, sender=new_sender())
+    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json=body, headers=auth)
+    assert response.status_code == 422
+    assert response.json() == {"detail": problem}
+    assert len(await list_messages(client, auth, conversation["id"])) == 1
+
+
+async def test_an_idempotency_key_reused_for_another_message_is_refused(client, auth):
+    conversation = await customer_writes(client, auth, sender=new_sender())
+    path = f"/api/v1/conversations/{conversation['id']}/messages"
+    first = await client.post(path, json={"content": "One"}, headers={**auth, "Idempotency-Key": "k-1"})
+    other = await client.post(path, json={"content": "Two"}, headers={**auth, "Idempotency-Key": "k-1"})
+    assert first.status_code == 201
+    assert other.status_code == 409
+    assert [m["content"] for m in await list_messages(client, auth, conversation["id"])][-1] == "One"
