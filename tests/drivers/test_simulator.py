@@ -193,8 +193,16 @@ def test_unsigned_request_is_accepted_without_a_secret():
 
 def test_check_outbound_accepts_text_and_every_media_type():
     assert SimulatorDriver.check_outbound(ContentType.text, "hello") is None
-    assert SimulatorDriver.check_outbound(ContentType.image, "") is None
+    for kind in (ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker):
+        assert SimulatorDriver.check_outbound(kind, "", media_url="https://example.com/a") is None
+    assert SimulatorDriver.check_outbound(ContentType.location, "", payload={"latitude": 1, "longitude": 2}) is None
     assert SimulatorDriver.check_outbound(ContentType.text, "x" * 4096) is None
+
+
+def test_check_outbound_refuses_media_without_a_web_address():
+    assert SimulatorDriver.check_outbound(ContentType.image, "") == "a image message needs an http(s) media_url"
+    assert SimulatorDriver.check_outbound(ContentType.file, "", media_url="file:///etc/passwd") \
+        == "a file message needs an http(s) media_url"
 
 
 @pytest.mark.parametrize("text", ["", "   \n"])
