@@ -143,7 +143,8 @@ class ChannelDriver(ABC):
         if content_type == ContentType.text and not content.strip():
             return "the message is empty"
         if content_type in MEDIA_CONTENT_TYPES and not (media_url or "").startswith(("http://", "https://")):
-            return f"a {content_type.value} message needs an http(s) media_url"
+            article = "an" if content_type.value[0] in "aeiou" else "a"
+            return f"{article} {content_type.value} message needs an http(s) media_url"
         if content_type == ContentType.location and not {"latitude", "longitude"} <= set(payload or {}):
             return "a location message needs latitude and longitude in its payload"
         if len(content) > caps.max_text_length:

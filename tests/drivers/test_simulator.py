@@ -200,7 +200,7 @@ def test_check_outbound_accepts_text_and_every_media_type():
 
 
 def test_check_outbound_refuses_media_without_a_web_address():
-    assert SimulatorDriver.check_outbound(ContentType.image, "") == "a image message needs an http(s) media_url"
+    assert SimulatorDriver.check_outbound(ContentType.image, "") == "an image message needs an http(s) media_url"
     assert SimulatorDriver.check_outbound(ContentType.file, "", media_url="file:///etc/passwd") \
         == "a file message needs an http(s) media_url"
 

@@ -342,7 +342,7 @@ async def test_a_send_under_way_at_shut_down_reaches_the_customer_once_across_th
 
 
 @pytest.mark.parametrize("body, problem", [
-    ({"content_type": "image", "content": "look"}, "a image message needs an http(s) media_url"),
+    ({"content_type": "image", "content": "look"}, "an image message needs an http(s) media_url"),
     ({"content_type": "file", "media_url": "javascript:alert(1)"}, "a file message needs an http(s) media_url"),
     ({"content_type": "location"}, "a location message needs latitude and longitude in its payload"),
 ])
