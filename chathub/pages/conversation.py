@@ -215,7 +215,7 @@ class ThreadView:
     async def _on_conversation_updated(self, conversation: ConversationOut) -> None:
         if conversation.id != self.conversation.id:
             return
-        if conversation.unread_count:  # the agent is looking at it: it is read
+        if conversation.unread_count and presence.is_being_read(conversation.id):  # someone looks at it: read
             conversation = await conversations.mark_read_while_viewed(conversation.id)
         if (conversation.status, conversation.assignee_id) != (self.conversation.status, self.conversation.assignee_id):
             self.conversation = conversation

@@ -14,6 +14,7 @@ from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
     Channel, Conversation, ConversationStatus, CustomerIdentity, Message, MessageDirection, MessageStatus, utcnow,
 )
+from chathub.services import presence
 from chathub.services.conversations import conversation_out, preview_of
 from chathub.schemas import ConversationOut, MessageOut
 
@@ -66,7 +67,8 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
     session.add(message)
     conversation.last_message_at = now
     conversation.last_message_preview = preview_of(message)
-    conversation.unread_count += 1
+    if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
+        conversation.unread_count += 1
     session.add(conversation)
     await session.flush()
     out.messages_created.append(MessageOut.model_validate(message))

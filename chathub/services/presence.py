@@ -91,6 +91,11 @@ def viewers(conversation_id: int) -> dict[int, str]:
     return {t.agent_id: t.agent_name for t in _tabs.values() if t.conversation_id == conversation_id and t.connected}
 
 
+def is_being_read(conversation_id: int) -> bool:
+    """Whether an agent has the conversation open in a tab they are looking at."""
+    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in _tabs.values())
+
+
 def agent_status(agent_id: int) -> str:
     connected = [t for t in _tabs.values() if t.agent_id == agent_id and t.connected]
     if not connected:

@@ -64,3 +64,25 @@ async def test_unread_total_and_tab_title_follow(user: User):
     async def two_unread():
         return badge.visible and badge.text == "2" and user.client.title == "(2) ChatHub"
     await eventually(two_unread)
+
+
+async def test_a_message_arriving_in_a_thread_an_agent_is_looking_at_is_read_at_once(user: User):
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    await post_webhook(user.http_client, seed_message(message_id="seen", sender="+15550001", text="Seen at once"))
+    await user.should_see("Seen at once", retries=50)
+    assert (await conversations.get_conversation(conversation_id)).unread_count == 0
+
+
+async def test_a_thread_open_in_a_hidden_tab_still_counts_new_messages_unread(user: User):
+    from chathub.services import presence
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    await sign_in(user)
+    client = await user.open(f"/conversations/{conversation_id}")
+    presence.tab_visible(client.id, False)  # the agent switched to another browser tab
+    await post_webhook(user.http_client, seed_message(message_id="unseen", sender="+15550001", text="Not seen"))
+
+    async def counted_unread():
+        return (await conversations.get_conversation(conversation_id)).unread_count == 1
+    await eventually(counted_unread)
