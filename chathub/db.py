@@ -24,7 +24,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+    # busy_timeout first: switching to WAL takes a lock, and without the timeout a new connection opened
+    # while another one writes fails at once with "database is locked".
+    for pragma in ("busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
