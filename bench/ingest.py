@@ -1,22 +1,33 @@
-"""Webhook ingest benchmark: post N simulator webhooks with concurrency C to a running ChatHub.
+"""Webhook ingest benchmark: N simulator webhooks at concurrency C, against ChatHub and against the baseline.
 
-    python bench/ingest.py --start-server -n 5000 -c 50          # one command: own server, temp data
+    python bench/ingest.py --start-server -n 5000 -c 50          # one command: baseline, ChatHub, ChatHub + 20 tabs
+    python bench/ingest.py --start-server -n 5000 -c 50 --tabs 0 --rounds 1 --json ingest.json
     python bench/ingest.py --url http://127.0.0.1:8080 -n 5000 -c 50 --email a@b.c --password ...
 
-Prints webhooks/s (acknowledged), the acknowledgement latency p50/p99, errors by HTTP status and the time
-until every webhook is processed (GET /healthz until `webhooks_waiting` is 0). With a token (or
---email/--password) it also counts webhook logs that ended `failed` and the conversations created.
-Only talks to 127.0.0.1 / localhost: it is a load generator.
+With --start-server it starts two servers of its own on free 127.0.0.1 ports with temporary data: the
+*baseline* (bench/baseline_server.py: a bare NiceGUI route, same uvicorn settings and SQLite pragmas, one row
+committed per request before the answer: the stack's limit for a durable acknowledgement) and ChatHub
+(`python main.py`). Rounds alternate between the two so a busy machine slows both alike; medians are reported.
+Then, with --tabs N (default 20), a headless Chromium opens N signed-in agent tabs on ChatHub (inboxes and a
+thread, all live) and the ChatHub rounds run again.
+
+Per run: webhooks/s (acknowledged), acknowledgement latency p50/p99, errors by HTTP status, the time until
+every webhook is processed (GET /healthz until `webhooks_waiting` is 0) and how long after the last
+acknowledgement that was, CPU per webhook. Ratios: ChatHub / baseline and ChatHub with tabs / without.
+With a token (or --email/--password) it also counts webhook logs that ended `failed` and the conversations
+created. Only talks to 127.0.0.1 / localhost: it is a load generator.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +49,7 @@ BENCH_PASSWORD = "bench-password-1"
 
 @dataclass
 class Result:
+    label: str
     n: int
     concurrency: int
     per_customer: int
@@ -49,6 +61,7 @@ class Result:
     ack_max_ms: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
     all_processed_seconds: float | None = None
+    processed_after_last_ack_seconds: float | None = None
     failed_logs: int | None = None
     conversations: int | None = None
     client_cpu_ms_per_webhook: float = 0.0
@@ -156,8 +169,8 @@ async def count_items(http: httpx.AsyncClient, path: str, headers: dict[str, str
             return count
 
 
-async def bench(args: argparse.Namespace) -> Result:
-    result = Result(n=args.n, concurrency=args.c, per_customer=args.per_customer)
+async def bench(args: argparse.Namespace, label: str = "chathub") -> Result:
+    result = Result(label=label, n=args.n, concurrency=args.c, per_customer=args.per_customer)
     async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as http:
         token = await api_token(http, args)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -167,6 +180,8 @@ async def bench(args: argparse.Namespace) -> Result:
         started = time.perf_counter()
         await post_all(args.url, run, args.n, args.c, args.per_customer, result)
         result.all_processed_seconds = await wait_processed(http, started, args.timeout)
+        if result.all_processed_seconds is not None:
+            result.processed_after_last_ack_seconds = max(0.0, result.all_processed_seconds - result.send_seconds)
         result.client_cpu_ms_per_webhook = (time.process_time() - client_cpu) * 1000 / args.n
         if server_cpu is not None:
             result.server_cpu_ms_per_webhook = (cpu_seconds(args.server_pid) - server_cpu) * 1000 / args.n
@@ -179,9 +194,11 @@ async def bench(args: argparse.Namespace) -> Result:
 
 
 def report(result: Result) -> str:
-    processed = (f"{result.all_processed_seconds:.2f} s after the first request"
+    processed = (f"{result.all_processed_seconds:.2f} s after the first request, "
+                 f"{result.processed_after_last_ack_seconds:.2f} s after the last acknowledgement"
                  if result.all_processed_seconds is not None else "NOT within the timeout")
     lines = [
+        f"[{result.label}]",
         f"webhooks:          {result.n} at concurrency {result.concurrency}, {result.accepted} accepted "
         f"in {result.send_seconds:.2f} s",
         f"throughput:        {result.webhooks_per_second:.0f} webhooks/s acknowledged",
@@ -201,23 +218,71 @@ def report(result: Result) -> str:
     return "\n".join(lines)
 
 
+SUMMARY_FIELDS = ("webhooks_per_second", "ack_p50_ms", "ack_p99_ms", "ack_max_ms", "all_processed_seconds",
+                  "processed_after_last_ack_seconds", "server_cpu_ms_per_webhook")
+
+
+def summarize(results: list[Result]) -> dict:
+    """Medians over the rounds of one variant."""
+    summary: dict = {"rounds": len(results)}
+    for name in SUMMARY_FIELDS:
+        values = [getattr(r, name) for r in results if getattr(r, name) is not None]
+        summary[name] = round(statistics.median(values), 2) if values else None
+    summary["errors"] = sum(sum(r.errors.values()) for r in results)
+    summary["unprocessed_runs"] = sum(r.all_processed_seconds is None for r in results)
+    summary["failed_logs"] = sum(r.failed_logs or 0 for r in results)
+    return summary
+
+
+def table(summaries: dict[str, dict], n: int, c: int) -> str:
+    def cell(value, spec: str) -> str:
+        return format(value, spec) if value is not None else "-"
+    lines = [f"ingest: {n} webhooks at concurrency {c}; medians over rounds",
+             f"{'variant':<22} {'rounds':>6} {'webhooks/s':>10} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} "
+             f"{'processed':>10} {'after ack':>9} {'srv CPU/wh':>10} {'errors':>6}",
+             f"{'':<22} {'':>6} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'s':>10} {'s':>9} {'ms':>10} {'':>6}"]
+    for label, s in summaries.items():
+        lines.append(f"{label:<22} {s['rounds']:>6} {cell(s['webhooks_per_second'], '10.0f')} "
+                     f"{cell(s['ack_p50_ms'], '8.1f')} {cell(s['ack_p99_ms'], '8.1f')} {cell(s['ack_max_ms'], '8.1f')} "
+                     f"{cell(s['all_processed_seconds'], '10.2f')} {cell(s['processed_after_last_ack_seconds'], '9.2f')} "
+                     f"{cell(s['server_cpu_ms_per_webhook'], '10.2f')} {s['errors'] + s['unprocessed_runs']:>6}")
+    return "\n".join(lines)
+
+
+def ratios(summaries: dict[str, dict]) -> dict[str, float]:
+    out = {}
+    chathub = summaries.get("chathub", {}).get("webhooks_per_second")
+    baseline = summaries.get("baseline", {}).get("webhooks_per_second")
+    if chathub and baseline:
+        out["chathub_over_baseline"] = round(chathub / baseline, 3)
+    for label, s in summaries.items():
+        if label.startswith("chathub_") and chathub and s.get("webhooks_per_second"):
+            out[f"{label}_over_chathub"] = round(s["webhooks_per_second"] / chathub, 3)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+BASELINE_COMMAND = [sys.executable, str(ROOT / "bench" / "baseline_server.py")]
+
+
 @contextmanager
-def own_server(args: argparse.Namespace):
-    """`python main.py` on a free 127.0.0.1 port with a temporary data folder; stopped on exit."""
+def own_server(args: argparse.Namespace, *, data_dir: Path | None = None, command: list[str] | None = None,
+               label: str = "server"):
+    """`python main.py` (or `command`) on a free 127.0.0.1 port with a temporary data folder, or `data_dir`
+    (kept); stopped on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="chathub-bench-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
-    env.update(CHATHUB_DATA_DIR=str(workdir / "data"), CHATHUB_HOST="127.0.0.1", CHATHUB_PORT=str(port),
-               CHATHUB_ADMIN_EMAIL=BENCH_EMAIL, CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD)
+    env.update(CHATHUB_DATA_DIR=str(data_dir or workdir / "data"), CHATHUB_HOST="127.0.0.1",
+               CHATHUB_PORT=str(port), CHATHUB_ADMIN_EMAIL=BENCH_EMAIL, CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD)
     env.update(getattr(args, "server_env", {}))  # what a bench needs set on its server
     log_path = workdir / "server.log"
-    command = [sys.executable, str(ROOT / "main.py")]
+    command = command or [sys.executable, str(ROOT / "main.py")]
     with open(log_path, "wb") as log_file:
         server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -236,7 +301,7 @@ def own_server(args: argparse.Namespace):
             time.sleep(0.1)
         args.url, args.email, args.password, args.token = url, BENCH_EMAIL, BENCH_PASSWORD, None
         args.server_pid = server.pid
-        print(f"server: pid {server.pid} on {url}, data in {workdir}", file=sys.stderr)
+        print(f"{label}: pid {server.pid} on {url}, data in {data_dir or workdir}", file=sys.stderr)
         yield server
     finally:
         if server.poll() is None:
@@ -246,8 +311,8 @@ def own_server(args: argparse.Namespace):
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        if args.keep_data:
-            print(f"server data and log kept in {workdir}", file=sys.stderr)
+        if getattr(args, "keep_data", False):
+            print(f"{label} data and log kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -255,7 +320,7 @@ def own_server(args: argparse.Namespace):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="a running ChatHub (127.0.0.1 only)")
-    parser.add_argument("-n", type=int, default=5000, help="webhooks to post (default 5000)")
+    parser.add_argument("-n", type=int, default=5000, help="webhooks to post per run (default 5000)")
     parser.add_argument("-c", type=int, default=50, help="concurrent requests (default 50)")
     parser.add_argument("--per-customer", type=int, default=10, help="messages per simulated customer")
     parser.add_argument("--token", help="API token, to check failed logs and conversations afterwards")
@@ -263,27 +328,89 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password", help="agent password")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait until all are processed")
     parser.add_argument("--start-server", action="store_true",
-                        help="start `python main.py` on a free port with a temporary data folder, then stop it")
-    parser.add_argument("--keep-data", action="store_true", help="with --start-server: keep the temp folder")
+                        help="start the baseline and `python main.py` on free ports with temporary data, then stop them")
+    parser.add_argument("--rounds", type=int, default=3, help="with --start-server: runs per variant (default 3)")
+    parser.add_argument("--tabs", type=int, default=20,
+                        help="with --start-server: agent tabs for the 'with tabs' variant (default 20, 0: skip)")
+    parser.add_argument("--no-baseline", action="store_true", help="with --start-server: ChatHub only")
+    parser.add_argument("--keep-data", action="store_true", help="with --start-server: keep the temp folders")
     parser.add_argument("--server-pid", type=int, help="pid of the running server, to measure its CPU time")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--json", type=Path, help="also write every run and the medians to this file")
     args = parser.parse_args(argv)
-    if args.n < 1 or args.c < 1 or args.per_customer < 1:
-        parser.error("-n, -c and --per-customer must be at least 1")
+    if args.n < 1 or args.c < 1 or args.per_customer < 1 or args.rounds < 1 or args.tabs < 0:
+        parser.error("-n, -c, --per-customer and --rounds must be at least 1, --tabs at least 0")
     if not args.start_server and urlsplit(args.url).hostname not in LOCAL_HOSTS:
         parser.error("--url must point at 127.0.0.1 or localhost")
     return args
 
 
+def open_agent_tabs(url: str, count: int):
+    """A headless Chromium signed in as the bench admin with `count` live tabs: inboxes and a thread."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from live_latency import browser, sign_in
+
+    driver = browser()
+    try:
+        sign_in(driver, url)  # lands on the inbox: the first tab
+        for number in range(count):
+            if number:
+                driver.switch_to.new_window("tab")
+                driver.get(f"{url}/conversations/1" if number % 2 else f"{url}/")
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.did_handshake === true"))
+    except BaseException:
+        driver.quit()
+        raise
+    return driver
+
+
+def run_rounds(args: argparse.Namespace) -> dict[str, list[Result]]:
+    """Baseline and ChatHub alternately, then ChatHub with agent tabs open."""
+    runs: dict[str, list[Result]] = {}
+    base_args = argparse.Namespace(**vars(args))
+    with contextlib.ExitStack() as stack:
+        if not args.no_baseline:
+            stack.enter_context(own_server(base_args, command=BASELINE_COMMAND, label="baseline"))
+            base_args.email = base_args.password = None  # the baseline has no API
+        server = stack.enter_context(own_server(args, label="chathub"))
+        for number in range(args.rounds):
+            variants = [("chathub", args)] if args.no_baseline else [("baseline", base_args), ("chathub", args)]
+            for label, target in variants if number % 2 == 0 else reversed(variants):
+                result = asyncio.run(bench(target, label))
+                runs.setdefault(label, []).append(result)
+                print(report(result), file=sys.stderr, flush=True)
+        if args.tabs:
+            label = f"chathub_{args.tabs}_tabs"
+            driver = open_agent_tabs(args.url, args.tabs)
+            try:
+                tabs = httpx.get(f"{args.url}/healthz", timeout=10).json().get("open_tabs")
+                print(f"{tabs} agent tabs open on the server (pid {server.pid})", file=sys.stderr, flush=True)
+                for _ in range(args.rounds):
+                    result = asyncio.run(bench(args, label))
+                    runs.setdefault(label, []).append(result)
+                    print(report(result), file=sys.stderr, flush=True)
+            finally:
+                driver.quit()
+    return runs
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.start_server:
-        with own_server(args):
-            result = asyncio.run(bench(args))
+        runs = run_rounds(args)
     else:
-        result = asyncio.run(bench(args))
-    print(json.dumps(asdict(result)) if args.json else report(result))
-    if result.errors or result.all_processed_seconds is None or result.failed_logs:
+        runs = {"chathub": [asyncio.run(bench(args))]}
+    summaries = {label: summarize(results) for label, results in runs.items()}
+    print(table(summaries, args.n, args.c))
+    found = ratios(summaries)
+    for name, value in found.items():
+        target = 0.6 if name == "chathub_over_baseline" else 0.8
+        print(f"ratio {name.replace('_over_', ' / ')}: {value:.2f} (target >= {target})")
+    if args.json:
+        args.json.write_text(json.dumps({"n": args.n, "concurrency": args.c, "summaries": summaries, "ratios": found,
+                                         "runs": {k: [asdict(r) for r in v] for k, v in runs.items()}}, indent=2))
+    results = [r for v in runs.values() for r in v]
+    if any(r.errors or r.all_processed_seconds is None or r.failed_logs for r in results):
         sys.exit(1)
 
 

@@ -1,39 +1,60 @@
-"""The one place that wires ChatHub together: routes, pages, workers, start-up and shut-down."""
+"""The one place that wires ChatHub together: routes, pages, workers, start-up and shut-down.
+
+Two ASGI apps, one process: `http_app` (plain FastAPI) serves webhooks, the REST API and /healthz, and has
+NiceGUI's app mounted at / for the pages. Webhooks and API calls so skip NiceGUI's per-request middleware
+(sessions, request tracking, gzip), which cost more than the intake itself.
+"""
 from __future__ import annotations
 
 import logging
 import sys
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from fastapi import Request
+import os
+
+import uvicorn
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 
 from chathub import bootstrap, bus, db, pages
-from chathub.routes import api, health, webhooks as webhook_routes
-from chathub.services import channels, conversations, outbound, presence, runtime, webhooks
+from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
+from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
 
 log = logging.getLogger("chathub")
 _scheduler: AsyncIOScheduler | None = None
+http_app: FastAPI | None = None  # the app uvicorn serves: see the module's docstring
 
 
-def create_app(settings: Settings, start_notes: list[str] | None = None) -> None:
+def create_app(settings: Settings, start_notes: list[str] | None = None) -> FastAPI:
+    global http_app
+    http_app = FastAPI(title="ChatHub API", version="0.1.0")
+    http_app.include_router(webhook_routes.router)
+    http_app.include_router(api.router)
+    http_app.include_router(health.router)
+    http_app.add_exception_handler(ServiceError, _service_error_response)
     # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
     # outlives its test resets, so without restoring it every test app added 3 wrappers, and start-up hit
     # RecursionError after ~150 tests in one run.
     lifespan = app.router.lifespan_context
-    app.include_router(webhook_routes.router)
-    app.include_router(api.router)
-    app.include_router(health.router)
+    app.include_router(media_routes.router)  # files are for signed-in browsers: it needs NiceGUI's session
     app.router.lifespan_context = lifespan
     app.add_exception_handler(ServiceError, _service_error_response)
     ui.button.default_props("no-caps")
     pages.register(settings.reconnect_seconds)
     app.on_startup(lambda: start(settings, start_notes or []))
     app.on_shutdown(stop)
+    ui.run_with(http_app, title="ChatHub", storage_secret=settings.secret_key, show_welcome_message=False,
+                favicon="💬",
+                # NiceGUI derives the socket heartbeat from this (ping every 0.8x, answer within 0.4x; by default
+                # 4 s and 2 s): on a busy server every tab missed its pong and reconnected, again and again.
+                reconnect_timeout=min(30.0, settings.reconnect_seconds),
+                # The session cookie: HttpOnly always (Starlette), SameSite=Lax pinned, Secure behind https.
+                session_middleware_kwargs={"same_site": "lax", "https_only": _secure_cookies(settings)})
+    return http_app
 
 
 def start(settings: Settings, notes: list[str]) -> None:
@@ -44,11 +65,14 @@ def start(settings: Settings, notes: list[str]) -> None:
     channels.clear_cache()
     bus.reset()
     presence.reset()
+    throttle.sign_ins.reset()  # in memory: a (re)start forgets failed sign-ins
+    media.forget_retries()
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
     runtime.start(settings, [
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
         Worker(outbound.WORKER, outbound.deliver_due_messages),
-    ], app)
+        Worker(media.WORKER, media.fetch_pending_media),
+    ], http_app)
     _start_timed_jobs()
 
 
@@ -66,15 +90,23 @@ async def stop() -> None:
     await outbound.stop_sending()  # before the HTTP clients and the database go
     await runtime.stop()
     await db.dispose_engine()
+    log.info("Stopped: replies under way were saved; queued webhooks and replies resume at the next start.")
 
 
 async def _service_error_response(_: Request, error: ServiceError) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=error.status_code)
 
 
+def _secure_cookies(settings: Settings) -> bool:
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    return settings.public_url.startswith("https://")
+
+
 def run() -> None:
     """`python main.py`: read the settings, refuse bad ones in one line, serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs: Telegram's hold the bot token
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -86,7 +118,9 @@ def run() -> None:
         print(f"ChatHub cannot start: the database at {settings.database_url} could not be prepared: "
               f"{type(error).__name__}: {error}", file=sys.stderr)
         sys.exit(2)
-    create_app(settings, notes)
-    ui.run(host=settings.host, port=settings.port, title="ChatHub", reload=False, show=False,
-           storage_secret=settings.secret_key, show_welcome_message=False, favicon="💬",
-           fastapi_docs={"title": "ChatHub API", "version": "0.1.0"})  # /docs, /redoc, /openapi.json
+    served = create_app(settings, notes)
+    if os.environ.get("NICEGUI_USER_SIMULATION"):
+        return  # NiceGUI's test harness drives the app in-process
+    log.info("ChatHub serves http://%s:%s (public address %s)", settings.host, settings.port, settings.public_url)
+    uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=25)  # the outbound worker gets 20 s to finish sends under way

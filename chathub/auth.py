@@ -21,6 +21,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_unknown_account_hash: list[str] = []
+
+
+def spend_a_password_check(password: str) -> None:
+    """As long as a real check, for an email with no account: answering faster would tell which emails
+    have accounts."""
+    if not _unknown_account_hash:
+        _unknown_account_hash.append(hash_password(secrets.token_urlsafe(16)))
+    verify_password(password, _unknown_account_hash[0])
+
+
 def verify_password(password: str, password_hash: str) -> bool:
     try:
         return _hasher.verify(password, password_hash)

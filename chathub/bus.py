@@ -8,19 +8,20 @@ from __future__ import annotations
 from nicegui import Event
 
 from chathub.schemas import (
-    ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
+    ChannelOut, ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
 )
 
 message_created: Event[MessageOut] = Event()
-message_status_changed: Event[MessageOut] = Event()
+message_status_changed: Event[MessageOut] = Event()  # any change to a stored message: receipt, edit, media
 conversation_updated: Event[ConversationOut] = Event()
 webhook_logged: Event[WebhookLogOut] = Event()
 typing: Event[TypingSignal] = Event()
 viewers_changed: Event[ViewersChanged] = Event()
 presence_changed: Event[PresenceChanged] = Event()
+channel_changed: Event[ChannelOut] = Event()
 
 ALL_EVENTS = (message_created, message_status_changed, conversation_updated, webhook_logged, typing,
-              viewers_changed, presence_changed)
+              viewers_changed, presence_changed, channel_changed)
 
 
 def subscriber_count() -> int:

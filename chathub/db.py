@@ -54,6 +54,10 @@ def engine() -> AsyncEngine:
     return _engine
 
 
+def is_sqlite() -> bool:
+    return engine().dialect.name == "sqlite"
+
+
 @asynccontextmanager
 async def read_session() -> AsyncIterator[AsyncSession]:
     engine()

@@ -57,6 +57,7 @@ class ContentType(str, Enum):
     location = "location"
     contact = "contact"
     sticker = "sticker"
+    reaction = "reaction"  # an emoji on an earlier message; payload["message_id"] names it
     unsupported = "unsupported"
 
 
@@ -79,6 +80,12 @@ class ConversationStatus(str, Enum):
     pending = "pending"
     resolved = "resolved"
     snoozed = "snoozed"
+
+
+class MediaStatus(str, Enum):
+    pending = "pending"  # still at the provider
+    stored = "stored"
+    failed = "failed"  # see the message's error
 
 
 class WebhookStatus(str, Enum):
@@ -123,6 +130,8 @@ class Channel(SQLModel, table=True):
     config: dict[str, Any] = _json(nullable=False, default=dict)
     webhook_secret: Optional[str] = None
     api_base_url: Optional[str] = None
+    # What the provider last said was wrong with the channel (rejected credentials), until a call succeeds.
+    problem: Optional[str] = None
     created_at: datetime = _time(default_factory=utcnow)
 
 
@@ -154,7 +163,9 @@ class Conversation(SQLModel, table=True):
         sa.Index("ix_conversation_channel_activity", "channel_id", "last_message_at", "id"),
         sa.Index("ix_conversation_assignee_activity", "assignee_id", "last_message_at", "id"),
         sa.Index("ix_conversation_customer_channel", "customer_id", "channel_id"),
-        sa.Index("ix_conversation_unread", "unread_count", "last_message_at", "id",
+        # "Unread only" in activity order, within a status or not; they also count the unread total.
+        sa.Index("ix_conversation_unread_activity", "last_message_at", "id", sqlite_where=sa.text("unread_count > 0")),
+        sa.Index("ix_conversation_unread_status_activity", "status", "last_message_at", "id",
                  sqlite_where=sa.text("unread_count > 0")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -176,8 +187,12 @@ class Message(SQLModel, table=True):
         sa.UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
         sa.UniqueConstraint("conversation_id", "client_id", name="uq_message_conversation_client"),
         sa.Index("ix_message_conversation", "conversation_id", "id"),
+        # A thread in the customer's order: created_at is an inbound message's provider time (never later
+        # than its arrival), so webhooks processed out of order still read in order.
+        sa.Index("ix_message_conversation_time", "conversation_id", "created_at", "id"),
         sa.Index("ix_message_outbox", "status", "next_attempt_at",
                  sqlite_where=sa.text("status = 'pending'")),
+        sa.Index("ix_message_media_pending", "media_status", sqlite_where=sa.text("media_status = 'pending'")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
@@ -188,6 +203,12 @@ class Message(SQLModel, table=True):
     media_url: Optional[str] = None
     media_mime_type: Optional[str] = None
     file_name: Optional[str] = None
+    # Media kept by ChatHub (under DATA_DIR/media): fetched from the provider's `media_ref` handle, or an
+    # agent's upload. Browsers only ever see `media_url` = /media/<id>.
+    media_ref: Optional[str] = None
+    media_status: Optional[MediaStatus] = None
+    media_path: Optional[str] = None
+    media_size: Optional[int] = None
     payload: Optional[dict[str, Any]] = _json(nullable=True)
     status: MessageStatus
     external_id: Optional[str] = None
@@ -198,6 +219,7 @@ class Message(SQLModel, table=True):
     agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
     sent_at: Optional[datetime] = _time(default=None)
+    edited_at: Optional[datetime] = _time(default=None)
     delivered_at: Optional[datetime] = _time(default=None)
     read_at: Optional[datetime] = _time(default=None)
 

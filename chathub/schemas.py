@@ -3,15 +3,48 @@ receives one has everything it shows without a query."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Optional, TypeVar
+from typing import Annotated, Any, Generic, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from chathub.models import (
-    AgentRole, ChannelType, ContentType, ConversationStatus, MessageDirection, MessageStatus, WebhookStatus,
+    AgentRole, ChannelType, ContentType, ConversationStatus, MediaStatus, MessageDirection, MessageStatus,
+    WebhookStatus,
 )
 
 T = TypeVar("T")
+INT64 = range(-(2**63), 2**63)
+
+
+MAX_JSON_DEPTH = 100  # orjson refuses more than 255 levels
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """JSON a client can read: integers beyond 64 bits (which a provider's raw payload or a channel's config
+    may hold) become strings, and nesting deeper than MAX_JSON_DEPTH is cut off. The app's JSON encoder
+    (orjson) refuses both, which was a 500."""
+    if isinstance(value, (dict, list, tuple)) and depth >= MAX_JSON_DEPTH:
+        return "(nested too deep to show)"
+    if isinstance(value, dict):
+        return {key: json_safe(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item, depth + 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+        return str(value)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], PlainSerializer(json_safe, when_used="json")]
+
+
+def refuse_null(*fields: str):
+    """A patch's explicit `null` for these fields is a 422 (leave a field out to keep it), rather than a
+    500 from the NOT NULL column it would reach."""
+    def check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and (nulls := [name for name in fields if name in data and data[name] is None]):
+            raise ValueError(f"{' and '.join(nulls)} cannot be null")
+        return data
+    return model_validator(mode="before")(classmethod(check))
 
 
 class Page(BaseModel, Generic[T]):
@@ -42,7 +75,14 @@ class ChannelOut(ChannelRef):
     webhook_url: str
     has_secret: bool = False
     api_base_url: Optional[str] = None
-    config: dict[str, Any] = {}
+    config: JsonObject = {}
+    problem: Optional[str] = None  # e.g. the provider rejected the credentials
+
+
+class ChannelHealthOut(BaseModel):
+    ok: bool
+    summary: str
+    details: dict[str, Any] = {}
 
 
 class CustomerRef(Out):
@@ -88,7 +128,9 @@ class MessageOut(Out):
     media_url: Optional[str] = None
     media_mime_type: Optional[str] = None
     file_name: Optional[str] = None
-    payload: Optional[dict[str, Any]] = None
+    media_status: Optional[MediaStatus] = None  # pending: still being fetched from the provider
+    media_size: Optional[int] = None
+    payload: Optional[JsonObject] = None
     status: MessageStatus
     external_id: Optional[str] = None
     client_id: Optional[str] = None
@@ -99,6 +141,7 @@ class MessageOut(Out):
     sent_at: Optional[datetime] = None
     delivered_at: Optional[datetime] = None
     read_at: Optional[datetime] = None
+    edited_at: Optional[datetime] = None
 
 
 class WebhookLogOut(Out):
@@ -146,12 +189,14 @@ class ChannelPatch(BaseModel):
     webhook_secret: Optional[str] = None
     api_base_url: Optional[str] = None
     enabled: Optional[bool] = None
+    _no_nulls = refuse_null("name", "config", "enabled")  # webhook_secret, api_base_url: null clears them
 
 
 class ConversationPatch(BaseModel):
     status: Optional[ConversationStatus] = None
-    assignee_id: Optional[int] = None
+    assignee_id: Optional[int] = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
     snoozed_until: Optional[datetime] = None
+    _no_nulls = refuse_null("status")  # assignee_id: null unassigns
 
 
 class MessageIn(BaseModel):
@@ -168,6 +213,7 @@ class CustomerPatch(BaseModel):
     email: Optional[str] = None
     phone: Optional[str] = None
     notes: Optional[str] = None
+    _no_nulls = refuse_null("notes")  # email, phone: null clears them; a null name is the service's 422
 
 
 class AgentIn(BaseModel):

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     admin_email: str = ""
     admin_password: str = ""
     max_webhook_bytes: int = Field(1024 * 1024, ge=1)
+    # Session cookie only over HTTPS; unset: when CHATHUB_PUBLIC_URL is https. Set false to also sign in over
+    # plain http (an SSH tunnel to the server, a test against a local URL).
+    secure_cookies: bool | None = None
+    max_media_bytes: int = Field(20 * 1024 * 1024, ge=1)  # inbound media fetched and attachments uploaded
     outbound_concurrency: int = Field(4, ge=1)
     max_attempts: int = Field(3, ge=1)
     retry_base_seconds: float = Field(1.0, ge=0)

@@ -29,6 +29,7 @@ class Worker:
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -36,10 +37,13 @@ class Worker:
     def start(self) -> None:
         self._wake = asyncio.Event()
         self._wake.set()
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"worker {self.name}")
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True  # also ends the loop if the cancellation is lost (see _run)
+            self._wake.set()
             self._task.cancel()
             try:
                 await self._task
@@ -52,7 +56,7 @@ class Worker:
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self.step()
@@ -61,7 +65,9 @@ class Worker:
                 delay = 1.0
             if delay == 0 or self._wake.is_set():
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation landing as it wakes.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay if delay is not None else self.idle_seconds)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(delay if delay is not None else self.idle_seconds):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass

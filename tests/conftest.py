@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from nicegui.testing import User
 from nicegui.testing.user_simulation import user_simulation
 
 from chathub import bus
@@ -32,12 +33,46 @@ def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bus.reset()
 
 
+PUBLIC_URL = "https://chathub.example.com"
+
+
+@pytest.fixture
+def https_public_url(monkeypatch: pytest.MonkeyPatch, chathub_env) -> str:
+    """ChatHub behind an HTTPS address, as providers reach it (webhook URLs, signatures, media links)."""
+    monkeypatch.setenv("CHATHUB_PUBLIC_URL", PUBLIC_URL)
+    return PUBLIC_URL
+
+
+def app_client() -> httpx.AsyncClient:
+    """An in-process client of the app uvicorn would serve (webhooks, API, and the pages mounted under it)."""
+    from chathub import app as chathub_app  # the module main.py just ran (NiceGUI's test reset re-imports it)
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(chathub_app.http_app), base_url="http://test")
+
+
 @asynccontextmanager
 async def running_app() -> AsyncIterator[httpx.AsyncClient]:
     """Start the whole app (main.py, start-up handlers, workers) and yield an HTTP client to it.
     Leaving the block stops it like a shut-down; entering again with the same data folder is a restart."""
-    async with user_simulation(main_file=MAIN_FILE) as user:
-        yield user.http_client
+    async with user_simulation(main_file=MAIN_FILE), app_client() as http:
+        yield http
+
+
+@pytest.fixture
+async def user(caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
+    """NiceGUI's simulated browser, talking to the whole app (its own `user` fixture only reaches the pages)."""
+    async with user_simulation(main_file=MAIN_FILE) as simulated:
+        simulated.http_client = app_client()
+        yield simulated
+        await simulated.http_client.aclose()
+        if any(record.levelname == "ERROR" for record in caplog.get_records("call")):
+            pytest.fail("There were unexpected ERROR logs.", pytrace=False)
+
+
+@pytest.fixture
+def create_user(user: User) -> Callable[[], User]:
+    """More simulated browsers (own cookies) on the app the `user` fixture started."""
+    return lambda: User(app_client())
 
 
 @pytest.fixture

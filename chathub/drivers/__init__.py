@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from chathub.drivers.base import ChannelDriver, DriverContext
 from chathub.drivers.simulator import SimulatorDriver
+from chathub.drivers.telegram import TelegramDriver
+from chathub.drivers.twilio import TwilioDriver
+from chathub.drivers.whatsapp import WhatsAppDriver
 from chathub.models import ChannelType
 
 DRIVERS: dict[ChannelType, type[ChannelDriver]] = {
     ChannelType.simulator: SimulatorDriver,
+    ChannelType.telegram: TelegramDriver,
+    ChannelType.twilio: TwilioDriver,
+    ChannelType.whatsapp: WhatsAppDriver,
 }
 
 

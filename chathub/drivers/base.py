@@ -10,8 +10,13 @@ Errors::
     ChannelError                 anything a driver raises on purpose
     ├── SignatureError           verify(): the request is not from the provider       -> 401
     ├── InvalidPayload           parse(): not JSON, or required fields are missing     -> 400
-    ├── RetryableError           send(): try again later (timeouts, 5xx, 429 + retry_after)
-    └── PermanentError           send(): retrying cannot help (bad recipient, 4xx)
+    ├── RetryableError           send(), fetch_media(): try again later (timeouts, 5xx, 429 + retry_after)
+    └── PermanentError           send(), fetch_media(): retrying cannot help (bad recipient, 4xx)
+        └── CredentialsError     the channel's token or key is invalid or expired: flagged on the Channels page
+
+Real providers also sign in, hand over media and keep a webhook registration; the hooks for those
+(`answer_handshake`, `fetch_media`, `register_webhook`, `check_health`, `send_typing`) have harmless defaults
+so a channel without them needs none.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -53,7 +59,15 @@ class RetryableError(ChannelError):
 
 
 class PermanentError(ChannelError):
-    """Sending failed and will fail again."""
+    """Sending failed and will fail again. `code` is the provider's error code, when it gave one."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CredentialsError(PermanentError):
+    """The provider refused the channel's credentials (invalid, expired or revoked token)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,35 @@ class Capabilities:
     max_text_length: int
     supports_typing: bool = False
     supports_receipts: bool = False
+    supports_edits: bool = False
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting an admin fills in on the Channels page (the form is built from these)."""
+    key: str
+    label: str
+    secret: bool = False  # shown masked once saved; the key must contain token/secret/key/auth
+    required: bool = True
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Inbound media still at the provider, fetched server-side by `fetch_media` (never shown to browsers:
+    provider URLs may carry tokens). `ref` is the provider's handle: a Telegram file_id, a WhatsApp media
+    id, a Twilio media URL."""
+    ref: str
+    mime_type: str | None = None
+    file_name: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    data: bytes
+    mime_type: str | None = None
+    file_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,11 +115,17 @@ class InboundMessage:
     content: str = ""
     sender_name: str | None = None
     sender_phone: str | None = None
+    # Other stable ids of the same sender on this channel (WhatsApp's business-scoped user id beside the phone
+    # number): a later message carrying only one of them still finds the customer.
+    sender_aliases: tuple[str, ...] = ()
     media_url: str | None = None
     media_mime_type: str | None = None
     file_name: str | None = None
     payload: dict[str, Any] | None = None
     sent_at: datetime | None = None
+    media: MediaRef | None = None
+    edited: bool = False  # a new version of a message already sent (same external_id)
+    edited_at: datetime | None = None  # when it was edited (the provider's time; sent_at stays the original)
 
 
 @dataclass(frozen=True)
@@ -91,13 +140,32 @@ InboundEvent = InboundMessage | StatusUpdate
 
 
 @dataclass(frozen=True)
+class OutboundMedia:
+    """A file an agent attached, stored by ChatHub: upload `path` (multipart) or hand the provider
+    `public_url` (a signed, expiring link to ChatHub that the provider fetches)."""
+    path: Path
+    mime_type: str
+    file_name: str
+    public_url: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     recipient_id: str
     content_type: ContentType
     content: str = ""
-    media_url: str | None = None
+    media_url: str | None = None  # a web URL given through the API
     file_name: str | None = None
     payload: dict[str, Any] | None = None
+    media: OutboundMedia | None = None  # an attachment uploaded to ChatHub
+    status_callback_url: str | None = None  # where the provider posts receipts (ChatHub's webhook URL)
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    ok: bool
+    summary: str  # one sentence for the Channels page
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 PostWebhook = Callable[[bytes, dict[str, str]], Awaitable[Any]]
@@ -111,6 +179,8 @@ class DriverContext:
     api_base_url: str | None = None
     http: httpx.AsyncClient | None = None
     post_webhook: PostWebhook | None = None
+    webhook_url: str | None = None  # this channel's public webhook URL (from CHATHUB_PUBLIC_URL)
+    max_media_bytes: int = 20 * 1024 * 1024  # fetch_media refuses (PermanentError) anything larger
 
 
 class ChannelDriver(ABC):
@@ -120,6 +190,8 @@ class ChannelDriver(ABC):
     type: ClassVar[ChannelType]
     capabilities: ClassVar[Capabilities]
     default_api_base_url: ClassVar[str] = ""
+    config_fields: ClassVar[tuple[ConfigField, ...]] = ()  # empty: the Channels page offers a JSON editor
+    uses_webhook_secret: ClassVar[bool] = False  # verifies with the channel's own webhook_secret (simulator)
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context
@@ -135,25 +207,31 @@ class ChannelDriver(ABC):
 
     @classmethod
     def check_outbound(cls, content_type: ContentType, content: str, *, media_url: str | None = None,
-                       payload: dict[str, Any] | None = None) -> str | None:
+                       payload: dict[str, Any] | None = None, has_media: bool = False) -> str | None:
         """Why this message cannot go out on this channel, or None when it can."""
         caps = cls.capabilities
         if content_type not in caps.content_types:
             return f"{cls.type.value} channels cannot send {content_type.value} messages"
         if content_type == ContentType.text and not content.strip():
             return "the message is empty"
-        if content_type in MEDIA_CONTENT_TYPES and not (media_url or "").startswith(("http://", "https://")):
+        if content_type in MEDIA_CONTENT_TYPES and not has_media and not (media_url or "").startswith(("http://", "https://")):
             article = "an" if content_type.value[0] in "aeiou" else "a"
             return f"{article} {content_type.value} message needs an http(s) media_url"
         if content_type == ContentType.location and not {"latitude", "longitude"} <= set(payload or {}):
             return "a location message needs latitude and longitude in its payload"
         if len(content) > caps.max_text_length:
             return f"the message has {len(content)} characters; {cls.type.value} allows {caps.max_text_length}"
+        return cls.channel_outbound_problem(content_type, content)
+
+    @classmethod
+    def channel_outbound_problem(cls, content_type: ContentType, content: str) -> str | None:
+        """A channel's own rule beyond the capabilities (caption limits, no text on a sticker), or None."""
         return None
 
     @abstractmethod
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Raise SignatureError unless the request comes from the provider."""
+    def verify(self, body: bytes, headers: Mapping[str, str], *, query: str = "") -> None:
+        """Raise SignatureError unless the request comes from the provider. Header names are lowercase;
+        `query` is the request's raw query string (Twilio signs the URL with it)."""
 
     @abstractmethod
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[InboundEvent]:
@@ -163,8 +241,30 @@ class ChannelDriver(ABC):
     async def send(self, message: OutboundMessage) -> str:
         """Deliver a message and return the provider's id for it; raise RetryableError or PermanentError."""
 
-    async def send_typing(self, recipient_id: str) -> None:
-        """Show the customer that an agent is typing, where the channel can."""
+    async def send_typing(self, recipient_id: str, *, last_inbound_id: str | None = None) -> None:
+        """Show the customer that an agent is typing, where the channel can. `last_inbound_id` is the
+        external id of the customer's latest message (WhatsApp's indicator hangs on one)."""
+
+    acknowledgement: ClassVar[tuple[str, str] | None] = None
+    """(body, media type) to answer an accepted webhook with, when the provider expects more than JSON."""
+
+    def answer_handshake(self, params: Mapping[str, str]) -> str:
+        """A provider's GET verification of the webhook URL: return the body to answer with, or raise
+        SignatureError (-> 403)."""
+        raise SignatureError("this channel has no webhook handshake")
+
+    async def fetch_media(self, media: MediaRef) -> FetchedMedia:
+        """Download inbound media from the provider; RetryableError or PermanentError when it cannot."""
+        raise PermanentError("this channel has no media to fetch")
+
+    async def register_webhook(self) -> str | None:
+        """Tell the provider where to post (`context.webhook_url`), after the channel is saved. Returns a
+        sentence for the admin, or None when the provider is set up by hand; raises ChannelError."""
+        return None
+
+    async def check_health(self) -> ChannelHealth:
+        """Whether the credentials work and the provider can reach us, for the Channels page."""
+        return ChannelHealth(ok=True, summary="no provider to check")
 
 
 def hmac_sha256_hex(secret: str, body: bytes) -> str:

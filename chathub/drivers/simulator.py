@@ -85,9 +85,10 @@ def sign(secret: str, body: bytes) -> str:
 class SimulatorDriver(ChannelDriver):
     type = ChannelType.simulator
     capabilities = Capabilities(
-        content_types=frozenset(ContentType) - {ContentType.unsupported},
+        content_types=frozenset(ContentType) - {ContentType.unsupported, ContentType.reaction},
         max_text_length=4096, supports_typing=True, supports_receipts=True,
     )
+    uses_webhook_secret = True
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +103,7 @@ class SimulatorDriver(ChannelDriver):
             raise ValueError("auto_receipts must be true or false")
         return merged
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], *, query: str = "") -> None:
         secret = self.context.webhook_secret
         if not secret:
             return
@@ -130,15 +131,16 @@ class SimulatorDriver(ChannelDriver):
         if random.random() < config["failure_rate"]:
             raise RetryableError("simulated provider failure (failure rate setting)")
         external_id = f"sim-{uuid.uuid4().hex[:16]}"
+        media_url = message.media.public_url if message.media else message.media_url  # as a provider fetches it
         outbox.add(OutboxEntry(self.context.channel_id, message.recipient_id, external_id,
-                               message.content_type, message.content, message.media_url, message.payload))
+                               message.content_type, message.content, media_url, message.payload))
         if config["auto_receipts"] and self.context.post_webhook:
             task = asyncio.create_task(self._send_receipts(external_id, config))
             _receipt_tasks.add(task)
             task.add_done_callback(_receipt_tasks.discard)
         return external_id
 
-    async def send_typing(self, recipient_id: str) -> None:
+    async def send_typing(self, recipient_id: str, *, last_inbound_id: str | None = None) -> None:
         outbox.typing(self.context.channel_id, recipient_id)
 
     async def post_status(self, external_id: str, status: str, error: str | None = None) -> Any:

@@ -9,8 +9,10 @@ import pydantic
 from fastapi import Request
 from nicegui import ui
 
-from chathub.drivers import DRIVERS
+from chathub.drivers import DRIVERS, driver_class
+from chathub.drivers.base import ConfigField
 from chathub.models import Agent, Channel, ChannelType
+from chathub import bus
 from chathub.pages import session, widgets
 from chathub.pages.layout import admin_only_notice, frame
 from chathub.schemas import ChannelIn, ChannelPatch
@@ -19,7 +21,7 @@ from chathub.services.errors import ServiceError, ValidationFailed
 
 CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
 TYPE_LABELS = {ChannelType.simulator: "Simulator", ChannelType.telegram: "Telegram",
-               ChannelType.whatsapp: "WhatsApp", ChannelType.twilio: "Twilio SMS"}
+               ChannelType.whatsapp: "WhatsApp", ChannelType.twilio: "Twilio (SMS, WhatsApp)"}
 # How setting keys read inside a sentence (services name the key, the form shows the label).
 FIELD_LABELS = {"api_base_url": "the API base URL", "failure_rate": "failure rate", "latency_ms": "latency",
                 "auto_receipts": "automatic receipts", "delivered_after_ms": "the delivered delay",
@@ -58,6 +60,7 @@ async def page(request: Request):
                     .props("no-caps unelevated").mark("add-channel")
             with ui.column().classes("w-full gap-3"):
                 await channel_list()
+        bus.channel_changed.subscribe(lambda _: channel_list.refresh())
 
 
 def _empty_state() -> None:
@@ -76,11 +79,17 @@ def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Ca
                 ui.label(channel.name).classes("font-medium truncate w-full")
                 with ui.row().classes("items-center gap-2"):
                     ui.label(TYPE_LABELS.get(channel.type, channel.type.value)).classes("text-xs text-slate-500")
-                    if out.has_secret:
+                    if not driver_class(channel.type).uses_webhook_secret:
+                        ui.badge("Verified webhooks", color="green").props("outline").classes("text-xs") \
+                            .tooltip("Every request is checked against the provider's signature")
+                    elif out.has_secret:
                         ui.badge("Signed webhooks", color="green").props("outline").classes("text-xs")
                     else:
                         ui.badge("No secret", color="orange").props("outline").classes("text-xs") \
                             .tooltip("Anyone who knows the URL can post to it")
+            if driver_class(channel.type).config_fields:
+                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box)) \
+                    .props("flat round dense").tooltip("Check the connection").mark(f"check-channel-{channel.id}")
             ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)) \
                 .tooltip("Enabled" if channel.enabled else "Disabled").mark(f"enabled-{channel.id}")
             ui.button(icon="edit", on_click=on_edit).props("flat round dense").tooltip("Edit") \
@@ -92,6 +101,28 @@ def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Ca
             widgets.copy_button(out.webhook_url, what="Webhook URL").mark(f"copy-webhook-{channel.id}")
         if not channel.enabled:
             ui.label("Disabled: its webhook answers 404 and replies are not sent.").classes("text-xs text-orange-600")
+        if channel.problem:
+            with ui.row().classes("w-full items-center gap-2 no-wrap text-sm text-red-700 bg-red-50 "
+                                  "dark:bg-red-950 rounded px-3 py-2").mark(f"channel-problem-{channel.id}"):
+                ui.icon("error")
+                ui.label(channel.problem).classes("grow")
+        health_box = ui.column().classes("w-full gap-1")
+
+
+async def _check_connection(channel: Channel, box: ui.column) -> None:
+    box.clear()
+    with box:
+        ui.spinner(size="sm")
+    health = await channels.check_health(channel.id)
+    box.clear()
+    with box, ui.row().classes("w-full items-start gap-2 no-wrap text-sm").mark(f"channel-health-{channel.id}"):
+        ui.icon("check_circle" if health.ok else "error").classes("text-green-600" if health.ok else "text-red-600")
+        with ui.column().classes("gap-0 grow min-w-0"):
+            ui.label(health.summary).classes("font-medium")
+            for key, value in health.details.items():
+                if value not in (None, "", [], {}) and key != "credentials_rejected":
+                    shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+                    ui.label(f"{key.replace('_', ' ')}: {shown}").classes("text-xs text-slate-500 break-all")
 
 
 async def _set_enabled(admin: Agent, channel: Channel, enabled: bool, refresh: Callable[[], Awaitable[None]]) -> None:
@@ -120,13 +151,15 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         type_select.set_enabled(not editing)
         name = ui.input("Name", value=channel.name if editing else "").props("outlined").classes("w-full") \
             .mark("channel-name")
-        with ui.row().classes("w-full items-start gap-2 no-wrap"):
+        with ui.row().classes("w-full items-start gap-2 no-wrap") as secret_row:
             secret = ui.input("Webhook secret", value=(channel.webhook_secret or "") if editing else "",
                               password=True, password_toggle_button=True) \
                 .props("outlined hint='Signs every request; leave empty to accept unsigned ones.'") \
                 .classes("grow").mark("channel-secret")
             ui.button("Generate", on_click=lambda: secret.set_value(channels.new_webhook_secret())) \
                 .props("flat no-caps").classes("mt-2").mark("generate-secret")
+        secret_row.bind_visibility_from(type_select, "value",
+                                        backward=lambda value: driver_class(ChannelType(value)).uses_webhook_secret)
         api_url = ui.input("API base URL (optional)", value=(channel.api_base_url or "") if editing else "") \
             .props("outlined hint=\"Leave empty for the provider's own\"").classes("w-full") \
             .mark("channel-api-url")
@@ -138,7 +171,7 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         def build_config_form() -> None:
             config_box.clear()
             channel_type = ChannelType(type_select.value)
-            form = CONFIG_FORMS.get(channel_type, json_config_form)
+            form = CONFIG_FORMS.get(channel_type) or _fields_form_or_json(channel_type)
             with config_box:
                 config_collector["collect"] = form(public_config or channels.default_config(channel_type))
 
@@ -168,8 +201,12 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
             except pydantic.ValidationError as problem:
                 _show(error, _validation_sentence(problem))
                 return
+            worked, said = await channels.connect_channel(saved)
+            if worked:  # before closing: the closed dialog is deleted, and with it this handler's context
+                ui.notify(f"{saved.name} saved" + (f". {widgets.sentence(said)}" if said else ""), type="positive")
+            else:
+                ui.notify(f"{saved.name} saved, but: {said}", type="warning", multi_line=True, timeout=10000)
             dialog.close()
-            ui.notify(f"{saved.name} saved", type="positive")
             await refresh()
 
         with ui.row().classes("w-full justify-end gap-2"):
@@ -202,6 +239,30 @@ def simulator_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]
     return collect
 
 
+def _fields_form_or_json(channel_type: ChannelType) -> ConfigForm:
+    fields = driver_class(channel_type).config_fields
+    return (lambda config: fields_config_form(fields, config)) if fields else json_config_form
+
+
+def fields_config_form(fields: tuple[ConfigField, ...], config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """One input per setting the driver declares. Saved secrets show masked and stay unless replaced."""
+    inputs = {}
+    for field in fields:
+        label = field.label + ("" if field.required else " (optional)")
+        box = ui.input(label, value=str(config.get(field.key) or ""), password=field.secret,
+                       password_toggle_button=field.secret).props("outlined").classes("w-full") \
+            .mark(f"config-{field.key}")
+        if field.hint:
+            box.props(f"hint={json.dumps(field.hint)}")
+        inputs[field.key] = box
+
+    def collect() -> dict[str, Any]:
+        values = {key: (box.value or "").strip() for key, box in inputs.items()}
+        return {key: value for key, value in values.items() if not value.startswith(MASKED)}
+
+    return collect
+
+
 def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     """Any type without its own form: its settings as JSON. Stored credentials show as *** and stay
     unchanged unless replaced."""
@@ -216,7 +277,7 @@ def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
             raise ValidationFailed(f"the settings are not valid JSON: {problem}") from None
         if not isinstance(data, dict):
             raise ValidationFailed("the settings must be a JSON object: {\"key\": \"value\", ...}")
-        return {key: value for key, value in data.items() if value != MASKED}
+        return {key: value for key, value in data.items() if not str(value).startswith(MASKED)}
 
     return collect
 

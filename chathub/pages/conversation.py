@@ -12,13 +12,14 @@ from nicegui import ui
 
 from chathub import bus
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
-from chathub.pages import session
+from chathub.pages import session, widgets
 from chathub.pages.customer_panel import customer_panel
 from chathub.pages.layout import avatar
 from chathub.pages.message_view import MessageBubble, day_separator
 from chathub.pages.widgets import channel_icon, notice, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
-from chathub.services import channels, conversations, outbound, presence
+from chathub.services import channels, conversations, media, outbound, presence, runtime
+from chathub.services.media import StoredFile
 from chathub.services.errors import NotFound, ServiceError
 
 HISTORY_PAGE = 40
@@ -42,6 +43,10 @@ async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]
     await ThreadView(agent, conversation, agent_names).build()
 
 
+def _order(message: MessageOut) -> tuple[datetime, int]:
+    return message.created_at, message.id
+
+
 def _day_label(moment: datetime) -> str:
     day = moment.astimezone().date()
     today = datetime.now().astimezone().date()
@@ -62,6 +67,7 @@ class ThreadView:
         self.older_cursor: str | None = None
         self.loading_older = False
         self.client_id = uuid.uuid4().hex
+        self.attachment: StoredFile | None = None
         self.text_limit = channels.text_limit(conversation.channel.type)
         self.optimistic: dict[str, MessageBubble] = {}
         self.typing_until: dict[str, datetime] = {}  # who (other agents, the customer) -> until when
@@ -192,6 +198,9 @@ class ThreadView:
         if message.conversation_id != self.conversation.id or message.id in self.bubbles:
             return
         placeholder = self.optimistic.pop(message.client_id, None) if message.client_id else None
+        if self.messages and _order(message) < _order(self.messages[-1]):
+            self._insert_earlier(message)  # a message the customer sent before the last one shown
+            return
         previous_day = self.messages[-1].created_at.astimezone().date() if self.messages else None
         self.messages.append(message)
         with self.column:
@@ -206,6 +215,11 @@ class ThreadView:
         elif message.direction == MessageDirection.inbound:
             self.typing_until.pop(self.conversation.customer.name, None)
             self._draw_activity()
+
+    def _insert_earlier(self, message: MessageOut) -> None:
+        self.messages.append(message)
+        self.messages.sort(key=_order)
+        self._redraw_messages()
 
     def _on_message_changed(self, message: MessageOut) -> None:
         bubble = self.bubbles.get(message.id)
@@ -284,7 +298,9 @@ class ThreadView:
         with ui.column().classes("w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 "
                                  "bg-[#fff] dark:bg-slate-800"):
             self.activity = ui.column().classes("w-full gap-1")
+            self.attachment_row = ui.row().classes("w-full items-center gap-2")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
+                self._attach_button()
                 self.text = ui.textarea(placeholder="Reply… (Enter sends, Shift+Enter adds a line)",
                                         on_change=self._check_draft) \
                     .props("outlined dense autogrow rows=1").classes("grow").mark("composer")
@@ -295,6 +311,39 @@ class ThreadView:
                 self.problem = ui.label().classes("text-xs text-red-600 composer-error")
                 ui.space()
                 self.counter = ui.label().classes("text-xs text-slate-400")
+
+    def _attach_button(self) -> None:
+        """A paperclip that picks one file; it goes with the next reply (the text becomes its caption)."""
+        limit = runtime.settings().max_media_bytes
+        self.uploader = ui.upload(auto_upload=True, max_file_size=limit, on_upload=self._on_file_picked,
+                                  on_rejected=lambda: self.problem.set_text(
+                                      f"That file is too large; at most {media.human_size(limit)} can be sent.")) \
+            .classes("hidden").mark("attachment-upload")
+        ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")) \
+            .props("flat round dense").tooltip("Attach a photo or a file").mark("attach")
+
+    async def _on_file_picked(self, event) -> None:
+        self.uploader.reset()
+        try:
+            self.attachment = media.store_upload(await event.file.read(), file_name=event.file.name,
+                                                 mime_type=event.file.content_type)
+        except ServiceError as error:
+            self.problem.set_text(widgets.sentence(str(error)))
+            return
+        self._draw_attachment()
+
+    def _draw_attachment(self) -> None:
+        self.attachment_row.clear()
+        if self.attachment is None:
+            return
+        with self.attachment_row:
+            ui.chip(f"{self.attachment.file_name} · {media.human_size(self.attachment.size)}", icon="attach_file",
+                    removable=True, on_value_change=lambda e: self._drop_attachment() if not e.value else None) \
+                .props("outline").mark("attachment-chip")
+
+    def _drop_attachment(self) -> None:
+        self.attachment = None
+        self._draw_attachment()
 
     def _check_draft(self) -> None:
         length = len(self.text.value or "")
@@ -307,7 +356,10 @@ class ThreadView:
 
     async def send(self, *, anyway: bool = False) -> None:
         content = self.text.value or ""
-        problem = channels.outbound_problem(self.conversation.channel.type, content)
+        attachment = self.attachment
+        problem = channels.outbound_problem(self.conversation.channel.type, content,
+                                            media.content_type_for(attachment.mime_type) if attachment else ContentType.text,
+                                            has_media=attachment is not None)
         if problem:
             self.problem.set_text(problem[:1].upper() + problem[1:] + ".")
             return
@@ -321,7 +373,7 @@ class ThreadView:
         self._draw_optimistic(content, client_id)
         try:
             message, _ = await outbound.send_message(
-                conversation_id=self.conversation.id, agent_id=self.agent.id,
+                conversation_id=self.conversation.id, agent_id=self.agent.id, attachment=attachment,
                 message=MessageIn(content=content, client_id=client_id))
         except ServiceError as error:
             self.optimistic.pop(client_id).row.delete()
@@ -330,6 +382,7 @@ class ThreadView:
         self._on_message_created(MessageOut.model_validate(message))
         self.text.value = ""
         self.problem.set_text("")
+        self._drop_attachment()
         self.client_id = uuid.uuid4().hex  # the next draft is a new message
 
     def _confirm_collision(self, warning: str) -> None:

@@ -1,6 +1,8 @@
 """The inbox's conversation list: filters, search, and keyset-paged loading (never everything)."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from nicegui import app, ui
@@ -11,8 +13,12 @@ from chathub.pages.layout import avatar
 from chathub.pages.widgets import CONVERSATION_STATUS_COLORS, channel_icon, relative_time, status_chip
 from chathub.schemas import ConversationOut
 from chathub.services import channels, conversations
+from chathub.services.paging import encode_cursor
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
+LIVE_BATCH_SECONDS = 0.2  # live changes reach an open inbox list at most this late, applied together
 DEFAULT_FILTERS = {"status": "open", "channel_id": None, "unread": False, "assigned": "all", "q": ""}
 STATUS_OPTIONS = {"open": "Open", "pending": "Pending", "snoozed": "Snoozed", "resolved": "Resolved", "all": "All"}
 ASSIGNED_OPTIONS = {"all": "Everyone's", "mine": "Assigned to me", "unassigned": "Unassigned"}
@@ -29,9 +35,12 @@ class ConversationList:
         self.selected_id = selected_id
         self.filters = saved_filters()
         self.cursor: str | None = None
+        self.window = PAGE_SIZE  # rows kept: what was loaded; newer conversations push the oldest out
         self.items: ui.column
         self.more_button: ui.button
         self.shown: dict[int, ConversationRow] = {}
+        self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
+        self.apply_scheduled = False
 
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}
@@ -66,6 +75,7 @@ class ConversationList:
     async def reload(self) -> None:
         self.items.clear()
         self.shown.clear()
+        self.pending.clear()  # the reload reads them fresh
         self.cursor = None
         await self.load_more()
 
@@ -78,6 +88,7 @@ class ConversationList:
                 self.shown[conversation.id] = ConversationRow(conversation, self)
         self.cursor = page.next_cursor
         self.more_button.visible = page.next_cursor is not None
+        self.window = max(PAGE_SIZE, len(self.shown))
 
     def _query(self) -> dict[str, Any]:
         f = self.filters
@@ -98,6 +109,26 @@ class ConversationList:
                 and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()))
 
     def on_conversation_updated(self, conversation: ConversationOut) -> None:
+        """Every open inbox hears every change, inside the worker that announced it: only note the newest
+        version of the conversation here, and apply the noted ones together a moment later. A customer's burst
+        of messages then moves their row once, and ingest does not wait for every tab to redraw."""
+        self.pending[conversation.id] = conversation
+        if not self.apply_scheduled:
+            self.apply_scheduled = True
+            asyncio.get_running_loop().call_later(LIVE_BATCH_SECONDS, self._apply_pending)
+
+    def _apply_pending(self) -> None:
+        self.apply_scheduled = False
+        pending, self.pending = self.pending, {}
+        if self.items.is_deleted:
+            return
+        try:
+            for conversation in sorted(pending.values(), key=lambda c: (c.last_message_at, c.id)):
+                self._apply(conversation)
+        except Exception:  # a callback of the event loop: say what failed rather than lose it
+            log.exception("the inbox list could not apply a live update")
+
+    def _apply(self, conversation: ConversationOut) -> None:
         """Update, move, insert or drop one row in place: newest activity stays on top. Rows are updated,
         not rebuilt, since every open inbox runs this for every change."""
         row = self.shown.get(conversation.id)
@@ -118,6 +149,18 @@ class ConversationList:
             row.update(conversation)
         if self.items.default_slot.children.index(row.link) != newer:
             row.link.move(target_index=newer)
+        self._trim()
+
+    def _trim(self) -> None:
+        """The oldest rows beyond the window go (they come back with "Load more"): an inbox left open keeps
+        the rows it loaded, not one for every conversation that wrote since. Under load every open list
+        drew a row per new customer and held it: memory and the cost of each update grew without end."""
+        while len(self.shown) > self.window:
+            oldest = min(self.shown.values(), key=lambda row: row.sort_key)
+            self.shown.pop(oldest.conversation.id).link.delete()
+            last = min(self.shown.values(), key=lambda row: row.sort_key).conversation
+            self.cursor = encode_cursor(last.last_message_at.isoformat(), last.id)  # as list_conversations does
+            self.more_button.visible = True
 
     def _empty_state(self) -> None:
         with ui.column().classes("w-full items-center py-12 text-slate-500 gap-1"):

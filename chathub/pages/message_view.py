@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from chathub.models import ContentType, MessageDirection, MessageStatus
+from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
 from chathub.pages.widgets import local_time
 from chathub.schemas import MessageOut
 
@@ -23,6 +23,11 @@ def is_web_url(url: str | None) -> bool:
     return bool(url) and url.lower().startswith(("http://", "https://"))
 
 
+def is_media_url(url: str | None) -> bool:
+    """A file ChatHub keeps (/media/<id>, for signed-in agents) or a web URL given through the API."""
+    return bool(url) and (url.startswith("/media/") or is_web_url(url))
+
+
 def text_with_links(text: str) -> None:
     """Plain text where only http(s) URLs become links; nothing is interpreted as HTML."""
     with ui.element("div").classes("whitespace-pre-wrap break-words text-[15px] leading-snug"):
@@ -36,29 +41,48 @@ def text_with_links(text: str) -> None:
             ui.label(text[position:]).classes("inline")
 
 
+MEDIA_ICONS = {"file": "description", "audio": "audiotrack", "video": "movie", "image": "image", "sticker": "image"}
+
+
 def message_body(message: MessageOut) -> None:
     kind = message.content_type
     payload = message.payload or {}
-    if kind in (ContentType.image, ContentType.sticker) and is_web_url(message.media_url):
+    if message.media_status == MediaStatus.pending:
+        with ui.row().classes("items-center gap-2 text-sm text-slate-500").mark(f"media-pending-{message.id}"):
+            ui.spinner(size="sm")
+            ui.label(f"Fetching the {'photo' if kind == ContentType.image else kind.value}…")
+    elif message.media_status == MediaStatus.failed:
+        with ui.row().classes("items-center gap-2 text-sm text-red-600"):
+            ui.icon(MEDIA_ICONS.get(kind.value, "attachment"))
+            ui.label(message.error or "The file could not be fetched.")
+    elif kind in (ContentType.image, ContentType.sticker) and is_media_url(message.media_url):
         size = "w-32" if kind == ContentType.sticker else "w-64 max-w-full rounded-lg"
-        ui.image(message.media_url).classes(size).props("fit=contain")
-    elif kind in (ContentType.file, ContentType.audio, ContentType.video) and is_web_url(message.media_url):
-        icon = {"file": "description", "audio": "audiotrack", "video": "movie"}[kind.value]
-        with ui.row().classes("items-center gap-1"):
-            ui.icon(icon)
-            ui.link(message.file_name or f"Open {kind.value}", message.media_url, new_tab=True).classes("underline")
+        with ui.link(target=message.media_url, new_tab=True):
+            ui.image(message.media_url).classes(size).props("fit=contain")
+    elif kind in (ContentType.audio, ContentType.video) and is_media_url(message.media_url):
+        player = ui.audio if kind == ContentType.audio else ui.video
+        player(message.media_url).classes("max-w-full" + (" w-72" if kind == ContentType.video else ""))
+        _file_link(message, kind)
+    elif kind == ContentType.file and is_media_url(message.media_url):
+        _file_link(message, kind)
     elif kind == ContentType.location and "latitude" in payload:
         lat, lon = payload["latitude"], payload["longitude"]
         url = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
         with ui.row().classes("items-center gap-1"):
             ui.icon("place").classes("text-red-500")
-            ui.link(f"Location {lat:.5f}, {lon:.5f}", url, new_tab=True).classes("underline")
+            label = " · ".join(str(p) for p in (payload.get("name"), payload.get("address")) if p)
+            ui.link(label or f"Location {float(lat):.5f}, {float(lon):.5f}", url, new_tab=True).classes("underline")
     elif kind == ContentType.contact:
+        phones = payload.get("phones") or [payload.get("phone") or ""]
         with ui.row().classes("items-center gap-2 bg-black/5 rounded p-2"):
             ui.icon("contact_phone")
             with ui.column().classes("gap-0"):
                 ui.label(payload.get("name") or message.content).classes("font-medium")
-                ui.label(payload.get("phone") or "").classes("text-xs")
+                ui.label(", ".join(str(p) for p in phones if p)).classes("text-xs")
+    elif kind == ContentType.reaction:
+        with ui.row().classes("items-center gap-1 text-sm italic text-slate-600"):
+            ui.label(f"Reacted {message.content} to a message" if message.content else "Removed a reaction")
+        return
     elif kind == ContentType.unsupported:
         ui.label("Unsupported message").classes("italic")
         with ui.expansion("Raw payload").classes("text-xs w-full").props("dense"):
@@ -67,17 +91,27 @@ def message_body(message: MessageOut) -> None:
         text_with_links(message.content)
 
 
+def _file_link(message: MessageOut, kind: ContentType) -> None:
+    with ui.row().classes("items-center gap-1"):
+        ui.icon(MEDIA_ICONS.get(kind.value, "attachment"))
+        size = f" · {message.media_size / 1000:.0f} kB" if message.media_size else ""
+        ui.link((message.file_name or f"Open {kind.value}") + size, message.media_url, new_tab=True) \
+            .classes("underline break-all")
+
+
 def status_line(message: MessageOut, *, agent_name: str | None,
                 on_retry: Callable[[int], Awaitable[None]] | None = None) -> None:
     with ui.row().classes("items-center gap-1 text-[11px] text-slate-500 justify-end w-full"):
         if agent_name:
             ui.label(agent_name).classes("font-medium")
+        if message.edited_at is not None:
+            ui.label("edited").classes("italic").tooltip(f"Edited {local_time(message.edited_at)}")
         ui.label(local_time(message.created_at, "%H:%M")).tooltip(local_time(message.created_at))
         if message.direction == MessageDirection.outbound:
             icon, color, label = STATUS_ICONS[message.status]
             ui.icon(icon, size="14px").classes(f"{color} status-{message.status.value}").tooltip(label)
     if message.status == MessageStatus.failed:
-        with ui.row().classes("items-center gap-2 text-xs text-red-600 w-full"):
+        with ui.row().classes("items-center gap-2 text-xs text-red-600 w-full no-wrap"):
             ui.label(message.error or "Not delivered").classes("message-error")
             if on_retry:
                 ui.button("Retry", icon="refresh", on_click=lambda: on_retry(message.id)) \
@@ -99,7 +133,9 @@ class MessageBubble:
                 colors = "bg-red-50 dark:bg-red-950 border border-red-300"
             with ui.column().classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] "
                                      "shadow-sm chat-bubble").mark(f"message-{message.id}") as self.box:
-                message_body(message)
+                self.body_area = ui.column().classes("w-full gap-1")
+                with self.body_area:
+                    message_body(message)
                 self.status_area = ui.column().classes("w-full gap-0")
                 self._draw_status()
 
@@ -109,6 +145,12 @@ class MessageBubble:
             status_line(self.message, agent_name=self.agent_name, on_retry=self.on_retry)
 
     def update(self, message: MessageOut) -> None:
+        """A receipt, an edit, or media that finished fetching."""
+        if (message.content, message.media_url, message.media_status, message.edited_at) != (
+                self.message.content, self.message.media_url, self.message.media_status, self.message.edited_at):
+            self.body_area.clear()
+            with self.body_area:
+                message_body(message)
         self.message = message
         failed = message.status == MessageStatus.failed
         self.box.classes(add="bg-red-50 border border-red-300" if failed else "",

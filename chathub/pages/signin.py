@@ -1,6 +1,7 @@
 """Sign-in, and the first-run page that creates the admin when no agent exists yet."""
 from __future__ import annotations
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
@@ -8,6 +9,7 @@ from chathub.pages import session
 from chathub.pages.layout import BRAND
 from chathub.services import agents
 from chathub.services.errors import ServiceError
+from chathub.services.throttle import TooManyAttempts, sign_in
 
 
 def _card(title: str, subtitle: str) -> ui.card:
@@ -24,7 +26,7 @@ def _card(title: str, subtitle: str) -> ui.card:
     return card
 
 
-async def signin_page(next: str | None = None):
+async def signin_page(request: Request, next: str | None = None):
     if await agents.agent_count() == 0:
         return RedirectResponse("/setup")
     if await session.signed_in_agent() is not None:
@@ -32,9 +34,16 @@ async def signin_page(next: str | None = None):
     ui.page_title("Sign in · ChatHub")
 
     async def try_sign_in() -> None:
-        agent = await agents.authenticate(email.value or "", password.value or "")
+        try:
+            client_ip = request.client.host if request.client else None
+            agent = await sign_in(email.value or "", password.value or "", client_ip)
+        except TooManyAttempts as refused:
+            agent, problem = None, _sentence(str(refused))
+        else:
+            problem = "Wrong email or password."
         if agent is None:
-            error.set_text("Wrong email or password.")
+            password.value = ""  # typed again, not resubmitted with Enter
+            error.set_text(problem)
             error.visible = True
             return
         session.remember(agent)

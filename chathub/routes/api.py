@@ -4,25 +4,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Optional
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
 from chathub.routes.deps import CurrentAdmin, CurrentAgent
 from chathub.schemas import (
-    AgentIn, AgentOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
+    AgentIn, AgentOut, ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
     CustomerPatch, LoginIn, LoginOut, MessageIn, MessageOut, Page, WebhookLogDetail, WebhookLogOut,
 )
-from chathub.services import agents, channels, conversations, customers, outbound, webhooks
+from chathub.services import agents, channels, conversations, customers, media, outbound, runtime, webhooks
+from chathub.services.throttle import TooManyAttempts, sign_in
 
 router = APIRouter(prefix="/api/v1")
 RowId = Annotated[int, Path(ge=1, lt=2**63, description="a row id")]  # beyond SQLite's integers: 422, not 500
 Limit = Annotated[Optional[int], Query(ge=1, le=100, description="at most 100")]
 Cursor = Annotated[Optional[str], Query(description="next_cursor of the previous page")]
+# An id filter beyond SQLite's 64-bit integers is a 422, not an OverflowError (500) in the query.
+IdFilter = Annotated[Optional[int], Query(ge=-(2**63), lt=2**63)]
 
 
-@router.post("/auth/login", tags=["auth"])
-async def login(body: LoginIn) -> LoginOut:
-    agent = await agents.authenticate(body.email, body.password)
+@router.post("/auth/login", tags=["auth"], responses={429: {"description": "Too many failed sign-ins"}})
+async def login(body: LoginIn, request: Request) -> LoginOut:
+    try:
+        agent = await sign_in(body.email, body.password, request.client.host if request.client else None)
+    except TooManyAttempts as refused:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(refused),
+                            headers={"Retry-After": str(refused.retry_after)}) from None
     if agent is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     token = await agents.issue_api_token(agent.id, "API sign-in")
@@ -36,20 +43,31 @@ async def list_channels(_: CurrentAgent) -> dict[str, list[ChannelOut]]:
 
 @router.post("/channels", status_code=201, tags=["channels"])
 async def create_channel(body: ChannelIn, _: CurrentAdmin) -> ChannelOut:
-    return channels.channel_out(await channels.create_channel(body))
+    channel = await channels.create_channel(body)
+    await channels.connect_channel(channel)
+    return channels.channel_out(await channels.get_channel(channel.id))
 
 
 @router.patch("/channels/{channel_id}", tags=["channels"])
 async def update_channel(channel_id: RowId, body: ChannelPatch, _: CurrentAdmin) -> ChannelOut:
-    return channels.channel_out(await channels.update_channel(channel_id, body))
+    channel = await channels.update_channel(channel_id, body)
+    if body.config is not None or body.enabled or body.api_base_url is not None:
+        await channels.connect_channel(channel)
+    return channels.channel_out(await channels.get_channel(channel_id))
+
+
+@router.get("/channels/{channel_id}/health", tags=["channels"])
+async def channel_health(channel_id: RowId, _: CurrentAdmin) -> ChannelHealthOut:
+    """Ask the provider whether the credentials work and how the webhook fares (Telegram's getWebhookInfo)."""
+    return await channels.check_health(channel_id)
 
 
 @router.get("/conversations", tags=["conversations"])
 async def list_conversations(
     _: CurrentAgent, status: Optional[ConversationStatus] = None, channel_type: Optional[ChannelType] = None,
-    unread: Optional[bool] = None, customer_id: Optional[int] = None, assignee_id: Optional[int] = None,
+    unread: Optional[bool] = None, customer_id: IdFilter = None, assignee_id: IdFilter = None,
     unassigned: bool = False, q: Optional[str] = None, limit: Limit = None, cursor: Cursor = None,
-    channel_id: Optional[int] = None,
+    channel_id: IdFilter = None,
 ) -> Page[ConversationOut]:
     return await conversations.list_conversations(
         status=status, channel_type=channel_type, channel_id=channel_id, unread=unread, customer_id=customer_id,
@@ -73,7 +91,7 @@ async def mark_conversation_read(conversation_id: RowId, _: CurrentAgent) -> Con
 
 @router.get("/conversations/{conversation_id}/messages", tags=["messages"])
 async def list_messages(conversation_id: RowId, _: CurrentAgent, limit: Limit = None,
-                        before: Optional[int] = None, cursor: Cursor = None) -> Page[MessageOut]:
+                        before: IdFilter = None, cursor: Cursor = None) -> Page[MessageOut]:
     return await outbound.list_messages(conversation_id=conversation_id, limit=limit, before=before, cursor=cursor)
 
 
@@ -85,6 +103,18 @@ async def send_message(conversation_id: RowId, body: MessageIn, agent: CurrentAg
     message, created = await outbound.send_message(conversation_id=conversation_id, message=body, agent_id=agent.id)
     if not created:
         response.status_code = status.HTTP_200_OK
+    return MessageOut.model_validate(message)
+
+
+@router.post("/conversations/{conversation_id}/attachments", status_code=201, tags=["messages"])
+async def send_attachment(conversation_id: RowId, agent: CurrentAgent, file: UploadFile,
+                          content: Annotated[str, Form(max_length=4096)] = "",
+                          client_id: Annotated[Optional[str], Form(max_length=200)] = None) -> MessageOut:
+    """Send a file (multipart form: `file`, optional `content` as its caption): it goes out the channel's way."""
+    data = await file.read(runtime.settings().max_media_bytes + 1)
+    stored = media.store_upload(data, file_name=file.filename or "file", mime_type=file.content_type)
+    message, _ = await outbound.send_message(conversation_id=conversation_id, agent_id=agent.id, attachment=stored,
+                                             message=MessageIn(content=content, client_id=client_id))
     return MessageOut.model_validate(message)
 
 
@@ -111,7 +141,7 @@ async def update_customer(customer_id: RowId, body: CustomerPatch, _: CurrentAge
 
 @router.get("/webhook-logs", tags=["webhook logs"])
 async def list_webhook_logs(_: CurrentAgent, status: Optional[WebhookStatus] = None,
-                            channel_type: Optional[str] = None, channel_id: Optional[int] = None,
+                            channel_type: Optional[str] = None, channel_id: IdFilter = None,
                             since: Optional[datetime] = None, limit: Limit = None,
                             cursor: Cursor = None) -> Page[WebhookLogOut]:
     return await webhooks.list_webhook_logs(status=status, channel_type=channel_type, channel_id=channel_id,

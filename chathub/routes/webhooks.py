@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from chathub.services import runtime
-from chathub.services.webhooks import receive_webhook
+from chathub.services.webhooks import answer_handshake, receive_webhook
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -23,18 +23,35 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks), too_large
 
 
-async def _intake(request: Request, channel_type: str, channel_id: int | None) -> JSONResponse:
+async def _intake(request: Request, channel_type: str, channel_id: int | None) -> Response:
     body, too_large = await _read_body(request, runtime.settings().max_webhook_bytes)
     result = await receive_webhook(channel_type=channel_type, channel_id=channel_id, body=body,
-                                   headers=dict(request.headers), too_large=too_large)
+                                   headers=dict(request.headers), too_large=too_large, query=request.url.query)
+    if result.acknowledgement is not None:
+        body, media_type = result.acknowledgement
+        return Response(body, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
     return JSONResponse(result.response_body(), status_code=result.http_status)
 
 
 @router.post("/simulator", summary="Webhook of the default simulator channel")
-async def simulator_webhook(request: Request) -> JSONResponse:
+async def simulator_webhook(request: Request) -> Response:
     return await _intake(request, "simulator", None)
 
 
 @router.post("/{channel_type}/{channel_id}", summary="Webhook of one channel")
-async def channel_webhook(request: Request, channel_type: str, channel_id: str) -> JSONResponse:
-    return await _intake(request, channel_type, int(channel_id) if channel_id.isdecimal() else -1)
+async def channel_webhook(request: Request, channel_type: str, channel_id: str) -> Response:
+    return await _intake(request, channel_type, _channel_number(channel_id))
+
+
+@router.get("/{channel_type}/{channel_id}", summary="A provider's verification of the webhook URL",
+            response_class=PlainTextResponse)
+async def channel_webhook_handshake(request: Request, channel_type: str, channel_id: str) -> PlainTextResponse:
+    """WhatsApp's subscription check: 200 with `hub.challenge` as the raw body when the verify token matches."""
+    result = await answer_handshake(channel_type=channel_type, channel_id=_channel_number(channel_id),
+                                    params=dict(request.query_params))
+    return PlainTextResponse(result.detail, status_code=result.http_status)
+
+
+def _channel_number(channel_id: str) -> int:
+    """The id in the path, or -1 (no such channel) for anything that is not a row id: -1, 1.0, ١, 10**5000."""
+    return int(channel_id) if channel_id.isascii() and channel_id.isdecimal() and len(channel_id) <= 19 else -1

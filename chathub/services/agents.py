@@ -7,7 +7,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
 from chathub import db
-from chathub.auth import email_problem, hash_api_token, hash_password, new_api_token, password_problem, verify_password
+from chathub.auth import (
+    email_problem, hash_api_token, hash_password, new_api_token, password_problem, spend_a_password_check,
+    verify_password,
+)
 from chathub.models import Agent, AgentRole, ApiToken, utcnow
 from chathub.schemas import AgentIn
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
@@ -33,7 +36,10 @@ async def create_agent(data: AgentIn) -> Agent:
 async def authenticate(email: str, password: str) -> Agent | None:
     async with db.read_session() as session:
         agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
-    if agent is None or not agent.is_active or not verify_password(password, agent.password_hash):
+    if agent is None:
+        spend_a_password_check(password)
+        return None
+    if not verify_password(password, agent.password_hash) or not agent.is_active:
         return None
     return agent
 

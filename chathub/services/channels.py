@@ -6,11 +6,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from chathub import db
+import httpx
+
+from chathub import bus, db
 from chathub.drivers import DRIVERS, driver_class, make_driver
-from chathub.drivers.base import ChannelDriver, DriverContext
+from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext
 from chathub.models import Channel, ChannelType, ContentType
-from chathub.schemas import ChannelIn, ChannelOut, ChannelPatch
+from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch
 from chathub.services import runtime
 from chathub.services.errors import NotFound, ValidationFailed
 
@@ -56,9 +58,11 @@ async def list_channels() -> list[Channel]:
 
 
 async def create_channel(data: ChannelIn) -> Channel:
-    config = _checked_config(data.type, data.config)
+    """Save a new channel. Call `connect_channel` next to register its webhook with the provider."""
+    config, api_base_url = _split_base_url(data.config, data.api_base_url)
+    config = _checked_config(data.type, config)
     channel = Channel(type=data.type, name=_checked_name(data.name), enabled=data.enabled, config=config,
-                      webhook_secret=data.webhook_secret or None, api_base_url=_checked_url(data.api_base_url))
+                      webhook_secret=data.webhook_secret or None, api_base_url=_checked_url(api_base_url))
     async with db.write_session() as session:
         session.add(channel)
     _cache.pop(channel.id, None)
@@ -72,7 +76,11 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
         if "config" in changes:
-            changes["config"] = _checked_config(channel.type, {**channel.config, **changes["config"]})
+            config, base_url = _split_base_url(changes["config"], changes.get("api_base_url"))
+            if base_url is not None:
+                changes["api_base_url"] = base_url
+            changes["config"] = _checked_config(channel.type, {**channel.config, **_unmasked(config)})
+            changes["problem"] = None  # new credentials: the old complaint no longer applies
         if "api_base_url" in changes:
             changes["api_base_url"] = _checked_url(changes["api_base_url"])
         if "webhook_secret" in changes:
@@ -93,7 +101,8 @@ def webhook_url(channel: Channel) -> str:
 def channel_out(channel: Channel) -> ChannelOut:
     return ChannelOut(id=channel.id, type=channel.type, name=channel.name, enabled=channel.enabled,
                       webhook_url=webhook_url(channel), has_secret=bool(channel.webhook_secret),
-                      api_base_url=channel.api_base_url, config=_public_config(channel.config))
+                      api_base_url=channel.api_base_url, config=_public_config(channel.type, channel.config),
+                      problem=channel.problem)
 
 
 def driver_for(channel: Channel) -> ChannelDriver:
@@ -104,7 +113,8 @@ def driver_for(channel: Channel) -> ChannelDriver:
 
     context = DriverContext(channel_id=channel.id, config=channel.config, webhook_secret=channel.webhook_secret,
                             api_base_url=channel.api_base_url, http=runtime.runtime.http,
-                            post_webhook=post_webhook)
+                            post_webhook=post_webhook, webhook_url=webhook_url(channel),
+                            max_media_bytes=runtime.settings().max_media_bytes)
     return make_driver(channel.type, context)
 
 
@@ -130,16 +140,89 @@ def _checked_url(url: str | None) -> str | None:
 
 
 SECRET_KEYS = ("token", "secret", "password", "key", "auth")
+MASK = "***"
 
 
-def _public_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The config without credentials, for showing and listing."""
-    return {k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in config.items()}
+def is_secret_key(key: str) -> bool:
+    return any(part in key.lower() for part in SECRET_KEYS)
 
 
-def outbound_problem(channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text) -> str | None:
-    """Why the composer's text cannot go out on this channel (empty, too long, unsupported), or None."""
-    return driver_class(channel_type).check_outbound(content_type, content)
+def masked(value: Any) -> str:
+    """A saved secret as shown again: its last four characters at most, so an admin can tell tokens apart."""
+    text = str(value or "")
+    return f"{MASK}{text[-4:]}" if len(text) >= 16 else MASK
+
+
+def _public_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[str, Any]:
+    """The config without credentials, for showing and listing. A driver's declared fields say which are
+    secret; undeclared keys are judged by their names."""
+    declared = {f.key: f.secret for f in driver_class(channel_type).config_fields} if channel_type in DRIVERS else {}
+    return {k: (masked(v) if declared.get(k, is_secret_key(k)) else v) for k, v in config.items()}
+
+
+def _unmasked(config: dict[str, Any]) -> dict[str, Any]:
+    """A patch without the masked secrets a form sent back unchanged (those keep their saved values)."""
+    return {k: v for k, v in config.items() if not str(v or "").startswith(MASK)}
+
+
+def _split_base_url(config: dict[str, Any], api_base_url: str | None) -> tuple[dict[str, Any], str | None]:
+    """`api_base_url` may come inside the config (as the provider docs list it); it is kept on the channel."""
+    config = dict(config)
+    from_config = config.pop("api_base_url", None)
+    return config, api_base_url if api_base_url is not None else from_config
+
+
+async def connect_channel(channel: Channel) -> tuple[bool, str | None]:
+    """Register the channel's webhook with its provider (Telegram's setWebhook) after it was saved.
+    Returns (worked, what to tell the admin); a refusal becomes the channel's problem until fixed."""
+    if not channel.enabled:
+        return True, None
+    try:
+        said = await driver_for(channel).register_webhook()
+    except ChannelError as error:
+        problem = f"Registering the webhook failed: {error}"
+        await record_problem(channel.id, problem)
+        return False, problem
+    except httpx.HTTPError as error:
+        problem = f"Registering the webhook failed: the provider could not be reached ({error})"
+        await record_problem(channel.id, problem)
+        return False, problem
+    await record_problem(channel.id, None)
+    return True, said
+
+
+async def check_health(channel_id: int) -> ChannelHealthOut:
+    channel = await get_channel(channel_id)
+    try:
+        health = await driver_for(channel).check_health()
+    except ChannelError as error:
+        health = ChannelHealth(ok=False, summary=str(error))
+    except httpx.HTTPError as error:
+        health = ChannelHealth(ok=False, summary=f"The provider could not be reached: {error}")
+    if isinstance(health, ChannelHealth) and not health.ok and health.details.get("credentials_rejected"):
+        await record_problem(channel_id, health.summary)
+    return ChannelHealthOut(ok=health.ok, summary=health.summary, details=health.details)
+
+
+async def record_problem(channel_id: int, problem: str | None) -> None:
+    """Flag (or clear) what is wrong with a channel, e.g. rejected credentials; the Channels page shows it."""
+    cached = _cache.get(channel_id)
+    if cached is not None and cached.problem == problem:
+        return
+    async with db.write_session() as session:
+        channel = await session.get(Channel, channel_id)
+        if channel is None or channel.problem == problem:
+            return
+        channel.problem = problem
+        session.add(channel)
+    _cache.pop(channel_id, None)
+    bus.channel_changed.emit(channel_out(channel))
+
+
+def outbound_problem(channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text, *,
+                     has_media: bool = False) -> str | None:
+    """Why the composer's reply cannot go out on this channel (empty, too long, unsupported), or None."""
+    return driver_class(channel_type).check_outbound(content_type, content, has_media=has_media)
 
 
 def text_limit(channel_type: ChannelType) -> int:

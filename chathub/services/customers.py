@@ -17,10 +17,16 @@ from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 
 async def match_customer(session: AsyncSession, *, channel_id: int, external_id: str,
-                         name: str | None = None, phone: str | None = None) -> tuple[Customer, CustomerIdentity]:
+                         name: str | None = None, phone: str | None = None,
+                         aliases: tuple[str, ...] = ()) -> tuple[Customer, CustomerIdentity]:
     """The customer behind (channel, external id), created on first contact. Safe under concurrency:
-    the unique identity constraint decides, and a loser of the race reads the winner's row."""
+    the unique identity constraint decides, and a loser of the race reads the winner's row. `aliases` are
+    the sender's other stable ids: one of them known already finds the same customer and conversation."""
     found = await _identity_with_customer(session, channel_id, external_id)
+    for alias in aliases:
+        if found is not None:
+            break
+        found = await _identity_with_customer(session, channel_id, alias)
     if found is None:
         try:
             async with session.begin_nested():
@@ -30,17 +36,34 @@ async def match_customer(session: AsyncSession, *, channel_id: int, external_id:
                 identity = CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
                 session.add(identity)
                 await session.flush()
+            await _remember_aliases(session, identity, aliases)
             return customer, identity
         except IntegrityError:
             found = await _identity_with_customer(session, channel_id, external_id)
             if found is None:
                 raise
     identity, customer = found
+    await _remember_aliases(session, identity, aliases)
     if name and customer.name in (external_id, customer.phone) and name != customer.name:
         customer.name = name  # a real name replaces the placeholder we made from the number
         customer.updated_at = utcnow()
         session.add(customer)
     return customer, identity
+
+
+async def _remember_aliases(session: AsyncSession, identity: CustomerIdentity, aliases: tuple[str, ...]) -> None:
+    """Record the sender's other ids as identities of the same customer (once), so a message that carries
+    only one of them later is still theirs."""
+    for alias in aliases:
+        if alias == identity.external_id or await _identity_with_customer(session, identity.channel_id, alias):
+            continue
+        try:
+            async with session.begin_nested():
+                session.add(CustomerIdentity(customer_id=identity.customer_id, channel_id=identity.channel_id,
+                                             external_id=alias))
+                await session.flush()
+        except IntegrityError:
+            pass  # another message recorded it first
 
 
 async def _identity_with_customer(session: AsyncSession, channel_id: int, external_id: str):

@@ -12,7 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
-    Channel, Conversation, ConversationStatus, CustomerIdentity, Message, MessageDirection, MessageStatus, utcnow,
+    Channel, Conversation, ConversationStatus, CustomerIdentity, MediaStatus, Message, MessageDirection,
+    MessageStatus, utcnow,
 )
 from chathub.services import presence
 from chathub.services.conversations import conversation_out, preview_of
@@ -30,9 +31,12 @@ class UnknownMessage(Exception):
 @dataclass
 class Announcements:
     messages_created: list[MessageOut] = field(default_factory=list)
-    statuses_changed: list[MessageOut] = field(default_factory=list)
+    messages_changed: list[MessageOut] = field(default_factory=list)
     conversations_updated: list[ConversationOut] = field(default_factory=list)
     first_message_id: int | None = None
+    media_pending: bool = False
+    # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
+    unknown_receipt: UnknownMessage | None = None
 
 
 async def apply_inbound_events(session: AsyncSession, channel: Channel, events: list[InboundEvent]) -> Announcements:
@@ -41,7 +45,11 @@ async def apply_inbound_events(session: AsyncSession, channel: Channel, events: 
         if isinstance(event, InboundMessage):
             message = await store_inbound_message(session, channel, event, out)
         else:
-            message = await apply_status_update(session, channel, event, out)
+            try:
+                message = await apply_status_update(session, channel, event, out)
+            except UnknownMessage as unknown:
+                out.unknown_receipt = out.unknown_receipt or unknown
+                continue
         if out.first_message_id is None and message is not None:
             out.first_message_id = message.id
     return out
@@ -49,21 +57,31 @@ async def apply_inbound_events(session: AsyncSession, channel: Channel, events: 
 
 async def store_inbound_message(session: AsyncSession, channel: Channel, event: InboundMessage,
                                 out: Announcements) -> Message:
-    """Store one customer message; a re-delivered one returns the stored row and changes nothing."""
+    """Store one customer message; a re-delivered one returns the stored row and changes nothing, an edited
+    one changes the stored row (never a second bubble)."""
     existing = await _message_by_external_id(session, channel.id, event.external_id)
     if existing is not None:
+        if event.edited and existing.direction == MessageDirection.inbound:
+            await _apply_edit(session, existing, event, out)
         return existing
     from chathub.services.customers import match_customer
 
     customer, identity = await match_customer(session, channel_id=channel.id, external_id=event.sender_id,
-                                              name=event.sender_name, phone=event.sender_phone)
+                                              name=event.sender_name, phone=event.sender_phone,
+                                              aliases=event.sender_aliases)
     conversation = await _open_conversation_for(session, identity)
     now = utcnow()
     message = Message(conversation_id=conversation.id, channel_id=channel.id, direction=MessageDirection.inbound,
                       content_type=event.content_type, content=event.content, media_url=event.media_url,
                       media_mime_type=event.media_mime_type, file_name=event.file_name, payload=event.payload,
                       status=MessageStatus.received, external_id=event.external_id, sent_at=event.sent_at,
-                      created_at=now)
+                      edited_at=(event.edited_at or now) if event.edited else None,
+                      created_at=min(event.sent_at, now) if event.sent_at else now)  # the customer's order
+    if event.media is not None:  # fetched by the media worker once this is committed
+        message.media_ref, message.media_status = event.media.ref, MediaStatus.pending
+        message.media_mime_type = event.media.mime_type or event.media_mime_type
+        message.file_name, message.media_size = event.media.file_name or event.file_name, event.media.size
+        out.media_pending = True
     session.add(message)
     conversation.last_message_at = now
     conversation.last_message_preview = preview_of(message)
@@ -74,6 +92,18 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
     out.messages_created.append(MessageOut.model_validate(message))
     out.conversations_updated.append(conversation_out(conversation, customer, channel))
     return message
+
+
+async def _apply_edit(session: AsyncSession, message: Message, event: InboundMessage, out: Announcements) -> None:
+    edited_at = event.edited_at or utcnow()
+    if message.edited_at is not None and edited_at <= message.edited_at:
+        return  # a re-delivered or older version of the edit
+    message.content, message.edited_at = event.content, edited_at
+    if event.payload is not None:
+        message.payload = {**(message.payload or {}), **event.payload}
+    session.add(message)
+    await session.flush()
+    out.messages_changed.append(MessageOut.model_validate(message))
 
 
 async def apply_status_update(session: AsyncSession, channel: Channel, event: StatusUpdate,
@@ -95,7 +125,7 @@ async def apply_status_update(session: AsyncSession, channel: Channel, event: St
             message.read_at = at
     session.add(message)
     await session.flush()
-    out.statuses_changed.append(MessageOut.model_validate(message))
+    out.messages_changed.append(MessageOut.model_validate(message))
     return message
 
 
@@ -118,6 +148,12 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
         select(Conversation).where(Conversation.identity_id == identity.id)
         .order_by(col(Conversation.id).desc()).limit(1)
     )).first()
+    if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
+        conversation = (await session.exec(
+            select(Conversation).where(Conversation.customer_id == identity.customer_id,
+                                       Conversation.channel_id == identity.channel_id)
+            .order_by(col(Conversation.id).desc()).limit(1)
+        )).first()
     if conversation is None:
         conversation = Conversation(customer_id=identity.customer_id, channel_id=identity.channel_id,
                                     identity_id=identity.id)

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from chathub import bus, db
 from chathub.drivers import driver_class
-from chathub.drivers.base import OutboundMessage, PermanentError, RetryableError
+from chathub.drivers.base import CredentialsError, OutboundMedia, OutboundMessage, PermanentError, RetryableError
 from chathub.models import (
-    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, Message, MessageDirection, MessageStatus,
-    utcnow,
+    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
+    MessageStatus, utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
-from chathub.services import channels, runtime
+from chathub.services import channels, media, runtime
+from chathub.services.media import StoredFile
 from chathub.services.conversations import conversation_out, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -30,13 +32,19 @@ _in_flight: set[int] = set()
 _sending: set[asyncio.Task] = set()  # held so they are not garbage-collected, awaited at shut-down
 
 
-async def send_message(*, conversation_id: int, message: MessageIn, agent_id: int | None = None) -> tuple[Message, bool]:
-    """Queue an agent's reply. Returns (message, created); the same `client_id` again returns the first
-    message with created=False, so a double click never messages the customer twice."""
+async def send_message(*, conversation_id: int, message: MessageIn, agent_id: int | None = None,
+                       attachment: StoredFile | None = None) -> tuple[Message, bool]:
+    """Queue an agent's reply, with an uploaded file (`media.store_upload`) when given. Returns (message,
+    created); the same `client_id` again returns the first message with created=False, so a double click
+    never messages the customer twice."""
     conversation = await _conversation(conversation_id)
     channel = await channels.get_channel(conversation.channel_id)
+    if attachment is not None:
+        message = message.model_copy(update={"content_type": media.content_type_for(attachment.mime_type),
+                                             "file_name": attachment.file_name, "media_url": None})
     problem = driver_class(channel.type).check_outbound(message.content_type, message.content,
-                                                        media_url=message.media_url, payload=message.payload)
+                                                        media_url=message.media_url, payload=message.payload,
+                                                        has_media=attachment is not None)
     if problem is None and not channel.enabled:
         problem = f"the channel {channel.name} is disabled"
     if problem:
@@ -50,9 +58,15 @@ async def send_message(*, conversation_id: int, message: MessageIn, agent_id: in
                   content_type=message.content_type, content=message.content, media_url=message.media_url,
                   file_name=message.file_name, payload=message.payload, status=MessageStatus.pending,
                   client_id=message.client_id, agent_id=agent_id, next_attempt_at=now, created_at=now)
+    if attachment is not None:
+        row.media_status, row.media_path, row.media_size = MediaStatus.stored, attachment.relative_path, attachment.size
+        row.media_mime_type = attachment.mime_type
     try:
         async with db.write_session() as session:
             session.add(row)
+            await session.flush()
+            if attachment is not None:
+                row.media_url = media.browser_url(row.id)
             conv = await session.get(Conversation, conversation_id)
             conv.last_message_at = now
             conv.last_message_preview = preview_of(row)
@@ -91,19 +105,35 @@ async def retry_message(message_id: int) -> Message:
 
 async def list_messages(*, conversation_id: int, limit: int | None = None, before: int | None = None,
                         cursor: str | None = None) -> Page[MessageOut]:
-    """Oldest first within the page; the cursor walks back to older history."""
+    """Oldest first within the page, in the customer's order (`created_at`: an inbound message's provider
+    time, then arrival); the cursor walks back to older history, `before` starts before that message."""
     await _conversation(conversation_id)
     limit = clamp_limit(limit)
-    if cursor:
-        (before,) = decode_cursor(cursor, 1)
     query = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        query = query.where(Message.id < int(before))
     async with db.read_session() as session:
-        rows = list((await session.exec(query.order_by(col(Message.id).desc()).limit(limit + 1))).all())
+        if cursor or before is not None:
+            query = query.where(await _before(session, cursor, before))
+        rows = list((await session.exec(
+            query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1))).all())
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if len(rows) > limit else None
     return Page(items=[MessageOut.model_validate(m) for m in reversed(page)], next_cursor=next_cursor)
+
+
+async def _before(session, cursor: str | None, before: int | None):
+    if cursor:
+        at, message_id = decode_cursor(cursor, 2)
+        try:
+            at, message_id = datetime.fromisoformat(at), int(message_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed("cursor is not one this server gave out") from None
+    else:
+        message_id = int(before)
+        at = (await session.exec(select(Message.created_at).where(Message.id == message_id))).first()
+        if at is None:
+            return col(Message.id) < message_id
+    return tuple_(Message.created_at, Message.id) < tuple_(Message.created_at.type.process_bind_param(at, None),
+                                                           message_id)
 
 
 async def deliver_due_messages() -> float | None:
@@ -172,10 +202,12 @@ async def deliver_message(message_id: int) -> None:
     try:
         if not channel.enabled:
             raise PermanentError(f"the channel {channel.name} is disabled")
-        external_id = await channels.driver_for(channel).send(OutboundMessage(
-            recipient_id=identity.external_id, content_type=message.content_type, content=message.content,
-            media_url=message.media_url, file_name=message.file_name, payload=message.payload))
+        external_id = await channels.driver_for(channel).send(_outbound_of(message, identity, channel))
         outcome.update(status=MessageStatus.sent, external_id=external_id, sent_at=utcnow(), error=None)
+        await channels.record_problem(channel.id, None)
+    except CredentialsError as error:
+        outcome.update(status=MessageStatus.failed, error=str(error) or "the provider refused the credentials")
+        await channels.record_problem(channel.id, f"The provider rejected the credentials: {error}")
     except RetryableError as error:
         outcome.update(_after_retryable(outcome["attempts"], str(error), error.retry_after))
     except PermanentError as error:
@@ -183,6 +215,21 @@ async def deliver_message(message_id: int) -> None:
     except Exception as error:  # a bug or an unexpected library error: retry, and say what it was
         outcome.update(_after_retryable(outcome["attempts"], f"{type(error).__name__}: {error}", None))
     await _save_outcome(message_id, outcome)
+
+
+def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel) -> OutboundMessage:
+    attachment = None
+    if message.media_path:
+        try:
+            path = media.path_of(message.media_path)
+        except NotFound:
+            raise PermanentError("the attached file is no longer in the media folder") from None
+        attachment = OutboundMedia(path=path, mime_type=message.media_mime_type or "",
+                                   file_name=message.file_name or "", public_url=media.public_link(message.id))
+    return OutboundMessage(recipient_id=identity.external_id, content_type=message.content_type,
+                           content=message.content, media_url=None if attachment else message.media_url,
+                           file_name=message.file_name, payload=message.payload, media=attachment,
+                           status_callback_url=channels.webhook_url(channel))
 
 
 def _after_retryable(attempts: int, error: str, retry_after: float | None) -> dict:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import col, select
 
 from chathub import bus, db
-from chathub.models import Agent, Conversation, Customer, CustomerIdentity
+from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
 from chathub.services import channels
 
@@ -152,9 +152,17 @@ async def _tell_customer(conversation_id: int) -> None:
     if not channel.enabled or not channels.driver_for(channel).capabilities.supports_typing:
         return
     try:
-        await channels.driver_for(channel).send_typing(row[1])
+        await channels.driver_for(channel).send_typing(row[1], last_inbound_id=await _last_inbound_id(conversation_id))
     except Exception as error:  # a typing hint is never worth an error page
         log.info("typing signal to %s failed: %s", channel.name, error)
+
+
+async def _last_inbound_id(conversation_id: int) -> str | None:
+    async with db.read_session() as session:
+        return (await session.exec(
+            select(Message.external_id).where(Message.conversation_id == conversation_id,
+                                              Message.direction == MessageDirection.inbound)
+            .order_by(col(Message.id).desc()).limit(1))).first()
 
 
 def _expiry() -> datetime:

@@ -35,7 +35,7 @@ def settings() -> Settings:
 
 def start(app_settings: Settings, workers: list[Worker], asgi_app) -> None:
     runtime.settings = app_settings
-    runtime.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+    runtime.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"})
     runtime.loopback = httpx.AsyncClient(transport=httpx.ASGITransport(asgi_app), base_url="http://chathub.internal")
     runtime.workers = {worker.name: worker for worker in workers}
     for worker in workers:

@@ -8,6 +8,7 @@ second run harmless. Failures retry with backoff, then end `failed` and can be r
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ class IntakeResult:
     http_status: int
     detail: str
     log_id: int
+    acknowledgement: tuple[str, str] | None = None  # the provider's own format for a 200 (Twilio's TwiML)
 
     def response_body(self) -> dict:
         if self.http_status == 200:
@@ -63,21 +65,22 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def receive_webhook(*, channel_type: str, channel_id: int | None, body: bytes,
-                          headers: Mapping[str, str], too_large: bool = False) -> IntakeResult:
+                          headers: Mapping[str, str], too_large: bool = False, query: str = "") -> IntakeResult:
     """Check one request, log it durably, and say what to answer. Never raises for bad input."""
     headers = {k.lower(): v for k, v in headers.items()}
     row = WebhookLog(channel_type=channel_type, headers=redact_headers(headers),
                      body=body.decode("utf-8", errors="replace"))
-    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large)
+    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, query)
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
     await _log_writer.insert(row)
-    return IntakeResult(status, reason, row.id)
+    ack = DRIVERS[ChannelType(channel_type)].acknowledgement if status == 200 else None
+    return IntakeResult(status, reason, row.id, ack)
 
 
 async def _check_request(row: WebhookLog, channel_type: str, channel_id: int | None, body: bytes,
-                         headers: dict[str, str], too_large: bool) -> tuple[int, str]:
+                         headers: dict[str, str], too_large: bool, query: str) -> tuple[int, str]:
     channel = await _find_channel(channel_type, channel_id)
     if channel is None or not channel.enabled:
         what = f"{channel_type} channel {channel_id}" if channel_id is not None else f"default {channel_type} channel"
@@ -89,12 +92,17 @@ async def _check_request(row: WebhookLog, channel_type: str, channel_id: int | N
         return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_OVERSIZE} kept)"
     driver = channels.driver_for(channel)
     try:
-        driver.verify(body, headers)
+        driver.verify(body, headers, query=query)
         driver.parse(body, headers)
+        if row.body.encode() != body:  # not UTF-8 (e.g. UTF-16 JSON): the worker parses the logged text, so
+            driver.parse(row.body.encode(), headers)  # accept only what it will read, or it is lost after a 200
     except SignatureError as error:
         return 401, f"signature rejected: {error}"
     except InvalidPayload as error:
         return 400, f"invalid payload: {error}"
+    except Exception as error:  # e.g. RecursionError on JSON nested 100,000 deep: bad input, never a 500
+        log.warning("webhook for channel %s: the driver could not read the body: %r", channel.id, error)
+        return 400, f"invalid payload: the {channel.type.value} driver could not read it ({type(error).__name__})"
     return 200, "accepted"
 
 
@@ -110,6 +118,27 @@ async def _find_channel(channel_type: str, channel_id: int | None) -> Channel | 
     except NotFound:
         return None
     return channel if channel.type.value == channel_type else None
+
+
+async def answer_handshake(*, channel_type: str, channel_id: int, params: Mapping[str, str]) -> IntakeResult:
+    """A provider's GET check of the webhook URL (WhatsApp's hub.challenge). Failures are logged like any
+    rejected webhook; a success is answered and logged as processed (it carries no message)."""
+    row = WebhookLog(channel_type=channel_type, headers={}, body=json.dumps(redact_headers(dict(params))))
+    channel = await _find_channel(channel_type, channel_id)
+    status, detail = 200, ""
+    if channel is None or not channel.enabled:
+        status, detail = 404, f"{channel_type} channel {channel_id} {'is disabled' if channel else 'does not exist'}"
+    else:
+        row.channel_id = channel.id
+        try:
+            detail = channels.driver_for(channel).answer_handshake(params)
+        except SignatureError as error:
+            status, detail = 403, f"webhook verification refused: {error}"
+    row.status = WebhookStatus.processed if status == 200 else WebhookStatus.rejected
+    row.http_status, row.error = status, None if status == 200 else detail
+    row.processed_at = row.received_at
+    await _log_writer.insert(row)
+    return IntakeResult(status, detail, row.id)
 
 
 async def process_due_webhooks() -> float | None:
@@ -134,6 +163,9 @@ async def process_due_webhooks() -> float | None:
     for entry, announcement in zip(finished, announcements):
         _announce(announcement)
         bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
+        # Every open tab is updated right here, in this task: between two webhooks, let requests and the
+        # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
+        await asyncio.sleep(0)
     return 0
 
 
@@ -153,6 +185,11 @@ async def _process_one(session, entry: WebhookLog) -> Announcements | None:
         _record_failure(entry, f"{type(error).__name__}: {error}")
         session.add(entry)
         return None
+    if result.unknown_receipt is not None:  # the messages it carried stay stored; the receipt is retried
+        _record_failure(entry, f"UnknownMessage: {result.unknown_receipt}")
+        entry.message_id = result.first_message_id
+        session.add(entry)
+        return result
     entry.status, entry.error, entry.processed_at = WebhookStatus.processed, None, utcnow()
     entry.next_attempt_at = None
     entry.message_id = result.first_message_id
@@ -174,8 +211,10 @@ def _announce(result: Announcements | None) -> None:
         return
     for message in result.messages_created:
         bus.message_created.emit(message)
-    for message in result.statuses_changed:
+    for message in result.messages_changed:
         bus.message_status_changed.emit(message)
+    if result.media_pending:
+        runtime.runtime.wake("media")
     for conversation in result.conversations_updated:
         bus.conversation_updated.emit(conversation)
 

@@ -35,12 +35,12 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST" and not k.startswith("CHATHUB_")}
         env.update(CHATHUB_DATA_DIR=str(data_dir), CHATHUB_PORT=str(self.port), CHATHUB_HOST="127.0.0.1",
-                   CHATHUB_ADMIN_EMAIL=ADMIN[0], CHATHUB_ADMIN_PASSWORD=ADMIN[1])
+                   CHATHUB_ADMIN_EMAIL=ADMIN[0], CHATHUB_ADMIN_PASSWORD=ADMIN[1], **settings)
         self.log = data_dir.parent / "server.log"
         self.process = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env,
                                         stdout=self.log.open("w"), stderr=subprocess.STDOUT)

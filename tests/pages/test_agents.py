@@ -4,14 +4,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
-from nicegui import core, ui
+from nicegui import ui
 from nicegui.testing import User
 
 from chathub.models import Agent, AgentRole
 from chathub.schemas import AgentIn
 from chathub.services import agents
-from tests.conftest import ADMIN_EMAIL
+from tests.conftest import ADMIN_EMAIL, app_client
 from tests.pages.helpers import sign_in
 from tests.support import eventually
 
@@ -38,7 +37,7 @@ async def stored(agent_id: int) -> Agent:
 @asynccontextmanager
 async def another_browser() -> AsyncIterator[User]:
     """A second simulated browser (its own cookies) on the app the `user` fixture started."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test") as http:
+    async with app_client() as http:
         yield User(http)
 
 

@@ -8,7 +8,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from chathub.drivers.base import ChannelDriver
+from chathub.drivers.simulator import SimulatorDriver
 from chathub.models import AgentRole, ChannelType
 from chathub.pages import channels as channels_page
 from chathub.schemas import AgentIn, ChannelIn
@@ -22,6 +22,7 @@ PUBLIC_URL = "https://chat.example.com"
 @pytest.fixture
 def public_url(monkeypatch: pytest.MonkeyPatch, chathub_env) -> str:
     monkeypatch.setenv("CHATHUB_PUBLIC_URL", PUBLIC_URL)
+    monkeypatch.setenv("CHATHUB_SECURE_COOKIES", "false")  # the test browser talks plain http
     return PUBLIC_URL
 
 
@@ -140,9 +141,10 @@ async def test_channel_names_are_shown_as_plain_text(user: User):
     assert all(isinstance(element, ui.label) for element in user.find(name).elements)
 
 
-class FakeCredentialsDriver(ChannelDriver):
-    """Stands in for a provider whose settings have no typed form yet."""
+class FakeCredentialsDriver(SimulatorDriver):
+    """Stands in for a provider whose settings have no typed form (no `config_fields`)."""
     type = ChannelType.twilio
+    uses_webhook_secret = False
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +161,7 @@ async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_creden
     await user.open("/channels")
     user.find(marker="add-channel").click()
     user.find(marker="channel-type").click()
-    user.find("Twilio SMS").click()
+    user.find("Twilio (SMS, WhatsApp)").click()
     user.find(marker="channel-name").type("SMS")
     user.find(marker="channel-config-json").clear().type("{not json")
     user.find(marker="save-channel").click()
@@ -192,3 +194,35 @@ async def test_an_agent_without_the_admin_role_sees_the_notice_and_no_channels(p
     await user.should_see("Only admins can open this page.")
     await user.should_not_see(f"{PUBLIC_URL}/webhooks/simulator")
     await user.should_not_see(marker="add-channel")
+
+
+async def test_a_telegram_channel_from_the_form_registers_its_webhook_and_shows_its_health(public_url, user: User):
+    from tests.fakes.telegram import TOKEN, FakeTelegram
+
+    with FakeTelegram() as fake:
+        await sign_in(user)
+        await user.open("/channels")
+        user.find(marker="add-channel").click()
+        user.find(marker="channel-type").click()
+        user.find("Telegram").click()
+        await user.should_see(marker="config-bot_token", retries=20)
+        await user.should_not_see(marker="channel-secret")  # Telegram brings its own secret token
+        user.find(marker="channel-name").type("Support bot")
+        user.find(marker="channel-api-url").type(fake.base_url)
+        user.find(marker="config-bot_token").type("999:not-the-bot-token-not-the-bot-token")
+        user.find(marker="save-channel").click()
+        await user.should_see("Registering the webhook failed", retries=50)  # the warning, then the red note
+        bot = next(c for c in await channels.list_channels() if c.name == "Support bot")
+        await user.should_see(marker=f"channel-problem-{bot.id}", retries=20)
+
+        user.find(marker=f"edit-channel-{bot.id}").click()
+        assert value_of(user, "config-bot_token").startswith("***")  # never shown again in full
+        user.find(marker="config-bot_token").clear().type(TOKEN)
+        user.find(marker="save-channel").click()
+        await user.should_see("Telegram will post this bot's messages to", retries=50)
+        await user.should_not_see(marker=f"channel-problem-{bot.id}", retries=20)
+        assert fake.calls_to("setWebhook")[-1].params["url"] == f"{PUBLIC_URL}/webhooks/telegram/{bot.id}"
+
+        user.find(marker=f"check-channel-{bot.id}").click()
+        await user.should_see("The webhook is registered and working", retries=50)
+        await user.should_see("bot username: @chathub_support_bot")

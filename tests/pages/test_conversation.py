@@ -7,7 +7,7 @@ from chathub.schemas import ChannelPatch, MessageIn
 from chathub.services import channels, conversations, outbound
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
-from tests.support import eventually, post_webhook
+from tests.support import eventually, post_webhook, seed_message
 
 
 async def open_thread(user: User, **kwargs) -> int:
@@ -178,3 +178,16 @@ async def test_an_impossible_conversation_id_is_just_not_found(user: User):
     await sign_in(user)
     await user.open("/conversations/99999999999999999999")
     await user.should_see("This conversation does not exist (any more).")
+
+
+async def test_a_message_the_customer_sent_earlier_but_that_arrived_late_is_shown_in_its_place(user: User):
+    await open_thread(user, text="Second thought", timestamp="2024-02-14T10:00:05Z")
+    await user.should_see("Second thought")
+    await post_webhook(user.http_client, seed_message("early", sender="+15550001", text="First thought",
+                                                      timestamp="2024-02-14T10:00:01Z"))
+    await user.should_see("First thought", retries=50)
+
+    bubbles = [e for e in user.client.layout.descendants() if "chat-bubble" in e.classes]  # top to bottom
+    texts = [[d.text for d in bubble.descendants() if isinstance(d, ui.label) and d.text.endswith("thought")]
+             for bubble in bubbles]
+    assert texts == [["First thought"], ["Second thought"]]

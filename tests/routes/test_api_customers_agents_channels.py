@@ -194,7 +194,8 @@ async def test_a_channel_secret_is_never_shown(client, auth):
     ({"type": "simulator", "name": "Bad", "config": {"latency_ms": -1}},
      "latency_ms must be a whole number of milliseconds from 0 to 60000"),
     ({"type": "simulator", "name": "Bad", "config": {"auto_receipts": "yes"}}, "auto_receipts must be true or false"),
-    ({"type": "telegram", "name": "Bot", "config": {}}, "telegram channels are not available yet"),
+    ({"type": "telegram", "name": "Bot", "config": {}},
+     "bot_token is required: the token @BotFather gave you, like 123456:ABC-DEF…"),
     ({"type": "simulator", "name": "Bad", "api_base_url": "ftp://x"}, "api_base_url must start with http:// or https://"),
 ])
 async def test_creating_a_channel_with_bad_values_is_422_and_creates_nothing(client, auth, body, detail):

@@ -282,3 +282,26 @@ async def test_simulator_reports_delivered_and_read_on_its_own(client, auth):
     logs = await items(client, auth, "/api/v1/webhook-logs", status="processed")
     receipts = [(await get_json(client, auth, f"/api/v1/webhook-logs/{entry['id']}"))["body"] for entry in logs]
     assert sum(reply["external_id"] in body for body in receipts) == 2
+
+
+async def test_a_sender_known_by_an_alias_is_the_same_customer(client):
+    """WhatsApp gives a phone number and a business-scoped user id; a later message with only the user id
+    (the customer hid their number) still belongs to the same customer."""
+    from chathub import db
+    from chathub.drivers.base import InboundMessage
+    from chathub.models import ContentType, Customer
+    from chathub.services import channels
+    from chathub.services.inbound import Announcements, store_inbound_message
+    from sqlmodel import select
+
+    channel = await channels.default_simulator_channel()
+    first = InboundMessage(external_id="w1", sender_id="16505551234", sender_aliases=("US.1349",),
+                           content_type=ContentType.text, content="Hi", sender_name="Sheena")
+    later = InboundMessage(external_id="w2", sender_id="US.1349", content_type=ContentType.text, content="Me again")
+    async with db.write_session() as session:
+        await store_inbound_message(session, channel, first, Announcements())
+    async with db.write_session() as session:
+        await store_inbound_message(session, channel, later, Announcements())
+    async with db.read_session() as session:
+        customers = (await session.exec(select(Customer))).all()
+    assert [c.name for c in customers] == ["Sheena"]

@@ -262,6 +262,37 @@ async def test_fifty_concurrent_first_messages_make_one_customer_and_one_convers
     assert sorted(m["external_id"] for m in messages) == sorted(f"burst-{i}" for i in range(50))
 
 
+async def test_many_customers_writing_at_once_each_get_one_customer_and_one_conversation(client, auth):
+    posts = [post_webhook(client, seed_message(f"crowd-{who}-{n}", sender=f"+1555{who:04d}", text=f"hi {n}"))
+             for n in range(3) for who in range(40)]
+    responses = await asyncio.gather(*posts)
+
+    assert {r.status_code for r in responses} == {200}
+    for response in responses:
+        await settled_log(client, auth, response.json()["webhook_log_id"], "processed")
+    customers = await items(client, auth, "/api/v1/customers?limit=100")
+    conversations = await items(client, auth, "/api/v1/conversations?limit=100")
+    assert len(customers) == 40 and len({c["name"] for c in customers}) == 40
+    assert len(conversations) == 40 and {c["unread_count"] for c in conversations} == {3}
+
+
+async def test_messages_read_in_the_customers_order_when_their_webhooks_arrive_out_of_order(client, auth):
+    sent = ["2024-02-14T10:00:03Z", "2024-02-14T10:00:01Z", "2024-02-14T10:00:02Z"]
+    for n, timestamp in enumerate(sent):  # the provider delivered them late and shuffled
+        await accepted(client, seed_message(f"late-{n}", text=f"sent at {timestamp}", timestamp=timestamp))
+    await accepted(client, seed_message("undated", text="no provider time", timestamp=None))
+    for log in await items(client, auth, "/api/v1/webhook-logs"):
+        await settled_log(client, auth, log["id"], "processed")
+
+    [conversation] = await items(client, auth, "/api/v1/conversations")
+    messages = await items(client, auth, f"/api/v1/conversations/{conversation['id']}/messages")
+    assert [m["content"] for m in messages] == [f"sent at {t}" for t in sorted(sent)] + ["no provider time"]
+    older = (await client.get(f"/api/v1/conversations/{conversation['id']}/messages?limit=2", headers=auth)).json()
+    rest = (await client.get(f"/api/v1/conversations/{conversation['id']}/messages?limit=2&cursor={older['next_cursor']}",
+                             headers=auth)).json()
+    assert [m["content"] for m in rest["items"] + older["items"]] == [m["content"] for m in messages]
+
+
 # ---- restart ----
 
 async def test_webhooks_left_unprocessed_at_shutdown_are_processed_once_after_restart():

@@ -1,0 +1,202 @@
+"""Run every benchmark in a row and write the figures, the machine and the commands to docs/benchmarks.md.
+
+    python bench/run_all.py --out bench-results --docs docs/benchmarks.md             # the real run (~15 min)
+    python bench/run_all.py --out /tmp/smoke --docs docs/benchmarks.md --smoke --note "busy machine"
+
+Each benchmark runs as its own process with --json into --out; the large-inbox fill is kept there
+(`<out>/large-inbox-data`) and served again for the memory figures. --smoke uses small N everywhere but the
+large inbox (which is the point); its figures are marked as smoke figures in the document.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def run(command: list[str], log: Path) -> None:
+    print("$ " + " ".join("python" if part == PYTHON else part for part in command), flush=True)
+    started = time.monotonic()
+    with open(log, "w") as out:
+        completed = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    print(f"  exit {completed.returncode} after {time.monotonic() - started:.0f} s (log: {log})", flush=True)
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ram = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")), 0)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip() or "?"
+    except OSError:
+        commit = "?"
+    return {"cores (nproc)": str(os.cpu_count()), "CPU": cpu, "RAM": f"{ram / 2**20:.1f} GiB",
+            "OS": platform.platform(), "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version,
+            "NiceGUI": metadata.version("nicegui"), "Chromium": _chromium(), "commit": commit,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def _chromium() -> str:
+    try:
+        return subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.strip() or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+
+
+def load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(value, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def ingest_section(data: dict | None, command: str) -> list[str]:
+    lines = ["## Ingest: webhooks against the stack's own limit", "", f"`{command}`", ""]
+    if not data:
+        return lines + ["(no result: see the log)", ""]
+    lines += [f"{data['n']} simulator webhooks at concurrency {data['concurrency']}, medians over rounds "
+              "(baseline and ChatHub alternate).", "",
+              "| variant | rounds | webhooks/s | ack p50 ms | ack p99 ms | ack max ms | all processed s | "
+              "after last ack s | server CPU ms/webhook | errors |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, s in data["summaries"].items():
+        lines.append(f"| {label} | {s['rounds']} | {fmt(s['webhooks_per_second'], '.0f')} | {fmt(s['ack_p50_ms'])} | "
+                     f"{fmt(s['ack_p99_ms'])} | {fmt(s['ack_max_ms'])} | {fmt(s['all_processed_seconds'], '.2f')} | "
+                     f"{fmt(s['processed_after_last_ack_seconds'], '.2f')} | "
+                     f"{fmt(s['server_cpu_ms_per_webhook'], '.2f')} | {s['errors'] + s['unprocessed_runs']} |")
+    lines.append("")
+    targets = {"chathub_over_baseline": "≥ 0.6"}
+    for name, value in data["ratios"].items():
+        lines.append(f"- **{name.replace('_over_', ' / ')}: {value:.2f}** (target {targets.get(name, '≥ 0.8')})")
+    return lines + [""]
+
+
+def large_section(data: dict | None, command: str) -> list[str]:
+    lines = ["## Large inbox: 100k conversations, 1M messages", "", f"`{command}`", ""]
+    if not data:
+        return lines + ["(no result: see the log)", ""]
+    c = data["counts"]
+    fill = f"filled in {data['fill_seconds']:.1f} s" if data.get("fill_seconds") else "reused"
+    lines += [f"{c['customers']:,} customers, {c['conversations']:,} conversations, {c['messages']:,} messages, "
+              f"{data['database_mib']:.0f} MiB on disk; {fill}. Medians of {data['runs']} runs after a warm-up. "
+              "Service: the function the page and the API call, timed in-process (server time; CPU: the process's "
+              "CPU time). REST: the HTTP round trip on 127.0.0.1.", "",
+              "| case | service ms | (CPU ms) | REST ms | target ms | met |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for case in data["cases"]:
+        worst = max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None)
+        met = "" if case["target_ms"] is None else ("yes" if worst < case["target_ms"] else "**no**")
+        lines.append(f"| {case['name']} | {fmt(case['service_ms'], '.2f')} | {fmt(case['service_cpu_ms'], '.2f')} | "
+                     f"{fmt(case['rest_ms'], '.2f')} | {fmt(case['target_ms'], '.0f')} | {met} |")
+    if data.get("server_rss_mib_after_rest") is not None:
+        lines += ["", f"Server RSS on this database: {data['server_rss_mib_started']} MiB after start, "
+                      f"{data['server_rss_mib_after_rest']} MiB after the REST runs."]
+    return lines + [""]
+
+
+def memory_section(empty: dict | None, large: dict | None, commands: list[str]) -> list[str]:
+    lines = ["## Memory", ""] + [f"`{command}`  " for command in commands] + [""]
+    rows = [("idle, no tab open (MiB)", "idle_mib"), ("inbox open in one tab (MiB)", "inbox_open_mib"),
+            ("20 more tabs open (MiB)", "batch_open_mib"), ("per additional tab (MiB)", "per_tab_mib"),
+            ("after they closed (MiB)", "after_first_batch_closed_mib"), ("tabs opened and closed", "tabs_opened"),
+            ("after all of them (MiB)", "after_churn_mib"),
+            ("growth over inbox-open (MiB)", "churn_growth_mib"),
+            ("growth, % of idle", "churn_growth_percent_of_idle")]
+    lines += ["| server RSS | empty database | large inbox (100k / 1M) |", "| --- | ---: | ---: |"]
+    for label, key in rows:
+        values = [fmt(d.get(key), ".2f" if key == "per_tab_mib" else ".1f") if d else "-" for d in (empty, large)]
+        lines.append(f"| {label} | {values[0]} | {values[1]} |")
+    lines.append("")
+    lines.append("Targets: idle < 150 MB; each additional tab < 1 MB; after 200 tabs open and close, back within "
+                 "10 % of idle.")
+    return lines + [""]
+
+
+def live_section(data: dict | None, command: str) -> list[str]:
+    lines = ["## Live latency: webhook POST to bubble in an open thread", "", f"`{command}`", ""]
+    if not data:
+        return lines + ["(no result: see the log)", ""]
+    lines += ["| other agent tabs | p50 ms | p99 ms |", "| --- | ---: | ---: |"]
+    for label, values in data.items():
+        lines.append(f"| {label} | {values['p50']:.1f} | {values['p99']:.1f} |")
+    return lines + [""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="JSON, logs and the large fill")
+    parser.add_argument("--docs", type=Path, help="write the markdown here (e.g. docs/benchmarks.md)")
+    parser.add_argument("--smoke", action="store_true", help="small N (not the large inbox): a quick check")
+    parser.add_argument("--note", default="", help="a line to put under the title (e.g. who ran it, and how busy)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "large", "memory", "live"])
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    n, rounds, tabs_n, live_n = (1000, 1, 40, 30) if args.smoke else (5000, 3, 200, 200)
+    bench = lambda name: str(ROOT / "bench" / name)  # noqa: E731
+    large_data = out / "large-inbox-data"
+    commands = {
+        "ingest": [PYTHON, bench("ingest.py"), "--start-server", "-n", str(n), "-c", "50", "--rounds", str(rounds),
+                   "--tabs", "20", "--json", str(out / "ingest.json")],
+        "large": [PYTHON, bench("large_inbox.py"), "--start-server", "--data-dir", str(large_data),
+                  "--json", str(out / "large_inbox.json")],
+        "memory": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", str(tabs_n),
+                   "--json", str(out / "memory_empty.json")],
+        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "20", "--data-dir", str(large_data),
+                         "--json", str(out / "memory_large.json")],
+        "live": [PYTHON, bench("live_latency.py"), "--start-server", "-n", str(live_n),
+                 "--json", str(out / "live_latency.json")],
+    }
+    if large_data.exists() and "large" not in args.skip:
+        shutil.rmtree(large_data)  # a fresh fill: its time is one of the figures
+    for name, command in commands.items():
+        if name.split("_")[0] in args.skip:
+            continue
+        run(command, out / f"{name}.log")
+
+    def shown(name: str) -> str:
+        return " ".join(".venv/bin/python" if part == PYTHON else
+                        os.path.relpath(part, ROOT) if part.startswith(str(ROOT)) else part
+                        for part in commands[name])
+
+    lines = ["# Benchmarks", ""]
+    if args.smoke or args.note:
+        lines += [f"> {'**Smoke figures** (small N): ' if args.smoke else ''}{args.note}".rstrip(), ""]
+    lines += ["Reproduce everything with one command (it writes this file):", "", "```bash",
+              ".venv/bin/python bench/run_all.py --out bench-results --docs docs/benchmarks.md", "```", "",
+              "or one benchmark at a time with the commands under each table (see bench/README.md for what each "
+              "measures and how to read it).", "", "## Machine", "", "| | |", "| --- | --- |"]
+    lines += [f"| {key} | {value} |" for key, value in info.items()]
+    lines.append("")
+    lines += ingest_section(load(out / "ingest.json"), shown("ingest"))
+    lines += large_section(load(out / "large_inbox.json"), shown("large"))
+    lines += memory_section(load(out / "memory_empty.json"), load(out / "memory_large.json"),
+                            [shown("memory"), shown("memory_large")])
+    lines += live_section(load(out / "live_latency.json"), shown("live"))
+    text = "\n".join(lines)
+    print(text)
+    if args.docs:
+        args.docs.parent.mkdir(parents=True, exist_ok=True)
+        args.docs.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Media ChatHub keeps: customers' photos and files fetched from their provider, and agents' attachments.
+
+Files live under DATA_DIR/media with names ChatHub chose; a message records its file's relative path, so no
+request ever names a path. Browsers fetch `/media/<message id>` (signed-in agents only): a provider URL, which
+may carry a token, never reaches them. A provider that fetches an attachment itself (Twilio) gets a signed
+link that expires.
+
+Inbound media is fetched by the media worker after the message is stored (the webhook is acknowledged
+first; WhatsApp's download URLs live five minutes, so the worker starts at once and retries briefly).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import mimetypes
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from chathub import bus, db
+from chathub.drivers.base import MediaRef, PermanentError, RetryableError
+from chathub.models import ContentType, MediaStatus, Message
+from chathub.schemas import MessageOut
+from chathub.services import channels, runtime
+from chathub.services.errors import NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+WORKER = "media"
+FETCH_ATTEMPTS = 5
+FETCH_BATCH = 4
+PUBLIC_LINK_SECONDS = 24 * 3600
+# Shown in the browser; anything else is downloaded as a file (an SVG or HTML file could run script).
+INLINE_TYPES = frozenset({
+    "image/jpeg", "image/png", "image/gif", "image/webp", "audio/mpeg", "audio/ogg", "audio/mp4", "audio/aac",
+    "audio/amr", "audio/wav", "video/mp4", "video/3gpp", "video/webm", "video/quicktime", "application/pdf",
+})
+_SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+_retry_at: dict[int, tuple[int, float]] = {}  # message id -> (failed attempts, monotonic time of the next)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    relative_path: str
+    mime_type: str
+    file_name: str
+    size: int
+
+
+def media_dir() -> Path:
+    return runtime.settings().data_dir / "media"
+
+
+def content_type_for(mime_type: str) -> ContentType:
+    major = mime_type.split("/", 1)[0]
+    return {"image": ContentType.image, "audio": ContentType.audio, "video": ContentType.video}.get(
+        major, ContentType.file)
+
+
+MAGIC_NUMBERS = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+                 (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"), (b"OggS", "audio/ogg"))
+
+
+def sniffed_mime(data: bytes) -> str | None:
+    """The type the bytes themselves announce, for the common formats (a label can be wrong)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in MAGIC_NUMBERS if data.startswith(magic)), None)
+
+
+def save_file(data: bytes, *, folder: str, mime_type: str | None, file_name: str | None) -> StoredFile:
+    """Write bytes under media/<folder>/ with a fresh name; the name a sender chose is kept only as a label."""
+    mime_type = (sniffed_mime(data) or mime_type or mimetypes.guess_type(file_name or "")[0]
+                 or "application/octet-stream").split(";")[0].strip().lower()
+    suffix = Path(file_name or "").suffix.lower()
+    if not _SAFE_SUFFIX.match(suffix) or mimetypes.guess_type(f"x{suffix}")[0] != mime_type:
+        suffix = mimetypes.guess_extension(mime_type) or ".bin"
+    relative = f"{folder}/{time.strftime('%Y-%m')}/{uuid.uuid4().hex}{suffix}"
+    target = media_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    label = Path(file_name).name if file_name else f"{content_type_for(mime_type).value}{suffix}"
+    return StoredFile(relative, mime_type, label[:200], len(data))
+
+
+def store_upload(data: bytes, *, file_name: str, mime_type: str | None) -> StoredFile:
+    """An agent's attachment, checked against the size cap."""
+    limit = runtime.settings().max_media_bytes
+    if not data:
+        raise ValidationFailed("the file is empty")
+    if len(data) > limit:
+        raise ValidationFailed(f"the file has {human_size(len(data))}; at most {human_size(limit)} can be sent")
+    return save_file(data, folder="outbound", mime_type=mime_type, file_name=file_name)
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def path_of(relative_path: str) -> Path:
+    """The file behind a stored relative path, refusing anything that would leave the media folder."""
+    root = media_dir().resolve()
+    path = (root / relative_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFound("the file is not here")
+    return path
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    path: Path
+    mime_type: str
+    file_name: str
+    inline: bool
+
+
+async def file_of_message(message_id: int, *, outbound_only: bool = False) -> ServedFile:
+    async with db.read_session() as session:
+        message = await session.get(Message, message_id)
+    if message is None or message.media_status != MediaStatus.stored or not message.media_path:
+        raise NotFound(f"message {message_id} has no stored file")
+    if outbound_only and message.direction.value != "outbound":
+        raise NotFound(f"message {message_id} has no stored file")
+    mime = (message.media_mime_type or "application/octet-stream").split(";")[0].strip().lower()
+    return ServedFile(path_of(message.media_path), mime, message.file_name or Path(message.media_path).name,
+                      inline=mime in INLINE_TYPES)
+
+
+def browser_url(message_id: int) -> str:
+    return f"/media/{message_id}"
+
+
+def public_link(message_id: int, *, seconds: int = PUBLIC_LINK_SECONDS) -> str:
+    """A link a provider can fetch an attachment from, without signing in, until it expires."""
+    expires = int(time.time()) + seconds
+    return f"{runtime.settings().public_url}/media/public/{message_id}/{expires}/{_link_signature(message_id, expires)}"
+
+
+def public_link_valid(message_id: int, expires: int, signature: str) -> bool:
+    return expires >= time.time() and hmac.compare_digest(signature, _link_signature(message_id, expires))
+
+
+def _link_signature(message_id: int, expires: int) -> str:
+    key = runtime.settings().secret_key.encode()
+    return hmac.new(key, f"media:{message_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+# ---- the media worker ----
+
+async def fetch_pending_media() -> float | None:
+    """Worker step: fetch a few inbound files still at their provider; say when to look again."""
+    now = time.monotonic()
+    async with db.read_session() as session:
+        pending = list((await session.exec(
+            select(Message).where(Message.media_status == MediaStatus.pending).order_by(col(Message.id)).limit(100)
+        )).all())
+    due = [m for m in pending if _retry_at.get(m.id, (0, 0.0))[1] <= now][:FETCH_BATCH]
+    if not due:
+        waits = [_retry_at[m.id][1] - now for m in pending if m.id in _retry_at]
+        return max(0.05, min(waits)) if waits else None
+    await asyncio.gather(*(fetch_message_media(m) for m in due))
+    return 0
+
+
+async def fetch_message_media(message: Message) -> None:
+    channel = await channels.get_channel(message.channel_id)
+    ref = MediaRef(ref=message.media_ref or "", mime_type=message.media_mime_type, file_name=message.file_name,
+                   size=message.media_size)
+    try:
+        fetched = await channels.driver_for(channel).fetch_media(ref)
+        if len(fetched.data) > runtime.settings().max_media_bytes:
+            raise PermanentError(f"the file is larger than {runtime.settings().max_media_bytes} bytes")
+        stored = save_file(fetched.data, folder="inbound", mime_type=fetched.mime_type or message.media_mime_type,
+                           file_name=fetched.file_name or message.file_name)
+    except RetryableError as error:
+        if _note_retry(message.id, error.retry_after):
+            return
+        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
+    except Exception as error:  # a permanent refusal or anything unexpected: say so on the message
+        log.info("media of message %s not fetched: %s", message.id, error)
+        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
+    else:
+        await _record_media(message.id, stored=stored)
+
+
+def _note_retry(message_id: int, retry_after: float | None) -> bool:
+    attempts = _retry_at.get(message_id, (0, 0.0))[0] + 1
+    if attempts >= FETCH_ATTEMPTS:
+        _retry_at.pop(message_id, None)
+        return False
+    delay = max(retry_after or 0, runtime.settings().retry_base_seconds * 2 ** (attempts - 1))
+    _retry_at[message_id] = (attempts, time.monotonic() + delay)
+    return True
+
+
+async def _record_media(message_id: int, *, stored: StoredFile | None = None, failed: str | None = None) -> None:
+    _retry_at.pop(message_id, None)
+    async with db.write_session() as session:
+        message = await session.get(Message, message_id)
+        if message is None or message.media_status != MediaStatus.pending:
+            return
+        if stored is not None:
+            message.media_status, message.media_path, message.media_size = MediaStatus.stored, stored.relative_path, stored.size
+            message.media_mime_type, message.file_name = stored.mime_type, message.file_name or stored.file_name
+            message.media_url = browser_url(message.id)
+        else:
+            message.media_status, message.error = MediaStatus.failed, failed
+        session.add(message)
+    bus.message_status_changed.emit(MessageOut.model_validate(message))
+
+
+def forget_retries() -> None:
+    _retry_at.clear()

@@ -1,0 +1,90 @@
+"""Inbox search: which conversations match what an agent typed.
+
+Message text is searched through `message_fts`, SQLite's FTS5 index of `message.content` (migration 0004; its
+triggers keep it current): the words as typed, in that order, case and accents ignored, the last word also as
+a beginning ("parc" finds "parcel"). What the agent types is always one quoted FTS5 phrase, so `"`, `*`, `OR`,
+`NEAR(` and the like are plain text, never query syntax. Customer names and phone numbers are matched with
+LIKE (literally: `%` and `_` match themselves). Input without any letter or digit (`%`, `?!`) has no words for
+FTS5, and falls back to LIKE over message text: correct, but it reads every message.
+
+Two plans for the messages, picked by how many match (FTS5 counts that in a few ms):
+- few matches: look up each matching message's conversation (one primary-key read each);
+- many matches: walk the inbox in its own order and keep the conversations that hold a match (the match list
+  is built once); hits come quickly then, and 100k lookups (a common word) are never made. Its worst case is a
+  word frequent in a few huge threads only: then the walk reads every conversation's message ids.
+Either way the inbox's own order and keyset paging are kept. Customer matches join as a set of conversation ids,
+so the walk reads index entries only.
+"""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from chathub.models import Conversation, Customer, Message
+
+# Up to this many matching messages their conversations are looked up one by one; above, the inbox is walked.
+# Looking up costs per match, walking per conversation passed before a page is full: on the bench's 1M messages
+# (bench/large_inbox.py) both are a few ms around here.
+LOOKUP_LIMIT = 5000
+PREFIX_MIN_LENGTH = 3  # "parc" finds "parcel"; shorter beginnings would expand to most of the vocabulary
+
+LAST_WORD = re.compile(r"[^\W_]*$")  # the letters and digits the text ends with
+message_fts = sa.table("message_fts", sa.column("rowid"))  # not a model: Alembic must not manage it
+
+
+def fts_phrase(text: str) -> str | None:
+    """What the agent typed as one FTS5 phrase (quotes doubled, so nothing in it is syntax), its last word
+    also matched as a beginning; None when it holds no word FTS5 could index."""
+    text = " ".join(text.split())
+    if not any(character.isalnum() for character in text):
+        return None
+    phrase = '"' + text.replace('"', '""') + '"'
+    last_word = LAST_WORD.search(text).group()
+    return phrase + " *" if len(last_word) >= PREFIX_MIN_LENGTH else phrase
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's own wildcards escaped (use with escape="\\")."""
+    return "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _contains(column, pattern: str, sqlite: bool):
+    # SQLite's LIKE ignores ASCII case already (as its lower() does, so ILIKE adds only a lower() per row)
+    return col(column).like(pattern, escape="\\") if sqlite else col(column).ilike(pattern, escape="\\")
+
+
+def _fts_rowids(phrase: str):
+    return select(message_fts.c.rowid).where(sa.literal_column("message_fts").match(phrase))
+
+
+async def fts_match_count(session, phrase: str) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(_fts_rowids(phrase).subquery()))).one()
+
+
+async def matching_condition(session, q: str, *, sqlite: bool):
+    """A WHERE condition on `conversation` (built with `session`: it counts FTS matches first). Without SQLite
+    (no FTS5) message text is matched with LIKE."""
+    q = q.replace("\x00", "")  # SQLite's LIKE stops reading at a NUL: "%\x00%" would match everything
+    if not q.strip():
+        return sa.false()
+    pattern = like_pattern(q)
+    by_customer = select(Conversation.id).where(col(Conversation.customer_id).in_(
+        select(Customer.id).where(sa.or_(_contains(Customer.name, pattern, sqlite),
+                                         _contains(Customer.phone, pattern, sqlite)))))
+    # `id + 0`: the id stays a filter on the walk in inbox order; as a bare `id IN (...)` SQLite would rather
+    # fetch every match by id and sort them all.
+    walked_id = col(Conversation.id) + 0
+    phrase = fts_phrase(q) if sqlite else None
+    if phrase is None:  # no words (or no FTS5): LIKE over message text
+        by_text = select(Message.conversation_id).where(_contains(Message.content, pattern, sqlite))
+        return walked_id.in_(sa.union_all(by_customer, by_text))
+    if await fts_match_count(session, phrase) <= LOOKUP_LIMIT:
+        by_text = select(Message.conversation_id).where(col(Message.id).in_(_fts_rowids(phrase)))
+        return walked_id.in_(sa.union_all(by_customer, by_text))
+    # `message.id + 0`: read the conversation's own message ids and test each against the match list (built
+    # once), rather than run through the whole match list for every conversation.
+    holds_a_match = select(sa.literal(1)).where(Message.conversation_id == Conversation.id,
+                                                (col(Message.id) + 0).in_(_fts_rowids(phrase))).exists()
+    return sa.or_(walked_id.in_(by_customer), holds_a_match)
