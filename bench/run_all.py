@@ -121,7 +121,8 @@ def memory_section(empty: dict | None, large: dict | None, commands: list[str]) 
             ("growth, % of idle", "churn_growth_percent_of_idle")]
     lines += ["| server RSS | empty database | large inbox (100k / 1M) |", "| --- | ---: | ---: |"]
     for label, key in rows:
-        values = [fmt(d.get(key), ".2f" if key == "per_tab_mib" else ".1f") if d else "-" for d in (empty, large)]
+        spec = {"per_tab_mib": ".2f", "tabs_opened": "d"}.get(key, ".1f")
+        values = [fmt(d.get(key), spec) if d else "-" for d in (empty, large)]
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
     lines.append("")
     lines.append("Targets: idle < 150 MB; each additional tab < 1 MB; after 200 tabs open and close, back within "
