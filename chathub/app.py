@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 
-from chathub import bootstrap, bus, db, pages
+from chathub import bootstrap, bus, db, memory, pages
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
 from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
 from chathub.services.errors import ServiceError
@@ -47,6 +47,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     pages.register(settings.reconnect_seconds)
     app.on_startup(lambda: start(settings, start_notes or []))
     app.on_shutdown(stop)
+    app.on_delete(memory.release_soon)  # a closed tab's memory goes back to the system
     ui.run_with(http_app, title="ChatHub", storage_secret=settings.secret_key, show_welcome_message=False,
                 favicon="💬",
                 # NiceGUI derives the socket heartbeat from this (ping every 0.8x, answer within 0.4x; by default

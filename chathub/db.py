@@ -93,11 +93,13 @@ class GroupCommit:
 
     Each caller awaits its own row's commit, so a webhook is acknowledged only once it is on disk; under
     load one commit carries hundreds of rows instead of one. `after_commit` runs with the committed rows
-    (outside any request), e.g. to announce them on the bus.
+    (outside any request), e.g. to announce them on the bus. `write_batch(session, rows)` writes them
+    (default: add the ORM objects to the session).
     """
 
-    def __init__(self, after_commit=None, max_batch: int = 500) -> None:
+    def __init__(self, after_commit=None, max_batch: int = 500, write_batch=None) -> None:
         self.after_commit = after_commit
+        self.write_batch = write_batch or _add_all
         self.max_batch = max_batch
         self._pending: list[tuple[object, asyncio.Future]] = []
         self._task: asyncio.Task | None = None
@@ -118,7 +120,7 @@ class GroupCommit:
             rows = [row for row, _ in batch]
             try:
                 async with write_session() as session:
-                    session.add_all(rows)
+                    await self.write_batch(session, rows)
             except Exception as error:  # every caller of the failed batch hears of it
                 for _, future in batch:
                     if not future.done():
@@ -129,3 +131,7 @@ class GroupCommit:
                     future.set_result(row)
             if self.after_commit is not None:
                 self.after_commit(rows)
+
+
+async def _add_all(session: AsyncSession, rows: list) -> None:
+    session.add_all(rows)

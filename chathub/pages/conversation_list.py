@@ -9,8 +9,7 @@ from nicegui import app, ui
 
 from chathub import bus
 from chathub.models import Agent, ConversationStatus
-from chathub.pages.layout import avatar
-from chathub.pages.widgets import CONVERSATION_STATUS_COLORS, channel_icon, relative_time, status_chip
+from chathub.pages.conversation_rows import ConversationRows
 from chathub.schemas import ConversationOut
 from chathub.services import channels, conversations
 from chathub.services.paging import encode_cursor
@@ -18,7 +17,7 @@ from chathub.services.paging import encode_cursor
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
-LIVE_BATCH_SECONDS = 0.2  # live changes reach an open inbox list at most this late, applied together
+LIVE_BATCH_SECONDS = 0.5  # live changes reach an open inbox list at most this late, applied together
 DEFAULT_FILTERS = {"status": "open", "channel_id": None, "unread": False, "assigned": "all", "q": ""}
 STATUS_OPTIONS = {"open": "Open", "pending": "Pending", "snoozed": "Snoozed", "resolved": "Resolved", "all": "All"}
 ASSIGNED_OPTIONS = {"all": "Everyone's", "mine": "Assigned to me", "unassigned": "Unassigned"}
@@ -36,9 +35,10 @@ class ConversationList:
         self.filters = saved_filters()
         self.cursor: str | None = None
         self.window = PAGE_SIZE  # rows kept: what was loaded; newer conversations push the oldest out
-        self.items: ui.column
+        self.rows: ConversationRows
+        self.empty_state: ui.column
         self.more_button: ui.button
-        self.shown: dict[int, ConversationRow] = {}
+        self.shown: dict[int, ConversationOut] = {}
         self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
         self.apply_scheduled = False
 
@@ -60,7 +60,8 @@ class ConversationList:
             ui.switch("Unread only", value=self.filters["unread"], on_change=lambda e: self._set("unread", e.value)) \
                 .props("dense").classes("text-sm").mark("filter-unread")
         with ui.scroll_area().classes("w-full grow"):
-            self.items = ui.column().classes("w-full gap-0").mark("conversation-list")
+            self.rows = ConversationRows(self.selected_id).classes("w-full").mark("conversation-list")
+            self.empty_state = _empty_state()
             with ui.row().classes("w-full justify-center py-2"):
                 self.more_button = ui.button("Load more", on_click=self.load_more).props("flat no-caps") \
                     .mark("load-more-conversations")
@@ -73,7 +74,6 @@ class ConversationList:
         await self.reload()
 
     async def reload(self) -> None:
-        self.items.clear()
         self.shown.clear()
         self.pending.clear()  # the reload reads them fresh
         self.cursor = None
@@ -81,14 +81,16 @@ class ConversationList:
 
     async def load_more(self) -> None:
         page = await conversations.list_conversations(**self._query(), limit=PAGE_SIZE, cursor=self.cursor)
-        with self.items:
-            if not page.items and self.cursor is None:
-                self._empty_state()
-            for conversation in page.items:
-                self.shown[conversation.id] = ConversationRow(conversation, self)
+        self.shown.update((conversation.id, conversation) for conversation in page.items)
         self.cursor = page.next_cursor
         self.more_button.visible = page.next_cursor is not None
         self.window = max(PAGE_SIZE, len(self.shown))
+        self._draw()
+
+    def _draw(self) -> None:
+        newest_first = sorted(self.shown.values(), key=_sort_key, reverse=True)
+        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names)
+        self.empty_state.visible = not self.shown
 
     def _query(self) -> dict[str, Any]:
         f = self.filters
@@ -120,100 +122,44 @@ class ConversationList:
     def _apply_pending(self) -> None:
         self.apply_scheduled = False
         pending, self.pending = self.pending, {}
-        if self.items.is_deleted:
+        if self.rows.is_deleted:
             return
         try:
-            for conversation in sorted(pending.values(), key=lambda c: (c.last_message_at, c.id)):
+            for conversation in pending.values():
                 self._apply(conversation)
+            self._trim()
+            self._draw()
         except Exception:  # a callback of the event loop: say what failed rather than lose it
             log.exception("the inbox list could not apply a live update")
 
     def _apply(self, conversation: ConversationOut) -> None:
-        """Update, move, insert or drop one row in place: newest activity stays on top. Rows are updated,
-        not rebuilt, since every open inbox runs this for every change."""
-        row = self.shown.get(conversation.id)
+        """Take in, update or drop one conversation; `_draw` puts the newest activity on top."""
         if not self.matches(conversation):
-            if row is not None:
-                self.shown.pop(conversation.id).link.delete()
+            self.shown.pop(conversation.id, None)
             return
-        newer = sum(1 for other in self.shown.values() if other.conversation.id != conversation.id
-                    and other.sort_key > (conversation.last_message_at, conversation.id))
-        if row is None:
-            if newer == len(self.shown) and self.cursor is not None:
-                return  # older than everything loaded: it comes with "Load more"
-            if not self.shown:
-                self.items.clear()  # the empty state
-            with self.items:
-                row = self.shown[conversation.id] = ConversationRow(conversation, self)
-        else:
-            row.update(conversation)
-        if self.items.default_slot.children.index(row.link) != newer:
-            row.link.move(target_index=newer)
-        self._trim()
+        if conversation.id not in self.shown and self.cursor is not None and self.shown \
+                and _sort_key(conversation) < min(map(_sort_key, self.shown.values())):
+            return  # older than everything loaded: it comes with "Load more"
+        self.shown[conversation.id] = conversation
 
     def _trim(self) -> None:
         """The oldest rows beyond the window go (they come back with "Load more"): an inbox left open keeps
-        the rows it loaded, not one for every conversation that wrote since. Under load every open list
-        drew a row per new customer and held it: memory and the cost of each update grew without end."""
-        while len(self.shown) > self.window:
-            oldest = min(self.shown.values(), key=lambda row: row.sort_key)
-            self.shown.pop(oldest.conversation.id).link.delete()
-            last = min(self.shown.values(), key=lambda row: row.sort_key).conversation
-            self.cursor = encode_cursor(last.last_message_at.isoformat(), last.id)  # as list_conversations does
-            self.more_button.visible = True
-
-    def _empty_state(self) -> None:
-        with ui.column().classes("w-full items-center py-12 text-slate-500 gap-1"):
-            ui.icon("inbox", size="lg")
-            ui.label("No conversations here.")
+        the rows it loaded, not one for every conversation that wrote since."""
+        if len(self.shown) <= self.window:
+            return
+        kept = sorted(self.shown.values(), key=_sort_key, reverse=True)[:self.window]
+        self.shown = {conversation.id: conversation for conversation in kept}
+        last = kept[-1]
+        self.cursor = encode_cursor(last.last_message_at.isoformat(), last.id)  # as list_conversations does
+        self.more_button.visible = True
 
 
-class ConversationRow:
-    """One inbox row; `update` changes only what differs."""
+def _sort_key(conversation: ConversationOut) -> tuple:
+    return conversation.last_message_at, conversation.id
 
-    def __init__(self, conversation: ConversationOut, owner: ConversationList) -> None:
-        self.owner = owner
-        self.conversation = conversation
-        selected = conversation.id == owner.selected_id
-        background = "bg-indigo-50 dark:bg-slate-700" if selected else "hover:bg-slate-100 dark:hover:bg-slate-800"
-        with ui.link(target=f"/conversations/{conversation.id}") \
-                .classes(f"no-underline text-inherit w-full {background}") \
-                .mark(f"conversation-{conversation.id}") as self.link:
-            with ui.row().classes("w-full items-start gap-3 px-3 py-3 no-wrap border-b "
-                                  "border-slate-100 dark:border-slate-800"):
-                avatar(conversation.customer.name)
-                with ui.column().classes("grow min-w-0 gap-0"):
-                    with ui.row().classes("w-full items-center gap-1 no-wrap"):
-                        self.name = ui.label(conversation.customer.name).classes("truncate")
-                        channel_icon(conversation.channel.type)
-                        ui.space()
-                        self.time = ui.label().classes("text-xs text-slate-500 shrink-0")
-                    with ui.row().classes("w-full items-center gap-1 no-wrap"):
-                        self.preview = ui.label().classes("text-sm text-slate-500 truncate grow")
-                        self.unread = ui.badge().props("rounded").classes("unread-badge")
-                    with ui.row().classes("items-center gap-2 mt-1"):
-                        self.status = status_chip(conversation.status)
-                        self.assignee = ui.label().classes("text-xs text-slate-500")
-        self._show(conversation)
 
-    @property
-    def sort_key(self) -> tuple:
-        return self.conversation.last_message_at, self.conversation.id
-
-    def update(self, conversation: ConversationOut) -> None:
-        self.conversation = conversation
-        self._show(conversation)
-
-    def _show(self, conversation: ConversationOut) -> None:
-        unread = conversation.unread_count
-        self.name.classes(replace="truncate " + ("font-semibold" if unread else "font-medium"))
-        self.time.set_text(relative_time(conversation.last_message_at))
-        self.preview.set_text(conversation.last_message_preview)
-        self.unread.set_text(str(unread))
-        self.unread.visible = unread > 0
-        self.status.set_text(conversation.status.value)
-        self.status.props(f"color={CONVERSATION_STATUS_COLORS[conversation.status]}")
-        self.status.visible = self.owner.filters["status"] == "all"
-        names = self.owner.agent_names
-        self.assignee.set_text(f"→ {names.get(conversation.assignee_id, 'someone')}" if conversation.assignee_id else "")
-        self.assignee.visible = conversation.assignee_id is not None
+def _empty_state() -> ui.column:
+    with ui.column().classes("w-full items-center py-12 text-slate-500 gap-1") as column:
+        ui.icon("inbox", size="lg")
+        ui.label("No conversations here.")
+    return column

@@ -23,7 +23,7 @@ NAVIGATION = [
     ("Agents", "/agents", "support_agent", True),
 ]
 BRAND = "#4f46e5"
-UNREAD_REFRESH_SECONDS = 0.25
+UNREAD_REFRESH_SECONDS = 0.5
 
 
 def initials(name: str) -> str:
@@ -32,10 +32,14 @@ def initials(name: str) -> str:
     return letters or "?"
 
 
+def avatar_hue(name: str) -> int:
+    return sum(map(ord, name)) % 360
+
+
 def avatar(name: str, size: str = "md") -> ui.avatar:
     """Initials on a colour derived from the name. The initials go in as text: Quasar would read the
     avatar's icon argument as an icon name or an "img:" URL, which a customer's name must never become."""
-    hue = sum(map(ord, name)) % 360
+    hue = avatar_hue(name)
     with ui.avatar(color=None, text_color="white", size=size) \
             .style(f"background: hsl({hue} 55% 45%)") as element:
         ui.label(initials(name)).classes("font-semibold leading-none")

@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
 from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
+from chathub.pages.text_bubble import STATUS_ICONS, TextBubble, fits_text_bubble, text_segments
 from chathub.pages.widgets import local_time
 from chathub.schemas import MessageOut
 
-URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
-STATUS_ICONS = {MessageStatus.pending: ("schedule", "text-slate-400", "Sending…"),
-                MessageStatus.sent: ("done", "text-slate-400", "Sent"),
-                MessageStatus.delivered: ("done_all", "text-slate-400", "Delivered"),
-                MessageStatus.read: ("done_all", "text-sky-500", "Read"),
-                MessageStatus.failed: ("error", "text-red-600", "Failed")}
 
 
 def is_web_url(url: str | None) -> bool:
@@ -31,14 +25,11 @@ def is_media_url(url: str | None) -> bool:
 def text_with_links(text: str) -> None:
     """Plain text where only http(s) URLs become links; nothing is interpreted as HTML."""
     with ui.element("div").classes("whitespace-pre-wrap break-words text-[15px] leading-snug"):
-        position = 0
-        for match in URL_PATTERN.finditer(text):
-            if match.start() > position:
-                ui.label(text[position:match.start()]).classes("inline")
-            ui.link(match.group(0), match.group(0), new_tab=True).classes("inline break-all underline")
-            position = match.end()
-        if position < len(text) or not text:
-            ui.label(text[position:]).classes("inline")
+        for segment in text_segments(text):
+            if segment["href"]:
+                ui.link(segment["text"], segment["href"], new_tab=True).classes("inline break-all underline")
+            else:
+                ui.label(segment["text"]).classes("inline")
 
 
 MEDIA_ICONS = {"file": "description", "audio": "audiotrack", "video": "movie", "image": "image", "sticker": "image"}
@@ -119,43 +110,41 @@ def status_line(message: MessageOut, *, agent_name: str | None,
 
 
 class MessageBubble:
-    """A bubble whose status line can be redrawn when a receipt arrives."""
+    """A message's bubble: one TextBubble element for plain text, the full tree for everything else. A
+    receipt, an edit or fetched media updates it in place."""
 
     def __init__(self, message: MessageOut, *, agent_name: str | None,
                  on_retry: Callable[[int], Awaitable[None]]) -> None:
         self.message = message
         self.agent_name = agent_name
         self.on_retry = on_retry
+        self.row = self._build(message)
+
+    def _build(self, message: MessageOut) -> ui.element:
+        if fits_text_bubble(message):
+            return TextBubble(message, agent_name=self.agent_name).mark(f"message-{message.id}")
         outbound = message.direction == MessageDirection.outbound
-        with ui.row().classes("w-full " + ("justify-end" if outbound else "justify-start")) as self.row:
+        with ui.row().classes("w-full " + ("justify-end" if outbound else "justify-start")) as row:
             colors = ("bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-[#fff] dark:bg-slate-700")
             if message.status == MessageStatus.failed:
                 colors = "bg-red-50 dark:bg-red-950 border border-red-300"
             with ui.column().classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] "
-                                     "shadow-sm chat-bubble").mark(f"message-{message.id}") as self.box:
-                self.body_area = ui.column().classes("w-full gap-1")
-                with self.body_area:
-                    message_body(message)
-                self.status_area = ui.column().classes("w-full gap-0")
-                self._draw_status()
-
-    def _draw_status(self) -> None:
-        self.status_area.clear()
-        with self.status_area:
-            status_line(self.message, agent_name=self.agent_name, on_retry=self.on_retry)
+                                     "shadow-sm chat-bubble").mark(f"message-{message.id}"):
+                message_body(message)
+                status_line(message, agent_name=self.agent_name, on_retry=self.on_retry)
+        return row
 
     def update(self, message: MessageOut) -> None:
         """A receipt, an edit, or media that finished fetching."""
-        if (message.content, message.media_url, message.media_status, message.edited_at) != (
-                self.message.content, self.message.media_url, self.message.media_status, self.message.edited_at):
-            self.body_area.clear()
-            with self.body_area:
-                message_body(message)
         self.message = message
-        failed = message.status == MessageStatus.failed
-        self.box.classes(add="bg-red-50 border border-red-300" if failed else "",
-                         remove="" if failed else "bg-red-50 border border-red-300")
-        self._draw_status()
+        if isinstance(self.row, TextBubble) and fits_text_bubble(message):
+            self.row.show(message, agent_name=self.agent_name)
+            return
+        old = self.row
+        with old.parent_slot:
+            self.row = self._build(message)
+        self.row.move(target_index=old.parent_slot.children.index(old))
+        old.delete()
 
 
 def day_separator(label: str) -> None:

@@ -18,11 +18,16 @@ from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 async def match_customer(session: AsyncSession, *, channel_id: int, external_id: str,
                          name: str | None = None, phone: str | None = None,
-                         aliases: tuple[str, ...] = ()) -> tuple[Customer, CustomerIdentity]:
+                         aliases: tuple[str, ...] = (),
+                         found: tuple[CustomerIdentity, Customer] | None = None,
+                         known_new: bool = False) -> tuple[Customer, CustomerIdentity]:
     """The customer behind (channel, external id), created on first contact. Safe under concurrency:
     the unique identity constraint decides, and a loser of the race reads the winner's row. `aliases` are
-    the sender's other stable ids: one of them known already finds the same customer and conversation."""
-    found = await _identity_with_customer(session, channel_id, external_id)
+    the sender's other stable ids: one of them known already finds the same customer and conversation.
+    `found` is the sender's identity when the caller has looked it up already; `known_new` says the caller
+    looked and found none."""
+    if found is None and not known_new:
+        found = await _identity_with_customer(session, channel_id, external_id)
     for alias in aliases:
         if found is not None:
             break
@@ -43,7 +48,8 @@ async def match_customer(session: AsyncSession, *, channel_id: int, external_id:
             if found is None:
                 raise
     identity, customer = found
-    await _remember_aliases(session, identity, aliases)
+    if aliases:
+        await _remember_aliases(session, identity, aliases)
     if name and customer.name in (external_id, customer.phone) and name != customer.name:
         customer.name = name  # a real name replaces the placeholder we made from the number
         customer.updated_at = utcnow()
@@ -71,6 +77,16 @@ async def _identity_with_customer(session: AsyncSession, channel_id: int, extern
         select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
         .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
     )).first()
+
+
+async def identities_with_customers(session: AsyncSession, channel_id: int,
+                                    external_ids: list[str]) -> dict[str, tuple[CustomerIdentity, Customer]]:
+    """Many senders of one channel at once, by external id (those never seen are absent)."""
+    rows = (await session.exec(
+        select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
+        .where(CustomerIdentity.channel_id == channel_id, col(CustomerIdentity.external_id).in_(external_ids))
+    )).all()
+    return {identity.external_id: (identity, customer) for identity, customer in rows}
 
 
 async def list_customers(*, q: str | None = None, limit: int | None = None,

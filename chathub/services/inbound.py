@@ -12,11 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
-    Channel, Conversation, ConversationStatus, CustomerIdentity, MediaStatus, Message, MessageDirection,
+    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
     MessageStatus, utcnow,
 )
 from chathub.services import presence
 from chathub.services.conversations import conversation_out, preview_of
+from chathub.services.customers import identities_with_customers
 from chathub.schemas import ConversationOut, MessageOut
 
 # Receipts only move a message forward; "failed" is handled apart.
@@ -37,39 +38,114 @@ class Announcements:
     media_pending: bool = False
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
     unknown_receipt: UnknownMessage | None = None
+    # New messages not flushed yet: they get their ids, and their announcements, in `settle`.
+    _unsettled: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
+    _first_unsettled: Message | None = None
+
+    async def settle(self, session: AsyncSession) -> None:
+        """Write what is pending (one flush for a whole batch) and describe the new messages. A repeat of a
+        message new in the same batch has nothing of its own to settle but still learns the message's id."""
+        if not self._unsettled and self._first_unsettled is None:
+            return
+        await session.flush()
+        for message, conversation, customer, channel in self._unsettled:
+            self.messages_created.append(MessageOut.model_validate(message))
+            self.conversations_updated.append(conversation_out(conversation, customer, channel))
+        if self.first_message_id is None and self._first_unsettled is not None:
+            self.first_message_id = self._first_unsettled.id
+        self._unsettled, self._first_unsettled = [], None
 
 
-async def apply_inbound_events(session: AsyncSession, channel: Channel, events: list[InboundEvent]) -> Announcements:
+@dataclass
+class Lookups:
+    """Rows this write transaction has read or made already, so a batch of webhooks looks each up once.
+    Safe because writes are serialised: nothing else changes these rows before the transaction ends."""
+    messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
+    senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
+    unknown_senders: set[tuple[int, str]] = field(default_factory=set)
+    conversations: dict[int, Conversation] = field(default_factory=dict)  # the latest, by identity id
+    new_identities: set[int] = field(default_factory=set)  # made in this transaction: no conversation yet
+
+    async def prefetch(self, session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]]]) -> None:
+        """Three queries per channel for the whole batch: its messages, senders and their conversations."""
+        by_channel: dict[int, tuple[set[str], set[str]]] = {}
+        for channel, events in batch:
+            external_ids, senders = by_channel.setdefault(channel.id, (set(), set()))
+            for event in events:
+                external_ids.add(event.external_id)
+                if isinstance(event, InboundMessage):
+                    senders.add(event.sender_id)
+        for channel_id, (external_ids, senders) in by_channel.items():
+            await self._prefetch_channel(session, channel_id, sorted(external_ids), sorted(senders))
+
+    async def _prefetch_channel(self, session: AsyncSession, channel_id: int, external_ids: list[str],
+                                senders: list[str]) -> None:
+        for chunk in _chunks(external_ids):
+            found = {m.external_id: m for m in (await session.exec(select(Message).where(
+                Message.channel_id == channel_id, col(Message.external_id).in_(chunk)))).all()}
+            self.messages.update({(channel_id, external_id): found.get(external_id) for external_id in chunk})
+        for chunk in _chunks(senders):
+            found = await identities_with_customers(session, channel_id, chunk)
+            for external_id in chunk:
+                if external_id in found:
+                    self.senders[(channel_id, external_id)] = found[external_id]
+                else:
+                    self.unknown_senders.add((channel_id, external_id))
+        identity_ids = [identity.id for (c, _), (identity, _) in self.senders.items() if c == channel_id]
+        for chunk in _chunks(identity_ids):
+            for conversation in (await session.exec(select(Conversation).where(
+                    col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id))).all():
+                self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
+
+    async def message(self, session: AsyncSession, channel_id: int, external_id: str) -> Message | None:
+        key = (channel_id, external_id)
+        if key not in self.messages:
+            self.messages[key] = (await session.exec(select(Message).where(
+                Message.channel_id == channel_id, Message.external_id == external_id))).first()
+        return self.messages[key]
+
+
+def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay well below
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+async def apply_inbound_events(session: AsyncSession, channel: Channel, events: list[InboundEvent],
+                               lookups: Lookups | None = None) -> Announcements:
+    """Apply one webhook's events. With `lookups` (a batch), the caller settles the announcements after
+    the batch's single flush; without, they are settled here."""
     out = Announcements()
     for event in events:
         if isinstance(event, InboundMessage):
-            message = await store_inbound_message(session, channel, event, out)
+            message = await store_inbound_message(session, channel, event, out, lookups or Lookups(), settle=False)
         else:
             try:
-                message = await apply_status_update(session, channel, event, out)
+                message = await apply_status_update(session, channel, event, out, lookups)
             except UnknownMessage as unknown:
                 out.unknown_receipt = out.unknown_receipt or unknown
                 continue
-        if out.first_message_id is None and message is not None:
-            out.first_message_id = message.id
+        if out.first_message_id is None and out._first_unsettled is None and message is not None:
+            if message.id is None:
+                out._first_unsettled = message
+            else:
+                out.first_message_id = message.id
+    if lookups is None:
+        await out.settle(session)
     return out
 
 
 async def store_inbound_message(session: AsyncSession, channel: Channel, event: InboundMessage,
-                                out: Announcements) -> Message:
+                                out: Announcements, lookups: Lookups | None = None, *, settle: bool = True) -> Message:
     """Store one customer message; a re-delivered one returns the stored row and changes nothing, an edited
     one changes the stored row (never a second bubble)."""
-    existing = await _message_by_external_id(session, channel.id, event.external_id)
+    lookups = lookups or Lookups()
+    existing = await lookups.message(session, channel.id, event.external_id)
     if existing is not None:
         if event.edited and existing.direction == MessageDirection.inbound:
             await _apply_edit(session, existing, event, out)
         return existing
-    from chathub.services.customers import match_customer
-
-    customer, identity = await match_customer(session, channel_id=channel.id, external_id=event.sender_id,
-                                              name=event.sender_name, phone=event.sender_phone,
-                                              aliases=event.sender_aliases)
-    conversation = await _open_conversation_for(session, identity)
+    customer, identity = await _sender(session, channel, event, lookups)
+    conversation = await _open_conversation_for(session, identity, lookups)
     now = utcnow()
     message = Message(conversation_id=conversation.id, channel_id=channel.id, direction=MessageDirection.inbound,
                       content_type=event.content_type, content=event.content, media_url=event.media_url,
@@ -83,32 +159,51 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
         message.file_name, message.media_size = event.media.file_name or event.file_name, event.media.size
         out.media_pending = True
     session.add(message)
+    lookups.messages[(channel.id, event.external_id)] = message  # a repeat later in the batch is a duplicate
     conversation.last_message_at = now
     conversation.last_message_preview = preview_of(message)
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
         conversation.unread_count += 1
     session.add(conversation)
-    await session.flush()
-    out.messages_created.append(MessageOut.model_validate(message))
-    out.conversations_updated.append(conversation_out(conversation, customer, channel))
+    out._unsettled.append((message, conversation, customer, channel))
+    if settle:
+        await out.settle(session)
     return message
+
+
+async def _sender(session: AsyncSession, channel: Channel, event: InboundMessage,
+                  lookups: Lookups) -> tuple[Customer, CustomerIdentity]:
+    from chathub.services.customers import match_customer
+
+    key = (channel.id, event.sender_id)
+    known_new = key in lookups.unknown_senders and not event.sender_aliases  # an alias may know them
+    customer, identity = await match_customer(session, channel_id=channel.id, external_id=event.sender_id,
+                                              name=event.sender_name, phone=event.sender_phone,
+                                              aliases=event.sender_aliases, found=lookups.senders.get(key),
+                                              known_new=known_new)
+    if known_new:
+        lookups.new_identities.add(identity.id)
+        lookups.unknown_senders.discard(key)
+    lookups.senders[key] = (identity, customer)
+    return customer, identity
 
 
 async def _apply_edit(session: AsyncSession, message: Message, event: InboundMessage, out: Announcements) -> None:
     edited_at = event.edited_at or utcnow()
     if message.edited_at is not None and edited_at <= message.edited_at:
         return  # a re-delivered or older version of the edit
+    if message.id is None:  # the message itself came earlier in this batch
+        await session.flush()
     message.content, message.edited_at = event.content, edited_at
     if event.payload is not None:
         message.payload = {**(message.payload or {}), **event.payload}
     session.add(message)
-    await session.flush()
     out.messages_changed.append(MessageOut.model_validate(message))
 
 
 async def apply_status_update(session: AsyncSession, channel: Channel, event: StatusUpdate,
-                              out: Announcements) -> Message | None:
-    message = await _message_by_external_id(session, channel.id, event.external_id)
+                              out: Announcements, lookups: Lookups | None = None) -> Message | None:
+    message = await (lookups or Lookups()).message(session, channel.id, event.external_id)
     if message is None or message.direction != MessageDirection.outbound:
         raise UnknownMessage(f"no outbound message with external id {event.external_id!r} on this channel")
     if not _moves_forward(message.status, event.status):
@@ -124,7 +219,6 @@ async def apply_status_update(session: AsyncSession, channel: Channel, event: St
         if event.status == MessageStatus.read:
             message.read_at = at
     session.add(message)
-    await session.flush()
     out.messages_changed.append(MessageOut.model_validate(message))
     return message
 
@@ -136,19 +230,17 @@ def _moves_forward(current: MessageStatus, new: MessageStatus) -> bool:
     return STATUS_RANK[new] > STATUS_RANK.get(current, -1)
 
 
-async def _message_by_external_id(session: AsyncSession, channel_id: int, external_id: str) -> Message | None:
-    return (await session.exec(
-        select(Message).where(Message.channel_id == channel_id, Message.external_id == external_id)
-    )).first()
-
-
-async def _open_conversation_for(session: AsyncSession, identity: CustomerIdentity) -> Conversation:
+async def _open_conversation_for(session: AsyncSession, identity: CustomerIdentity,
+                                 lookups: Lookups) -> Conversation:
     """The identity's latest conversation, reopened if it was resolved or snoozed; or a new one."""
-    conversation = (await session.exec(
-        select(Conversation).where(Conversation.identity_id == identity.id)
-        .order_by(col(Conversation.id).desc()).limit(1)
-    )).first()
-    if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
+    conversation = lookups.conversations.get(identity.id)
+    if conversation is None and identity.id not in lookups.new_identities:
+        conversation = (await session.exec(
+            select(Conversation).where(Conversation.identity_id == identity.id)
+            .order_by(col(Conversation.id).desc()).limit(1)
+        )).first()
+    if conversation is None and identity.id not in lookups.new_identities:
+        # an alias (a BSUID kept beside the number) has no thread: the sender's is used
         conversation = (await session.exec(
             select(Conversation).where(Conversation.customer_id == identity.customer_id,
                                        Conversation.channel_id == identity.channel_id)
@@ -162,4 +254,5 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
     elif conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):
         conversation.status = ConversationStatus.open
         conversation.snoozed_until = None
+    lookups.conversations[identity.id] = conversation
     return conversation

@@ -12,20 +12,20 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, insert, or_
 from sqlmodel import col, select
 
 from chathub import bus, db
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InvalidPayload, SignatureError
 from chathub.models import Channel, ChannelType, Message, WebhookLog, WebhookStatus, utcnow
-from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
+from chathub.schemas import ConversationOut, Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, runtime
 from chathub.services.errors import Conflict, NotFound
-from chathub.services.inbound import Announcements, apply_inbound_events
+from chathub.services.inbound import Announcements, Lookups, apply_inbound_events
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 from chathub.worker import backoff_seconds
 
@@ -49,14 +49,43 @@ class IntakeResult:
         return {"detail": self.detail, "webhook_log_id": self.log_id}
 
 
-def _announce_logged(rows: list[WebhookLog]) -> None:
+@dataclass
+class LogRow:
+    """A webhook log row on its way to the database. A plain object: on the busiest path the ORM model
+    cost more than the insert itself."""
+    channel_type: str
+    headers: dict
+    body: str
+    channel_id: int | None = None
+    status: WebhookStatus = WebhookStatus.received
+    http_status: int = 200
+    attempts: int = 0
+    error: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    message_id: int | None = None
+    id: int | None = None
+
+
+_LOG_COLUMNS = [f.name for f in fields(LogRow) if f.name != "id"]
+_INSERT_LOGS = insert(WebhookLog.__table__).returning(WebhookLog.__table__.c.id, sort_by_parameter_order=True)
+
+
+async def _insert_logs(session, rows: list[LogRow]) -> None:
+    connection = await session.connection()
+    result = await connection.execute(_INSERT_LOGS, [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows])
+    for row, (row_id,) in zip(rows, result.all()):
+        row.id = row_id
+
+
+def _announce_logged(rows: list[LogRow]) -> None:
     for row in rows:
         bus.webhook_logged.emit(WebhookLogOut.model_validate(row))
     if any(row.status == WebhookStatus.received for row in rows):
         runtime.runtime.wake(WORKER)
 
 
-_log_writer = db.GroupCommit(after_commit=_announce_logged)
+_log_writer = db.GroupCommit(after_commit=_announce_logged, write_batch=_insert_logs)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -68,8 +97,7 @@ async def receive_webhook(*, channel_type: str, channel_id: int | None, body: by
                           headers: Mapping[str, str], too_large: bool = False, query: str = "") -> IntakeResult:
     """Check one request, log it durably, and say what to answer. Never raises for bad input."""
     headers = {k.lower(): v for k, v in headers.items()}
-    row = WebhookLog(channel_type=channel_type, headers=redact_headers(headers),
-                     body=body.decode("utf-8", errors="replace"))
+    row = LogRow(channel_type=channel_type, headers=redact_headers(headers), body=body.decode("utf-8", errors="replace"))
     status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, query)
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
@@ -79,7 +107,7 @@ async def receive_webhook(*, channel_type: str, channel_id: int | None, body: by
     return IntakeResult(status, reason, row.id, ack)
 
 
-async def _check_request(row: WebhookLog, channel_type: str, channel_id: int | None, body: bytes,
+async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,
                          headers: dict[str, str], too_large: bool, query: str) -> tuple[int, str]:
     channel = await _find_channel(channel_type, channel_id)
     if channel is None or not channel.enabled:
@@ -123,7 +151,7 @@ async def _find_channel(channel_type: str, channel_id: int | None) -> Channel | 
 async def answer_handshake(*, channel_type: str, channel_id: int, params: Mapping[str, str]) -> IntakeResult:
     """A provider's GET check of the webhook URL (WhatsApp's hub.challenge). Failures are logged like any
     rejected webhook; a success is answered and logged as processed (it carries no message)."""
-    row = WebhookLog(channel_type=channel_type, headers={}, body=json.dumps(redact_headers(dict(params))))
+    row = LogRow(channel_type=channel_type, headers={}, body=json.dumps(redact_headers(dict(params))))
     channel = await _find_channel(channel_type, channel_id)
     status, detail = 200, ""
     if channel is None or not channel.enabled:
@@ -152,21 +180,62 @@ async def process_due_webhooks() -> float | None:
             later = (await session.exec(select(func.min(WebhookLog.next_attempt_at)).where(
                 col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])))).one()
             return max(0.05, (later - now).total_seconds()) if later else None
-    announcements, finished = [], []
     async with db.write_session() as session:
         logs = (await session.exec(_queue_query().where(
             or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
         ).limit(BATCH_SIZE))).all()
-        for entry in logs:
-            announcements.append(await _process_one(session, entry))
-            finished.append(entry)
-    for entry, announcement in zip(finished, announcements):
-        _announce(announcement)
+        announcements = await _process_batch(session, logs)
+    conversations: dict[int, ConversationOut] = {}  # each once, as the batch left it: every open tab hears it
+    for entry, announcement in zip(logs, announcements):
+        _announce(announcement, conversations)
         bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
         # Every open tab is updated right here, in this task: between two webhooks, let requests and the
         # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
         await asyncio.sleep(0)
+    for conversation in conversations.values():
+        bus.conversation_updated.emit(conversation)
     return 0
+
+
+async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements | None]:
+    """The whole batch in one savepoint, with shared lookups and one flush. If anything in it fails, the
+    batch is done again one log at a time, each in its own savepoint, so one bad webhook holds up no other."""
+    try:
+        async with session.begin_nested():
+            return await _process_together(session, logs)
+    except Exception as error:
+        log.info("webhook batch of %d: %r; processing them one by one", len(logs), error)
+        return [await _process_one(session, entry) for entry in logs]
+
+
+async def _process_together(session, logs: list[WebhookLog]) -> list[Announcements | None]:
+    parsed = [await _parse(entry) for entry in logs]
+    lookups = Lookups()
+    await lookups.prefetch(session, [item for item in parsed if not isinstance(item, str)])
+    results: list[Announcements | None] = []
+    for entry, item in zip(logs, parsed):
+        entry.attempts += 1
+        if isinstance(item, str):
+            _record_failure(entry, item)
+            results.append(None)
+        else:
+            results.append(await apply_inbound_events(session, *item, lookups=lookups))
+    await session.flush()
+    for entry, result in zip(logs, results):
+        if result is not None:
+            await result.settle(session)
+            _record_outcome(entry, result)
+        session.add(entry)
+    return results
+
+
+async def _parse(entry: WebhookLog) -> tuple[Channel, list] | str:
+    """The log's channel and events, or why they cannot be read."""
+    try:
+        channel = await channels.get_channel(entry.channel_id)
+        return channel, channels.driver_for(channel).parse(entry.body.encode(), entry.headers)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
 
 
 def _queue_query():
@@ -185,16 +254,18 @@ async def _process_one(session, entry: WebhookLog) -> Announcements | None:
         _record_failure(entry, f"{type(error).__name__}: {error}")
         session.add(entry)
         return None
-    if result.unknown_receipt is not None:  # the messages it carried stay stored; the receipt is retried
-        _record_failure(entry, f"UnknownMessage: {result.unknown_receipt}")
-        entry.message_id = result.first_message_id
-        session.add(entry)
-        return result
-    entry.status, entry.error, entry.processed_at = WebhookStatus.processed, None, utcnow()
-    entry.next_attempt_at = None
-    entry.message_id = result.first_message_id
+    _record_outcome(entry, result)
     session.add(entry)
     return result
+
+
+def _record_outcome(entry: WebhookLog, result: Announcements) -> None:
+    entry.message_id = result.first_message_id
+    if result.unknown_receipt is not None:  # the messages it carried stay stored; the receipt is retried
+        _record_failure(entry, f"UnknownMessage: {result.unknown_receipt}")
+        return
+    entry.status, entry.error, entry.processed_at = WebhookStatus.processed, None, utcnow()
+    entry.next_attempt_at = None
 
 
 def _record_failure(entry: WebhookLog, error: str) -> None:
@@ -206,7 +277,7 @@ def _record_failure(entry: WebhookLog, error: str) -> None:
         entry.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds))
 
 
-def _announce(result: Announcements | None) -> None:
+def _announce(result: Announcements | None, conversations: dict[int, ConversationOut]) -> None:
     if result is None:
         return
     for message in result.messages_created:
@@ -216,7 +287,8 @@ def _announce(result: Announcements | None) -> None:
     if result.media_pending:
         runtime.runtime.wake("media")
     for conversation in result.conversations_updated:
-        bus.conversation_updated.emit(conversation)
+        conversations.pop(conversation.id, None)  # keeps the order of the latest change
+        conversations[conversation.id] = conversation
 
 
 async def replay_webhook(log_id: int) -> WebhookLogOut:

@@ -9,9 +9,9 @@ from tests.support import eventually, post_webhook, seed_message
 
 
 def row_order(user: User) -> list[str]:
-    """The markers of the inbox rows, top to bottom."""
-    column = next(iter(user.find(marker="conversation-list").elements))
-    return [marker for row in column.default_slot.children for marker in row._markers]
+    """The inbox rows, top to bottom, named by their links' conversation."""
+    rows = next(iter(user.find(marker="conversation-list").elements))
+    return [f"conversation-{row['id']}" for row in rows.rows]
 
 
 async def test_a_new_conversation_appears_in_an_open_inbox(user: User):

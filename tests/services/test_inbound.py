@@ -305,3 +305,26 @@ async def test_a_sender_known_by_an_alias_is_the_same_customer(client):
     async with db.read_session() as session:
         customers = (await session.exec(select(Customer))).all()
     assert [c.name for c in customers] == ["Sheena"]
+
+
+# ---- many webhooks at once (the worker takes them in batches) ----
+
+async def test_a_burst_with_repeats_gives_each_customer_one_conversation_and_each_message_once(client, auth):
+    """Posted together, the webhooks are processed a batch at a time with shared lookups: new customers, a
+    customer's later messages and provider re-deliveries inside one batch must still come out right."""
+    import asyncio
+
+    payloads = [seed_message(f"burst-{customer}-{n}", sender=f"+1555010{customer:02d}", text=f"Note {n}",
+                             name=f"Burst {customer}", timestamp=f"2024-02-14T10:00:0{n}Z") for customer in range(10) for n in range(3)]
+    log_ids = await asyncio.gather(*(accepted(client, payload) for payload in payloads + payloads))  # each twice
+    logs = [await settled_log(client, auth, log_id, "processed") for log_id in log_ids]
+
+    conversations = await items(client, auth, "/api/v1/conversations")
+    assert sorted(c["customer"]["name"] for c in conversations) == sorted(f"Burst {c}" for c in range(10))
+    assert all(c["unread_count"] == 3 for c in conversations)
+    for conversation in conversations:
+        assert [m["content"] for m in await messages_of(client, auth, conversation["id"])] == \
+            ["Note 0", "Note 1", "Note 2"]
+    first, repeat = logs[:len(payloads)], logs[len(payloads):]
+    assert [entry["message_id"] for entry in first] == [entry["message_id"] for entry in repeat]
+    assert len({entry["message_id"] for entry in first}) == len(payloads)

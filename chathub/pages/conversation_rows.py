@@ -1,0 +1,49 @@
+"""The inbox rows as one element whose rows are data, drawn by the browser (conversation_rows.js).
+
+Every open inbox hears every conversation change. As a tree of a dozen NiceGUI elements per row, each new
+customer cost every open tab a row's worth of elements (server CPU and memory per tab); as data, a change is
+one update of one element.
+"""
+from __future__ import annotations
+
+import json
+
+from nicegui import ui
+
+from chathub.pages.layout import avatar_hue, initials
+from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, relative_time
+from chathub.schemas import ConversationOut
+
+SHOWN_TEXT = ("name", "preview", "time", "status", "assignee")
+
+
+class ConversationRows(ui.element, component="conversation_rows.js"):
+    def __init__(self, selected_id: int | None) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+        self._props["data"] = "[]"
+        # an id typed into the URL may be beyond 64 bits, which the props' JSON cannot carry: no such row anyway
+        self._props["selected"] = selected_id if selected_id is not None and 0 < selected_id < 2**63 else None
+
+    def show(self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str]) -> None:
+        self.rows = [row_data(c, show_status=show_status, agent_names=agent_names) for c in conversations]
+        self._props["data"] = json.dumps(self.rows, ensure_ascii=False)
+        self.update()
+
+    def _displayed_contents(self, *, only_visible: bool) -> list:
+        """What the rows show as text, for `user.should_see` in page tests."""
+        return [row[key] for row in self.rows for key in SHOWN_TEXT]
+
+
+def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: dict[int, str]) -> dict:
+    name, assignee_id = conversation.customer.name, conversation.assignee_id
+    return {
+        "id": conversation.id, "name": name, "initials": initials(name), "hue": avatar_hue(name),
+        "channel_icon": CHANNEL_ICONS.get(conversation.channel.type, "forum"),
+        "channel_label": conversation.channel.type.value.capitalize(),
+        "time": relative_time(conversation.last_message_at), "preview": conversation.last_message_preview,
+        "unread": conversation.unread_count,
+        "status": conversation.status.value if show_status else "",
+        "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
+        "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",
+    }
