@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from nicegui import ElementFilter, ui
+from nicegui import ElementFilter
 from nicegui.testing import User
 
 from chathub.pages.conversation_list import PAGE_SIZE
+from chathub.pages.conversation_rows import ConversationRows
 from chathub.services import conversations
 from tests.pages.helpers import sign_in
 from tests.support import eventually, post_webhook, seed_message
@@ -52,9 +53,10 @@ def test_fifty_senders_for_ten_seconds_lose_nothing_and_keep_four_tabs_live():
 
 
 def inbox_rows(user: User) -> list[str]:
+    """The links the inbox list draws, top to bottom (the browser draws them from the rows' data)."""
     with user.client:
-        return [link.props["href"] for link in ElementFilter(kind=ui.link)
-                if str(link.props.get("href", "")).startswith("/conversations/")]
+        [rows] = ElementFilter(kind=ConversationRows)
+    return [f"/conversations/{row['id']}" for row in rows.rows]
 
 
 async def test_an_open_inbox_keeps_one_page_of_rows_as_new_customers_write_and_loads_the_rest(user: User):
