@@ -34,9 +34,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -96,27 +98,40 @@ def payload(run: str, i: int, per_customer: int) -> dict:
 CONNECTIONS_PER_CLIENT = 10
 
 
-async def post_all(url: str, run: str, n: int, concurrency: int, per_customer: int, result: Result) -> None:
-    bodies = [json.dumps(payload(run, i, per_customer)).encode() for i in range(n)]
+@dataclass
+class PostStats:
+    accepted: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+
+    def latency_ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+async def post_concurrently(url: str, concurrency: int, next_body: Callable[[], tuple[Any, bytes] | None],
+                            on_accepted: Callable[[Any], None] | None = None) -> PostStats:
+    """`concurrency` senders post `next_body()`'s (key, body) to the simulator webhook until it gives None;
+    `on_accepted(key)` hears of every 200."""
+    stats = PostStats()
     headers = {"content-type": "application/json"}
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    next_index = 0
 
     async def sender(http: httpx.AsyncClient) -> None:
-        nonlocal next_index
-        while next_index < n:
-            body = bodies[next_index]
-            next_index += 1
+        while (item := next_body()) is not None:
+            key, body = item
             started = time.perf_counter()
             try:
                 response = await http.post("/webhooks/simulator", content=body, headers=headers)
             except httpx.HTTPError as error:
-                errors[type(error).__name__] += 1
+                stats.errors[type(error).__name__] += 1
                 continue
-            latencies.append(time.perf_counter() - started)
+            stats.latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
-                errors[str(response.status_code)] += 1
+                stats.errors[str(response.status_code)] += 1
+                continue
+            stats.accepted += 1
+            if on_accepted is not None:
+                on_accepted(key)
 
     sizes = [min(CONNECTIONS_PER_CLIENT, concurrency - start)
              for start in range(0, concurrency, CONNECTIONS_PER_CLIENT)]
@@ -125,16 +140,22 @@ async def post_all(url: str, run: str, n: int, concurrency: int, per_customer: i
     try:
         started = time.perf_counter()
         await asyncio.gather(*(sender(http) for http, size in zip(clients, sizes) for _ in range(size)))
-        result.send_seconds = time.perf_counter() - started
+        stats.seconds = time.perf_counter() - started
     finally:
         for http in clients:
             await http.aclose()
-    result.accepted = n - sum(errors.values())
+    return stats
+
+
+async def post_all(url: str, run: str, n: int, concurrency: int, per_customer: int, result: Result) -> None:
+    bodies = iter([(i, json.dumps(payload(run, i, per_customer)).encode()) for i in range(n)])
+    stats = await post_concurrently(url, concurrency, lambda: next(bodies, None))
+    result.send_seconds = stats.seconds
+    result.accepted = stats.accepted
     result.webhooks_per_second = result.accepted / result.send_seconds
-    result.ack_p50_ms = percentile(latencies, 50) * 1000
-    result.ack_p99_ms = percentile(latencies, 99) * 1000
-    result.ack_max_ms = max(latencies, default=0.0) * 1000
-    result.errors = dict(errors)
+    result.ack_p50_ms, result.ack_p99_ms = stats.latency_ms(50), stats.latency_ms(99)
+    result.ack_max_ms = max(stats.latencies, default=0.0) * 1000
+    result.errors = dict(stats.errors)
 
 
 async def wait_processed(http: httpx.AsyncClient, started: float, timeout: float) -> float | None:

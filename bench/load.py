@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,7 +40,7 @@ import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ingest import CONNECTIONS_PER_CLIENT, LOCAL_HOSTS, cpu_seconds, own_server, percentile
+from ingest import LOCAL_HOSTS, cpu_seconds, own_server, post_concurrently
 from live_latency import browser
 from tabs_memory import rss_mib
 
@@ -178,49 +177,24 @@ async def send_load(args: argparse.Namespace, run: str, busy: int, result: Resul
                     sampler: Sampler) -> set[str]:
     """`args.senders` senders posting for `args.duration` seconds; returns the acknowledged message ids."""
     acknowledged: set[str] = set()
-    errors: Counter[str] = Counter()
-    latencies: list[float] = []
     counter = itertools.count()
-    headers = {"content-type": "application/json"}
     deadline = time.perf_counter() + args.duration
 
-    async def sender(http: httpx.AsyncClient) -> None:
-        while time.perf_counter() < deadline:
-            index = next(counter)
-            customer = customer_of(index, args.customers, busy, args.busy_share)
-            body = json.dumps(webhook(run, index, customer)).encode()
-            started = time.perf_counter()
-            try:
-                response = await http.post("/webhooks/simulator", content=body, headers=headers)
-            except httpx.HTTPError as error:
-                errors[type(error).__name__] += 1
-                continue
-            latencies.append(time.perf_counter() - started)
-            if response.status_code == 200:
-                acknowledged.add(message_id(run, index))
-            else:
-                errors[str(response.status_code)] += 1
+    def next_body() -> tuple[str, bytes] | None:
+        if time.perf_counter() >= deadline:
+            return None
+        index = next(counter)
+        customer = customer_of(index, args.customers, busy, args.busy_share)
+        return message_id(run, index), json.dumps(webhook(run, index, customer)).encode()
 
-    # Several small connection pools, not one big one: see ingest.py (CPU of the load generator).
-    sizes = [min(CONNECTIONS_PER_CLIENT, args.senders - start)
-             for start in range(0, args.senders, CONNECTIONS_PER_CLIENT)]
-    clients = [httpx.AsyncClient(base_url=args.url, timeout=60.0, limits=httpx.Limits(
-        max_connections=size, max_keepalive_connections=size)) for size in sizes]
-    try:
-        with sampler:
-            started = time.perf_counter()
-            await asyncio.gather(*(sender(http) for http, size in zip(clients, sizes) for _ in range(size)))
-            elapsed = time.perf_counter() - started
-    finally:
-        for http in clients:
-            await http.aclose()
+    with sampler:
+        stats = await post_concurrently(args.url, args.senders, next_body, acknowledged.add)
     result.sent = next(counter)  # the indexes drawn so far: one per request
     result.acknowledged = len(acknowledged)
-    result.errors = dict(errors)
-    result.acknowledged_per_second = len(acknowledged) / elapsed
-    result.ack_p50_ms = percentile(latencies, 50) * 1000
-    result.ack_p99_ms = percentile(latencies, 99) * 1000
-    result.ack_max_ms = max(latencies, default=0.0) * 1000
+    result.errors = dict(stats.errors)
+    result.acknowledged_per_second = len(acknowledged) / stats.seconds
+    result.ack_p50_ms, result.ack_p99_ms = stats.latency_ms(50), stats.latency_ms(99)
+    result.ack_max_ms = max(stats.latencies, default=0.0) * 1000
     return acknowledged
 
 
