@@ -16,9 +16,9 @@ from chathub.models import (
     MessageStatus, utcnow,
 )
 from chathub.services import presence
-from chathub.services.conversations import conversation_out, preview_of
+from chathub.services.conversations import preview_of
 from chathub.services.customers import identities_with_customers
-from chathub.schemas import ConversationOut, MessageOut
+from chathub.schemas import MessageOut
 
 # Receipts only move a message forward; "failed" is handled apart.
 STATUS_RANK = {MessageStatus.pending: 0, MessageStatus.sent: 1, MessageStatus.delivered: 2, MessageStatus.read: 3}
@@ -31,29 +31,31 @@ class UnknownMessage(Exception):
 
 @dataclass
 class Announcements:
-    messages_created: list[MessageOut] = field(default_factory=list)
+    """What to tell open pages once the transaction is committed. New messages and their conversations stay
+    rows until then: the models for the bus are built only if someone listens (see services/webhooks)."""
+    created: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     messages_changed: list[MessageOut] = field(default_factory=list)
-    conversations_updated: list[ConversationOut] = field(default_factory=list)
     first_message_id: int | None = None
     media_pending: bool = False
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
     unknown_receipt: UnknownMessage | None = None
-    # New messages not flushed yet: they get their ids, and their announcements, in `settle`.
+    # New messages not flushed yet: they get their ids in `settle`.
     _unsettled: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     _first_unsettled: Message | None = None
 
     async def settle(self, session: AsyncSession) -> None:
-        """Write what is pending (one flush for a whole batch) and describe the new messages. A repeat of a
-        message new in the same batch has nothing of its own to settle but still learns the message's id."""
+        """Write what is pending (one flush for a whole batch). A repeat of a message new in the same batch
+        has nothing of its own to settle but still learns the message's id."""
         if not self._unsettled and self._first_unsettled is None:
             return
         await session.flush()
-        for message, conversation, customer, channel in self._unsettled:
-            self.messages_created.append(MessageOut.model_validate(message))
-            self.conversations_updated.append(conversation_out(conversation, customer, channel))
+        self.created += self._unsettled
         if self.first_message_id is None and self._first_unsettled is not None:
             self.first_message_id = self._first_unsettled.id
         self._unsettled, self._first_unsettled = [], None
+
+    def messages_created(self) -> list[MessageOut]:
+        return [MessageOut.model_validate(message) for message, *_ in self.created]
 
 
 @dataclass

@@ -22,8 +22,9 @@ from chathub import bus, db
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InvalidPayload, SignatureError
 from chathub.models import Channel, ChannelType, Message, WebhookLog, WebhookStatus, utcnow
-from chathub.schemas import ConversationOut, Page, WebhookLogDetail, WebhookLogOut
+from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, runtime
+from chathub.services.conversations import conversation_out
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, Lookups, apply_inbound_events
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -79,7 +80,7 @@ async def _insert_logs(session, rows: list[LogRow]) -> None:
 
 
 def _announce_logged(rows: list[LogRow]) -> None:
-    for row in rows:
+    for row in rows if bus.webhook_logged.callbacks else ():
         bus.webhook_logged.emit(WebhookLogOut.model_validate(row))
     if any(row.status == WebhookStatus.received for row in rows):
         runtime.runtime.wake(WORKER)
@@ -185,15 +186,16 @@ async def process_due_webhooks() -> float | None:
             or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
         ).limit(BATCH_SIZE))).all()
         announcements = await _process_batch(session, logs)
-    conversations: dict[int, ConversationOut] = {}  # each once, as the batch left it: every open tab hears it
+    conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     for entry, announcement in zip(logs, announcements):
         _announce(announcement, conversations)
-        bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
+        if bus.webhook_logged.callbacks:
+            bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
         # Every open tab is updated right here, in this task: between two webhooks, let requests and the
         # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
         await asyncio.sleep(0)
-    for conversation in conversations.values():
-        bus.conversation_updated.emit(conversation)
+    for refs in conversations.values():
+        bus.conversation_updated.emit(conversation_out(*refs))
     return 0
 
 
@@ -277,18 +279,19 @@ def _record_failure(entry: WebhookLog, error: str) -> None:
         entry.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds))
 
 
-def _announce(result: Announcements | None, conversations: dict[int, ConversationOut]) -> None:
+def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> None:
     if result is None:
         return
-    for message in result.messages_created:
-        bus.message_created.emit(message)
+    if bus.message_created.callbacks:  # no model to build when no page listens
+        for message in result.messages_created():
+            bus.message_created.emit(message)
     for message in result.messages_changed:
         bus.message_status_changed.emit(message)
     if result.media_pending:
         runtime.runtime.wake("media")
-    for conversation in result.conversations_updated:
+    for _, conversation, customer, channel in result.created:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
-        conversations[conversation.id] = conversation
+        conversations[conversation.id] = (conversation, customer, channel)
 
 
 async def replay_webhook(log_id: int) -> WebhookLogOut:
