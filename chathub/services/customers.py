@@ -19,14 +19,12 @@ from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 async def match_customer(session: AsyncSession, *, channel_id: int, external_id: str,
                          name: str | None = None, phone: str | None = None,
                          aliases: tuple[str, ...] = (),
-                         found: tuple[CustomerIdentity, Customer] | None = None,
-                         known_new: bool = False) -> tuple[Customer, CustomerIdentity]:
+                         found: tuple[CustomerIdentity, Customer] | None = None) -> tuple[Customer, CustomerIdentity]:
     """The customer behind (channel, external id), created on first contact. Safe under concurrency:
     the unique identity constraint decides, and a loser of the race reads the winner's row. `aliases` are
     the sender's other stable ids: one of them known already finds the same customer and conversation.
-    `found` is the sender's identity when the caller has looked it up already; `known_new` says the caller
-    looked and found none."""
-    if found is None and not known_new:
+    `found` is the sender's identity when the caller has looked it up already."""
+    if found is None:
         found = await _identity_with_customer(session, channel_id, external_id)
     for alias in aliases:
         if found is not None:
@@ -35,7 +33,7 @@ async def match_customer(session: AsyncSession, *, channel_id: int, external_id:
     if found is None:
         try:
             async with session.begin_nested():
-                customer = Customer(name=name or phone or external_id, phone=phone)
+                customer = _new_customer(external_id, name, phone)
                 session.add(customer)
                 await session.flush()
                 identity = CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
@@ -77,6 +75,24 @@ async def _identity_with_customer(session: AsyncSession, channel_id: int, extern
         select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
         .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
     )).first()
+
+
+def _new_customer(external_id: str, name: str | None, phone: str | None) -> Customer:
+    return Customer(name=name or phone or external_id, phone=phone)
+
+
+async def create_customers(session: AsyncSession, channel_id: int, senders: list[tuple[str, str | None, str | None]]
+                           ) -> dict[str, tuple[CustomerIdentity, Customer]]:
+    """First-time senders (external id, name, phone) of one channel, made together: two flushes, not a savepoint
+    and two flushes each. Meant for the webhook worker's batch: a clash fails the caller's transaction."""
+    customers = {external_id: _new_customer(external_id, name, phone) for external_id, name, phone in senders}
+    session.add_all(customers.values())
+    await session.flush()
+    identities = {external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id,
+                                                external_id=external_id) for external_id, customer in customers.items()}
+    session.add_all(identities.values())
+    await session.flush()
+    return {external_id: (identities[external_id], customers[external_id]) for external_id in customers}
 
 
 async def identities_with_customers(session: AsyncSession, channel_id: int,

@@ -17,7 +17,7 @@ from chathub.models import (
 )
 from chathub.services import presence
 from chathub.services.conversations import preview_of
-from chathub.services.customers import identities_with_customers
+from chathub.services.customers import create_customers, identities_with_customers
 from chathub.schemas import MessageOut
 
 # Receipts only move a message forward; "failed" is handled apart.
@@ -64,21 +64,25 @@ class Lookups:
     Safe because writes are serialised: nothing else changes these rows before the transaction ends."""
     messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
     senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
-    unknown_senders: set[tuple[int, str]] = field(default_factory=set)
     conversations: dict[int, Conversation] = field(default_factory=dict)  # the latest, by identity id
-    new_identities: set[int] = field(default_factory=set)  # made in this transaction: no conversation yet
 
     async def prefetch(self, session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]]]) -> None:
-        """Three queries per channel for the whole batch: its messages, senders and their conversations."""
-        by_channel: dict[int, tuple[set[str], set[str]]] = {}
+        """A few queries per channel for the whole batch: its messages, senders and their conversations; and
+        the first-time senders' customers and conversations, made together."""
+        by_channel: dict[int, tuple[set[str], dict[str, InboundMessage]]] = {}
         for channel, events in batch:
-            external_ids, senders = by_channel.setdefault(channel.id, (set(), set()))
+            external_ids, senders = by_channel.setdefault(channel.id, (set(), {}))
             for event in events:
                 external_ids.add(event.external_id)
                 if isinstance(event, InboundMessage):
-                    senders.add(event.sender_id)
+                    senders.setdefault(event.sender_id, event)
         for channel_id, (external_ids, senders) in by_channel.items():
             await self._prefetch_channel(session, channel_id, sorted(external_ids), sorted(senders))
+            new = [first for sender, first in senders.items() if (channel_id, sender) not in self.senders
+                   and not first.sender_aliases  # an alias may know them: match_customer decides
+                   and self.messages.get((channel_id, first.external_id)) is None]
+            if new:
+                await self._make_senders(session, channel_id, new)
 
     async def _prefetch_channel(self, session: AsyncSession, channel_id: int, external_ids: list[str],
                                 senders: list[str]) -> None:
@@ -87,17 +91,23 @@ class Lookups:
                 Message.channel_id == channel_id, col(Message.external_id).in_(chunk)))).all()}
             self.messages.update({(channel_id, external_id): found.get(external_id) for external_id in chunk})
         for chunk in _chunks(senders):
-            found = await identities_with_customers(session, channel_id, chunk)
-            for external_id in chunk:
-                if external_id in found:
-                    self.senders[(channel_id, external_id)] = found[external_id]
-                else:
-                    self.unknown_senders.add((channel_id, external_id))
+            for external_id, pair in (await identities_with_customers(session, channel_id, chunk)).items():
+                self.senders[(channel_id, external_id)] = pair
         identity_ids = [identity.id for (c, _), (identity, _) in self.senders.items() if c == channel_id]
         for chunk in _chunks(identity_ids):
             for conversation in (await session.exec(select(Conversation).where(
                     col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id))).all():
                 self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
+
+    async def _make_senders(self, session: AsyncSession, channel_id: int, firsts: list[InboundMessage]) -> None:
+        made = await create_customers(session, channel_id,
+                                      [(e.sender_id, e.sender_name, e.sender_phone) for e in firsts])
+        conversations = {identity.id: Conversation(customer_id=identity.customer_id, channel_id=channel_id,
+                                                   identity_id=identity.id) for identity, _ in made.values()}
+        session.add_all(conversations.values())
+        await session.flush()
+        self.conversations.update(conversations)
+        self.senders.update({(channel_id, external_id): pair for external_id, pair in made.items()})
 
     async def message(self, session: AsyncSession, channel_id: int, external_id: str) -> Message | None:
         key = (channel_id, external_id)
@@ -178,14 +188,9 @@ async def _sender(session: AsyncSession, channel: Channel, event: InboundMessage
     from chathub.services.customers import match_customer
 
     key = (channel.id, event.sender_id)
-    known_new = key in lookups.unknown_senders and not event.sender_aliases  # an alias may know them
     customer, identity = await match_customer(session, channel_id=channel.id, external_id=event.sender_id,
                                               name=event.sender_name, phone=event.sender_phone,
-                                              aliases=event.sender_aliases, found=lookups.senders.get(key),
-                                              known_new=known_new)
-    if known_new:
-        lookups.new_identities.add(identity.id)
-        lookups.unknown_senders.discard(key)
+                                              aliases=event.sender_aliases, found=lookups.senders.get(key))
     lookups.senders[key] = (identity, customer)
     return customer, identity
 
@@ -236,13 +241,12 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
                                  lookups: Lookups) -> Conversation:
     """The identity's latest conversation, reopened if it was resolved or snoozed; or a new one."""
     conversation = lookups.conversations.get(identity.id)
-    if conversation is None and identity.id not in lookups.new_identities:
+    if conversation is None:
         conversation = (await session.exec(
             select(Conversation).where(Conversation.identity_id == identity.id)
             .order_by(col(Conversation.id).desc()).limit(1)
         )).first()
-    if conversation is None and identity.id not in lookups.new_identities:
-        # an alias (a BSUID kept beside the number) has no thread: the sender's is used
+    if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
         conversation = (await session.exec(
             select(Conversation).where(Conversation.customer_id == identity.customer_id,
                                        Conversation.channel_id == identity.channel_id)
