@@ -10,9 +10,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
-import logging
 
-log = logging.getLogger(__name__)
 RELEASE_DELAY_SECONDS = 0.5  # one release for a wave of closing tabs, not one per tab
 
 _pending: asyncio.TimerHandle | None = None

@@ -46,8 +46,7 @@ async def match_customer(session: AsyncSession, *, channel_id: int, external_id:
             if found is None:
                 raise
     identity, customer = found
-    if aliases:
-        await _remember_aliases(session, identity, aliases)
+    await _remember_aliases(session, identity, aliases)
     if name and customer.name in (external_id, customer.phone) and name != customer.name:
         customer.name = name  # a real name replaces the placeholder we made from the number
         customer.updated_at = utcnow()

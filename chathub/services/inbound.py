@@ -69,17 +69,20 @@ class Lookups:
     async def prefetch(self, session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]]]) -> None:
         """A few queries per channel for the whole batch: its messages, senders and their conversations; and
         the first-time senders' customers and conversations, made together."""
-        by_channel: dict[int, tuple[set[str], dict[str, InboundMessage]]] = {}
+        by_channel: dict[int, tuple[set[str], dict[str, InboundMessage], set[str]]] = {}
         for channel, events in batch:
-            external_ids, senders = by_channel.setdefault(channel.id, (set(), {}))
+            external_ids, senders, aliases = by_channel.setdefault(channel.id, (set(), {}, set()))
             for event in events:
                 external_ids.add(event.external_id)
                 if isinstance(event, InboundMessage):
                     senders.setdefault(event.sender_id, event)
-        for channel_id, (external_ids, senders) in by_channel.items():
+                    aliases.update(event.sender_aliases)
+        for channel_id, (external_ids, senders, aliases) in by_channel.items():
             await self._prefetch_channel(session, channel_id, sorted(external_ids), sorted(senders))
+            # Senders tied to other ids (theirs, or another message's aliases) are left to match_customer, in
+            # order, so the batch ends as one-by-one processing would.
             new = [first for sender, first in senders.items() if (channel_id, sender) not in self.senders
-                   and not first.sender_aliases  # an alias may know them: match_customer decides
+                   and not first.sender_aliases and sender not in aliases
                    and self.messages.get((channel_id, first.external_id)) is None]
             if new:
                 await self._make_senders(session, channel_id, new)

@@ -247,17 +247,19 @@ def _queue_query():
 
 async def _process_one(session, entry: WebhookLog) -> Announcements | None:
     entry.attempts += 1
+    parsed = await _parse(entry)
     try:
-        channel = await channels.get_channel(entry.channel_id)
+        if isinstance(parsed, str):
+            _record_failure(entry, parsed)
+            return None
         async with session.begin_nested():
-            events = channels.driver_for(channel).parse(entry.body.encode(), entry.headers)
-            result = await apply_inbound_events(session, channel, events)
+            result = await apply_inbound_events(session, *parsed)
     except Exception as error:  # recorded on the log row; the worker goes on with the next
         _record_failure(entry, f"{type(error).__name__}: {error}")
-        session.add(entry)
         return None
+    finally:
+        session.add(entry)
     _record_outcome(entry, result)
-    session.add(entry)
     return result
 
 

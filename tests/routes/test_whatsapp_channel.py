@@ -569,3 +569,26 @@ async def test_a_customer_on_telegram_and_whatsapp_merged_is_still_answered_on_e
 async def _at_least(found, count: int):
     items = await found
     return items if len(items) >= count else None
+
+
+async def test_a_number_and_its_business_scoped_id_in_one_batch_are_one_customer(client, auth, fake, channel):
+    """The worker takes queued webhooks in batches: a message with only the BSUID, queued right behind the one
+    that tells us whose BSUID it is, still belongs to that customer."""
+    from chathub.services import runtime
+
+    worker = runtime.runtime.workers["webhooks"]
+    await worker.stop()  # both wait in the queue, then go in one batch
+    await post_event(client, channel, fixture("text"))  # Sheena writes with her number and her BSUID
+    hidden = {"from_user_id": SHEENA_BSUID, "id": "wamid.same-batch", "timestamp": "1749416999",
+              "type": "text", "text": {"body": "It's me again"}}
+    await post_event(client, channel, envelope(messages=[hidden], contacts=[
+        {"profile": {"name": "Sheena Nelson"}, "user_id": SHEENA_BSUID}]))
+    worker.start()
+
+    found = await eventually(lambda: n_messages(client, auth, 2))
+    [customer] = await customers_of(client, auth)
+    assert sorted(i["external_id"] for i in customer["identities"]) == sorted([SHEENA, SHEENA_BSUID])
+    assert len({m["conversation_id"] for m in found}) == 1
+    await reply(client, auth, found[0]["conversation_id"], "Thanks")  # as when they come one at a time:
+    await eventually(lambda: settled(client, auth, found[0]["conversation_id"], "sent"))
+    assert fake.requests_to("messages")[0].json["to"] == SHEENA  # the reply goes to her number
