@@ -13,6 +13,7 @@ from nicegui import ui
 from chathub import bus
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
 from chathub.pages import session, widgets
+from chathub.pages.attachment_upload import AttachmentUpload
 from chathub.pages.customer_panel import customer_panel
 from chathub.pages.layout import avatar
 from chathub.pages.message_view import MessageBubble, day_separator
@@ -315,9 +316,10 @@ class ThreadView:
     def _attach_button(self) -> None:
         """A paperclip that picks one file; it goes with the next reply (the text becomes its caption)."""
         limit = runtime.settings().max_media_bytes
-        self.uploader = ui.upload(auto_upload=True, max_file_size=limit, on_upload=self._on_file_picked,
-                                  on_rejected=lambda: self.problem.set_text(
-                                      f"That file is too large; at most {media.human_size(limit)} can be sent.")) \
+        self.uploader = AttachmentUpload(
+            auto_upload=True, max_file_size=limit, on_upload=self._on_file_picked,
+            on_rejected=lambda: self.problem.set_text(
+                f"That file is too large; at most {media.human_size(limit)} can be sent.")) \
             .classes("hidden").mark("attachment-upload")
         ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")) \
             .props("flat round dense").tooltip("Attach a photo or a file").mark("attach")

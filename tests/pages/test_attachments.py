@@ -2,7 +2,9 @@
 provider while the bubble says so; an edited customer message changes in place and says "edited"."""
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,21 @@ async def test_a_customer_photo_shows_while_fetching_then_as_an_image_and_edits_
                                 headers={"x-telegram-bot-api-secret-token": SECRET})
     await user.should_see("The box arrived broken and wet", retries=50)
     await user.should_see("edited")
+
+
+async def test_a_closed_thread_tab_is_freed_with_its_uploader(user: User):
+    """Every thread has its own upload route, and FastAPI keeps the endpoints it has seen in a cache: that
+    cache held each closed thread (its elements, its messages) in memory until 4096 more had been opened."""
+    await open_thread(user)
+    (uploader,) = user.find(marker="attachment-upload").elements
+    thread_view = weakref.ref(uploader._upload_handlers[0].__self__)
+    client = uploader.client
+    del uploader
+    client.delete()  # the tab is closed; only the simulated browser (the User) still points at it
+    user.client = None
+    del client
+
+    async def freed():
+        gc.collect()
+        return thread_view() is None
+    await eventually(freed)
