@@ -67,6 +67,7 @@ class ThreadView:
         self.bubbles: dict[int, MessageBubble] = {}
         self.older_cursor: str | None = None
         self.loading_older = False
+        self.shown_newest = False  # the thread has been scrolled to its newest message once
         self.client_id = uuid.uuid4().hex
         self.attachment: StoredFile | None = None
         self.text_limit = channels.text_limit(conversation.channel.type)
@@ -192,7 +193,11 @@ class ThreadView:
             self.loading_older = False
 
     async def _on_scroll(self, event) -> None:
-        if event.vertical_position < 40 and self.older_cursor is not None:
+        # The scroll area first reports itself at the top, before it has moved to the newest message: only
+        # a scroll up from there (the agent's) loads older messages, not the opening of the thread.
+        if event.vertical_percentage > 0.9:
+            self.shown_newest = True
+        elif self.shown_newest and event.vertical_position < 40 and self.older_cursor is not None:
             await self.load_older()
 
     def _on_message_created(self, message: MessageOut) -> None:

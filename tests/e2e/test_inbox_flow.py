@@ -1,4 +1,6 @@
 """The main flow in a real browser: webhook -> inbox -> thread -> reply -> delivered; and the XSS case."""
+import time
+
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
@@ -40,3 +42,20 @@ def test_hostile_customer_text_shows_as_text_and_runs_nothing(server, browser):
         raise AssertionError("the customer's text ran a script")
     except NoAlertPresentException:
         pass
+
+
+def test_a_long_thread_opens_at_its_newest_page_and_loads_older_ones_when_scrolled_up(server, browser):
+    for number in range(1, 61):
+        server.post_webhook({"from": "+15550777", "message": f"Line {number:02d}", "message_id": f"long-{number}"})
+    sign_in(browser, server)
+    browser.get(f"{server.url}/conversations/1")
+    wait_for(browser, text_on_page("Line 60"))
+    time.sleep(1.5)  # time for any scroll event the opening caused to load more
+    screenshot(browser, "long-thread-opened")
+    thread = "return [...document.querySelectorAll('.q-scrollarea__container')]" \
+             ".find(e => e.textContent.includes('Line 59'))"
+    shown = browser.execute_script(thread + ".textContent")
+    assert "Line 21" in shown and "Line 20" not in shown  # the newest 40 only: opening loads no older page
+    browser.execute_script(thread + ".scrollTop = 0")
+    wait_for(browser, lambda d: "Line 01" in d.execute_script(thread + ".textContent"))
+    screenshot(browser, "long-thread-scrolled-up")
