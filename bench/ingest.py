@@ -299,7 +299,7 @@ def own_server(args: argparse.Namespace, *, data_dir: Path | None = None, comman
     workdir = Path(tempfile.mkdtemp(prefix="chathub-bench-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
-    env.update(CHATHUB_DATA_DIR=str(data_dir or workdir / "data"), CHATHUB_HOST="127.0.0.1",
+    env.update(CHATHUB_DATA_DIR=str((data_dir or workdir / "data").resolve()), CHATHUB_HOST="127.0.0.1",
                CHATHUB_PORT=str(port), CHATHUB_ADMIN_EMAIL=BENCH_EMAIL, CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD)
     env.update(getattr(args, "server_env", {}))  # what a bench needs set on its server
     log_path = workdir / "server.log"

@@ -114,14 +114,16 @@ def large_section(data: dict | None, command: str) -> list[str]:
 def memory_section(empty: dict | None, large: dict | None, commands: list[str]) -> list[str]:
     lines = ["## Memory", ""] + [f"`{command}`  " for command in commands] + [""]
     rows = [("idle, no tab open (MiB)", "idle_mib"), ("inbox open in one tab (MiB)", "inbox_open_mib"),
-            ("20 more tabs open (MiB)", "batch_open_mib"), ("per additional tab (MiB)", "per_tab_mib"),
+            ("20 more tabs open (MiB)", "batch_open_mib"), ("per additional tab, first 20 on a fresh server (MiB)", "per_tab_mib"),
+            ("per additional tab, later rounds, median (MiB)", "per_tab_warm_mib"),
             ("after they closed (MiB)", "after_first_batch_closed_mib"), ("tabs opened and closed", "tabs_opened"),
             ("after all of them (MiB)", "after_churn_mib"),
             ("growth over inbox-open (MiB)", "churn_growth_mib"),
-            ("growth, % of idle", "churn_growth_percent_of_idle")]
+            ("growth, % of idle", "churn_growth_percent_of_idle"),
+            ("growth after the first round (MiB)", "growth_after_first_round_mib")]
     lines += ["| server RSS | empty database | large inbox (100k / 1M) |", "| --- | ---: | ---: |"]
     for label, key in rows:
-        spec = {"per_tab_mib": ".2f", "tabs_opened": "d"}.get(key, ".1f")
+        spec = {"per_tab_mib": ".2f", "per_tab_warm_mib": ".2f", "tabs_opened": "d"}.get(key, ".1f")
         values = [fmt(d.get(key), spec) if d else "-" for d in (empty, large)]
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
     lines.append("")
@@ -161,7 +163,7 @@ def main() -> None:
                   "--json", str(out / "large_inbox.json")],
         "memory": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", str(tabs_n),
                    "--json", str(out / "memory_empty.json")],
-        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "20", "--data-dir", str(large_data),
+        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "60", "--data-dir", str(large_data),
                          "--json", str(out / "memory_large.json")],
         "live": [PYTHON, bench("live_latency.py"), "--start-server", "-n", str(live_n),
                  "--json", str(out / "live_latency.json")],

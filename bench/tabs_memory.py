@@ -7,14 +7,18 @@
 A real headless Chromium (Debian's chromium + chromium-driver) signs in and opens the inbox (the tab that
 stays); then rounds of --batch tabs (inboxes and a thread, every one live on the bus) open and close until
 N tabs have come and gone. Read from /proc: RSS after start (idle, no tab), with the inbox loaded, with
---batch more tabs open (per additional tab), and after every round once the closed tabs are reaped (the
-server runs with CHATHUB_RECONNECT_SECONDS=3; the default keeps a dropped tab 120 s for catch-up). Bus
-subscriptions must come back to where they were. Only talks to 127.0.0.1.
+--batch more tabs open, and after every round once the closed tabs are reaped (the server runs with
+CHATHUB_RECONNECT_SECONDS=3; the default keeps a dropped tab 120 s for catch-up). Per additional tab is
+given twice: for the first round on the fresh server (it includes one-time warm-up: caches, the allocator's
+high-water mark) and as the median of the later rounds, each over the previous round's closed figure (what
+one more tab costs a server that has been running). Bus subscriptions must come back to where they were.
+Only talks to 127.0.0.1.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,12 +37,14 @@ class Result:
     inbox_open_mib: float = 0.0
     batch: int = 0
     batch_open_mib: float = 0.0
-    per_tab_mib: float = 0.0
+    per_tab_mib: float = 0.0  # the first --batch tabs on a fresh server: includes its one-time warm-up
+    per_tab_warm_mib: float | None = None  # median over the later rounds: what one more tab costs a running server
     after_first_batch_closed_mib: float = 0.0
     tabs_opened: int = 0
     after_churn_mib: float = 0.0
     churn_growth_mib: float = 0.0  # after all rounds, over the inbox-open figure
     churn_growth_percent_of_idle: float = 0.0
+    growth_after_first_round_mib: float = 0.0  # after all rounds, over the first round's closed figure: a leak shows here
     subscribers_baseline: int = 0
     subscribers_after: int = 0
     rounds: list[dict] = field(default_factory=list)
@@ -91,11 +97,14 @@ def report(result: Result) -> str:
         f"{'idle, no tab open':<44} {result.idle_mib:8.1f} MiB",
         f"{'inbox open in one tab':<44} {result.inbox_open_mib:8.1f} MiB",
         f"{f'{result.batch} more agent tabs open':<44} {result.batch_open_mib:8.1f} MiB  "
-        f"-> {result.per_tab_mib:.2f} MiB per additional tab",
+        f"-> {result.per_tab_mib:.2f} MiB per additional tab (fresh server)",
+        f"{'per additional tab, later rounds (median)':<44} "
+        f"{'-' if result.per_tab_warm_mib is None else f'{result.per_tab_warm_mib:8.2f}'} MiB",
         f"{'after they closed (reaped)':<44} {result.after_first_batch_closed_mib:8.1f} MiB",
         f"{f'after {result.tabs_opened} tabs opened and closed':<44} {result.after_churn_mib:8.1f} MiB  "
         f"-> +{result.churn_growth_mib:.1f} MiB over the inbox-open figure "
-        f"({result.churn_growth_percent_of_idle:.1f} % of idle)",
+        f"({result.churn_growth_percent_of_idle:.1f} % of idle; +{result.growth_after_first_round_mib:.1f} MiB "
+        f"after the first round)",
         f"{'bus subscribers before / after':<44} {result.subscribers_baseline} / {result.subscribers_after}",
     ])
 
@@ -151,6 +160,10 @@ def main() -> None:
         finally:
             driver.quit()
     result.churn_growth_mib = round(result.after_churn_mib - result.inbox_open_mib, 1)
+    result.growth_after_first_round_mib = round(result.after_churn_mib - result.after_first_batch_closed_mib, 1)
+    warm = [(later["open_mib"] - earlier["closed_mib"]) / args.batch
+            for earlier, later in zip(result.rounds, result.rounds[1:])]
+    result.per_tab_warm_mib = round(statistics.median(warm), 3) if warm else None
     result.churn_growth_percent_of_idle = round(100 * result.churn_growth_mib / result.idle_mib, 1)
     print(report(result))
     if args.json:
