@@ -1,7 +1,6 @@
 """The inbox's conversation list: filters, search, and keyset-paged loading (never everything)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -10,6 +9,7 @@ from nicegui import app, ui
 from chathub import bus
 from chathub.models import Agent, ConversationStatus
 from chathub.pages.conversation_rows import ConversationRows
+from chathub.pages.live_pace import LivePace
 from chathub.schemas import ConversationOut
 from chathub.services import channels, conversations
 from chathub.services.paging import encode_cursor
@@ -17,7 +17,6 @@ from chathub.services.paging import encode_cursor
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
-LIVE_BATCH_SECONDS = 0.5  # live changes reach an open inbox list at most this late, applied together
 DEFAULT_FILTERS = {"status": "open", "channel_id": None, "unread": False, "assigned": "all", "q": ""}
 STATUS_OPTIONS = {"open": "Open", "pending": "Pending", "snoozed": "Snoozed", "resolved": "Resolved", "all": "All"}
 ASSIGNED_OPTIONS = {"all": "Everyone's", "mine": "Assigned to me", "unassigned": "Unassigned"}
@@ -40,7 +39,7 @@ class ConversationList:
         self.more_button: ui.button
         self.shown: dict[int, ConversationOut] = {}
         self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
-        self.apply_scheduled = False
+        self.pace = LivePace(self._apply_pending)
 
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}
@@ -112,15 +111,12 @@ class ConversationList:
 
     def on_conversation_updated(self, conversation: ConversationOut) -> None:
         """Every open inbox hears every change, inside the worker that announced it: only note the newest
-        version of the conversation here, and apply the noted ones together a moment later. A customer's burst
-        of messages then moves their row once, and ingest does not wait for every tab to redraw."""
+        version of the conversation here, and apply the noted ones together a moment later (see live_pace). A
+        customer's burst of messages then moves their row once, and ingest does not wait for every tab to redraw."""
         self.pending[conversation.id] = conversation
-        if not self.apply_scheduled:
-            self.apply_scheduled = True
-            asyncio.get_running_loop().call_later(LIVE_BATCH_SECONDS, self._apply_pending)
+        self.pace.changed()
 
     def _apply_pending(self) -> None:
-        self.apply_scheduled = False
         pending, self.pending = self.pending, {}
         if self.rows.is_deleted:
             return

@@ -1,7 +1,6 @@
 """The frame every signed-in page shares: navigation, unread total, the agent, dark mode."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from chathub import bus
 from chathub.models import Agent, AgentRole, MessageDirection
 from chathub.schemas import MessageOut
 from chathub.pages import session
+from chathub.pages.live_pace import LivePace
 from chathub.pages.widgets import notice
 from chathub.services import conversations, presence
 
@@ -23,7 +23,6 @@ NAVIGATION = [
     ("Agents", "/agents", "support_agent", True),
 ]
 BRAND = "#4f46e5"
-UNREAD_REFRESH_SECONDS = 0.5
 
 
 def initials(name: str) -> str:
@@ -97,10 +96,9 @@ def _show_unread_total(total: int, badge: ui.badge | None = None) -> None:
 
 
 def _follow_unread_total(badge: ui.badge) -> None:
-    """After a change the tab asks for the (shared) total again, at most every UNREAD_REFRESH_SECONDS: a stream
-    of messages costs each open tab a few refreshes a second, not a task per message (with 20 tabs open that
-    was ~3 ms of server CPU per webhook)."""
-    waiting = False
+    """After changes the tab asks for the (shared) total again, paced like the inbox list (see live_pace): a
+    stream of messages costs each open tab a refresh now and then, not a task per message (with 20 tabs open
+    that was ~3 ms of server CPU per webhook)."""
 
     async def refresh() -> None:
         total = await conversations.shared_unread_total()
@@ -109,17 +107,10 @@ def _follow_unread_total(badge: ui.badge) -> None:
                 _show_unread_total(total, badge)
 
     def start_refresh() -> None:
-        nonlocal waiting
-        waiting = False
         if not badge.is_deleted:
             background_tasks.create(refresh(), name="unread total")
-
-    def changed(_: object) -> None:
-        nonlocal waiting
-        if not waiting:
-            waiting = True
-            asyncio.get_running_loop().call_later(UNREAD_REFRESH_SECONDS, start_refresh)
-    bus.conversation_updated.subscribe(changed)
+    pace = LivePace(start_refresh)
+    bus.conversation_updated.subscribe(lambda _: pace.changed())
 
 
 def _sound_on_new_messages() -> None:
