@@ -202,11 +202,16 @@ async def process_due_webhooks() -> float | None:
 async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements | None]:
     """The whole batch in one savepoint, with shared lookups and one flush. If anything in it fails, the
     batch is done again one log at a time, each in its own savepoint, so one bad webhook holds up no other."""
+    ids = [entry.id for entry in logs]
     try:
         async with session.begin_nested():
             return await _process_together(session, logs)
     except Exception as error:
         log.info("webhook batch of %d: %r; processing them one by one", len(logs), error)
+        # the rollback expired the logs, and an expired attribute would load itself synchronously: read
+        # them again here (without this, the worker failed on the same batch forever)
+        await session.exec(select(WebhookLog).where(col(WebhookLog.id).in_(ids))
+                           .execution_options(populate_existing=True))
         return [await _process_one(session, entry) for entry in logs]
 
 

@@ -352,6 +352,36 @@ async def test_receipt_for_unknown_message_is_retried_then_failed_with_a_readabl
     assert entry["processed_at"] is not None
 
 
+async def test_a_webhook_that_breaks_its_batch_fails_alone_and_the_rest_are_stored_once(client, auth, monkeypatch):
+    """The worker takes queued webhooks in batches; when one breaks the batch, the batch is undone and done
+    again one webhook at a time: the others are stored once each, the bad one fails on its own."""
+    from chathub.services import webhooks as webhook_service
+    store = webhook_service.apply_inbound_events
+
+    async def refusing_one(session, channel, events, lookups=None):
+        if any(getattr(event, "content", "") == "break the batch" for event in events):
+            raise RuntimeError("the database said no")
+        return await store(session, channel, events, lookups=lookups)
+    monkeypatch.setattr(webhook_service, "apply_inbound_events", refusing_one)
+    worker = runtime.runtime.workers["webhooks"]
+    await worker.stop()  # all of them wait in the queue, then go in one batch
+    good = [await accepted(client, seed_message(f"batch-{n}", sender=f"+1555010{n}", text=f"Hello {n}"))
+            for n in range(4)]
+    bad = await accepted(client, seed_message("batch-bad", sender="+15550109", text="break the batch"))
+    good.append(await accepted(client, seed_message("batch-4", sender="+15550101", text="Hello again")))
+    worker.start()
+
+    for log_id in good:
+        entry = await settled_log(client, auth, log_id, "processed")
+        assert entry["attempts"] == 1 and entry["error"] is None
+    entry = await webhook_log(client, auth, bad)
+    assert (entry["status"], entry["attempts"]) == ("received", 1)  # its own retry, after its backoff
+    assert entry["error"] == "RuntimeError: the database said no"
+    stored = sorted(m["external_id"] for m in await all_messages(client, auth))
+    assert stored == ["batch-0", "batch-1", "batch-2", "batch-3", "batch-4"]
+    assert len(await items(client, auth, "/api/v1/customers")) == 4
+
+
 async def test_failed_processing_waits_for_its_backoff_before_the_next_attempt(monkeypatch):
     monkeypatch.setenv("CHATHUB_RETRY_BASE_SECONDS", "600")
     async with running_app() as client:
