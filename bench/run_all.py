@@ -163,7 +163,7 @@ def main() -> None:
                   "--json", str(out / "large_inbox.json")],
         "memory": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", str(tabs_n),
                    "--json", str(out / "memory_empty.json")],
-        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "60", "--data-dir", str(large_data),
+        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "100", "--data-dir", str(large_data),
                          "--json", str(out / "memory_large.json")],
         "live": [PYTHON, bench("live_latency.py"), "--start-server", "-n", str(live_n),
                  "--json", str(out / "live_latency.json")],
