@@ -11,7 +11,8 @@ export default {
   },
   template: `
     <div class="w-full">
-      <a v-for="row in rows" :key="row.id" v-memo="[row.signature, row.id === selected]" :href="'/conversations/' + row.id" :data-conversation="row.id"
+      <a v-for="row in rows" :key="row.id" v-memo="[row.signature, row.id === selected]"
+         :href="'/conversations/' + row.id" :data-conversation="row.id"
          :class="['conversation-row nicegui-link no-underline text-inherit w-full block',
                   row.id === selected ? 'bg-indigo-50 dark:bg-slate-700' : 'hover:bg-slate-100 dark:hover:bg-slate-800']">
         <div class="w-full flex flex-row flex-nowrap items-start gap-3 px-3 py-3 border-b border-slate-100 dark:border-slate-800">
