@@ -108,6 +108,8 @@ def run() -> None:
     """`python main.py`: read the settings, refuse bad ones in one line, serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs: Telegram's hold the bot token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # else two INFO lines every 30 s for the snooze job
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven "setup plugin" lines per start
     try:
         settings = load_settings()
     except SettingsError as error:
