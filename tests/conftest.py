@@ -12,6 +12,7 @@ from nicegui.testing import User
 from nicegui.testing.user_simulation import user_simulation
 
 from chathub import bus
+from chathub.pages import live_pace
 
 MAIN_FILE = Path(__file__).parent.parent / "main.py"
 ADMIN_EMAIL = "admin@example.com"
@@ -59,8 +60,11 @@ async def running_app() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def user(caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
+async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[User]:
     """NiceGUI's simulated browser, talking to the whole app (its own `user` fixture only reaches the pages)."""
+    # Page tests check what a tab shows, not its pace under a flood (tests/pages/test_live_pace.py does): a
+    # steady half-second pace keeps their waits short and sure.
+    monkeypatch.setattr(live_pace, "BUSY_INTERVAL_SECONDS", live_pace.FIRST_DELAY_SECONDS)
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()
         yield simulated

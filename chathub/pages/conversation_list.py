@@ -40,6 +40,7 @@ class ConversationList:
         self.shown: dict[int, ConversationOut] = {}
         self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
         self.pace = LivePace(self._apply_pending)
+        ui.context.client.on_delete(self.pace.stop)
 
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}

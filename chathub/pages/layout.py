@@ -110,6 +110,7 @@ def _follow_unread_total(badge: ui.badge) -> None:
         if not badge.is_deleted:
             background_tasks.create(refresh(), name="unread total")
     pace = LivePace(start_refresh)
+    ui.context.client.on_delete(pace.stop)
     bus.conversation_updated.subscribe(lambda _: pace.changed())
 
 

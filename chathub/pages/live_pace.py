@@ -17,19 +17,24 @@ BUSY_INTERVAL_SECONDS = 2.0
 class LivePace:
     def __init__(self, redraw: Callable[[], None]) -> None:
         self.redraw = redraw
-        self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None  # the redraw to come, if one is due
         self.last_redraw = float("-inf")
 
     def changed(self) -> None:
         """Note a change: the redraw comes once, for all the changes until then."""
-        if self.scheduled:
+        if self.timer is not None:
             return
-        self.scheduled = True
         loop = asyncio.get_running_loop()
         delay = max(FIRST_DELAY_SECONDS, self.last_redraw + BUSY_INTERVAL_SECONDS - loop.time())
-        loop.call_later(delay, self._run)
+        self.timer = loop.call_later(delay, self._run)
+
+    def stop(self) -> None:
+        """The tab is gone: no redraw is to come."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def _run(self) -> None:
-        self.scheduled = False
+        self.timer = None
         self.last_redraw = asyncio.get_running_loop().time()
         self.redraw()

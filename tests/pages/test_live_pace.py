@@ -44,3 +44,12 @@ async def test_a_stream_of_changes_is_drawn_at_most_once_per_busy_interval_and_e
     gaps = [later - earlier for earlier, later in zip(drawn, drawn[1:])]
     assert len(drawn) <= 5 and all(gap >= 0.39 for gap in gaps)  # not one redraw per change
     assert changes["shown"] == 60  # the last change is on screen
+
+
+async def test_a_closed_tab_draws_nothing_more():
+    drawn: list[str] = []
+    pace = LivePace(lambda: drawn.append("drawn"))
+    pace.changed()
+    pace.stop()  # as the tab's deletion does
+    await asyncio.sleep(0.2)
+    assert drawn == []
