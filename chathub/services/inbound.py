@@ -44,11 +44,14 @@ class Announcements:
     _first_unsettled: Message | None = None
 
     async def settle(self, session: AsyncSession) -> None:
-        """Write what is pending (one flush for a whole batch). A repeat of a message new in the same batch
-        has nothing of its own to settle but still learns the message's id."""
-        if not self._unsettled and self._first_unsettled is None:
-            return
-        await session.flush()
+        """Write what is pending, and learn the new messages' ids."""
+        if self._unsettled or self._first_unsettled is not None:
+            await session.flush()
+            self.take_ids()
+
+    def take_ids(self) -> None:
+        """After the flush that wrote them (one for a whole batch). A repeat of a message new in the same
+        batch has nothing of its own to settle but still learns the message's id."""
         self.created += self._unsettled
         if self.first_message_id is None and self._first_unsettled is not None:
             self.first_message_id = self._first_unsettled.id

@@ -219,18 +219,15 @@ async def _process_together(session, logs: list[WebhookLog]) -> list[Announcemen
     parsed = [await _parse(entry) for entry in logs]
     lookups = Lookups()
     await lookups.prefetch(session, [item for item in parsed if not isinstance(item, str)])
-    results: list[Announcements | None] = []
-    for entry, item in zip(logs, parsed):
+    results = [None if isinstance(item, str) else await apply_inbound_events(session, *item, lookups=lookups)
+               for item in parsed]
+    await session.flush()  # the batch's new rows, together: the logs' outcomes go with the commit's flush
+    for entry, item, result in zip(logs, parsed, results):
         entry.attempts += 1
-        if isinstance(item, str):
+        if result is None:
             _record_failure(entry, item)
-            results.append(None)
         else:
-            results.append(await apply_inbound_events(session, *item, lookups=lookups))
-    await session.flush()
-    for entry, result in zip(logs, results):
-        if result is not None:
-            await result.settle(session)
+            result.take_ids()
             _record_outcome(entry, result)
         session.add(entry)
     return results
