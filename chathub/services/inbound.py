@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
     Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
-    MessageStatus, utcnow,
+    MessageStatus, new_row, utcnow,
 )
 from chathub.services import presence
 from chathub.services.conversations import preview_of
@@ -165,11 +165,11 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
     customer, identity = await _sender(session, channel, event, lookups)
     conversation = await _open_conversation_for(session, identity, lookups)
     now = utcnow()
-    message = Message(conversation_id=conversation.id, channel_id=channel.id, direction=MessageDirection.inbound,
-                      content_type=event.content_type, content=event.content, media_url=event.media_url,
-                      media_mime_type=event.media_mime_type, file_name=event.file_name, payload=event.payload,
-                      status=MessageStatus.received, external_id=event.external_id, sent_at=event.sent_at,
-                      edited_at=(event.edited_at or now) if event.edited else None,
+    message = new_row(Message, conversation_id=conversation.id, channel_id=channel.id,
+                      direction=MessageDirection.inbound, content_type=event.content_type, content=event.content,
+                      media_url=event.media_url, media_mime_type=event.media_mime_type, file_name=event.file_name,
+                      payload=event.payload, status=MessageStatus.received, external_id=event.external_id,
+                      sent_at=event.sent_at, edited_at=(event.edited_at or now) if event.edited else None,
                       created_at=min(event.sent_at, now) if event.sent_at else now)  # the customer's order
     if event.media is not None:  # fetched by the media worker once this is committed
         message.media_ref, message.media_status = event.media.ref, MediaStatus.pending
