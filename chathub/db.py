@@ -7,12 +7,13 @@ queueing in asyncio keeps latency flat where many writers fighting over the file
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _engine: AsyncEngine | None = None
@@ -71,6 +72,27 @@ async def write_session() -> AsyncIterator[AsyncSession]:
     engine()
     async with _write_lock, _sessions() as session, session.begin():
         yield session
+
+
+async def reserve_ids(session: AsyncSession, table: Table, count: int) -> range | None:
+    """The primary keys SQLite would give the next `count` rows of `table` (the largest + 1 onwards: no table
+    uses AUTOINCREMENT), for inserts written with their ids. Left to SQLite, SQLAlchemy inserts a batch one
+    statement per row, because SQLite cannot say which RETURNING row answers which parameter set; with the
+    ids given, a batch is one executemany. Only inside `write_session()`: writes are serialised, so nothing
+    else takes these ids before the commit. None on other databases: their sequences must hand out ids."""
+    if count == 0 or not is_sqlite():
+        return None
+    with session.no_autoflush:  # the pending rows are the ones waiting for these ids
+        largest = (await session.exec(select(func.max(table.c.id)))).one()
+    return range((largest or 0) + 1, (largest or 0) + 1 + count)
+
+
+async def assign_ids(session: AsyncSession, rows: Sequence) -> None:
+    """Give new ORM rows of one table their ids before the flush that inserts them (see `reserve_ids`)."""
+    rows = [row for row in rows if row.id is None]
+    ids = await reserve_ids(session, type(rows[0]).__table__, len(rows)) if rows else None
+    for row_id, row in zip(ids or (), rows):
+        row.id = row_id
 
 
 def upgrade_schema(database_url: str) -> None:

@@ -85,10 +85,12 @@ async def create_customers(session: AsyncSession, channel_id: int, senders: list
     """First-time senders (external id, name, phone) of one channel, made together: two flushes, not a savepoint
     and two flushes each. Meant for the webhook worker's batch: a clash fails the caller's transaction."""
     customers = {external_id: _new_customer(external_id, name, phone) for external_id, name, phone in senders}
+    await db.assign_ids(session, list(customers.values()))
     session.add_all(customers.values())
     await session.flush()
     identities = {external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id,
                                                 external_id=external_id) for external_id, customer in customers.items()}
+    await db.assign_ids(session, list(identities.values()))
     session.add_all(identities.values())
     await session.flush()
     return {external_id: (identities[external_id], customers[external_id]) for external_id in customers}

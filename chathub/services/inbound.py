@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chathub import db
 from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
     Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
@@ -56,6 +57,9 @@ class Announcements:
         if self.first_message_id is None and self._first_unsettled is not None:
             self.first_message_id = self._first_unsettled.id
         self._unsettled, self._first_unsettled = [], None
+
+    def unsettled_messages(self) -> list[Message]:
+        return [message for message, *_ in self._unsettled]
 
     def messages_created(self) -> list[MessageOut]:
         return [MessageOut.model_validate(message) for message, *_ in self.created]
@@ -110,6 +114,7 @@ class Lookups:
                                       [(e.sender_id, e.sender_name, e.sender_phone) for e in firsts])
         conversations = {identity.id: Conversation(customer_id=identity.customer_id, channel_id=channel_id,
                                                    identity_id=identity.id) for identity, _ in made.values()}
+        await db.assign_ids(session, list(conversations.values()))
         session.add_all(conversations.values())
         await session.flush()
         self.conversations.update(conversations)

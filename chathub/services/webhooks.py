@@ -69,13 +69,20 @@ class LogRow:
 
 
 _LOG_COLUMNS = [f.name for f in fields(LogRow) if f.name != "id"]
-_INSERT_LOGS = insert(WebhookLog.__table__).returning(WebhookLog.__table__.c.id, sort_by_parameter_order=True)
+_LOGS = WebhookLog.__table__
 
 
 async def _insert_logs(session, rows: list[LogRow]) -> None:
+    """One executemany with the ids SQLite would give (see `db.reserve_ids`); elsewhere the database's."""
     connection = await session.connection()
-    result = await connection.execute(_INSERT_LOGS, [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows])
-    for row, (row_id,) in zip(rows, result.all()):
+    values = [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows]
+    ids = await db.reserve_ids(session, _LOGS, len(rows))
+    if ids is None:
+        result = await connection.execute(insert(_LOGS).returning(_LOGS.c.id, sort_by_parameter_order=True), values)
+        ids = result.scalars().all()
+    else:
+        await connection.execute(insert(_LOGS), [{"id": row_id, **row} for row_id, row in zip(ids, values)])
+    for row, row_id in zip(rows, ids):
         row.id = row_id
 
 
@@ -221,6 +228,7 @@ async def _process_together(session, logs: list[WebhookLog]) -> list[Announcemen
     await lookups.prefetch(session, [item for item in parsed if not isinstance(item, str)])
     results = [None if isinstance(item, str) else await apply_inbound_events(session, *item, lookups=lookups)
                for item in parsed]
+    await db.assign_ids(session, [message for result in results if result for message in result.unsettled_messages()])
     await session.flush()  # the batch's new rows, together: the logs' outcomes go with the commit's flush
     for entry, item, result in zip(logs, parsed, results):
         entry.attempts += 1
