@@ -1,9 +1,14 @@
 """The in-process event bus. Services emit after their commit; pages subscribe inside their page
 function, which ties the subscription to that browser tab (NiceGUI removes it when the tab goes).
 
-Payloads are API schemas (`chathub.schemas`), so subscribers need no query of their own.
+Payloads are API schemas (`chathub.schemas`), so subscribers need no query of their own. Events about one
+conversation are routed: a thread subscribes to its own conversation only (`subscribe_to`), so a message
+costs a callback in the tabs showing its conversation, not in every open tab.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from nicegui import Event
 
@@ -11,17 +16,59 @@ from chathub.schemas import (
     ChannelOut, ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
 )
 
-message_created: Event[MessageOut] = Event()
-message_status_changed: Event[MessageOut] = Event()  # any change to a stored message: receipt, edit, media
-conversation_updated: Event[ConversationOut] = Event()
+T = TypeVar("T")
+
+
+class ConversationEvent(Generic[T]):
+    """An event about one conversation, heard by every subscriber (`subscribe`: the inbox lists) or only by
+    those of that conversation (`subscribe_to`: its open threads)."""
+
+    def __init__(self, conversation_id_of: Callable[[T], int]) -> None:
+        self.conversation_id_of = conversation_id_of
+        self.everyone: Event[T] = Event()
+        self.by_conversation: dict[int, Event[T]] = {}
+
+    def subscribe(self, callback: Callable[[T], Any]) -> None:
+        self.everyone.subscribe(callback)
+
+    def subscribe_to(self, conversation_id: int, callback: Callable[[T], Any]) -> None:
+        for closed in [key for key, event in self.by_conversation.items() if not event.callbacks]:
+            del self.by_conversation[closed]  # their tabs are gone
+        self.by_conversation.setdefault(conversation_id, Event()).subscribe(callback)
+
+    def listened(self, conversation_id: int) -> bool:
+        """Whether anyone would hear an event about this conversation (else its payload need not be built)."""
+        event = self.by_conversation.get(conversation_id)
+        return bool(self.everyone.callbacks or (event is not None and event.callbacks))
+
+    def emit(self, payload: T) -> None:
+        self.everyone.emit(payload)
+        event = self.by_conversation.get(self.conversation_id_of(payload))
+        if event is not None:
+            event.emit(payload)
+
+    @property
+    def callbacks(self) -> list:
+        return self.everyone.callbacks + [c for event in self.by_conversation.values() for c in event.callbacks]
+
+    def clear(self) -> None:
+        self.everyone.callbacks.clear()
+        self.by_conversation.clear()
+
+
+message_created: ConversationEvent[MessageOut] = ConversationEvent(lambda message: message.conversation_id)
+# any change to a stored message: receipt, edit, media
+message_status_changed: ConversationEvent[MessageOut] = ConversationEvent(lambda message: message.conversation_id)
+conversation_updated: ConversationEvent[ConversationOut] = ConversationEvent(lambda conversation: conversation.id)
+customers_wrote: Event[int] = Event()  # once per processed batch with new customer messages: how many
 webhook_logged: Event[WebhookLogOut] = Event()
 typing: Event[TypingSignal] = Event()
 viewers_changed: Event[ViewersChanged] = Event()
 presence_changed: Event[PresenceChanged] = Event()
 channel_changed: Event[ChannelOut] = Event()
 
-ALL_EVENTS = (message_created, message_status_changed, conversation_updated, webhook_logged, typing,
-              viewers_changed, presence_changed, channel_changed)
+ALL_EVENTS = (message_created, message_status_changed, conversation_updated, customers_wrote, webhook_logged,
+              typing, viewers_changed, presence_changed, channel_changed)
 
 
 def subscriber_count() -> int:
@@ -31,4 +78,7 @@ def subscriber_count() -> int:
 def reset() -> None:
     """Drop every subscription (tests start each app afresh)."""
     for event in ALL_EVENTS:
-        event.callbacks.clear()
+        if isinstance(event, ConversationEvent):
+            event.clear()
+        else:
+            event.callbacks.clear()

@@ -97,9 +97,9 @@ class ThreadView:
         self.older_cursor = page.next_cursor
         self._redraw_messages()
         self.scroller.scroll_to(percent=1.0)
-        bus.message_created.subscribe(self._on_message_created)
-        bus.message_status_changed.subscribe(self._on_message_changed)
-        bus.conversation_updated.subscribe(self._on_conversation_updated)
+        bus.message_created.subscribe_to(self.conversation.id, self._on_message_created)
+        bus.message_status_changed.subscribe_to(self.conversation.id, self._on_message_changed)
+        bus.conversation_updated.subscribe_to(self.conversation.id, self._on_conversation_updated)
         bus.typing.subscribe(self._on_typing)
         bus.viewers_changed.subscribe(self._on_viewers_changed)
         bus.presence_changed.subscribe(self._on_presence_changed)

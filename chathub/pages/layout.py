@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 from nicegui import app, background_tasks, ui
 
 from chathub import bus
-from chathub.models import Agent, AgentRole, MessageDirection
-from chathub.schemas import MessageOut
+from chathub.models import Agent, AgentRole
 from chathub.pages import session
 from chathub.pages.live_pace import LivePace
 from chathub.pages.widgets import notice
@@ -118,10 +117,10 @@ def _sound_on_new_messages() -> None:
     """A soft two-note chime when a customer writes, if the agent switched it on (off by default)."""
     preferences = app.storage.user  # this browser's storage, read later outside the request
 
-    def chime(message: MessageOut) -> None:
-        if message.direction == MessageDirection.inbound and preferences.get("sound_on_new_messages"):
+    def chime() -> None:  # once for a batch of new messages, not a chord of fifty
+        if preferences.get("sound_on_new_messages"):
             ui.run_javascript(CHIME_JS)
-    bus.message_created.subscribe(chime)
+    bus.customers_wrote.subscribe(chime)
 
 
 CHIME_JS = """

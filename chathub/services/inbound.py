@@ -61,8 +61,8 @@ class Announcements:
     def unsettled_messages(self) -> list[Message]:
         return [message for message, *_ in self._unsettled]
 
-    def messages_created(self) -> list[MessageOut]:
-        return [MessageOut.model_validate(message) for message, *_ in self.created]
+    def created_messages(self) -> list[Message]:
+        return [message for message, *_ in self.created]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from chathub import bus, db
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InvalidPayload, SignatureError
 from chathub.models import Channel, ChannelType, Message, WebhookLog, WebhookStatus, utcnow
-from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
+from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, runtime
 from chathub.services.conversations import conversation_out
 from chathub.services.errors import Conflict, NotFound
@@ -194,6 +194,8 @@ async def process_due_webhooks() -> float | None:
         ).limit(BATCH_SIZE))).all()
         announcements = await _process_batch(session, logs)
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
+    if any(announcement and announcement.created for announcement in announcements):
+        bus.customers_wrote.emit(sum(len(announcement.created) for announcement in announcements if announcement))
     for entry, announcement in zip(logs, announcements):
         _announce(announcement, conversations)
         if bus.webhook_logged.callbacks:
@@ -294,9 +296,9 @@ def _record_failure(entry: WebhookLog, error: str) -> None:
 def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> None:
     if result is None:
         return
-    if bus.message_created.callbacks:  # no model to build when no page listens
-        for message in result.messages_created():
-            bus.message_created.emit(message)
+    for message in result.created_messages():
+        if bus.message_created.listened(message.conversation_id):  # no model to build when no tab listens
+            bus.message_created.emit(MessageOut.model_validate(message))
     for message in result.messages_changed:
         bus.message_status_changed.emit(message)
     if result.media_pending:

@@ -1,8 +1,11 @@
 """Live pages: what happens anywhere shows up on open pages without a reload."""
-from nicegui import ElementFilter
+from collections import Counter
+
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
-from chathub.services import conversations
+from chathub.pages import layout
+from chathub.services import conversations, runtime
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
 from tests.support import eventually, post_webhook, seed_message
@@ -86,3 +89,31 @@ async def test_a_thread_open_in_a_hidden_tab_still_counts_new_messages_unread(us
     async def counted_unread():
         return (await conversations.get_conversation(conversation_id)).unread_count == 1
     await eventually(counted_unread)
+
+
+async def test_the_new_message_sound_plays_once_for_a_burst_of_messages(user: User, monkeypatch):
+    chimes = Counter()  # by tab
+    run_javascript = ui.run_javascript
+
+    def recording(code: str, *args, **kwargs):
+        if code != layout.CHIME_JS:
+            return run_javascript(code, *args, **kwargs)
+        chimes[ui.context.client.id] += 1
+    monkeypatch.setattr(ui, "run_javascript", recording)
+    await sign_in(user)
+    await user.open("/")
+    user.find(marker="sound-toggle").click()  # the switch in the agent's menu
+    worker = runtime.runtime.workers["webhooks"]
+    await worker.stop()  # five customers write at once: the worker takes them together
+    for n in range(5):
+        await post_webhook(user.http_client, seed_message(message_id=f"burst-{n}", sender=f"+155500{n}",
+                                                          name=f"Burst {n}"))
+    worker.start()
+    await user.should_see("Burst 4", retries=50)
+    assert user.client.id in chimes and set(chimes.values()) == {1}  # one chime a tab, not five
+
+    user.find(marker="sound-toggle").click()  # off again: silence
+    before = dict(chimes)
+    await post_webhook(user.http_client, seed_message(message_id="quiet", sender="+1555009", name="Quiet Quinn"))
+    await user.should_see("Quiet Quinn", retries=50)
+    assert chimes == before
