@@ -39,6 +39,10 @@ class ConversationList:
         self.more_button: ui.button
         self.shown: dict[int, ConversationOut] = {}
         self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
+        # In a background browser tab the list waits: drawn when the agent looks again, or read afresh when
+        # more changed meanwhile than it shows.
+        self.hidden = False
+        self.stale = False
         self.pace = LivePace(self._apply_pending)
         ui.context.client.on_delete(self.pace.stop)
 
@@ -67,6 +71,7 @@ class ConversationList:
                     .mark("load-more-conversations")
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
+        ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
 
     async def _set(self, key: str, value: Any) -> None:
         self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
@@ -76,6 +81,7 @@ class ConversationList:
     async def reload(self) -> None:
         self.shown.clear()
         self.pending.clear()  # the reload reads them fresh
+        self.stale = False
         self.cursor = None
         await self.load_more()
 
@@ -114,8 +120,23 @@ class ConversationList:
         """Every open inbox hears every change, inside the worker that announced it: only note the newest
         version of the conversation here, and apply the noted ones together a moment later (see live_pace). A
         customer's burst of messages then moves their row once, and ingest does not wait for every tab to redraw."""
+        if self.stale:
+            return
         self.pending[conversation.id] = conversation
-        self.pace.changed()
+        if not self.hidden:
+            self.pace.changed()
+        elif len(self.pending) > self.window:  # more than it shows: reading the list again costs less
+            self.pending.clear()
+            self.stale = True
+
+    async def _on_visibility(self, event) -> None:
+        self.hidden = event.args == "hidden"
+        if self.hidden or self.rows.is_deleted:
+            return
+        if self.stale:
+            await self.reload()
+        elif self.pending:
+            self._apply_pending()
 
     def _apply_pending(self) -> None:
         pending, self.pending = self.pending, {}

@@ -1,10 +1,11 @@
 """Live pages: what happens anywhere shows up on open pages without a reload."""
+import asyncio
 from collections import Counter
 
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
-from chathub.pages import layout
+from chathub.pages import conversation_list, layout, live_pace
 from chathub.services import conversations, runtime
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
@@ -117,3 +118,40 @@ async def test_the_new_message_sound_plays_once_for_a_burst_of_messages(user: Us
     await post_webhook(user.http_client, seed_message(message_id="quiet", sender="+1555009", name="Quiet Quinn"))
     await user.should_see("Quiet Quinn", retries=50)
     assert chimes == before
+
+
+def set_tab_visibility(user: User, state: str) -> None:
+    """What the page frame's script tells the server when the browser tab goes to the background or back."""
+    frame = user.client.layout
+    for listener_id, listener in list(frame._event_listeners.items()):
+        if listener.type == "chathub_visibility":
+            frame._handle_event({"listener_id": listener_id, "args": state})
+
+
+async def test_a_background_tab_draws_its_inbox_when_looked_at_again(user: User):
+    await sign_in(user)
+    await user.open("/")
+    await user.should_see("No conversations here.")
+    set_tab_visibility(user, "hidden")
+    await conversation_from_webhook(user, sender="+15550031", name="Hidden Hana")
+    await asyncio.sleep(2 * live_pace.FIRST_DELAY_SECONDS)
+    await user.should_not_see("Hidden Hana")  # nobody looks: the list waits
+
+    set_tab_visibility(user, "visible")
+    await user.should_see("Hidden Hana", retries=5)  # at once, not a pace later
+
+
+async def test_a_background_tab_that_missed_more_than_it_shows_reads_its_inbox_again(user: User):
+    await sign_in(user)
+    await user.open("/")
+    set_tab_visibility(user, "hidden")
+    for n in range(conversation_list.PAGE_SIZE + 5):
+        await post_webhook(user.http_client, seed_message(message_id=f"away-{n}", sender=f"+1555004{n:02d}",
+                                                          name=f"Away {n:02d}"))
+    last = conversation_list.PAGE_SIZE + 4
+    await conversation_from_webhook(user, sender=f"+1555004{last:02d}", message_id=f"away-{last}")
+
+    set_tab_visibility(user, "visible")
+    await user.should_see(f"Away {last:02d}", retries=20)
+    assert len(row_order(user)) == conversation_list.PAGE_SIZE  # one page, read afresh
+    await user.should_not_see("Away 00")
