@@ -75,6 +75,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         Worker(media.WORKER, media.fetch_pending_media),
     ], http_app)
     _start_timed_jobs()
+    memory.freeze_start_up_objects()
 
 
 def _start_timed_jobs() -> None:
