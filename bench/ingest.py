@@ -9,7 +9,8 @@ With --start-server it starts two servers of its own on free 127.0.0.1 ports wit
 committed per request before the answer: the stack's limit for a durable acknowledgement) and ChatHub
 (`python main.py`). Rounds alternate between the two so a busy machine slows both alike; medians are reported.
 Then, with --tabs N (default 20), a headless Chromium opens N signed-in agent tabs on ChatHub (inboxes and a
-thread, all live) and the ChatHub rounds run again.
+thread, all live) and the ChatHub rounds run again: as tabs of one window (all but the last in the background,
+like one agent's browser) and as N windows, all in view (N agents at their screens; see --tab-layouts).
 
 Per run: webhooks/s (acknowledged), acknowledgement latency p50/p99, errors by HTTP status, the time until
 every webhook is processed (GET /healthz until `webhooks_waiting` is 0) and how long after the last
@@ -353,11 +354,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="with --start-server: runs per variant (default 3)")
     parser.add_argument("--tabs", type=int, default=20,
                         help="with --start-server: agent tabs for the 'with tabs' variant (default 20, 0: skip)")
+    parser.add_argument("--tab-layouts", type=lambda v: v.split(","), default=["tabs", "windows"],
+                        help="with --tabs: 'tabs' (one window: all but one tab in the background), 'windows' (each "
+                             "in view), or both: tabs,windows (default)")
     parser.add_argument("--no-baseline", action="store_true", help="with --start-server: ChatHub only")
     parser.add_argument("--keep-data", action="store_true", help="with --start-server: keep the temp folders")
     parser.add_argument("--server-pid", type=int, help="pid of the running server, to measure its CPU time")
     parser.add_argument("--json", type=Path, help="also write every run and the medians to this file")
     args = parser.parse_args(argv)
+    if not set(args.tab_layouts) <= {"tabs", "windows"}:
+        parser.error("--tab-layouts takes tabs, windows or tabs,windows")
     if args.n < 1 or args.c < 1 or args.per_customer < 1 or args.rounds < 1 or args.tabs < 0:
         parser.error("-n, -c, --per-customer and --rounds must be at least 1, --tabs at least 0")
     if not args.start_server and urlsplit(args.url).hostname not in LOCAL_HOSTS:
@@ -365,8 +371,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def open_agent_tabs(url: str, count: int):
-    """A headless Chromium signed in as the bench admin with `count` live tabs: inboxes and a thread."""
+def open_agent_tabs(url: str, count: int, *, windows: bool = False):
+    """A headless Chromium signed in as the bench admin with `count` live tabs: inboxes and a thread. As tabs
+    of one window, all but the last are in the background (an agent's browser); with `windows`, each has a
+    window of its own and all are in view (agents at their screens)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     from live_latency import browser, sign_in
@@ -376,7 +384,7 @@ def open_agent_tabs(url: str, count: int):
         sign_in(driver, url)  # lands on the inbox: the first tab
         for number in range(count):
             if number:
-                driver.switch_to.new_window("tab")
+                driver.switch_to.new_window("window" if windows else "tab")
                 driver.get(f"{url}/conversations/1" if number % 2 else f"{url}/")
             WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.did_handshake === true"))
     except BaseException:
@@ -400,12 +408,13 @@ def run_rounds(args: argparse.Namespace) -> dict[str, list[Result]]:
                 result = asyncio.run(bench(target, label))
                 runs.setdefault(label, []).append(result)
                 print(report(result), file=sys.stderr, flush=True)
-        if args.tabs:
-            label = f"chathub_{args.tabs}_tabs"
-            driver = open_agent_tabs(args.url, args.tabs)
+        for layout in (args.tab_layouts if args.tabs else []):
+            label = f"chathub_{args.tabs}_{layout}"
+            driver = open_agent_tabs(args.url, args.tabs, windows=layout == "windows")
             try:
                 tabs = httpx.get(f"{args.url}/healthz", timeout=10).json().get("open_tabs")
-                print(f"{tabs} agent tabs open on the server (pid {server.pid})", file=sys.stderr, flush=True)
+                print(f"{tabs} agent tabs open on the server (pid {server.pid}), as {layout}", file=sys.stderr,
+                      flush=True)
                 for _ in range(args.rounds):
                     result = asyncio.run(bench(args, label))
                     runs.setdefault(label, []).append(result)
