@@ -194,8 +194,9 @@ async def process_due_webhooks() -> float | None:
         ).limit(BATCH_SIZE))).all()
         announcements = await _process_batch(session, logs)
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
-    if any(announcement and announcement.created for announcement in announcements):
-        bus.customers_wrote.emit(sum(len(announcement.created) for announcement in announcements if announcement))
+    new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
+    if new_messages:
+        bus.customers_wrote.emit(new_messages)
     for entry, announcement in zip(logs, announcements):
         _announce(announcement, conversations)
         if bus.webhook_logged.callbacks:
