@@ -1,12 +1,29 @@
 // The inbox rows, drawn in the browser from plain data (see ConversationRows in conversation_rows.py). The rows
 // come as one JSON string: as a list, NiceGUI would wrap every row in observable containers on each update.
 // Every customer-written value goes in through {{ }} or a bound attribute: Vue renders it as text.
+// The rows are plain elements with Quasar's classes, not Quasar components: a flood of new customers replaces
+// every row every few seconds in every open inbox, and a component instance per avatar, icon and badge cost the
+// browser several times the plain markup.
 export default {
   props: { data: String, selected: Number },
+  data() {
+    return { shown: this.data };
+  },
+  watch: {
+    data(value) {
+      this.shown = value;
+    },
+  },
+  methods: {
+    // live changes arrive here (ConversationRows.show): only this component renders again, not the whole page
+    show(data) {
+      this.shown = data;
+    },
+  },
   computed: {
     rows() {
       // each row carries its own JSON as a signature: v-memo re-renders only the rows that changed
-      return JSON.parse(this.data || "[]").map((row) => ({ ...row, signature: JSON.stringify(row) }));
+      return JSON.parse(this.shown || "[]").map((row) => ({ ...row, signature: JSON.stringify(row) }));
     },
   },
   template: `
@@ -16,24 +33,27 @@ export default {
          :class="['conversation-row nicegui-link no-underline text-inherit w-full block',
                   row.id === selected ? 'bg-indigo-50 dark:bg-slate-700' : 'hover:bg-slate-100 dark:hover:bg-slate-800']">
         <div class="w-full flex flex-row flex-nowrap items-start gap-3 px-3 py-3 border-b border-slate-100 dark:border-slate-800">
-          <q-avatar text-color="white" size="md" :style="{ background: 'hsl(' + row.hue + ' 55% 45%)' }">
-            <span class="font-semibold leading-none">{{ row.initials }}</span>
-          </q-avatar>
+          <div class="q-avatar text-white q-chip--colored" :style="{ fontSize: '32px', background: 'hsl(' + row.hue + ' 55% 45%)' }">
+            <div class="q-avatar__content row flex-center overflow-hidden">
+              <span class="font-semibold leading-none">{{ row.initials }}</span>
+            </div>
+          </div>
           <div class="grow min-w-0 flex flex-col">
             <div class="w-full flex flex-row flex-nowrap items-center gap-1">
               <span :class="['truncate', row.unread ? 'font-semibold' : 'font-medium']">{{ row.name }}</span>
-              <q-icon :name="row.channel_icon" size="xs" class="text-slate-400">
-                <q-tooltip>{{ row.channel_label }}</q-tooltip>
-              </q-icon>
+              <i class="q-icon notranslate material-icons text-slate-400" style="font-size: 18px" role="img"
+                 :title="row.channel_label" :aria-label="row.channel_label">{{ row.channel_icon }}</i>
               <span class="grow"></span>
               <span class="text-xs text-slate-500 shrink-0">{{ row.time }}</span>
             </div>
             <div class="w-full flex flex-row flex-nowrap items-center gap-1">
               <span class="text-sm text-slate-500 truncate grow">{{ row.preview }}</span>
-              <q-badge v-if="row.unread" rounded class="unread-badge" :label="String(row.unread)" />
+              <div v-if="row.unread" role="status" :aria-label="String(row.unread)"
+                   class="q-badge flex inline items-center no-wrap q-badge--single-line q-badge--rounded unread-badge">{{ row.unread }}</div>
             </div>
             <div v-if="row.status || row.assignee" class="flex flex-row items-center gap-2 mt-1">
-              <q-badge v-if="row.status" outline :color="row.status_color" :label="row.status" />
+              <div v-if="row.status" role="status" :aria-label="row.status"
+                   :class="['q-badge flex inline items-center no-wrap q-badge--single-line q-badge--outline', 'text-' + row.status_color]">{{ row.status }}</div>
               <span v-if="row.assignee" class="text-xs text-slate-500">{{ row.assignee }}</span>
             </div>
           </div>

@@ -59,3 +59,22 @@ def test_a_long_thread_opens_at_its_newest_page_and_loads_older_ones_when_scroll
     browser.execute_script(thread + ".scrollTop = 0")
     wait_for(browser, lambda d: "Line 01" in d.execute_script(thread + ".textContent"))
     screenshot(browser, "long-thread-scrolled-up")
+
+
+ROWS = """return [...document.querySelectorAll('.conversation-row')].map((row) => [
+  row.querySelector('.truncate').innerText, row.querySelector('.text-sm').innerText,
+  row.querySelector('.unread-badge')?.innerText])"""
+
+
+def test_an_open_inbox_shows_new_and_changed_conversations_live(server, browser):
+    server.post_webhook({"from": "+15550101", "message": "First question", "message_id": "live-1", "name": "Ann Lee"})
+    sign_in(browser, server)
+    wait_for(browser, text_on_page("First question"))
+    server.post_webhook({"from": "+15550202", "message": HOSTILE, "message_id": "live-2", "name": "Bob Stone"})
+    wait_for(browser, text_on_page("Bob Stone"))  # a new customer's row comes in on top, no reload
+    assert browser.execute_script(ROWS) == [["Bob Stone", HOSTILE, "1"], ["Ann Lee", "First question", "1"]]
+    server.post_webhook({"from": "+15550101", "message": "Any news?", "message_id": "live-3", "name": "Ann Lee"})
+    wait_for(browser, text_on_page("Any news?"))  # Ann's row changes in place and moves up
+    screenshot(browser, "inbox-live-rows")
+    assert browser.execute_script(ROWS) == [["Ann Lee", "Any news?", "2"], ["Bob Stone", HOSTILE, "1"]]
+    assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x']")
