@@ -2,8 +2,8 @@
 // come as one JSON string: as a list, NiceGUI would wrap every row in observable containers on each update.
 // Every customer-written value goes in through {{ }} or a bound attribute: Vue renders it as text.
 // The rows are plain elements with Quasar's classes, not Quasar components: a flood of new customers replaces
-// every row every few seconds in every open inbox, and a component instance per avatar, icon and badge cost the
-// browser several times the plain markup.
+// every row at every redraw in every open inbox, and a component instance per avatar, icon, tooltip and badge
+// was a fifth of such a tab's script time (a Chromium trace).
 export default {
   props: { data: String, selected: Number },
   data() {

@@ -1,8 +1,8 @@
 """The inbox rows as one element whose rows are data, drawn by the browser (conversation_rows.js).
 
 Every open inbox hears every conversation change. As a tree of a dozen NiceGUI elements per row, each new
-customer cost every open tab a row's worth of elements (server CPU and memory per tab); as data, a change is
-one update of one element.
+customer cost every open tab a row's worth of elements (server CPU and memory per tab); as data, a change
+reaches one element.
 
 Once the page is in the browser, new rows go to the element through its `show` method, not as an update of its
 props: NiceGUI's browser side renders the whole page again for any element's update (each render gives every
@@ -34,13 +34,11 @@ class ConversationRows(ui.element, component="conversation_rows.js"):
     def show(self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str]) -> None:
         self.rows = [row_data(c, show_status=show_status, agent_names=agent_names) for c in conversations]
         data = json.dumps(self.rows, ensure_ascii=False)
-        if not self._in_page:
+        with self._props.suspend_updates():  # the page carries them, and a page served again
             self._props["data"] = data
-            self._in_page = True
-            return
-        with self._props.suspend_updates():  # kept for a page served again, but not sent as an update
-            self._props["data"] = data
-        self.run_method("show", data)
+        if self._in_page:
+            self.run_method("show", data)
+        self._in_page = True
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the rows show as text, for `user.should_see` in page tests."""
