@@ -10,6 +10,7 @@ from chathub import bus
 from chathub.models import Agent, AgentRole
 from chathub.pages import session
 from chathub.pages.live_pace import LivePace
+from chathub.pages.unread_badge import UnreadBadge
 from chathub.pages.widgets import notice
 from chathub.services import conversations, presence
 
@@ -87,21 +88,20 @@ def _track_presence(agent: Agent) -> None:
     ui.on("chathub_visibility", lambda event: presence.tab_visible(client.id, event.args == "visible"))
 
 
-def _show_unread_total(total: int, badge: ui.badge | None = None) -> None:
+def _show_unread_total(total: int, badge: UnreadBadge | None = None) -> None:
     ui.page_title(f"({total}) ChatHub" if total else "ChatHub")
     if badge is not None:
-        badge.set_text(str(total))
-        badge.visible = total > 0
+        badge.show(total)
 
 
-def _follow_unread_total(badge: ui.badge) -> None:
+def _follow_unread_total(badge: UnreadBadge) -> None:
     """After changes the tab asks for the (shared) total again, paced like the inbox list (see live_pace): a
     stream of messages costs each open tab a refresh now and then, not a task per message (with 20 tabs open
     that was ~3 ms of server CPU per webhook)."""
 
     async def refresh() -> None:
         total = await conversations.shared_unread_total()
-        if badge.text != str(total) and not badge.is_deleted:  # most changes leave the total as it was
+        if badge.count != total and not badge.is_deleted:  # most changes leave the total as it was
             with badge:  # the tab's context, for its title
                 _show_unread_total(total, badge)
 
@@ -134,7 +134,7 @@ const ctx = new (window.AudioContext || window.webkitAudioContext)();
 """
 
 
-def _navigation(agent: Agent, unread_total: int) -> ui.badge:
+def _navigation(agent: Agent, unread_total: int) -> UnreadBadge:
     with ui.row().classes("items-center gap-2 px-4 py-4"):
         ui.icon("forum", size="sm").classes("text-primary")
         ui.label("ChatHub").classes("text-xl font-bold")
@@ -148,9 +148,7 @@ def _navigation(agent: Agent, unread_total: int) -> ui.badge:
                 ui.label(label)
                 if path == "/":
                     ui.space()
-                    badge = ui.badge(str(unread_total)).props("rounded").classes("unread-total") \
-                        .mark("unread-total")
-                    badge.visible = unread_total > 0
+                    badge = UnreadBadge(unread_total).mark("unread-total")
     return badge
 
 

@@ -73,6 +73,8 @@ def test_an_open_inbox_shows_new_and_changed_conversations_live(server, browser)
     server.post_webhook({"from": "+15550202", "message": HOSTILE, "message_id": "live-2", "name": "Bob Stone"})
     wait_for(browser, text_on_page("Bob Stone"))  # a new customer's row comes in on top, no reload
     assert browser.execute_script(ROWS) == [["Bob Stone", HOSTILE, "1"], ["Ann Lee", "First question", "1"]]
+    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".unread-total").text == "2"
+             and d.title == "(2) ChatHub")  # the navigation's count of unread conversations follows
     server.post_webhook({"from": "+15550101", "message": "Any news?", "message_id": "live-3", "name": "Ann Lee"})
     wait_for(browser, text_on_page("Any news?"))  # Ann's row changes in place and moves up
     screenshot(browser, "inbox-live-rows")
