@@ -1,15 +1,14 @@
 """The unread total beside "Inbox" in the navigation, on every page (unread_badge.js).
 
-It changes whenever a customer writes, in every open tab. As an element update, each change made NiceGUI's
-browser side render the whole page again (see conversation_rows.py); the new total goes to the badge through
-its `show` method instead.
+It changes whenever a customer writes, in every open tab, so a new total reaches it through a method call (see
+live_value.py).
 """
 from __future__ import annotations
 
-from nicegui import ui
+from chathub.pages.live_value import LiveValueElement
 
 
-class UnreadBadge(ui.element, component="unread_badge.js"):
+class UnreadBadge(LiveValueElement, component="unread_badge.js"):
     def __init__(self, count: int) -> None:
         super().__init__()
         self.count = count
@@ -17,9 +16,7 @@ class UnreadBadge(ui.element, component="unread_badge.js"):
 
     def show(self, count: int) -> None:
         self.count = count
-        with self._props.suspend_updates():  # for a page served again
-            self._props["count"] = count
-        self.run_method("show", count)
+        self._set_live_value("count", count)
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the badge shows, for `user.should_see` in page tests."""
