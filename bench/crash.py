@@ -42,7 +42,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL, PASSWORD = "crash@example.com", "crash-password-1"
-CONNECTIONS_PER_CLIENT = 10  # see bench/ingest.py: several small httpx pools beat one big one
+CONNECTIONS_PER_CLIENT = 10  # one httpx pool scans its connections on every request: several small ones cost less
 SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM}
 
 
