@@ -10,7 +10,7 @@ from chathub import bus
 from chathub.models import Agent, AgentRole
 from chathub.pages import session
 from chathub.pages.live_pace import LivePace
-from chathub.pages.unread_badge import UnreadBadge
+from chathub.pages.navigation import Navigation
 from chathub.pages.widgets import notice
 from chathub.services import conversations, presence
 
@@ -55,7 +55,7 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
     dark = ui.dark_mode(app.storage.user.get("dark_mode", False))
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
     with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
-        total_badge = _navigation(agent, unread_total)
+        navigation = _navigation(agent, unread_total)
     with ui.header(elevated=False).classes("bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
                                            "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"):
         ui.button(icon="menu", on_click=drawer.toggle).props("flat round dense").classes("lg:hidden")
@@ -69,7 +69,7 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
     classes = "w-full p-0 gap-0" + (" h-[calc(100vh-57px)] overflow-hidden" if full_height else "")
     with ui.column().classes(classes):
         yield
-    _follow_unread_total(total_badge)
+    _follow_unread_total(navigation)
     _sound_on_new_messages()
 
 
@@ -88,25 +88,25 @@ def _track_presence(agent: Agent) -> None:
     ui.on("chathub_visibility", lambda event: presence.tab_visible(client.id, event.args == "visible"))
 
 
-def _show_unread_total(total: int, badge: UnreadBadge | None = None) -> None:
+def _show_unread_total(total: int, navigation: Navigation | None = None) -> None:
     ui.page_title(f"({total}) ChatHub" if total else "ChatHub")
-    if badge is not None:
-        badge.show(total)
+    if navigation is not None:
+        navigation.show(total)
 
 
-def _follow_unread_total(badge: UnreadBadge) -> None:
+def _follow_unread_total(navigation: Navigation) -> None:
     """After changes the tab asks for the (shared) total again, paced like the inbox list (see live_pace): a
     stream of messages costs each open tab a refresh now and then, not a task per message (with 20 tabs open
     that was ~3 ms of server CPU per webhook)."""
 
     async def refresh() -> None:
         total = await conversations.shared_unread_total()
-        if badge.count != total and not badge.is_deleted:  # most changes leave the total as it was
-            with badge:  # the tab's context, for its title
-                _show_unread_total(total, badge)
+        if navigation.count != total and not navigation.is_deleted:  # most changes leave the total as it was
+            with navigation:  # the tab's context, for its title
+                _show_unread_total(total, navigation)
 
     def start_refresh() -> None:
-        if not badge.is_deleted:
+        if not navigation.is_deleted:
             background_tasks.create(refresh(), name="unread total")
     pace = LivePace(start_refresh)
     ui.context.client.on_delete(pace.stop)
@@ -134,22 +134,10 @@ const ctx = new (window.AudioContext || window.webkitAudioContext)();
 """
 
 
-def _navigation(agent: Agent, unread_total: int) -> UnreadBadge:
-    with ui.row().classes("items-center gap-2 px-4 py-4"):
-        ui.icon("forum", size="sm").classes("text-primary")
-        ui.label("ChatHub").classes("text-xl font-bold")
-    for label, path, icon, admin_only in NAVIGATION:
-        if admin_only and agent.role != AgentRole.admin:
-            continue
-        with ui.link(target=path).classes("no-underline text-inherit w-full"):
-            with ui.row().classes("items-center gap-3 px-4 py-2 w-full hover:bg-slate-100 "
-                                  "dark:hover:bg-slate-700 rounded-none"):
-                ui.icon(icon).classes("text-slate-500")
-                ui.label(label)
-                if path == "/":
-                    ui.space()
-                    badge = UnreadBadge(unread_total).mark("unread-total")
-    return badge
+def _navigation(agent: Agent, unread_total: int) -> Navigation:
+    links = [(label, path, icon) for label, path, icon, admin_only in NAVIGATION
+             if not admin_only or agent.role == AgentRole.admin]
+    return Navigation(links, unread_total).mark("navigation")
 
 
 def _agent_menu(agent: Agent) -> None:

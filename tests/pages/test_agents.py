@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from nicegui import ui
+from nicegui import ElementFilter
 from nicegui.testing import User
 
 from chathub.models import Agent, AgentRole
+from chathub.pages.navigation import Navigation
 from chathub.schemas import AgentIn
 from chathub.services import agents
 from tests.conftest import ADMIN_EMAIL, app_client
@@ -43,7 +44,8 @@ async def another_browser() -> AsyncIterator[User]:
 
 def nav_targets(user: User) -> set[str]:
     with user:
-        return {link.props.get("href") for link in user.current_layout.descendants() if isinstance(link, ui.link)}
+        [navigation] = ElementFilter(kind=Navigation)
+    return {link["path"] for link in navigation.props["links"]}
 
 
 async def test_the_team_list_shows_each_agent_with_role_and_status(user: User):

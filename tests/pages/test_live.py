@@ -60,13 +60,13 @@ async def test_unread_total_and_tab_title_follow(user: User):
     await sign_in(user)
     await user.open("/customers")
     with user.client:
-        badge = next(iter(ElementFilter(marker="unread-total")))
-    assert badge.count == 0
+        navigation = next(iter(ElementFilter(marker="navigation")))
+    assert navigation.count == 0
     await post_webhook(user.http_client, seed_message(sender="+15550001"))
     await post_webhook(user.http_client, seed_message(message_id="b", sender="+15550002"))
 
     async def two_unread():
-        return badge.count == 2 and user.client.title == "(2) ChatHub"
+        return navigation.count == 2 and user.client.title == "(2) ChatHub"
     await eventually(two_unread)
 
 

@@ -1,0 +1,28 @@
+"""The frame's navigation, on every page: the links, and the unread total beside "Inbox" (navigation.js).
+
+One element draws all of it. As NiceGUI elements (a link, a row, an icon and a label per entry) it was about 30
+of the inbox tab's 79 elements, and every element costs the server memory in every open tab. The links are plain
+anchors, as `ui.link`'s are. The unread total changes whenever a customer writes, in every open tab, so a new
+total reaches it through a method call (see live_value.py).
+"""
+from __future__ import annotations
+
+from chathub.pages.live_value import LiveValueElement
+
+
+class Navigation(LiveValueElement, component="navigation.js"):
+    def __init__(self, links: list[tuple[str, str, str]], count: int) -> None:
+        """`links`: (label, path, Material icon name) in order; the total shows on the link to "/"."""
+        super().__init__()
+        self.labels = [label for label, _, _ in links]
+        self.count = count
+        self._props["links"] = [{"label": label, "path": path, "icon": icon} for label, path, icon in links]
+        self._props["count"] = count
+
+    def show(self, count: int) -> None:
+        self.count = count
+        self._set_live_value("count", count)
+
+    def _displayed_contents(self, *, only_visible: bool) -> list:
+        """What the navigation shows, for `user.should_see` in page tests."""
+        return ["ChatHub", *self.labels, *([str(self.count)] if self.count else [])]
