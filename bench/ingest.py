@@ -69,6 +69,7 @@ class Result:
     conversations: int | None = None
     client_cpu_ms_per_webhook: float = 0.0
     server_cpu_ms_per_webhook: float | None = None
+    browser_cores: float | None = None  # CPU seconds the agent tabs' browser used per second of sending
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -78,6 +79,30 @@ def cpu_seconds(pid: int | None) -> float | None:
     except (OSError, TypeError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):  # ended meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, waiting = [], [root]
+    while waiting:
+        pid = waiting.pop()
+        tree.append(pid)
+        waiting.extend(children.get(pid, []))
+    return tree
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of `root` and the processes below it now (not of those that already ended)."""
+    return sum(cpu_seconds(pid) or 0.0 for pid in process_tree(root))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -219,7 +244,8 @@ async def count_items(http: httpx.AsyncClient, path: str, headers: dict[str, str
             return count
 
 
-async def bench(args: argparse.Namespace, label: str = "chathub") -> Result:
+async def bench(args: argparse.Namespace, label: str = "chathub", browser_pid: int | None = None) -> Result:
+    """One run; with `browser_pid` (the agent tabs' chromedriver) also the CPU its browser used meanwhile."""
     result = Result(label=label, n=args.n, concurrency=args.c, per_customer=args.per_customer)
     async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as http:
         token = await api_token(http, args)
@@ -227,8 +253,11 @@ async def bench(args: argparse.Namespace, label: str = "chathub") -> Result:
         (await http.get("/healthz")).raise_for_status()
         run, since = uuid.uuid4().hex[:8], time.time()
         server_cpu, client_cpu = cpu_seconds(args.server_pid), time.process_time()
+        browser_cpu = tree_cpu_seconds(browser_pid) if browser_pid else None
         started = time.perf_counter()
         await post_all(args.url, run, args.n, args.c, args.per_customer, result)
+        if browser_cpu is not None:
+            result.browser_cores = (tree_cpu_seconds(browser_pid) - browser_cpu) / result.send_seconds
         result.all_processed_seconds = await wait_processed(http, started, args.timeout)
         if result.all_processed_seconds is not None:
             result.processed_after_last_ack_seconds = max(0.0, result.all_processed_seconds - result.send_seconds)
@@ -269,7 +298,8 @@ def report(result: Result) -> str:
 
 
 SUMMARY_FIELDS = ("webhooks_per_second", "ack_p50_ms", "ack_p99_ms", "ack_max_ms", "all_processed_seconds",
-                  "processed_after_last_ack_seconds", "server_cpu_ms_per_webhook", "client_cpu_ms_per_webhook")
+                  "processed_after_last_ack_seconds", "server_cpu_ms_per_webhook", "client_cpu_ms_per_webhook",
+                  "browser_cores")
 
 
 def summarize(results: list[Result]) -> dict:
@@ -286,16 +316,18 @@ def summarize(results: list[Result]) -> dict:
 
 def table(summaries: dict[str, dict], n: int, c: int) -> str:
     def cell(value, spec: str) -> str:
-        return format(value, spec) if value is not None else "-"
+        return format(value, spec) if value is not None else format("-", ">" + spec.split(".")[0])
     lines = [f"ingest: {n} webhooks at concurrency {c}; medians over rounds",
              f"{'variant':<22} {'rounds':>6} {'webhooks/s':>10} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} "
-             f"{'processed':>10} {'after ack':>9} {'srv CPU/wh':>10} {'load CPU/wh':>11} {'errors':>6}",
-             f"{'':<22} {'':>6} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'s':>10} {'s':>9} {'ms':>10} {'ms':>11} {'':>6}"]
+             f"{'processed':>10} {'after ack':>9} {'srv CPU/wh':>10} {'load CPU/wh':>11} {'browser':>7} {'errors':>6}",
+             f"{'':<22} {'':>6} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'s':>10} {'s':>9} {'ms':>10} {'ms':>11} "
+             f"{'cores':>7} {'':>6}"]
     for label, s in summaries.items():
         lines.append(f"{label:<22} {s['rounds']:>6} {cell(s['webhooks_per_second'], '10.0f')} "
                      f"{cell(s['ack_p50_ms'], '8.1f')} {cell(s['ack_p99_ms'], '8.1f')} {cell(s['ack_max_ms'], '8.1f')} "
                      f"{cell(s['all_processed_seconds'], '10.2f')} {cell(s['processed_after_last_ack_seconds'], '9.2f')} "
-                     f"{cell(s['server_cpu_ms_per_webhook'], '10.2f')} {cell(s.get('client_cpu_ms_per_webhook'), '11.2f')} "
+                     f"{cell(s['server_cpu_ms_per_webhook'], '10.2f')} "
+                     f"{cell(s.get('client_cpu_ms_per_webhook'), '11.2f')} {cell(s.get('browser_cores'), '7.2f')} "
                      f"{s['errors'] + s['unprocessed_runs']:>6}")
     return "\n".join(lines)
 
@@ -445,7 +477,7 @@ def run_rounds(args: argparse.Namespace) -> dict[str, list[Result]]:
                 print(f"{tabs} agent tabs open on the server (pid {server.pid}), as {layout}", file=sys.stderr,
                       flush=True)
                 for _ in range(args.rounds):
-                    result = asyncio.run(bench(args, label))
+                    result = asyncio.run(bench(args, label, browser_pid=driver.service.process.pid))
                     runs.setdefault(label, []).append(result)
                     print(report(result), file=sys.stderr, flush=True)
             finally:

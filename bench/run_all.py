@@ -75,13 +75,14 @@ def ingest_section(data: dict | None, command: str) -> list[str]:
     lines += [f"{data['n']} simulator webhooks at concurrency {data['concurrency']}, medians over rounds "
               "(baseline and ChatHub alternate).", "",
               "| variant | rounds | webhooks/s | ack p50 ms | ack p99 ms | ack max ms | all processed s | "
-              "after last ack s | server CPU ms/webhook | load generator CPU ms/webhook | errors |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "after last ack s | server CPU ms/webhook | load generator CPU ms/webhook | browser cores | errors |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, s in data["summaries"].items():
         lines.append(f"| {label} | {s['rounds']} | {fmt(s['webhooks_per_second'], '.0f')} | {fmt(s['ack_p50_ms'])} | "
                      f"{fmt(s['ack_p99_ms'])} | {fmt(s['ack_max_ms'])} | {fmt(s['all_processed_seconds'], '.2f')} | "
                      f"{fmt(s['processed_after_last_ack_seconds'], '.2f')} | "
                      f"{fmt(s['server_cpu_ms_per_webhook'], '.2f')} | {fmt(s.get('client_cpu_ms_per_webhook'), '.2f')} | "
+                     f"{fmt(s.get('browser_cores'), '.2f')} | "
                      f"{s['errors'] + s['unprocessed_runs']} |")
     lines.append("")
     targets = {"chathub_over_baseline": "≥ 0.6"}
