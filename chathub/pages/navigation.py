@@ -14,7 +14,6 @@ class Navigation(LiveValueElement, component="navigation.js"):
     def __init__(self, links: list[tuple[str, str, str]], count: int) -> None:
         """`links`: (label, path, Material icon name) in order; the total shows on the link to "/"."""
         super().__init__()
-        self.labels = [label for label, _, _ in links]
         self.count = count
         self._props["links"] = [{"label": label, "path": path, "icon": icon} for label, path, icon in links]
         self._props["count"] = count
@@ -25,4 +24,5 @@ class Navigation(LiveValueElement, component="navigation.js"):
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the navigation shows, for `user.should_see` in page tests."""
-        return ["ChatHub", *self.labels, *([str(self.count)] if self.count else [])]
+        labels = [link["label"] for link in self._props["links"]]
+        return ["ChatHub", *labels, *([str(self.count)] if self.count else [])]
