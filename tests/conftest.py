@@ -1,6 +1,7 @@
 """Shared test set-up: every test gets a fresh data folder and the real app, started through main.py."""
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nicegui import background_tasks
 from nicegui.testing import User
 from nicegui.testing.user_simulation import user_simulation
 
@@ -51,10 +53,29 @@ def app_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(chathub_app.http_app), base_url="http://test")
 
 
+_tasks_of_other_loops: list[asyncio.Task] = []  # kept: a pending task that is collected logs an error
+
+
+def forget_tasks_of_other_loops() -> None:
+    """NiceGUI's shutdown waits for every task in its `running_tasks`, on the loop it runs on. A task an app
+    started on an earlier test's event loop as that test ended stays there, pending for good: the next shutdown
+    then fails ("Event loop is closed"), or, if that loop was never closed, `asyncio.gather` refuses a task of
+    another loop and NiceGUI logs that and tries again, endlessly (a CI run hung so, with 4 GB of logged
+    tracebacks). One process has one event loop; the tests have one each, so this is the tests' concern."""
+    loop = asyncio.get_running_loop()
+    running = background_tasks.running_tasks, background_tasks.lazy_tasks_running
+    others = [task for task in {*running[0], *running[1].values()} if task.get_loop() is not loop]
+    _tasks_of_other_loops.extend(others)
+    running[0].difference_update(others)
+    for name in [name for name, task in running[1].items() if task in others]:
+        del running[1][name]
+
+
 @asynccontextmanager
 async def running_app() -> AsyncIterator[httpx.AsyncClient]:
     """Start the whole app (main.py, start-up handlers, workers) and yield an HTTP client to it.
     Leaving the block stops it like a shut-down; entering again with the same data folder is a restart."""
+    forget_tasks_of_other_loops()
     async with user_simulation(main_file=MAIN_FILE), app_client() as http:
         yield http
 
@@ -65,6 +86,7 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     # Page tests check what a tab shows, not its pace under a flood (tests/pages/test_live_pace.py does): a
     # steady half-second pace keeps their waits short and sure.
     monkeypatch.setattr(live_pace, "BUSY_INTERVAL_SECONDS", live_pace.FIRST_DELAY_SECONDS)
+    forget_tasks_of_other_loops()
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()
         yield simulated
