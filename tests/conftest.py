@@ -63,12 +63,12 @@ def forget_tasks_of_other_loops() -> None:
     another loop and NiceGUI logs that and tries again, endlessly (a CI run hung so, with 4 GB of logged
     tracebacks). One process has one event loop; the tests have one each, so this is the tests' concern."""
     loop = asyncio.get_running_loop()
-    running = background_tasks.running_tasks, background_tasks.lazy_tasks_running
-    others = [task for task in {*running[0], *running[1].values()} if task.get_loop() is not loop]
+    tasks, lazy_tasks = background_tasks.running_tasks, background_tasks.lazy_tasks_running
+    others = [task for task in {*tasks, *lazy_tasks.values()} if task.get_loop() is not loop]
     _tasks_of_other_loops.extend(others)
-    running[0].difference_update(others)
-    for name in [name for name, task in running[1].items() if task in others]:
-        del running[1][name]
+    tasks.difference_update(others)
+    for name in [name for name, task in lazy_tasks.items() if task in others]:
+        del lazy_tasks[name]
 
 
 @asynccontextmanager
