@@ -91,6 +91,58 @@ def ingest_section(data: dict | None, command: str) -> list[str]:
     return lines + [""]
 
 
+MB_IN_MIB = 1e6 / 2**20  # the issue's memory targets are in MB, the benches measure MiB
+
+
+def targets_section(ingest: dict | None, large: dict | None, memory_empty: dict | None,
+                    memory_large: dict | None) -> list[str]:
+    """Issue 7's targets against this run's figures: met or not is computed here, never written by hand."""
+    rows: list[tuple[str, str, bool | None]] = []
+    summaries, ratios = (ingest or {}).get("summaries", {}), (ingest or {}).get("ratios", {})
+    chathub, baseline = summaries.get("chathub", {}), summaries.get("baseline", {})
+
+    def target(name: str, figure, shown: str, met) -> None:
+        rows.append((name, "not measured" if figure is None else shown, None if figure is None else met))
+
+    ratio = ratios.get("chathub_over_baseline")
+    target("ingest ≥ 0.6 × baseline (C=50)", ratio, f"{fmt(ratio, '.2f')}", ratio is not None and ratio >= 0.6)
+    lag = max((s["processed_after_last_ack_seconds"] for s in summaries.values() if s.get("rounds")
+               and s.get("processed_after_last_ack_seconds") is not None), default=None)
+    target("all processed ≤ 2 s after the last ack", lag, f"{fmt(lag, '.2f')} s (slowest variant)",
+           lag is not None and lag <= 2)
+    p99 = chathub.get("ack_p99_ms")
+    target("ack p99 < 50 ms", p99, f"{fmt(p99)} ms (baseline {fmt(baseline.get('ack_p99_ms'))} ms)",
+           p99 is not None and p99 < 50)
+    for layout in ("tabs", "windows"):
+        ratio = ratios.get(f"chathub_20_{layout}_over_chathub")
+        where = "tabs of one window" if layout == "tabs" else "windows, all in view"
+        target(f"20 agent {where} ≥ 0.8 × none", ratio, fmt(ratio, ".2f"), ratio is not None and ratio >= 0.8)
+    for name, limit in (("lists", 100), ("thread", 150), ("search", 200)):
+        cases = [case for case in (large or {}).get("cases", []) if case["target_ms"] == limit]
+        worst = max((max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None) for case in cases),
+                    default=None)
+        target(f"large inbox: {name} < {limit} ms ({len(cases)} case{'' if len(cases) == 1 else 's'})", worst, f"slowest {fmt(worst)} ms",
+               worst is not None and worst < limit)
+    fill = (large or {}).get("fill_seconds")
+    target("large inbox filled well under 2 minutes (< 60 s)", fill, f"{fmt(fill)} s", fill is not None and fill < 60)
+    idle = (memory_empty or {}).get("idle_mib")
+    target("idle < 150 MB", idle, f"{fmt(idle)} MiB", idle is not None and idle < 150 * MB_IN_MIB)
+    for label, data in (("empty database", memory_empty), ("large inbox", memory_large)):
+        per_tab = (data or {}).get("per_tab_mib")
+        target(f"each additional tab < 1 MB ({label})", per_tab, f"{fmt(per_tab, '.2f')} MiB",
+               per_tab is not None and per_tab < MB_IN_MIB)
+    for label, data in (("empty database", memory_empty), ("large inbox", memory_large)):
+        growth = (data or {}).get("churn_growth_percent_of_idle")
+        tabs = (data or {}).get("tabs_opened")
+        target(f"within 10 % of idle after tabs open and close ({label}, {tabs or '?'} tabs)", growth,
+               f"{fmt(growth)} %", growth is not None and growth <= 10)
+    lines = ["## Targets", "", "Issue 7's targets against the figures below (computed from this run). "
+             "bench/README.md says what limits the ones this machine misses.", "",
+             "| target | this run | met |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {shown} | {'-' if met is None else 'yes' if met else '**no**'} |" for name, shown, met in rows]
+    return lines + [""]
+
+
 def large_section(data: dict | None, command: str) -> list[str]:
     lines = ["## Large inbox: 100k conversations, 1M messages", "", f"`{command}`", ""]
     if not data:
@@ -191,9 +243,11 @@ def main() -> None:
               "measures and how to read it).", "", "## Machine", "", "| | |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in info.items()]
     lines.append("")
-    lines += ingest_section(load(out / "ingest.json"), shown("ingest"))
-    lines += large_section(load(out / "large_inbox.json"), shown("large"))
-    lines += memory_section(load(out / "memory_empty.json"), load(out / "memory_large.json"),
+    results = {name: load(out / f"{name}.json") for name in ("ingest", "large_inbox", "memory_empty", "memory_large")}
+    lines += targets_section(*results.values())
+    lines += ingest_section(results["ingest"], shown("ingest"))
+    lines += large_section(results["large_inbox"], shown("large"))
+    lines += memory_section(results["memory_empty"], results["memory_large"],
                             [shown("memory"), shown("memory_large")])
     lines += live_section(load(out / "live_latency.json"), shown("live"))
     text = "\n".join(lines)
