@@ -107,6 +107,12 @@ class FillResult:
     channels: dict[str, int]
 
 
+def snooze_end(rng: random.Random, now: datetime) -> str:
+    """Later than now, as in an inbox that is running: ChatHub reopens a due snooze within 30 s. (Due ones
+    made its first 30 s on the filled database wake thousands of conversations at once, not a steady state.)"""
+    return _stamp(now + timedelta(seconds=rng.randint(3600, 7 * 86400)))
+
+
 def _stamp(moment: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text (naive UTC, always with microseconds): keyset cursors compare it."""
     return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond:06d}"
@@ -247,7 +253,7 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
         unread = min(inbound_tail, size)
         conversation_rows.append((conversation_id, customer_id, channel_id, identity_id, status, assignee, unread,
                                   _stamp(last), " ".join(content.split())[:PREVIEW_LENGTH],
-                                  _stamp(last + timedelta(days=3)) if status == "snoozed" else None,
+                                  snooze_end(rng, now) if status == "snoozed" else None,
                                   _stamp(created)))
         if len(message_batch) >= 50_000:
             _insert_people(connection, customer_rows, identity_rows, conversation_rows)

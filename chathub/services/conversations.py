@@ -170,18 +170,29 @@ async def _conversation_out_by_id(session: AsyncSession, conversation_id: int) -
     return conversation_out(*row)
 
 
+WAKE_BATCH = 200
+
+
 async def wake_snoozed_conversations() -> int:
-    """Reopen snoozed conversations whose time has come (a timed job); returns how many woke."""
+    """Reopen snoozed conversations whose time has come (a timed job); returns how many woke.
+
+    In batches, each its own transaction: after days offline thousands can be due at once, and waking them in
+    one held the database's writer (incoming webhooks wait for it) and all of them in memory together."""
     now = utcnow()
-    async with db.write_session() as session:
-        rows = list((await session.exec(_with_refs().where(
-            Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now))).all())
-        for conversation, _, _ in rows:
-            conversation.status, conversation.snoozed_until = ConversationStatus.open, None
-            session.add(conversation)
-    for row in rows:
-        bus.conversation_updated.emit(conversation_out(*row))
-    return len(rows)
+    woken = 0
+    while True:
+        async with db.write_session() as session:
+            rows = list((await session.exec(_with_refs().where(
+                Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now)
+                .limit(WAKE_BATCH))).all())
+            for conversation, _, _ in rows:
+                conversation.status, conversation.snoozed_until = ConversationStatus.open, None
+                session.add(conversation)
+        for row in rows:
+            bus.conversation_updated.emit(conversation_out(*row))
+        woken += len(rows)
+        if len(rows) < WAKE_BATCH:
+            return woken
 
 
 # Every open tab shows the unread total and asks for it after each change. The tabs share one count, and under a
