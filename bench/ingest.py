@@ -7,14 +7,15 @@
 With --start-server it starts two servers of its own on free 127.0.0.1 ports with temporary data: the
 *baseline* (bench/baseline_server.py: a bare NiceGUI route, same uvicorn settings and SQLite pragmas, one row
 committed per request before the answer: the stack's limit for a durable acknowledgement) and ChatHub
-(`python main.py`). Rounds alternate between the two so a busy machine slows both alike; medians are reported.
-Then, with --tabs N (default 20), a headless Chromium opens N signed-in agent tabs on ChatHub (inboxes and a
-thread, all live) and the ChatHub rounds run again: as tabs of one window (all but the last in the background,
-like one agent's browser) and as N windows, all in view (N agents at their screens; see --tab-layouts).
+(`python main.py`). Each round runs every variant once: the two (which goes first alternates), then, with
+--tabs N (default 20), ChatHub again while a headless Chromium holds N signed-in agent tabs open on it
+(inboxes and a thread, all live): as tabs of one window (all but the last in the background, like one agent's
+browser) and as N windows, all in view (N agents at their screens; see --tab-layouts). Medians over rounds.
 
 Per run: webhooks/s (acknowledged), acknowledgement latency p50/p99, errors by HTTP status, the time until
 every webhook is processed (GET /healthz until `webhooks_waiting` is 0) and how long after the last
-acknowledgement that was, CPU per webhook. Ratios: ChatHub / baseline and ChatHub with tabs / without.
+acknowledgement that was, CPU per webhook. Ratios: ChatHub / baseline and ChatHub with tabs / without, each
+run against its own round's reference, then the median (the machine's pace drifts from minute to minute).
 With a token (or --email/--password) it also counts webhook logs that ended `failed` and the conversations
 created. Only talks to 127.0.0.1 / localhost: it is a load generator.
 """
@@ -331,15 +332,17 @@ def table(summaries: dict[str, dict], n: int, c: int) -> str:
     return "\n".join(lines)
 
 
-def ratios(summaries: dict[str, dict]) -> dict[str, float]:
+def ratios(runs: dict[str, list[Result]]) -> dict[str, float]:
+    """Each variant against its reference (ChatHub against the baseline, a tabs variant against ChatHub without
+    tabs), run by run within a round, then the median of those ratios."""
     out = {}
-    chathub = summaries.get("chathub", {}).get("webhooks_per_second")
-    baseline = summaries.get("baseline", {}).get("webhooks_per_second")
-    if chathub and baseline:
-        out["chathub_over_baseline"] = round(chathub / baseline, 3)
-    for label, s in summaries.items():
-        if label.startswith("chathub_") and chathub and s.get("webhooks_per_second"):
-            out[f"{label}_over_chathub"] = round(s["webhooks_per_second"] / chathub, 3)
+    for label in runs:
+        reference = "baseline" if label == "chathub" else "chathub" if label.startswith("chathub_") else None
+        pairs = [(run.webhooks_per_second, ref.webhooks_per_second)
+                 for run, ref in zip(runs[label], runs.get(reference, []))
+                 if run.webhooks_per_second and ref.webhooks_per_second]
+        if pairs:
+            out[f"{label}_over_{reference}"] = round(statistics.median(a / b for a, b in pairs), 3)
     return out
 
 
@@ -454,34 +457,51 @@ def open_agent_tabs(url: str, count: int, *, windows: bool = False):
 
 
 def run_rounds(args: argparse.Namespace) -> dict[str, list[Result]]:
-    """Baseline and ChatHub alternately, then ChatHub with agent tabs open."""
+    """Every variant once per round: baseline and ChatHub (alternating which goes first), then ChatHub with
+    each layout of agent tabs, opened for that run and closed after it. The machine's pace drifts by the
+    minute, so a tabs run is compared with the tab-less run of its own round (see `ratios`)."""
     runs: dict[str, list[Result]] = {}
     base_args = argparse.Namespace(**vars(args))
     with contextlib.ExitStack() as stack:
         if not args.no_baseline:
             stack.enter_context(own_server(base_args, command=BASELINE_COMMAND, label="baseline"))
             base_args.email = base_args.password = None  # the baseline has no API
+        # a closed tab is let go 3 s after it dropped, not the 120 s kept for a reconnect: each round's tabs
+        # must be gone before the next round's tab-less run
+        args.server_env = {**getattr(args, "server_env", {}), "CHATHUB_RECONNECT_SECONDS": "3"}
         server = stack.enter_context(own_server(args, label="chathub"))
         for number in range(args.rounds):
             variants = [("chathub", args)] if args.no_baseline else [("baseline", base_args), ("chathub", args)]
             for label, target in variants if number % 2 == 0 else reversed(variants):
-                result = asyncio.run(bench(target, label))
-                runs.setdefault(label, []).append(result)
-                print(report(result), file=sys.stderr, flush=True)
-        for layout in (args.tab_layouts if args.tabs else []):
-            label = f"chathub_{args.tabs}_{layout}"
-            driver = open_agent_tabs(args.url, args.tabs, windows=layout == "windows")
-            try:
-                tabs = httpx.get(f"{args.url}/healthz", timeout=10).json().get("open_tabs")
-                print(f"{tabs} agent tabs open on the server (pid {server.pid}), as {layout}", file=sys.stderr,
-                      flush=True)
-                for _ in range(args.rounds):
-                    result = asyncio.run(bench(args, label, browser_pid=driver.service.process.pid))
-                    runs.setdefault(label, []).append(result)
-                    print(report(result), file=sys.stderr, flush=True)
-            finally:
-                driver.quit()
+                record(runs, asyncio.run(bench(target, label)))
+            for layout in (args.tab_layouts if args.tabs else []):
+                record(runs, run_with_tabs(args, layout, server.pid))
     return runs
+
+
+def record(runs: dict[str, list[Result]], result: Result) -> None:
+    runs.setdefault(result.label, []).append(result)
+    print(report(result), file=sys.stderr, flush=True)
+
+
+def run_with_tabs(args: argparse.Namespace, layout: str, server_pid: int) -> Result:
+    driver = open_agent_tabs(args.url, args.tabs, windows=layout == "windows")
+    try:
+        tabs = httpx.get(f"{args.url}/healthz", timeout=10).json().get("open_tabs")
+        print(f"{tabs} agent tabs open on the server (pid {server_pid}), as {layout}", file=sys.stderr, flush=True)
+        return asyncio.run(bench(args, f"chathub_{args.tabs}_{layout}", browser_pid=driver.service.process.pid))
+    finally:
+        driver.quit()
+        wait_tabs_gone(args.url)
+
+
+def wait_tabs_gone(url: str, timeout: float = 30.0) -> None:
+    """Until the server has let go of the closed tabs."""
+    deadline = time.monotonic() + timeout
+    while tabs := httpx.get(f"{url}/healthz", timeout=10).json().get("open_tabs"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{tabs} closed agent tabs still open on the server after {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -492,7 +512,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = {"chathub": [asyncio.run(bench(args))]}
     summaries = {label: summarize(results) for label, results in runs.items()}
     print(table(summaries, args.n, args.c))
-    found = ratios(summaries)
+    found = ratios(runs)
     for name, value in found.items():
         target = 0.6 if name == "chathub_over_baseline" else 0.8
         print(f"ratio {name.replace('_over_', ' / ')}: {value:.2f} (target >= {target})")

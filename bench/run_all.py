@@ -72,8 +72,9 @@ def ingest_section(data: dict | None, command: str) -> list[str]:
     lines = ["## Ingest: webhooks against the stack's own limit", "", f"`{command}`", ""]
     if not data:
         return lines + ["(no result: see the log)", ""]
-    lines += [f"{data['n']} simulator webhooks at concurrency {data['concurrency']}, medians over rounds "
-              "(baseline and ChatHub alternate).", "",
+    lines += [f"{data['n']} simulator webhooks at concurrency {data['concurrency']}. Each round runs every variant "
+              "once (baseline and ChatHub alternate which goes first); the table gives medians over rounds, each "
+              "ratio is the median of that round's ratios.", "",
               "| variant | rounds | webhooks/s | ack p50 ms | ack p99 ms | ack max ms | all processed s | "
               "after last ack s | server CPU ms/webhook | load generator CPU ms/webhook | browser cores | errors |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
