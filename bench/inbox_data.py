@@ -171,7 +171,8 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
     rng = random.Random(seed)
     text = TextMaker(rng)
     connection = sqlite3.connect(database, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY"):
+    # no WAL while filling: nothing reads the file meanwhile, and WAL wrote every page twice (13 % slower)
+    for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY"):
         connection.execute(f"PRAGMA {pragma}")
     now = datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -271,7 +272,7 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
     # No ANALYZE: ChatHub never runs it, so the query planner works without statistics here as it does on
     # a user's database.
     log(f"{customers} conversations, {message_count} messages")
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.execute("PRAGMA journal_mode=WAL")  # as ChatHub keeps it
     connection.close()
     seconds = time.perf_counter() - started
     size_mib = sum(p.stat().st_size for p in data_dir.glob("chathub.db*")) / 2**20
