@@ -122,7 +122,8 @@ def targets_section(ingest: dict | None, large: dict | None, memory_empty: dict 
         cases = [case for case in (large or {}).get("cases", []) if case["target_ms"] == limit]
         worst = max((max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None) for case in cases),
                     default=None)
-        target(f"large inbox: {name} < {limit} ms ({len(cases)} case{'' if len(cases) == 1 else 's'})", worst, f"slowest {fmt(worst)} ms",
+        counted = f"{len(cases)} case{'' if len(cases) == 1 else 's'}"
+        target(f"large inbox: {name} < {limit} ms ({counted})", worst, f"slowest {fmt(worst)} ms",
                worst is not None and worst < limit)
     fill = (large or {}).get("fill_seconds")
     target("large inbox filled well under 2 minutes (< 60 s)", fill, f"{fmt(fill)} s", fill is not None and fill < 60)
