@@ -108,8 +108,8 @@ class FillResult:
 
 
 def snooze_end(rng: random.Random, now: datetime) -> str:
-    """Later than now, as in an inbox that is running: ChatHub reopens a due snooze within 30 s. (Due ones
-    made its first 30 s on the filled database wake thousands of conversations at once, not a steady state.)"""
+    """Later than now, as in an inbox that is running: ChatHub reopens a due snooze within 30 s. (With due ones,
+    the first snooze job on the filled database woke thousands of conversations at once: not a steady state.)"""
     return _stamp(now + timedelta(seconds=rng.randint(3600, 7 * 86400)))
 
 
