@@ -16,10 +16,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
+from nicegui.storage import Storage
 
-from chathub import bootstrap, bus, db, memory, pages
+from chathub import bootstrap, bus, db, memory, pages, private_files
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
 from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
+from chathub.security_headers import SecurityHeaders
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
@@ -36,6 +38,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.include_router(api.router)
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
+    http_app.add_middleware(SecurityHeaders)
     # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
     # outlives its test resets, so without restoring it every test app added 3 wrappers, and start-up hit
     # RecursionError after ~150 tests in one run.
@@ -44,6 +47,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     app.router.lifespan_context = lifespan
     app.add_exception_handler(ServiceError, _service_error_response)
     ui.button.default_props("no-caps")
+    Storage.path = (settings.data_dir / "browser-sessions").resolve()  # who is signed in: kept with the data
     pages.register(settings.reconnect_seconds)
     app.on_startup(lambda: start(settings, start_notes or []))
     app.on_shutdown(stop)
@@ -111,11 +115,13 @@ def run() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs: Telegram's hold the bot token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # else two INFO lines every 30 s for the snooze job
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven "setup plugin" lines per start
+    private_files.keep_owner_only()  # before the first file is written
     try:
         settings = load_settings()
     except SettingsError as error:
         print(f"ChatHub cannot start: {error}", file=sys.stderr)
         sys.exit(2)
+    private_files.tighten(settings.data_dir, settings.sqlite_file)
     try:  # the schema and the first admin, before serving: a failure stops here, in one line
         notes = bootstrap.prepare_database(settings)
     except Exception as error:

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from chathub import private_files
 from chathub.services.backup import BackupError, backup_database, sqlite_path
 from chathub.settings import SettingsError, load_settings
 
@@ -18,6 +19,7 @@ COMMANDS = ("backup",)
 def main(argv: list[str]) -> int:
     """Run the command named by argv[0] (one of COMMANDS)."""
     command, rest = argv[0], argv[1:]
+    private_files.keep_owner_only()  # a backup holds every customer's words
     if command == "backup":
         return backup(rest)
     print(f"ChatHub: unknown command {command!r} (known: {', '.join(COMMANDS)})", file=sys.stderr)

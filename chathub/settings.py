@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file, on SQLite (none for an in-memory database or another server)."""
+        database = make_url(self.database_url).database if self.is_sqlite else None
+        return Path(database) if database and database != ":memory:" else None
+
 
 def load_settings() -> Settings:
     """Read and check the settings, make the data folder and keep a generated secret key in it."""

@@ -76,7 +76,8 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live.stop()
 
 
-def new_browser() -> WebDriver:
+def new_browser(*, logging: bool = False) -> WebDriver:
+    """Headless Chromium; with `logging`, its console can be read with `driver.get_log("browser")`."""
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.fail(f"real-browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium "
                     "chromium-driver; .ci/run installs them)")
@@ -84,6 +85,8 @@ def new_browser() -> WebDriver:
     options.binary_location = CHROMIUM
     for argument in CHROME_ARGS:
         options.add_argument(argument)
+    if logging:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
 
 
