@@ -4,7 +4,7 @@
     python bench/crash.py -n 5000 -c 100 --scenarios kill --json crash.json
 
 Each scenario starts `python main.py` on a free 127.0.0.1 port with a fresh data folder, queues agent
-replies to the simulator channel with its latency raised (so some are still pending), fires N simulator
+replies to a Telegram customer on a slow fake provider (so some are still pending), fires N simulator
 webhooks with unique message ids from C concurrent senders, and stops the server with SIGKILL (crash) or
 SIGTERM (graceful stop) once a share of them was acknowledged. Then it starts the server again on the same
 data folder, re-sends what got no 2xx (as a provider retries), waits until /healthz shows both queues empty
@@ -13,11 +13,15 @@ and reads the SQLite file:
 - every webhook acknowledged with a 2xx is exactly one message (lost = acknowledged but not stored,
   duplicated = more than one message for one provider message id);
 - every accepted webhook log ends `processed`;
-- every queued reply is one message, sent once (one provider message id; the simulator's outbox lives in
-  the killed process's memory, so sends are counted by the messages' status and external ids).
+- every queued reply is one message, sent (one provider message id per message);
+- what the provider received: the replies go to a Telegram channel whose Bot API is the test suite's fake
+  (tests/fakes/telegram.py, run by this process on 127.0.0.1, answering each sendMessage after
+  `--latency-ms`), so a reply that reached the provider twice is counted even though the database holds one
+  message for it. A crash during a send makes that possible (delivery is at-least-once); every such
+  duplicate must be a message the agent sees marked "possibly sent twice".
 
 Prints a table (sent, acknowledged, stored, lost, duplicated, ...); `--json PATH` writes the figures.
-Only talks to the server it starts on 127.0.0.1.
+Only talks to 127.0.0.1: the server it starts and its own fake provider.
 """
 from __future__ import annotations
 
@@ -41,7 +45,14 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python bench/crash.py`: the fake provider lives in tests/fakes
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.telegram import TOKEN, FakeTelegram  # noqa: E402
+
 EMAIL, PASSWORD = "crash@example.com", "crash-password-1"
+TELEGRAM_SECRET = "crash-bench-secret"
+CUSTOMER_CHAT = 5550001
 CONNECTIONS_PER_CLIENT = 10  # one httpx pool scans its connections on every request: several small ones cost less
 SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM}
 
@@ -63,6 +74,11 @@ class Figures:
     replies_sent: int = 0
     replies_sent_twice: int = 0
     replies_unsent: int = 0
+    provider_received: int = 0  # sendMessage requests the fake provider got for the replies
+    provider_duplicates: int = 0  # requests beyond the first for one reply
+    replies_not_received: int = 0  # replies the provider never got
+    replies_flagged: int = 0  # messages marked "possibly sent twice"
+    duplicates_unflagged: int = 0  # provider duplicates of messages not so marked
     exit_code: int | None = None
     stop_seconds: float = 0.0  # signal -> process gone
     restart_seconds: float = 0.0  # start -> /healthz answers
@@ -73,7 +89,8 @@ class Figures:
     def ok(self) -> bool:
         return (self.lost == 0 and self.duplicated == 0 and not self.logs_not_processed
                 and self.stored == self.sent and self.replies_sent == self.replies_queued
-                and self.replies_sent_twice == 0 and self.replies_unsent == 0 and self.drain_seconds is not None)
+                and self.replies_sent_twice == 0 and self.replies_unsent == 0 and self.replies_not_received == 0
+                and self.duplicates_unflagged == 0 and self.drain_seconds is not None)
 
 
 def free_port() -> int:
@@ -200,31 +217,38 @@ async def sign_in(http: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-async def queue_replies(http: httpx.AsyncClient, auth: dict[str, str], run: str, count: int,
-                        latency_ms: int) -> list[str]:
-    """A customer writes; the simulator gets slow; `count` replies are queued. Returns their idempotency keys."""
-    sender = f"crash-{run}-replies"
-    body = {"from": sender, "message": "please answer", "message_id": f"crash-{run}-replies-0"}
-    (await http.post("/webhooks/simulator", json=body)).raise_for_status()
-    conversation_id = None
+async def telegram_conversation(http: httpx.AsyncClient, auth: dict[str, str], provider: FakeTelegram,
+                                text: str = "please answer") -> int:
+    """A Telegram channel on the fake Bot API, and a customer who wrote to it; returns the conversation id."""
+    provider.script.queue("setWebhook", 200, {"ok": True, "result": True})  # this server's URL is http
+    created = await http.post("/api/v1/channels", headers=auth, json={
+        "type": "telegram", "name": "Crash bench bot",
+        "config": {"bot_token": TOKEN, "secret_token": TELEGRAM_SECRET, "api_base_url": provider.base_url}})
+    created.raise_for_status()
+    channel_id = created.json()["id"]
+    customer = {"id": CUSTOMER_CHAT, "is_bot": False, "first_name": "Crash"}
+    update = {"update_id": 1, "message": {"message_id": 1, "from": customer, "chat": {**customer, "type": "private"},
+                                          "date": int(time.time()), "text": text}}
+    (await http.post(f"/webhooks/telegram/{channel_id}", json=update,
+                     headers={"x-telegram-bot-api-secret-token": TELEGRAM_SECRET})).raise_for_status()
     for _ in range(600):
-        items = (await http.get("/api/v1/conversations", params={"q": sender}, headers=auth)).json()["items"]
-        if items:
-            conversation_id = items[0]["id"]
-            break
+        items = (await http.get("/api/v1/conversations", params={"channel_id": channel_id}, headers=auth)).json()
+        if items["items"]:
+            return items["items"][0]["id"]
         await asyncio.sleep(0.05)
-    if conversation_id is None:
-        raise RuntimeError("the customer's first message never became a conversation")
-    channel = (await http.get("/api/v1/channels", headers=auth)).json()["items"][0]
-    patched = await http.patch(f"/api/v1/channels/{channel['id']}", headers=auth,
-                               json={"config": {"latency_ms": latency_ms, "auto_receipts": False}})
-    patched.raise_for_status()
-    keys = [f"crash-{run}-reply-{j}" for j in range(count)]
-    for j, key in enumerate(keys):
+    raise RuntimeError("the customer's first message never became a conversation")
+
+
+async def queue_replies(http: httpx.AsyncClient, auth: dict[str, str], run: str, count: int,
+                        provider: FakeTelegram) -> dict[str, str]:
+    """`count` replies queued to a Telegram customer. Returns their texts by idempotency key."""
+    conversation_id = await telegram_conversation(http, auth, provider)
+    replies = {f"crash-{run}-reply-{j}": f"reply {j} of {run}" for j in range(count)}
+    for key, text in replies.items():
         response = await http.post(f"/api/v1/conversations/{conversation_id}/messages", headers={
-            **auth, "Idempotency-Key": key}, json={"content": f"reply {j}"})
+            **auth, "Idempotency-Key": key}, json={"content": text})
         response.raise_for_status()
-    return keys
+    return replies
 
 
 async def wait_drained(url: str, timeout: float) -> float | None:
@@ -239,7 +263,8 @@ async def wait_drained(url: str, timeout: float) -> float | None:
     return None
 
 
-def count(figures: Figures, database: Path, run: str, acknowledged: set[int], reply_keys: list[str]) -> None:
+def count(figures: Figures, database: Path, run: str, acknowledged: set[int], replies: dict[str, str],
+          provider: FakeTelegram) -> None:
     per_id = dict(query(database, "SELECT external_id, COUNT(*) FROM message WHERE direction = 'inbound' "
                                   "AND external_id LIKE ? GROUP BY external_id", f"crash-{run}-%"))
     per_id.pop(f"crash-{run}-replies-0", None)
@@ -249,15 +274,30 @@ def count(figures: Figures, database: Path, run: str, acknowledged: set[int], re
     statuses = dict(query(database, "SELECT status, COUNT(*) FROM webhook_log WHERE http_status = 200 "
                                     "GROUP BY status"))
     figures.logs_not_processed = {status: n for status, n in statuses.items() if status != "processed"}
-    replies = query(database, "SELECT client_id, status, external_id FROM message WHERE direction = 'outbound' "
-                              "AND client_id LIKE ?", f"crash-{run}-reply-%")
-    rows_per_key = Counter(key for key, _, _ in replies)
-    sent = [(key, external) for key, status, external in replies
+    rows = query(database, "SELECT client_id, status, external_id, possibly_sent_twice FROM message "
+                           "WHERE direction = 'outbound' AND client_id LIKE ?", f"crash-{run}-reply-%")
+    rows_per_key = Counter(key for key, *_ in rows)
+    sent = [(key, external) for key, status, external, _ in rows
             if status in ("sent", "delivered", "read") and external]
     figures.replies_sent = len({key for key, _ in sent})
     figures.replies_sent_twice = (sum(n - 1 for n in rows_per_key.values())
                                   + len(sent) - len({external for _, external in sent}))
-    figures.replies_unsent = len(set(reply_keys) - {key for key, _ in sent})
+    figures.replies_unsent = len(set(replies) - {key for key, _ in sent})
+    flagged = {key for key, *_, possibly_sent_twice in rows if possibly_sent_twice}
+    count_deliveries(figures, [str(call.params.get("text")) for call in provider.calls_to("sendMessage")],
+                     replies, flagged)
+
+
+def count_deliveries(figures: Figures, received: list[str], replies: dict[str, str], flagged: set[str]) -> None:
+    """What the provider received for the replies (`replies`: text by idempotency key; `received`: the text
+    of every send request it got; `flagged`: keys of the messages marked possibly sent twice)."""
+    per_text = Counter(text for text in received if text in set(replies.values()))
+    figures.provider_received = sum(per_text.values())
+    figures.provider_duplicates = sum(n - 1 for n in per_text.values())
+    figures.replies_not_received = sum(1 for text in replies.values() if not per_text[text])
+    figures.replies_flagged = len(flagged & set(replies))
+    figures.duplicates_unflagged = sum(per_text[text] - 1 for key, text in replies.items()
+                                       if per_text[text] > 1 and key not in flagged)
 
 
 async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency_ms: int, stop_after: float,
@@ -268,12 +308,14 @@ async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency
     server.data_dir.mkdir(parents=True)
     run = uuid.uuid4().hex[:8]
     bodies = {i: webhook(run, i) for i in range(n)}
+    provider = FakeTelegram().start()
+    provider.latency["sendMessage"] = latency_ms / 1000  # keeps replies pending, and some in flight at the stop
     server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             auth = await sign_in(http)
-            reply_keys = await queue_replies(http, auth, run, replies, latency_ms)
-        figures.replies_queued = len(reply_keys)
+            reply_texts = await queue_replies(http, auth, run, replies, provider)
+        figures.replies_queued = len(reply_texts)
         stop_at = max(1, int(n * stop_after))
         exited: list[asyncio.Future] = []
 
@@ -304,10 +346,11 @@ async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency
         figures.acknowledged_after_restart = len(retried)
         drained = await wait_drained(server.url, timeout)
         figures.drain_seconds = round(time.monotonic() - restarted, 2) if drained is not None else None
-        count(figures, server.database, run, acknowledged | retried, reply_keys)
+        count(figures, server.database, run, acknowledged | retried, reply_texts, provider)
         figures.lost += n - len(acknowledged | retried)  # never acknowledged at all, even when re-sent
     finally:
         server.stop(signal.SIGTERM)
+        provider.stop()
     return figures
 
 
@@ -315,7 +358,9 @@ COLUMNS = [("scenario", "scenario"), ("sent", "sent"), ("acked", "acknowledged")
            ("lost", "lost"), ("duplicated", "duplicated"), ("logs left", "logs_waiting_at_stop"),
            ("not processed", "logs_not_processed"), ("replies", "replies_queued"),
            ("pending at stop", "replies_pending_at_stop"), ("replies sent", "replies_sent"),
-           ("sent twice", "replies_sent_twice"), ("exit", "exit_code"), ("stop s", "stop_seconds"),
+           ("sent twice", "replies_sent_twice"), ("provider got", "provider_received"),
+           ("provider dups", "provider_duplicates"), ("flagged", "replies_flagged"),
+           ("unflagged dups", "duplicates_unflagged"), ("exit", "exit_code"), ("stop s", "stop_seconds"),
            ("drain s", "drain_seconds")]
 
 
@@ -331,7 +376,9 @@ def table(results: list[Figures]) -> str:
     lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
     lines.append("acked = 2xx before the stop + 2xx when re-sent after the restart; lost = acked but not stored;"
-                 " logs left = accepted webhooks still queued when the process ended (processed after restart)")
+                 " logs left = accepted webhooks still queued when the process ended (processed after restart);"
+                 " sent twice = in the database; provider dups = replies the provider got more than once,"
+                 " flagged = marked possibly sent twice for the agent (a send cut short by the stop)")
     return "\n".join(lines)
 
 
@@ -340,8 +387,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", type=int, default=2000, help="webhooks per scenario (default 2000)")
     parser.add_argument("-c", type=int, default=50, help="concurrent senders (default 50)")
     parser.add_argument("--replies", type=int, default=40, help="agent replies queued before the flood")
-    parser.add_argument("--latency-ms", type=int, default=1500, help="the simulator's send latency (keeps "
-                        "replies pending; default 1500)")
+    parser.add_argument("--latency-ms", type=int, default=1500, help="the fake provider's answer time for "
+                        "a send (keeps replies pending; default 1500)")
     parser.add_argument("--stop-after", type=float, default=0.5, help="stop once this share of webhooks was "
                         "acknowledged (default 0.5)")
     parser.add_argument("--scenarios", default="kill,term", help="kill (SIGKILL), term (SIGTERM) or both")

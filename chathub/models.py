@@ -220,6 +220,11 @@ class Message(SQLModel, table=True):
     error: Optional[str] = None
     attempts: int = 0
     next_attempt_at: Optional[datetime] = _time(default=None)
+    # Committed before the provider is called and cleared with the outcome: found set on a pending message,
+    # an earlier attempt's outcome is unknown (the process died during the send).
+    send_started_at: Optional[datetime] = _time(default=None)
+    # Sent again after an attempt whose outcome is unknown: the customer may have it twice.
+    possibly_sent_twice: bool = False
     agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
     sent_at: Optional[datetime] = _time(default=None)

@@ -136,6 +136,7 @@ class MessageOut(Out):
     client_id: Optional[str] = None
     error: Optional[str] = None
     attempts: int
+    possibly_sent_twice: bool = False  # sent again after a crash cut a send short
     agent_id: Optional[int] = None
     created_at: datetime
     sent_at: Optional[datetime] = None

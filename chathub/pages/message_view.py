@@ -101,6 +101,9 @@ def status_line(message: MessageOut, *, agent_name: str | None,
         if message.direction == MessageDirection.outbound:
             icon, color, label = STATUS_ICONS[message.status]
             ui.icon(icon, size="14px").classes(f"{color} status-{message.status.value}").tooltip(label)
+    if message.possibly_sent_twice:
+        ui.label("May have been sent twice: the server stopped during an earlier send").classes(
+            "text-xs text-amber-700 w-full text-right possibly-sent-twice")
     if message.status == MessageStatus.failed:
         with ui.row().classes("items-center gap-2 text-xs text-red-600 w-full no-wrap"):
             ui.label(message.error or "Not delivered").classes("message-error")

@@ -27,7 +27,8 @@ STATUS_ICONS = {MessageStatus.pending: ("schedule", "text-slate-400", "Sendingâ€
 
 def fits_text_bubble(message: MessageOut) -> bool:
     return (message.content_type == ContentType.text and message.media_url is None
-            and message.media_status is None and message.status != MessageStatus.failed)
+            and message.media_status is None and message.status != MessageStatus.failed
+            and not message.possibly_sent_twice)
 
 
 class TextBubble(ui.element, component="text_bubble.js"):

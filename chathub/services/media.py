@@ -6,7 +6,9 @@ may carry a token, never reaches them. A provider that fetches an attachment its
 link that expires.
 
 Inbound media is fetched by the media worker after the message is stored (the webhook is acknowledged
-first; WhatsApp's download URLs live five minutes, so the worker starts at once and retries briefly).
+first; WhatsApp's download URLs live five minutes, so the worker starts at once and retries briefly). A file
+the media folder cannot take (a full disk) is retried the same way; one whose fetch ended failed is fetched
+again when its webhook is replayed.
 """
 from __future__ import annotations
 
@@ -85,8 +87,12 @@ def save_file(data: bytes, *, folder: str, mime_type: str | None, file_name: str
     target = media_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk keeps no half-written file
+        raise
     label = Path(file_name).name if file_name else f"{content_type_for(mime_type).value}{suffix}"
     return StoredFile(relative, mime_type, label[:200], len(data))
 
@@ -158,6 +164,19 @@ def _link_signature(message_id: int, expires: int) -> str:
 
 # ---- the media worker ----
 
+class MediaFolderError(Exception):
+    """The media folder could not take a file (a full disk, a quota, a read-only or broken folder): retried
+    like a provider's passing error, since it usually clears."""
+
+
+def _save_inbound(data: bytes, *, mime_type: str | None, file_name: str | None) -> StoredFile:
+    try:
+        return save_file(data, folder="inbound", mime_type=mime_type, file_name=file_name)
+    except OSError as error:
+        raise MediaFolderError(f"the file could not be saved in the media folder: "
+                               f"{error.strerror or type(error).__name__}") from error
+
+
 async def fetch_pending_media() -> float | None:
     """Worker step: fetch a few inbound files still at their provider; say when to look again."""
     now = time.monotonic()
@@ -181,17 +200,24 @@ async def fetch_message_media(message: Message) -> None:
         fetched = await channels.driver_for(channel).fetch_media(ref)
         if len(fetched.data) > runtime.settings().max_media_bytes:
             raise PermanentError(f"the file is larger than {runtime.settings().max_media_bytes} bytes")
-        stored = save_file(fetched.data, folder="inbound", mime_type=fetched.mime_type or message.media_mime_type,
-                           file_name=fetched.file_name or message.file_name)
+        stored = _save_inbound(fetched.data, mime_type=fetched.mime_type or message.media_mime_type,
+                               file_name=fetched.file_name or message.file_name)
+    except MediaFolderError as error:
+        log.warning("media of message %s: %s", message.id, error)
+        await _retry_or_fail(message.id, None, str(error))
     except RetryableError as error:
-        if _note_retry(message.id, error.retry_after):
-            return
-        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
+        await _retry_or_fail(message.id, error.retry_after,
+                             f"the file could not be fetched from {channel.type.value}: {error}")
     except Exception as error:  # a permanent refusal or anything unexpected: say so on the message
         log.info("media of message %s not fetched: %s", message.id, error)
         await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
     else:
         await _record_media(message.id, stored=stored)
+
+
+async def _retry_or_fail(message_id: int, retry_after: float | None, reason: str) -> None:
+    if not _note_retry(message_id, retry_after):
+        await _record_media(message_id, failed=reason)
 
 
 def _note_retry(message_id: int, retry_after: float | None) -> bool:

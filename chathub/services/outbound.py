@@ -1,6 +1,8 @@
 """Outbound flow: an agent's reply is checked against the channel, stored `pending`, and delivered by the
 outbound worker through the channel's driver — retried on retryable errors, `failed` with a readable
-error otherwise. Pending messages live in the database, so a restart sends them afterwards."""
+error otherwise. Pending messages live in the database, so a restart sends them afterwards. Each attempt's
+start is committed before the provider is called: a send a crash cut short (its outcome unknown) goes out again
+after the restart, marked "possibly sent twice" for the agent."""
 from __future__ import annotations
 
 import asyncio
@@ -166,7 +168,7 @@ async def deliver_due_messages() -> float | None:
 
 async def stop_sending(timeout: float = 20.0) -> None:
     """Shut-down: start no new sends and let those under way save their outcome first; otherwise a send
-    the provider took stays `pending` and goes out a second time after the restart."""
+    the provider took stays `pending` and goes out a second time after the restart (marked as such)."""
     worker = runtime.runtime.workers.get(WORKER)
     if worker is not None:
         await worker.stop()
@@ -189,16 +191,12 @@ async def _deliver(message_id: int) -> None:
 
 
 async def deliver_message(message_id: int) -> None:
-    async with db.read_session() as session:
-        row = (await session.exec(
-            select(Message, CustomerIdentity).join(Conversation, Conversation.id == Message.conversation_id)
-            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
-            .where(Message.id == message_id))).first()
-    if row is None or row[0].status != MessageStatus.pending:
+    started = await _start_attempt(message_id)
+    if started is None:
         return
-    message, identity = row
+    message, identity = started
     channel = await channels.get_channel(message.channel_id)
-    outcome: dict = {"attempts": message.attempts + 1}
+    outcome: dict = {"attempts": message.attempts + 1, "send_started_at": None}
     try:
         if not channel.enabled:
             raise PermanentError(f"the channel {channel.name} is disabled")
@@ -215,6 +213,30 @@ async def deliver_message(message_id: int) -> None:
     except Exception as error:  # a bug or an unexpected library error: retry, and say what it was
         outcome.update(_after_retryable(outcome["attempts"], f"{type(error).__name__}: {error}", None))
     await _save_outcome(message_id, outcome)
+
+
+async def _start_attempt(message_id: int) -> tuple[Message, CustomerIdentity] | None:
+    """Commit the attempt's start before the provider is called. A start already there is an attempt whose
+    outcome never came back (the process died mid-send): it counts as an attempt, and since the provider may
+    have taken it, the message is flagged as possibly sent twice before it goes out again."""
+    async with db.write_session() as session:
+        row = (await session.exec(
+            select(Message, CustomerIdentity).join(Conversation, Conversation.id == Message.conversation_id)
+            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+            .where(Message.id == message_id))).first()
+        if row is None or row[0].status != MessageStatus.pending:
+            return None
+        message = row[0]
+        outcome_unknown = message.send_started_at is not None
+        if outcome_unknown:
+            message.attempts += 1
+            message.possibly_sent_twice = True
+            log.warning("message %s: the outcome of an earlier send is unknown; sending it again", message_id)
+        message.send_started_at = utcnow()
+        session.add(message)
+    if outcome_unknown:
+        bus.message_status_changed.emit(MessageOut.model_validate(message))
+    return row
 
 
 def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel) -> OutboundMessage:

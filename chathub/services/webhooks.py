@@ -20,8 +20,8 @@ from sqlmodel import col, select
 
 from chathub import bus, db
 from chathub.drivers import DRIVERS
-from chathub.drivers.base import InvalidPayload, SignatureError
-from chathub.models import Channel, ChannelType, Message, WebhookLog, WebhookStatus, utcnow
+from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
+from chathub.models import Channel, ChannelType, MediaStatus, Message, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, runtime
 from chathub.services.conversations import conversation_out
@@ -310,7 +310,8 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
 
 
 async def replay_webhook(log_id: int) -> WebhookLogOut:
-    """Queue a failed (or processed) log for processing again; rejected ones were never accepted."""
+    """Queue a failed (or processed) log for processing again; rejected ones were never accepted. Files of
+    its messages that ended failed are fetched again."""
     async with db.write_session() as session:
         entry = await session.get(WebhookLog, log_id)
         if entry is None:
@@ -320,10 +321,33 @@ async def replay_webhook(log_id: int) -> WebhookLogOut:
         entry.status, entry.attempts, entry.error = WebhookStatus.received, 0, None
         entry.next_attempt_at = entry.processed_at = None
         session.add(entry)
+        refetched = await _fetch_failed_media_again(session, entry)
     out = WebhookLogOut.model_validate(entry)
     bus.webhook_logged.emit(out)
+    for message in refetched:
+        bus.message_status_changed.emit(MessageOut.model_validate(message))
     runtime.runtime.wake(WORKER)
+    if refetched:
+        runtime.runtime.wake("media")
     return out
+
+
+async def _fetch_failed_media_again(session, entry: WebhookLog) -> list[Message]:
+    """Processing again leaves a stored message as it is, so a file whose fetch ended failed (an outage or a
+    full disk that outlasted the retries) is put back in the media worker's queue here."""
+    parsed = await _parse(entry)
+    if isinstance(parsed, str):
+        return []
+    external_ids = [event.external_id for event in parsed[1] if isinstance(event, InboundMessage)]
+    if not external_ids:
+        return []
+    messages = list((await session.exec(select(Message).where(
+        Message.channel_id == entry.channel_id, col(Message.external_id).in_(external_ids),
+        Message.media_status == MediaStatus.failed, col(Message.media_ref).is_not(None)))).all())
+    for message in messages:
+        message.media_status, message.error = MediaStatus.pending, None
+        session.add(message)
+    return messages
 
 
 async def list_webhook_logs(*, status: WebhookStatus | None = None, channel_type: str | None = None,

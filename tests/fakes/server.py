@@ -6,9 +6,12 @@ routes to `self.app` in `add_routes`, and answers from `self.script` when a test
         fake.script.queue("sendMessage", 429, {...})   # the next sendMessage answers this instead
         ...
         fake.requests_to("sendMessage")[0].json
+        fake.latency["sendMessage"] = 1.0          # every sendMessage is answered a second late
+        fake.hold("sendMessage")                   # ... or not at all until fake.release("sendMessage")
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -79,6 +82,8 @@ class FakeProvider:
         self.app = FastAPI()
         self.requests: list[RecordedRequest] = []
         self.script = Script()
+        self.latency: dict[str, float] = {}  # route name -> seconds each request waits before its answer
+        self._holds: dict[str, threading.Event] = {}
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -96,11 +101,22 @@ class FakeProvider:
         body = await request.body()
         self.requests.append(RecordedRequest(request.method, request.url.path, dict(request.query_params),
                                              {k.lower(): v for k, v in request.headers.items()}, body, name))
+        if (gate := self._holds.get(name)) is not None:
+            await asyncio.to_thread(gate.wait)
         scripted = self.script.next_for(name)
-        if scripted is not None and scripted.delay:
-            import asyncio
-            await asyncio.sleep(scripted.delay)
+        delay = (scripted.delay if scripted is not None else 0.0) or self.latency.get(name, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         return scripted
+
+    def hold(self, name: str) -> None:
+        """Requests to this route arrive and are recorded, then wait unanswered until `release(name)`."""
+        self._holds.setdefault(name, threading.Event())
+
+    def release(self, name: str) -> None:
+        gate = self._holds.pop(name, None)
+        if gate is not None:
+            gate.set()
 
     def requests_to(self, name: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.name == name]
@@ -118,6 +134,8 @@ class FakeProvider:
         return self
 
     def stop(self) -> None:
+        for name in list(self._holds):
+            self.release(name)
         if self._server is not None:
             self._server.should_exit = True
             self._thread.join(timeout=5)
