@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from chathub import db
+from chathub.models import Message
 from chathub.settings import SettingsError, load_settings
 from tests.fakes.web import JPEG, FakeWebsite
 from tests.intake_support import items, processed
@@ -89,3 +91,15 @@ def test_a_malformed_allow_list_stops_start_up_naming_the_setting(monkeypatch):
 
     with pytest.raises(SettingsError, match="CHATHUB_MEDIA_FETCH_ALLOW: 'intranet' is not an IP address"):
         load_settings()
+
+
+async def test_a_customer_url_stored_before_chathub_fetched_media_is_handed_out_as_text(client, auth):
+    message = await image_message(client, auth, "http://10.1.2.3/a.png")
+    async with db.write_session() as session:  # the row as ChatHub stored such a message before: URL as given
+        row = await session.get(Message, message["id"])
+        row.media_url, row.media_status, row.media_ref, row.payload = "http://192.0.2.7/a.png", None, None, None
+        session.add(row)
+
+    [conversation] = await items(client, auth, "/api/v1/conversations")
+    [shown] = await items(client, auth, f"/api/v1/conversations/{conversation['id']}/messages")
+    assert (shown["media_url"], shown["payload"]) == (None, {"source_url": "http://192.0.2.7/a.png"})
