@@ -30,6 +30,10 @@ class RefusedURL(Exception):
     """ChatHub will not fetch this URL; the message says why, for the agent."""
 
 
+class TooLarge(Exception):
+    """The file is larger than the caller's limit."""
+
+
 class UnreachableURL(Exception):
     """The URL's host could not be resolved or reached now; trying later may help."""
 
@@ -87,7 +91,8 @@ def url_refusal(url: str, allow: AllowList = ()) -> str | None:
 async def fetch_public(http: httpx.AsyncClient, url: str, *, allow: AllowList = (),
                        max_bytes: int) -> Download:
     """GET a customer's URL under the rules above. RefusedURL: never fetched (or refused on the way);
-    UnreachableURL: DNS or the connection failed; httpx.HTTPStatusError: the server answered an error."""
+    TooLarge: over `max_bytes`; UnreachableURL: DNS failed; httpx errors: the connection failed or the
+    server answered an error status."""
     for _ in range(MAX_REDIRECTS + 1):
         parts, address = await _checked_target(url, allow)
         async with http.stream("GET", _pinned_url(parts, address), headers={"Host": parts.netloc.rpartition("@")[2]},
@@ -128,10 +133,10 @@ def _pinned_url(parts: SplitResult, address: Address) -> str:
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise RefusedURL(f"the file has {int(declared)} bytes; at most {max_bytes} are fetched")
+        raise TooLarge(f"the file has {int(declared)} bytes; ChatHub keeps files up to {max_bytes} bytes")
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
         if len(data) > max_bytes:
-            raise RefusedURL(f"the file is larger than {max_bytes} bytes")
+            raise TooLarge(f"the file is larger than {max_bytes} bytes")
     return bytes(data)

@@ -155,6 +155,8 @@ class SimulatorDriver(ChannelDriver):
                                                    max_bytes=self.context.max_media_bytes)
         except netguard.RefusedURL as refusal:
             raise PermanentError(f"ChatHub does not fetch this address: {refusal}") from None
+        except netguard.TooLarge as error:
+            raise PermanentError(str(error)) from None
         except netguard.UnreachableURL as error:
             raise RetryableError(str(error)) from None
         except httpx.HTTPStatusError as error:

@@ -86,6 +86,28 @@ async def test_a_redirect_within_allowed_addresses_is_followed(customer_website,
     assert (await client.get(message["media_url"], headers=auth)).content == JPEG
 
 
+async def test_endless_redirects_are_given_up_with_the_reason(customer_website, client, auth):
+    url = customer_website.add_redirect("/loop", "/loop")
+
+    message = await image_message(client, auth, url)
+
+    assert message["media_status"] == "failed" and "redirects more than 5 times" in message["error"]
+    assert len(customer_website.requests) == 6
+
+
+@pytest.fixture
+def small_media_limit(monkeypatch):
+    monkeypatch.setenv("CHATHUB_MAX_MEDIA_BYTES", "1000")
+
+
+async def test_a_file_over_the_media_limit_is_refused(customer_website, small_media_limit, client, auth):
+    url = customer_website.add_file("/huge.jpg", JPEG + bytes(2000), "image/jpeg")
+
+    message = await image_message(client, auth, url)
+
+    assert message["media_status"] == "failed" and "ChatHub keeps files up to 1000 bytes" in message["error"]
+
+
 def test_a_malformed_allow_list_stops_start_up_naming_the_setting(monkeypatch):
     monkeypatch.setenv("CHATHUB_MEDIA_FETCH_ALLOW", "127.0.0.1, intranet")
 
