@@ -144,6 +144,15 @@ class MessageOut(Out):
     read_at: Optional[datetime] = None
     edited_at: Optional[datetime] = None
 
+    @model_validator(mode="after")
+    def _customer_url_as_text(self) -> MessageOut:
+        """A customer's own media URL (rows stored before ChatHub fetched them) is never handed out as one to
+        load: it moves to payload.source_url, as new rows keep it."""
+        if self.direction == MessageDirection.inbound and self.media_url and not self.media_url.startswith("/media/"):
+            self.payload = {**(self.payload or {}), "source_url": self.media_url}
+            self.media_url = None
+        return self
+
 
 class WebhookLogOut(Out):
     id: int

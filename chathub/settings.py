@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from chathub import netguard
+
 
 class SettingsError(Exception):
     """A configuration value that start-up refuses; the message is meant for the operator."""
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     retry_base_seconds: float = Field(1.0, ge=0)
     reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
+    # Networks a customer's media URL may point into besides public addresses (netguard.py): "10.0.0.0/8, ::1".
+    media_fetch_allow: str = ""
 
     @field_validator("port")
     @classmethod
@@ -53,6 +57,16 @@ class Settings(BaseSettings):
         if url and not url.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url.rstrip("/")
+
+    @field_validator("media_fetch_allow")
+    @classmethod
+    def _media_fetch_allow_parses(cls, text: str) -> str:
+        netguard.parse_allow_list(text)
+        return text
+
+    @property
+    def media_fetch_networks(self) -> netguard.AllowList:
+        return netguard.parse_allow_list(self.media_fetch_allow)
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from nicegui.testing.user_simulation import user_simulation
 
 from chathub import bus
 from chathub.pages import live_pace
+from tests.fakes.web import FakeWebsite
 
 MAIN_FILE = Path(__file__).parent.parent / "main.py"
 ADMIN_EMAIL = "admin@example.com"
@@ -44,6 +45,15 @@ def https_public_url(monkeypatch: pytest.MonkeyPatch, chathub_env) -> str:
     """ChatHub behind an HTTPS address, as providers reach it (webhook URLs, signatures, media links)."""
     monkeypatch.setenv("CHATHUB_PUBLIC_URL", PUBLIC_URL)
     return PUBLIC_URL
+
+
+@pytest.fixture
+def customer_website(monkeypatch: pytest.MonkeyPatch, chathub_env) -> Iterator[FakeWebsite]:
+    """A web server on 127.0.0.1 that customers' URLs point at, which ChatHub may fetch from because the
+    operator's CHATHUB_MEDIA_FETCH_ALLOW says so (ask for it before the app starts: before `user`/`client`)."""
+    monkeypatch.setenv("CHATHUB_MEDIA_FETCH_ALLOW", "127.0.0.1")
+    with FakeWebsite() as site:
+        yield site
 
 
 def app_client() -> httpx.AsyncClient:

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import httpx
 
 from chathub.models import ChannelType, ContentType, MessageStatus
+from chathub.netguard import AllowList
 
 
 MEDIA_CONTENT_TYPES = frozenset({ContentType.image, ContentType.audio, ContentType.video, ContentType.file,
@@ -181,6 +182,7 @@ class DriverContext:
     post_webhook: PostWebhook | None = None
     webhook_url: str | None = None  # this channel's public webhook URL (from CHATHUB_PUBLIC_URL)
     max_media_bytes: int = 20 * 1024 * 1024  # fetch_media refuses (PermanentError) anything larger
+    media_fetch_allow: AllowList = ()  # networks besides public ones that a customer's media URL may point into
 
 
 class ChannelDriver(ABC):

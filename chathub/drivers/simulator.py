@@ -8,7 +8,8 @@ Inbound (what the simulator panel or curl posts)::
 
 Other `type`s: image/audio/video/file/sticker (`media_url`, optional `file_name`, `mime_type`, caption in
 `message`), location (`latitude`, `longitude`), contact (`contact`: {name, phone}); anything else is kept
-as "unsupported" with the raw payload. With a webhook secret, requests carry
+as "unsupported" with the raw payload. ChatHub fetches a `media_url` itself, from public addresses only
+(netguard.py), and keeps the URL as text in the message's payload (`source_url`). With a webhook secret, requests carry
 `X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
 
 Outbound goes to the in-process `outbox` after the configured latency, fails at the configured rate, and
@@ -25,11 +26,16 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
+
+from chathub import netguard
 from chathub.drivers.base import (
-    Capabilities, ChannelDriver, InboundEvent, InboundMessage, InvalidPayload, OutboundMessage,
-    RetryableError, SignatureError, StatusUpdate, hmac_sha256_hex,
+    Capabilities, ChannelDriver, FetchedMedia, InboundEvent, InboundMessage, InvalidPayload, MediaRef,
+    OutboundMessage, PermanentError, RetryableError, SignatureError, StatusUpdate, hmac_sha256_hex,
 )
 from chathub.models import ChannelType, ContentType, MessageStatus
 
@@ -140,6 +146,29 @@ class SimulatorDriver(ChannelDriver):
             task.add_done_callback(_receipt_tasks.discard)
         return external_id
 
+    async def fetch_media(self, media: MediaRef) -> FetchedMedia:
+        """The file at the customer's URL, fetched under netguard's rules (never from ChatHub's own network)."""
+        if self.context.http is None:
+            raise RuntimeError("the simulator driver needs DriverContext.http to fetch media")
+        try:
+            download = await netguard.fetch_public(self.context.http, media.ref, allow=self.context.media_fetch_allow,
+                                                   max_bytes=self.context.max_media_bytes)
+        except netguard.RefusedURL as refusal:
+            raise PermanentError(f"ChatHub does not fetch this address: {refusal}") from None
+        except netguard.TooLarge as error:
+            raise PermanentError(str(error)) from None
+        except netguard.UnreachableURL as error:
+            raise RetryableError(str(error)) from None
+        except httpx.HTTPStatusError as error:
+            status = error.response.status_code
+            raise (RetryableError if status >= 500 or status == 429 else PermanentError)(
+                f"the address answered HTTP {status}") from None
+        except httpx.HTTPError as error:
+            raise RetryableError(f"the address could not be reached: {type(error).__name__}") from None
+        mime = (download.content_type or media.mime_type or "").split(";")[0].strip() or None
+        name = media.file_name or PurePosixPath(urlsplit(download.url).path).name or None
+        return FetchedMedia(download.data, mime_type=mime, file_name=name)
+
     async def send_typing(self, recipient_id: str, *, last_inbound_id: str | None = None) -> None:
         outbox.typing(self.context.channel_id, recipient_id)
 
@@ -202,10 +231,12 @@ def _parse_message(data: dict[str, Any]) -> InboundMessage:
     content_type = ContentType(kind) if kind in ContentType._value2member_map_ else ContentType.unsupported
     if content_type == ContentType.text:
         return InboundMessage(content_type=content_type, content=_required_text(data, "message"), **common)
-    if content_type in MEDIA_TYPES:
+    if content_type in MEDIA_TYPES:  # the customer's URL is fetched by ChatHub, and kept only as text
+        source_url = _required_text(data, "media_url")
+        file_name, mime_type = _optional_text(data, "file_name"), _optional_text(data, "mime_type")
         return InboundMessage(content_type=content_type, content=_optional_text(data, "message") or "",
-                              media_url=_required_text(data, "media_url"), file_name=_optional_text(data, "file_name"),
-                              media_mime_type=_optional_text(data, "mime_type"), **common)
+                              file_name=file_name, media_mime_type=mime_type, payload={"source_url": source_url},
+                              media=MediaRef(ref=source_url, mime_type=mime_type, file_name=file_name), **common)
     if content_type == ContentType.location:
         try:
             lat, lon = float(data["latitude"]), float(data["longitude"])

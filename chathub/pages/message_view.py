@@ -13,13 +13,10 @@ from chathub.schemas import MessageOut
 
 
 
-def is_web_url(url: str | None) -> bool:
-    return bool(url) and url.lower().startswith(("http://", "https://"))
-
-
-def is_media_url(url: str | None) -> bool:
-    """A file ChatHub keeps (/media/<id>, for signed-in agents) or a web URL given through the API."""
-    return bool(url) and (url.startswith("/media/") or is_web_url(url))
+def is_chathub_media(url: str | None) -> bool:
+    """A file ChatHub fetched or received and serves itself (/media/<id>, for signed-in agents): the only
+    address a thread loads anything from. A customer's URL never is one."""
+    return bool(url) and url.startswith("/media/")
 
 
 def text_with_links(text: str) -> None:
@@ -32,7 +29,14 @@ def text_with_links(text: str) -> None:
                 ui.label(segment["text"]).classes("inline")
 
 
+def raw_text(text: str) -> ui.label:
+    """Customer data shown as it is (a raw payload, a URL): one text node, never markdown or HTML."""
+    return ui.label(text).classes("font-mono text-xs whitespace-pre-wrap break-all")
+
+
 MEDIA_ICONS = {"file": "description", "audio": "audiotrack", "video": "movie", "image": "image", "sticker": "image"}
+MEDIA_KINDS = frozenset({ContentType.image, ContentType.sticker, ContentType.audio, ContentType.video,
+                         ContentType.file})
 
 
 def message_body(message: MessageOut) -> None:
@@ -43,18 +47,20 @@ def message_body(message: MessageOut) -> None:
             ui.spinner(size="sm")
             ui.label(f"Fetching the {'photo' if kind == ContentType.image else kind.value}…")
     elif message.media_status == MediaStatus.failed:
-        with ui.row().classes("items-center gap-2 text-sm text-red-600"):
-            ui.icon(MEDIA_ICONS.get(kind.value, "attachment"))
-            ui.label(message.error or "The file could not be fetched.")
-    elif kind in (ContentType.image, ContentType.sticker) and is_media_url(message.media_url):
+        _not_shown_media(message, message.error or "The file could not be fetched.")
+    elif kind in MEDIA_KINDS and not is_chathub_media(message.media_url):
+        _not_shown_media(message, "Sent from an outside address, not loaded here."
+                         if message.direction == MessageDirection.outbound
+                         else "Not shown: ChatHub shows only files it fetched itself.")
+    elif kind in (ContentType.image, ContentType.sticker):
         size = "w-32" if kind == ContentType.sticker else "w-64 max-w-full rounded-lg"
         with ui.link(target=message.media_url, new_tab=True):
             ui.image(message.media_url).classes(size).props("fit=contain")
-    elif kind in (ContentType.audio, ContentType.video) and is_media_url(message.media_url):
+    elif kind in (ContentType.audio, ContentType.video):
         player = ui.audio if kind == ContentType.audio else ui.video
         player(message.media_url).classes("max-w-full" + (" w-72" if kind == ContentType.video else ""))
         _file_link(message, kind)
-    elif kind == ContentType.file and is_media_url(message.media_url):
+    elif kind == ContentType.file:
         _file_link(message, kind)
     elif kind == ContentType.location and "latitude" in payload:
         lat, lon = payload["latitude"], payload["longitude"]
@@ -77,9 +83,19 @@ def message_body(message: MessageOut) -> None:
     elif kind == ContentType.unsupported:
         ui.label("Unsupported message").classes("italic")
         with ui.expansion("Raw payload").classes("text-xs w-full").props("dense"):
-            ui.code(json.dumps(payload, indent=2, ensure_ascii=False), language="json").classes("text-xs")
+            raw_text(json.dumps(payload, indent=2, ensure_ascii=False)).mark(f"raw-payload-{message.id}")
     if message.content and kind not in (ContentType.contact,):
         text_with_links(message.content)
+
+
+def _not_shown_media(message: MessageOut, reason: str) -> None:
+    """Media that is not ChatHub's own file: the reason, and the address it came with as plain text."""
+    with ui.row().classes("items-center gap-2 text-sm text-red-600 no-wrap"):
+        ui.icon(MEDIA_ICONS.get(message.content_type.value, "attachment"))
+        ui.label(reason).mark(f"media-not-shown-{message.id}")
+    address = (message.payload or {}).get("source_url") or message.media_url
+    if address:
+        raw_text(str(address)).classes("text-slate-500").mark(f"media-address-{message.id}")
 
 
 def _file_link(message: MessageOut, kind: ContentType) -> None:

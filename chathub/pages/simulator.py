@@ -26,7 +26,7 @@ from chathub.pages import session
 from chathub.pages.layout import avatar, frame
 from chathub.pages.widgets import local_time, notice
 from chathub.schemas import MessageOut
-from chathub.services import presence, simulator
+from chathub.services import presence, runtime, simulator
 from chathub.services.errors import ServiceError
 from chathub.services.simulator import FakeCustomer, PostResult
 
@@ -82,6 +82,12 @@ def bubble_of_delivery(entry: OutboxEntry) -> Bubble:
     return Bubble(key=entry.external_id, mine=False, kind=entry.content_type.value, text=entry.content,
                   media_url=entry.media_url, location=_location(entry.payload), at=entry.sent_at,
                   status=MessageStatus.sent)
+
+
+def _is_chathub_file(url: str) -> bool:
+    """A file ChatHub serves (a stored message's, or the signed link a provider gets): the only kind this pane
+    loads. A customer's own URL is shown as text: whoever opens the pane would otherwise fetch it."""
+    return url.startswith(("/media/", f"{runtime.settings().public_url}/media/public/"))
 
 
 def answer_text(result: PostResult) -> str:
@@ -355,7 +361,7 @@ class SimulatorPanel:
         if bubble.kind == RAW:
             ui.label(bubble.text).classes("font-mono text-xs break-all")
         elif bubble.media_url:
-            if bubble.media_url.startswith(("https://", "http://")):
+            if _is_chathub_file(bubble.media_url):
                 ui.image(bubble.media_url).props("ratio=1") \
                     .classes("w-56 max-w-full rounded-lg bg-slate-200 dark:bg-slate-600")
             with ui.row().classes("items-center gap-1 text-xs text-slate-500"):

@@ -114,7 +114,8 @@ def driver_for(channel: Channel) -> ChannelDriver:
     context = DriverContext(channel_id=channel.id, config=channel.config, webhook_secret=channel.webhook_secret,
                             api_base_url=channel.api_base_url, http=runtime.runtime.http,
                             post_webhook=post_webhook, webhook_url=webhook_url(channel),
-                            max_media_bytes=runtime.settings().max_media_bytes)
+                            max_media_bytes=runtime.settings().max_media_bytes,
+                            media_fetch_allow=runtime.settings().media_fetch_networks)
     return make_driver(channel.type, context)
 
 

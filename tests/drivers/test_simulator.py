@@ -71,13 +71,15 @@ def test_epoch_timestamp_and_naive_time_are_utc():
     assert parse_one(message="a", timestamp="2024-02-14T10:00:00").sent_at.tzinfo == timezone.utc
 
 
-def test_image_carries_url_caption_name_and_mime_type():
+def test_image_url_is_left_for_chathub_to_fetch_and_kept_as_text():
     event = parse_one(type="image", media_url="https://example.com/a.png", message="look",
                       file_name="a.png", mime_type="image/png")
 
     assert event.content_type == ContentType.image
     assert (event.media_url, event.content, event.file_name, event.media_mime_type) == (
-        "https://example.com/a.png", "look", "a.png", "image/png")
+        None, "look", "a.png", "image/png")
+    assert event.media.ref == "https://example.com/a.png"
+    assert event.payload == {"source_url": "https://example.com/a.png"}
 
 
 @pytest.mark.parametrize("kind", ["audio", "video", "file", "sticker"])

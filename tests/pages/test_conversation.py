@@ -6,6 +6,7 @@ from chathub.models import ConversationStatus, MessageStatus
 from chathub.pages.text_bubble import TextBubble
 from chathub.schemas import ChannelPatch, MessageIn
 from chathub.services import channels, conversations, outbound
+from tests.fakes.web import JPEG, FakeWebsite
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
 from tests.support import eventually, post_webhook, seed_message
@@ -117,31 +118,34 @@ async def test_snoozed_conversation_wakes_when_its_time_has_come(user: User):
     assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.open
 
 
-async def test_content_types_are_shown_properly(user: User):
+async def test_content_types_are_shown_properly(customer_website: FakeWebsite, user: User):
     payloads = [
-        {"type": "image", "media_url": "https://example.com/cat.jpg", "message": "my cat"},
+        {"type": "image", "media_url": customer_website.add_file("/cat.jpg", JPEG, "image/jpeg"), "message": "my cat"},
         {"type": "location", "latitude": 52.52, "longitude": 13.405},
         {"type": "contact", "contact": {"name": "Carl Contact", "phone": "+4912345"}},
-        {"type": "file", "media_url": "https://example.com/invoice.pdf", "file_name": "invoice.pdf"},
+        {"type": "file", "media_url": customer_website.add_file("/invoice.pdf", b"%PDF-1.4", "application/pdf"),
+         "file_name": "invoice.pdf"},
         {"type": "poll", "question": "Pizza?"},
     ]
     conversation_id = await conversation_from_webhook(user, sender="+15550001")
     for number, payload in enumerate(payloads):
         await post_webhook(user.http_client, {"from": "+15550001", "message_id": f"c{number}", **payload})
 
-    async def all_stored():
-        return len(await messages_of(conversation_id)) == 1 + len(payloads)
-    await eventually(all_stored)
+    async def all_stored_and_fetched():
+        messages = await messages_of(conversation_id)
+        return len(messages) == 1 + len(payloads) and all(m.media_status in (None, "stored") for m in messages) \
+            and messages
+    image, *_, invoice, _poll = (await eventually(all_stored_and_fetched))[1:]
     await sign_in(user)
     await user.open(f"/conversations/{conversation_id}")
-    assert any(image.source == "https://example.com/cat.jpg" for image in user.find(kind=ui.image).elements)
+    assert [element.source for element in user.find(kind=ui.image).elements] == [f"/media/{image.id}"]
     await user.should_see("my cat")
     location = next(iter(user.find(kind=ui.link, content="Location 52.52000, 13.40500").elements))
     assert "openstreetmap.org" in location.props["href"]
     await user.should_see("Carl Contact")
     await user.should_see("+4912345")
     assert next(iter(user.find(kind=ui.link, content="invoice.pdf").elements)).props["href"] \
-        == "https://example.com/invoice.pdf"
+        == f"/media/{invoice.id}"
     await user.should_see("Unsupported message")
     await user.should_see("Raw payload")
 
