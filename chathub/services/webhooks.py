@@ -33,7 +33,7 @@ from chathub.worker import backoff_seconds
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
 BATCH_SIZE = 50
-KEPT_BODY_OF_OVERSIZE = 4096
+KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
 SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "signature", "api-key", "apikey")
 
 
@@ -110,9 +110,16 @@ async def receive_webhook(*, channel_type: str, channel_id: int | None, body: by
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
+        row.body = refused_body_excerpt(body)
     await _log_writer.insert(row)
     ack = DRIVERS[ChannelType(channel_type)].acknowledgement if status == 200 else None
     return IntakeResult(status, reason, row.id, ack)
+
+
+def refused_body_excerpt(body: bytes) -> str:
+    """What a refused request's log keeps of its body: anyone may send one, so never more than a few KiB."""
+    text = body[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="replace")
+    return text.encode()[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="ignore")  # replacements take 3 bytes
 
 
 async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,
@@ -123,9 +130,8 @@ async def _check_request(row: LogRow, channel_type: str, channel_id: int | None,
         return 404, f"{what} {'is disabled' if channel else 'does not exist'}"
     row.channel_id = channel.id
     if too_large:
-        row.body = row.body[:KEPT_BODY_OF_OVERSIZE]
         limit = runtime.settings().max_webhook_bytes
-        return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_OVERSIZE} kept)"
+        return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_REFUSED} bytes kept)"
     driver = channels.driver_for(channel)
     try:
         driver.verify(body, headers, query=query)
@@ -172,6 +178,8 @@ async def answer_handshake(*, channel_type: str, channel_id: int, params: Mappin
             status, detail = 403, f"webhook verification refused: {error}"
     row.status = WebhookStatus.processed if status == 200 else WebhookStatus.rejected
     row.http_status, row.error = status, None if status == 200 else detail
+    if status != 200:
+        row.body = refused_body_excerpt(row.body.encode())
     row.processed_at = row.received_at
     await _log_writer.insert(row)
     return IntakeResult(status, detail, row.id)
