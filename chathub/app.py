@@ -19,6 +19,7 @@ from nicegui import app, ui
 
 from chathub import bootstrap, bus, db, memory, pages
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
+from chathub.routes.body_deadline import BodyDeadline
 from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
@@ -32,6 +33,7 @@ http_app: FastAPI | None = None  # the app uvicorn serves: see the module's docs
 def create_app(settings: Settings, start_notes: list[str] | None = None) -> FastAPI:
     global http_app
     http_app = FastAPI(title="ChatHub API", version="0.1.0")
+    http_app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     http_app.include_router(webhook_routes.router)
     http_app.include_router(api.router)
     http_app.include_router(health.router)

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     retry_base_seconds: float = Field(1.0, ge=0)
     reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
+    body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
 
     @field_validator("port")
     @classmethod

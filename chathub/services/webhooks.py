@@ -102,11 +102,13 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def receive_webhook(*, channel_type: str, channel_id: int | None, body: bytes,
-                          headers: Mapping[str, str], too_large: bool = False, query: str = "") -> IntakeResult:
-    """Check one request, log it durably, and say what to answer. Never raises for bad input."""
+                          headers: Mapping[str, str], too_large: bool = False, timed_out: bool = False,
+                          query: str = "") -> IntakeResult:
+    """Check one request, log it durably, and say what to answer. Never raises for bad input.
+    `timed_out`: the body did not arrive in time, and `body` is the part that did."""
     headers = {k.lower(): v for k, v in headers.items()}
     row = LogRow(channel_type=channel_type, headers=redact_headers(headers), body=body.decode("utf-8", errors="replace"))
-    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, query)
+    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, timed_out, query)
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
@@ -123,7 +125,7 @@ def refused_body_excerpt(body: bytes) -> str:
 
 
 async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,
-                         headers: dict[str, str], too_large: bool, query: str) -> tuple[int, str]:
+                         headers: dict[str, str], too_large: bool, timed_out: bool, query: str) -> tuple[int, str]:
     channel = await _find_channel(channel_type, channel_id)
     if channel is None or not channel.enabled:
         what = f"{channel_type} channel {channel_id}" if channel_id is not None else f"default {channel_type} channel"
@@ -132,6 +134,8 @@ async def _check_request(row: LogRow, channel_type: str, channel_id: int | None,
     if too_large:
         limit = runtime.settings().max_webhook_bytes
         return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_REFUSED} bytes kept)"
+    if timed_out:
+        return 408, f"the body did not arrive in time ({len(body)} bytes came, first {KEPT_BODY_OF_REFUSED} bytes kept)"
     driver = channels.driver_for(channel)
     try:
         driver.verify(body, headers, query=query)
