@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(1.0, ge=0)
     reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
     body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
+    min_free_mb: int = Field(100, ge=0)  # /healthz says degraded below this much free space in CHATHUB_DATA_DIR
 
     @field_validator("port")
     @classmethod
