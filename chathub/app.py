@@ -21,6 +21,7 @@ from chathub import bootstrap, bus, db, memory, pages
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
+from chathub.services import webhook_retention
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
@@ -84,6 +85,8 @@ def _start_timed_jobs() -> None:
     global _scheduler
     _scheduler = AsyncIOScheduler(timezone="UTC")
     _scheduler.add_job(conversations.wake_snoozed_conversations, "interval", seconds=30, id="wake-snoozed",
+                       coalesce=True, max_instances=1)
+    _scheduler.add_job(webhook_retention.delete_old_webhook_logs, "interval", hours=1, id="delete-old-webhook-logs",
                        coalesce=True, max_instances=1)
     _scheduler.start()
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     retry_base_seconds: float = Field(1.0, ge=0)
     reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
+    webhook_log_days: int = Field(30, ge=1)  # processed and rejected webhook logs are deleted after this many days
     body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
     min_free_mb: int = Field(100, ge=0)  # /healthz says degraded below this much free space in CHATHUB_DATA_DIR
 
