@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 WORKER = "webhooks"
 BATCH_SIZE = 50
 KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
+KEPT_HEADERS_OF_REFUSED = 4096  # characters of header names and values, likewise
 SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "signature", "api-key", "apikey")
 
 
@@ -112,7 +113,7 @@ async def receive_webhook(*, channel_type: str, channel_id: int | None, body: by
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
-        row.body = refused_body_excerpt(body)
+        row.body, row.headers = refused_body_excerpt(body), refused_headers_excerpt(row.headers)
     await _log_writer.insert(row)
     ack = DRIVERS[ChannelType(channel_type)].acknowledgement if status == 200 else None
     return IntakeResult(status, reason, row.id, ack)
@@ -122,6 +123,18 @@ def refused_body_excerpt(body: bytes) -> str:
     """What a refused request's log keeps of its body: anyone may send one, so never more than a few KiB."""
     text = body[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="replace")
     return text.encode()[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="ignore")  # replacements take 3 bytes
+
+
+def refused_headers_excerpt(headers: dict[str, str]) -> dict[str, str]:
+    """The headers, in the order they came, until KEPT_HEADERS_OF_REFUSED characters of names and values."""
+    kept, room = {}, KEPT_HEADERS_OF_REFUSED
+    for name, value in headers.items():
+        if room <= 0:
+            break
+        name = name[:room]
+        kept[name] = value[:room - len(name)]
+        room -= len(name) + len(kept[name])
+    return kept
 
 
 async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,

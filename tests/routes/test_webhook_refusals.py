@@ -1,7 +1,7 @@
 """A refused webhook keeps only an excerpt of its body: anyone can send one, with no credentials, and whole
 bodies of a megabyte each grew the database by 49 MB in a second. Whatever the reason for the refusal (no
 such channel, a bad signature, an unreadable payload, too large), the log row holds at most
-4 KiB of it, the beginning, and says why."""
+4 KiB of it, the beginning, and of its headers, and says why."""
 from __future__ import annotations
 
 import pytest
@@ -51,6 +51,17 @@ async def test_an_unreadable_webhook_keeps_a_bounded_excerpt(client, auth):
 
     assert (status, entry["http_status"]) == (400, 400)
     assert_bounded_excerpt(entry)
+
+
+async def test_a_refused_webhook_with_huge_headers_keeps_a_bounded_excerpt_of_them(client, auth):
+    response = await client.post("/webhooks/simulator/999", content=b"{}",
+                                 headers={"content-type": "application/json", "x-filler": "x" * 1024 * 1024})
+
+    entry = await webhook_log(client, auth, response.json()["webhook_log_id"])
+    assert (response.status_code, entry["status"]) == (404, "rejected")
+    assert sum(len(name) + len(value) for name, value in entry["headers"].items()) <= KEPT_BYTES
+    assert entry["headers"]["content-type"] == "application/json"  # the ordinary ones, before the filler
+    assert entry["headers"]["x-filler"].startswith("xxx")
 
 
 async def test_an_accepted_webhook_keeps_its_whole_body(client, auth):
