@@ -28,10 +28,11 @@ async def database_write_problem() -> str | None:
     loop = asyncio.get_running_loop()
     if _write_check is None or _write_check.done() or _write_check.get_loop() is not loop:
         _write_check = loop.create_task(_try_a_write())
-    done, _ = await asyncio.wait([_write_check], timeout=WRITE_WAIT_SECONDS)
+    check = _write_check  # a later call may start the next one while this one waits
+    done, _ = await asyncio.wait([check], timeout=WRITE_WAIT_SECONDS)
     if not done:
         return f"a test write has waited more than {WRITE_WAIT_SECONDS:g} s (the database is locked or overloaded)"
-    return _write_check.result()
+    return check.result()
 
 
 async def _try_a_write() -> str | None:
