@@ -20,8 +20,10 @@ from nicegui.storage import Storage
 
 from chathub import bootstrap, bus, db, memory, pages, private_files
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
-from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
+from chathub.routes.body_deadline import BodyDeadline
 from chathub.security_headers import SecurityHeaders
+from chathub.services import (channels, conversations, media, outbound, presence, runtime, throttle,
+                              webhook_retention, webhooks)
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings
 from chathub.worker import Worker
@@ -34,6 +36,7 @@ http_app: FastAPI | None = None  # the app uvicorn serves: see the module's docs
 def create_app(settings: Settings, start_notes: list[str] | None = None) -> FastAPI:
     global http_app
     http_app = FastAPI(title="ChatHub API", version="0.1.0")
+    http_app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     http_app.include_router(webhook_routes.router)
     http_app.include_router(api.router)
     http_app.include_router(health.router)
@@ -86,6 +89,8 @@ def _start_timed_jobs() -> None:
     global _scheduler
     _scheduler = AsyncIOScheduler(timezone="UTC")
     _scheduler.add_job(conversations.wake_snoozed_conversations, "interval", seconds=30, id="wake-snoozed",
+                       coalesce=True, max_instances=1)
+    _scheduler.add_job(webhook_retention.delete_old_webhook_logs, "interval", hours=1, id="delete-old-webhook-logs",
                        coalesce=True, max_instances=1)
     _scheduler.start()
 

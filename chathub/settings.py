@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     reconnect_seconds: float = Field(120.0, gt=0)  # how long a dropped tab may come back and catch up
     # Networks a customer's media URL may point into besides public addresses (netguard.py): "10.0.0.0/8, ::1".
     media_fetch_allow: str = ""
+    webhook_log_days: int = Field(30, ge=1)  # processed and rejected webhook logs are deleted after this many days
+    body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
+    min_free_mb: int = Field(100, ge=0)  # /healthz says degraded below this much free space in CHATHUB_DATA_DIR
 
     @field_validator("port")
     @classmethod

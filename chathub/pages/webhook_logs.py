@@ -18,7 +18,7 @@ from chathub.pages import session
 from chathub.pages.layout import frame
 from chathub.pages.widgets import channel_icon, local_time, relative_time, status_chip
 from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels, webhooks
+from chathub.services import channels, webhook_retention, webhooks
 from chathub.services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 25
@@ -43,9 +43,16 @@ async def page(request: Request):
             view.filters()
             with ui.card().classes("w-full p-0 gap-0 overflow-hidden"):
                 view.table()
+            ui.label(_retention_note(webhook_retention.kept_days())).classes("text-xs text-slate-500") \
+                .mark("retention")
         view.detail = LogDetail(view)
         await view.reload()
         bus.webhook_logged.subscribe(view.on_logged)
+
+
+def _retention_note(days: int) -> str:
+    return (f"Processed and rejected webhooks are deleted {days} day{'s' if days != 1 else ''} after they finished "
+            "(CHATHUB_WEBHOOK_LOG_DAYS); waiting and failed ones are kept until they are processed or replayed.")
 
 
 def _sentence(text: str) -> str:

@@ -1,36 +1,51 @@
 """Webhook intake routes: read the body (bounded), hand it to the intake service, answer what it says."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from chathub.routes.body_deadline import BodyTimeout
 from chathub.services import runtime
 from chathub.services.webhooks import answer_handshake, receive_webhook
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
-    """The body, or its first `limit`+ bytes and True when it is larger than `limit`."""
-    declared = request.headers.get("content-length", "")
+class _Body(NamedTuple):
+    """A webhook's body as read: all of it, or its first part when it was too large or too slow."""
+    data: bytes
+    too_large: bool = False
+    timed_out: bool = False
+
+
+async def _read_body(request: Request, limit: int) -> _Body:
+    """The body, stopping at the first chunk past `limit` bytes or at the body's deadline (see body_deadline)."""
     chunks, size = [], 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks), True
-    too_large = declared.isdigit() and int(declared) > limit
-    return b"".join(chunks), too_large
+    try:
+        async for chunk in request.stream():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return _Body(b"".join(chunks), too_large=True)
+    except BodyTimeout:
+        return _Body(b"".join(chunks), timed_out=True)
+    declared = request.headers.get("content-length", "")
+    return _Body(b"".join(chunks), too_large=declared.isdigit() and int(declared) > limit)
 
 
 async def _intake(request: Request, channel_type: str, channel_id: int | None) -> Response:
-    body, too_large = await _read_body(request, runtime.settings().max_webhook_bytes)
-    result = await receive_webhook(channel_type=channel_type, channel_id=channel_id, body=body,
-                                   headers=dict(request.headers), too_large=too_large, query=request.url.query)
+    body = await _read_body(request, runtime.settings().max_webhook_bytes)
+    result = await receive_webhook(channel_type=channel_type, channel_id=channel_id, body=body.data,
+                                   headers=dict(request.headers), too_large=body.too_large,
+                                   timed_out=body.timed_out, query=request.url.query)
     if result.acknowledgement is not None:
-        body, media_type = result.acknowledgement
-        return Response(body, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
-    return JSONResponse(result.response_body(), status_code=result.http_status)
+        content, media_type = result.acknowledgement
+        return Response(content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
+    # a client too slow to send its body is not kept waiting on this connection for another request
+    headers = {"connection": "close"} if body.timed_out else None
+    return JSONResponse(result.response_body(), status_code=result.http_status, headers=headers)
 
 
 @router.post("/simulator", summary="Webhook of the default simulator channel")

@@ -33,7 +33,8 @@ from chathub.worker import backoff_seconds
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
 BATCH_SIZE = 50
-KEPT_BODY_OF_OVERSIZE = 4096
+KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
+KEPT_HEADERS_OF_REFUSED = 4096  # characters of header names and values, likewise
 SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "signature", "api-key", "apikey")
 
 
@@ -102,30 +103,52 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def receive_webhook(*, channel_type: str, channel_id: int | None, body: bytes,
-                          headers: Mapping[str, str], too_large: bool = False, query: str = "") -> IntakeResult:
-    """Check one request, log it durably, and say what to answer. Never raises for bad input."""
+                          headers: Mapping[str, str], too_large: bool = False, timed_out: bool = False,
+                          query: str = "") -> IntakeResult:
+    """Check one request, log it durably, and say what to answer. Never raises for bad input.
+    `timed_out`: the body did not arrive in time, and `body` is the part that did."""
     headers = {k.lower(): v for k, v in headers.items()}
     row = LogRow(channel_type=channel_type, headers=redact_headers(headers), body=body.decode("utf-8", errors="replace"))
-    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, query)
+    status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, timed_out, query)
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
+        row.body, row.headers = refused_body_excerpt(body), refused_headers_excerpt(row.headers)
     await _log_writer.insert(row)
     ack = DRIVERS[ChannelType(channel_type)].acknowledgement if status == 200 else None
     return IntakeResult(status, reason, row.id, ack)
 
 
+def refused_body_excerpt(body: bytes) -> str:
+    """What a refused request's log keeps of its body: anyone may send one, so never more than a few KiB."""
+    text = body[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="replace")
+    return text.encode()[:KEPT_BODY_OF_REFUSED].decode("utf-8", errors="ignore")  # replacements take 3 bytes
+
+
+def refused_headers_excerpt(headers: dict[str, str]) -> dict[str, str]:
+    """The headers, in the order they came, until KEPT_HEADERS_OF_REFUSED characters of names and values."""
+    kept, room = {}, KEPT_HEADERS_OF_REFUSED
+    for name, value in headers.items():
+        if room <= 0:
+            break
+        name = name[:room]
+        kept[name] = value[:room - len(name)]
+        room -= len(name) + len(kept[name])
+    return kept
+
+
 async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,
-                         headers: dict[str, str], too_large: bool, query: str) -> tuple[int, str]:
+                         headers: dict[str, str], too_large: bool, timed_out: bool, query: str) -> tuple[int, str]:
     channel = await _find_channel(channel_type, channel_id)
     if channel is None or not channel.enabled:
         what = f"{channel_type} channel {channel_id}" if channel_id is not None else f"default {channel_type} channel"
         return 404, f"{what} {'is disabled' if channel else 'does not exist'}"
     row.channel_id = channel.id
     if too_large:
-        row.body = row.body[:KEPT_BODY_OF_OVERSIZE]
         limit = runtime.settings().max_webhook_bytes
-        return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_OVERSIZE} kept)"
+        return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_REFUSED} bytes kept)"
+    if timed_out:
+        return 408, f"the body did not arrive in time ({len(body)} bytes came, first {KEPT_BODY_OF_REFUSED} bytes kept)"
     driver = channels.driver_for(channel)
     try:
         driver.verify(body, headers, query=query)
@@ -172,6 +195,8 @@ async def answer_handshake(*, channel_type: str, channel_id: int, params: Mappin
             status, detail = 403, f"webhook verification refused: {error}"
     row.status = WebhookStatus.processed if status == 200 else WebhookStatus.rejected
     row.http_status, row.error = status, None if status == 200 else detail
+    if status != 200:
+        row.body = refused_body_excerpt(row.body.encode())
     row.processed_at = row.received_at
     await _log_writer.insert(row)
     return IntakeResult(status, detail, row.id)
