@@ -1,7 +1,8 @@
 """Password hashing (argon2 through pwdlib) and API token material.
 
 API tokens are long random strings shown once; only their SHA-256 is stored. A fast hash is right for
-them (they carry 256 bits of entropy); passwords get argon2 because people choose them.
+them (they carry 256 bits of entropy); passwords get argon2 because people choose them. A signed-in browser
+holds a token of the same kind under BROWSER_SESSION_KEY in its signed session cookie.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ _hasher = PasswordHash.recommended()
 TOKEN_PREFIX = "chq_"
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+BROWSER_SESSION_KEY = "browser_session"
 
 
 def hash_password(password: str) -> str:

@@ -126,6 +126,17 @@ class ApiToken(SQLModel, table=True):
     revoked_at: Optional[datetime] = _time(default=None)
 
 
+class BrowserSession(SQLModel, table=True):
+    """A signed-in browser. Its session cookie holds a random token; only the token's SHA-256 is stored, and
+    an ended session stays refused whoever replays the cookie."""
+    __tablename__ = "browser_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token_hash: str = Field(unique=True)
+    created_at: datetime = _time(default_factory=utcnow)
+    ended_at: Optional[datetime] = _time(default=None)
+
+
 class Channel(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     type: ChannelType = Field(index=True)

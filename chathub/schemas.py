@@ -233,6 +233,16 @@ class AgentIn(BaseModel):
     role: AgentRole = AgentRole.agent
 
 
+class AgentPatch(BaseModel):
+    """An admin's changes to an agent: leave a key out to keep it; any other key is a 422 that names it."""
+    model_config = ConfigDict(extra="forbid")
+    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    role: Optional[AgentRole] = None
+    active: Optional[bool] = Field(default=None, strict=True)
+    password: Optional[str] = Field(default=None, max_length=1000)
+    _no_nulls = refuse_null("name", "role", "active", "password")
+
+
 # ---- live collaboration (events only) ----
 
 class TypingSignal(BaseModel):

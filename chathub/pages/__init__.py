@@ -1,10 +1,11 @@
 """The agent web UI: one module per page; `register()` adds them all (again, for each test app)."""
 from __future__ import annotations
 
-from nicegui import ui
+from nicegui import app, ui
 
 from chathub.pages import (
-    agents, channels, conversation, customer_detail, customers, inbox, profile, signin, simulator, webhook_logs,
+    agents, channels, conversation, customer_detail, customers, inbox, profile, session, signin, simulator,
+    webhook_logs,
 )
 
 PAGES = {
@@ -30,3 +31,4 @@ def register(reconnect_seconds: float) -> None:
     reconnect NiceGUI replays what changed meanwhile. After that the tab is gone, subscriptions with it."""
     for path, build in PAGES.items():
         ui.page(path, reconnect_timeout=None if path in PUBLIC else reconnect_seconds)(build)
+    app.add_api_route(session.COMPLETE_PATH, session.renew_session, methods=["GET"], include_in_schema=False)

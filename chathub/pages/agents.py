@@ -40,7 +40,7 @@ async def page(request: Request):
                     ui.label("Team").classes("text-xl font-semibold")
                     ui.label("Agents answer conversations; admins also manage channels and the team.") \
                         .classes("text-sm text-slate-500")
-                ui.button("Add agent", icon="person_add", on_click=lambda: _open_create(agent, agent_list.refresh)) \
+                ui.button("Add agent", icon="person_add", on_click=lambda: _open_create(agent_list.refresh)) \
                     .props("no-caps unelevated").mark("add-agent")
             with ui.card().props("flat bordered").classes("w-full p-0 gap-0"):
                 await agent_list()
@@ -71,7 +71,7 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                 ui.menu_item(f"Make {ROLE_LABELS[other_role].lower()}",
                              lambda: _change(member, me, refresh, role=other_role)) \
                     .mark(f"make-{other_role.value}-{member.id}")
-                ui.menu_item("Reset password", lambda: _open_reset_password(member, me)) \
+                ui.menu_item("Reset password", lambda: _open_reset_password(member)) \
                     .mark(f"reset-password-{member.id}")
                 if member.is_active:
                     ui.menu_item("Deactivate", lambda: _change(member, me, refresh, is_active=False)) \
@@ -83,8 +83,7 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
 
 async def _change(member: Agent, me: Agent, refresh: Refresh, *, role: AgentRole | None = None,
                   is_active: bool | None = None) -> None:
-    if not await session.still_admin(me):
-        ui.notify("Only admins can change agents.", type="negative")
+    if not await session.may_act(admin=True):
         return
     try:
         changed = await agents.update_agent(member.id, role=role, is_active=is_active)
@@ -103,7 +102,7 @@ async def _change(member: Agent, me: Agent, refresh: Refresh, *, role: AgentRole
     await refresh()
 
 
-def _open_create(me: Agent, refresh: Refresh) -> None:
+def _open_create(refresh: Refresh) -> None:
     dialog = widgets.disposable_dialog()
     with dialog, ui.card().classes("w-full max-w-md p-6 gap-3"):
         ui.label("Add an agent").classes("text-lg font-semibold")
@@ -119,8 +118,7 @@ def _open_create(me: Agent, refresh: Refresh) -> None:
         error.visible = False
 
         async def create() -> None:
-            if not await session.still_admin(me):
-                _show(error, "Only admins can add agents.")
+            if not await session.may_act(admin=True):
                 return
             try:
                 created = await agents.create_agent(AgentIn(name=name.value or "", email=email.value or "",
@@ -139,11 +137,12 @@ def _open_create(me: Agent, refresh: Refresh) -> None:
     dialog.open()
 
 
-def _open_reset_password(member: Agent, me: Agent) -> None:
+def _open_reset_password(member: Agent) -> None:
     dialog = widgets.disposable_dialog()
     with dialog, ui.card().classes("w-full max-w-md p-6 gap-3"):
         ui.label(f"New password for {member.name}").classes("text-lg font-semibold")
-        ui.label("Their current password stops working at once.").classes("text-sm text-slate-500")
+        ui.label("Their current password, API tokens and signed-in browsers stop working at once.") \
+            .classes("text-sm text-slate-500")
         password = ui.input("New password", password=True, password_toggle_button=True).props("outlined") \
             .classes("w-full").mark("reset-password")
         repeat = ui.input("Repeat the new password", password=True).props("outlined").classes("w-full") \
@@ -152,14 +151,13 @@ def _open_reset_password(member: Agent, me: Agent) -> None:
         error.visible = False
 
         async def reset() -> None:
-            if not await session.still_admin(me):
-                _show(error, "Only admins can reset passwords.")
+            if not await session.may_act(admin=True):
                 return
             if (password.value or "") != (repeat.value or ""):
                 _show(error, "The two passwords differ.")
                 return
             try:
-                await agents.update_agent(member.id, password=password.value or "")
+                await agents.update_agent(member.id, password=password.value or "", keep=session.session_token())
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return

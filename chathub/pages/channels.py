@@ -126,9 +126,7 @@ async def _check_connection(channel: Channel, box: ui.column) -> None:
 
 
 async def _set_enabled(admin: Agent, channel: Channel, enabled: bool, refresh: Callable[[], Awaitable[None]]) -> None:
-    if not await session.still_admin(admin):
-        ui.notify("Only admins can change channels.", type="negative")
-    else:
+    if await session.may_act(admin=True):
         try:
             await channels.update_channel(channel.id, ChannelPatch(enabled=enabled))
             ui.notify(f"{channel.name} {'enabled' if enabled else 'disabled'}")
@@ -181,8 +179,7 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         error.visible = False
 
         async def save() -> None:
-            if not await session.still_admin(admin):
-                _show(error, "Only admins can change channels.")
+            if not await session.may_act(admin=True):
                 return
             try:
                 config = config_collector["collect"]()

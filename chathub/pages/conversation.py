@@ -146,19 +146,22 @@ class ThreadView:
     def _on_presence_changed(self, _: object) -> None:
         self.assign_select.set_options(self._assign_options(), value=self.assign_select.value)
 
-    async def _update(self, **changes) -> None:
+    async def _update(self, **changes) -> bool:
+        if not await session.may_act():
+            return False
         try:
             self.conversation = await conversations.update_conversation(self.conversation.id,
                                                                         ConversationPatch(**changes))
         except ServiceError as error:
             ui.notify(str(error), type="negative")
-            return
+            return False
         self._draw_header()
+        return True
 
     async def _snooze(self, hours: int) -> None:
         until = datetime.now(timezone.utc) + timedelta(hours=hours)
-        await self._update(status=ConversationStatus.snoozed, snoozed_until=until)
-        ui.notify(f"Snoozed until {until.astimezone().strftime('%a %H:%M')}")
+        if await self._update(status=ConversationStatus.snoozed, snoozed_until=until):
+            ui.notify(f"Snoozed until {until.astimezone().strftime('%a %H:%M')}")
 
     # ---- messages ----
 
@@ -293,6 +296,8 @@ class ThreadView:
                     ui.label(warning)
 
     async def _retry(self, message_id: int) -> None:
+        if not await session.may_act():
+            return
         try:
             await outbound.retry_message(message_id)
         except ServiceError as error:
@@ -331,6 +336,8 @@ class ThreadView:
 
     async def _on_file_picked(self, event) -> None:
         self.uploader.reset()
+        if not await session.may_act():
+            return
         try:
             self.attachment = media.store_upload(await event.file.read(), file_name=event.file.name,
                                                  mime_type=event.file.content_type)
@@ -362,6 +369,8 @@ class ThreadView:
             if length > self.text_limit else "")
 
     async def send(self, *, anyway: bool = False) -> None:
+        if not await session.may_act():
+            return
         content = self.text.value or ""
         attachment = self.attachment
         problem = channels.outbound_problem(self.conversation.channel.type, content,

@@ -135,6 +135,8 @@ class CustomerView:
                 if not text:
                     name.error = "Enter a name."
                     return
+                if not await session.may_act():
+                    return
                 try:
                     patch = CustomerPatch(name=text, email=(email.value or "").strip() or None,
                                           phone=(phone.value or "").strip() or None, notes=notes.value or "")
@@ -320,6 +322,8 @@ class MergePanel:
             .classes("text-sm text-negative")
 
     async def _merge(self, preview: MergePreview) -> None:
+        if not await session.may_act():
+            return
         try:
             await customers.merge_customers(keep_id=preview.keep.id, duplicate_id=preview.duplicate.id)
         except ServiceError as error:

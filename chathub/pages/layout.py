@@ -153,11 +153,11 @@ def _agent_menu(agent: Agent) -> None:
                 ui.switch("Sound on new messages", value=app.storage.user.get("sound_on_new_messages", False),
                            on_change=lambda e: app.storage.user.update(sound_on_new_messages=e.value)) \
                     .props("dense").mark("sound-toggle")
-            ui.menu_item("Sign out", _sign_out)
+            ui.menu_item("Sign out", _sign_out).mark("sign-out")
 
 
-def _sign_out() -> None:
-    session.forget()
+async def _sign_out() -> None:
+    await session.sign_out()
     ui.navigate.to("/signin")
 
 

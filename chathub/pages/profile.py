@@ -61,6 +61,8 @@ def _name_card(agent: Agent) -> None:
 
         async def save_name() -> None:
             error.visible = False
+            if not await session.may_act():
+                return
             try:
                 await agents.update_agent(agent.id, name=name.value or "")
             except ServiceError as problem:
@@ -89,14 +91,17 @@ def _password_card(agent: Agent) -> None:
             if (new.value or "") != (repeat.value or ""):
                 _show(error, "The two new passwords differ.")
                 return
+            if not await session.may_act():
+                return
             try:
-                await agents.change_own_password(agent.id, current=current.value or "", new=new.value or "")
+                await agents.change_own_password(agent.id, current=current.value or "", new=new.value or "",
+                                                 keep=session.session_token())
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return
             for field in (current, new, repeat):
                 field.value = ""
-            ui.notify("Your password was changed", type="positive")
+            ui.notify("Your password was changed; your other sessions and API tokens were ended", type="positive")
 
         with ui.row().classes("w-full justify-end"):
             ui.button("Change password", on_click=change).props("no-caps unelevated").mark("change-password")
@@ -125,6 +130,8 @@ async def _tokens_card(agent: Agent) -> None:
 
     async def create_token() -> None:
         error.visible = False
+        if not await session.may_act():
+            return
         try:
             token = await agents.create_api_token(agent_id=agent.id, name=name.value or "")
         except ServiceError as problem:
@@ -187,6 +194,8 @@ def _confirm_revoke(agent: Agent, token: ApiToken, refresh: Refresh) -> None:
             .classes("text-sm text-slate-500")
 
         async def revoke() -> None:
+            if not await session.may_act():
+                return
             try:
                 await agents.revoke_api_token(agent.id, token.id)
             except ServiceError as problem:

@@ -1,31 +1,52 @@
-"""Who is signed in in this browser: the agent's id in `app.storage.user` (a signed cookie session)."""
+"""Who is signed in in this browser, and whether a tab may still act for them.
+
+A signed-in browser carries a browser session token in its signed session cookie (the table holds its hash:
+sign-out, a password change or a deactivation end it). The cookie can only change in an HTTP response, and
+signing in happens in a socket event, so the sign-in tab hands over through a one-time ticket to
+`/signin/complete`, a plain request that gives the browser a new session: a new NiceGUI browser id (so
+nothing kept before sign-in carries over) and the new token. A cookie planted before sign-in stays signed out.
+"""
 from __future__ import annotations
 
-from urllib.parse import quote
+import logging
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app
+from nicegui import ui
 
+from chathub.auth import BROWSER_SESSION_KEY
 from chathub.models import Agent
 from chathub.services import agents
 
+log = logging.getLogger(__name__)
+TICKET_SECONDS = 60.0
+COMPLETE_PATH = "/signin/complete"
+
+
+def session_token() -> str | None:
+    """The session token of the request that built this tab (in its page function and its event handlers)."""
+    token = _tab_cookie().get(BROWSER_SESSION_KEY)
+    return token if isinstance(token, str) else None
+
+
+def _tab_cookie() -> dict:
+    return ui.context.client.request.session
+
 
 async def signed_in_agent() -> Agent | None:
-    agent_id = app.storage.user.get("agent_id")
-    agent = await agents.get_agent(agent_id) if agent_id else None
-    if agent is None or not agent.is_active:
-        app.storage.user.pop("agent_id", None)
-        return None
-    return agent
+    token = session_token()
+    return await agents.agent_for_browser_session(token) if token else None
 
 
-def remember(agent: Agent) -> None:
-    app.storage.user["agent_id"] = agent.id
-
-
-def forget() -> None:
-    app.storage.user.pop("agent_id", None)
+async def sign_out() -> None:
+    if token := session_token():
+        await agents.end_browser_session(token)
 
 
 async def require_agent(request: Request) -> Agent | RedirectResponse:
@@ -40,15 +61,101 @@ async def require_agent(request: Request) -> Agent | RedirectResponse:
     return RedirectResponse(f"/signin?next={quote(target, safe='')}")
 
 
+async def may_act(*, admin: bool = False) -> bool:
+    """Every UI action asks this first, as the API checks every request: the agent this tab was opened for
+    may since have been deactivated, demoted or signed out (a password change ends their other sessions).
+    On refusal the tab says why and the action changes nothing."""
+    reason = await _refusal(admin=admin)
+    if reason is None:
+        return True
+    log.info("Refused a page action: %s", reason)
+    ui.notify(reason, type="negative", multi_line=True)
+    return False
+
+
+async def _refusal(*, admin: bool) -> str | None:
+    token = session_token()
+    found = await agents.find_browser_session(token) if token else None
+    if found is None:
+        return "You are signed out: nothing was changed. Sign in again."
+    browser_session, agent = found
+    if not agent.is_active:
+        return "Your account was deactivated: nothing was changed."
+    if browser_session.ended_at is not None:
+        return "You were signed out (a sign-out or a password change): nothing was changed. Sign in again."
+    if admin and not agents.is_admin(agent):
+        return "Only admins can do this: nothing was changed."
+    return None
+
+
+@dataclass
+class _Ticket:
+    agent_id: int
+    browser_id: str | None
+    expires: float
+
+
+class SignInTickets:
+    """One-time hand-overs from a sign-in tab to `/signin/complete`, valid for a minute and only for the
+    browser that signed in (someone else's ticket link cannot sign a victim into the sender's account)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, _Ticket] = {}
+
+    def issue(self, agent_id: int, browser_id: str | None) -> str:
+        now = time.monotonic()
+        self._open = {key: ticket for key, ticket in self._open.items() if ticket.expires > now}
+        key = secrets.token_urlsafe(32)
+        self._open[key] = _Ticket(agent_id, browser_id, now + TICKET_SECONDS)
+        return key
+
+    def redeem(self, key: str, browser_id: str | None) -> int | None:
+        ticket = self._open.pop(key, None)
+        if ticket is None or ticket.browser_id != browser_id or ticket.expires < time.monotonic():
+            return None
+        return ticket.agent_id
+
+
+tickets = SignInTickets()
+
+
+def complete_sign_in(agent: Agent, next_path: str | None) -> None:
+    """From the sign-in tab, once the password was right: on to the request that renews the session."""
+    ticket = tickets.issue(agent.id, _tab_cookie().get("id"))
+    ui.navigate.to(f"{COMPLETE_PATH}?ticket={ticket}&next={quote(safe_next(next_path), safe='')}")
+
+
+async def renew_session(request: Request, ticket: str = "", next: str = "/") -> RedirectResponse:
+    """GET /signin/complete: redeem the ticket, end any session this browser had, start a new one."""
+    agent_id = tickets.redeem(ticket, request.session.get("id"))
+    token = await agents.start_browser_session(agent_id) if agent_id is not None else None
+    if token is None:
+        log.info("Refused a sign-in hand-over: the ticket was unknown, used, expired or for another browser")
+        return RedirectResponse(f"/signin?next={quote(safe_next(next), safe='')}", status_code=303)
+    if isinstance(previous := request.session.get(BROWSER_SESSION_KEY), str):
+        await agents.end_browser_session(previous)
+    request.session.clear()
+    request.session["id"] = str(uuid.uuid4())
+    request.session[BROWSER_SESSION_KEY] = token
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_next(target: str | None) -> str:
-    """Only local paths: never send a signed-in agent to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    """Only a path on this site, else "/". Every percent-decoding of the target is checked, since browsers
+    read `/\\evil.com` and `/<tab>/evil.com` as `//evil.com`, another host."""
+    layers = [target or ""]
+    while (decoded := unquote(layers[-1])) != layers[-1]:
+        if len(layers) > 3:
+            return "/"
+        layers.append(decoded)
+    return target if target and all(_same_origin_path(layer) for layer in layers) else "/"
 
 
-async def still_admin(agent: Agent) -> bool:
-    """Whether the agent a page was built for is still an active admin: admin-only actions check again
-    when they run (they may have been demoted or deactivated since the page loaded)."""
-    current = await agents.get_agent(agent.id)
-    return current is not None and current.is_active and agents.is_admin(current)
+def _same_origin_path(url: str) -> bool:
+    if not url.startswith("/") or url.startswith("//") or "\\" in url or _CONTROL.search(url):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not any(c.isspace() for c in parts.path)

@@ -46,8 +46,7 @@ async def signin_page(request: Request, next: str | None = None):
             error.set_text(problem)
             error.visible = True
             return
-        session.remember(agent)
-        ui.navigate.to(session.safe_next(next))
+        session.complete_sign_in(agent, next)
 
     with _card("Sign in", "Answer every channel from one inbox."):
         email = ui.input("Email").props("outlined autofocus type=email").classes("w-full")
@@ -75,8 +74,7 @@ async def setup_page():
             error.set_text(_sentence(str(problem)))
             error.visible = True
             return
-        session.remember(agent)
-        ui.navigate.to("/")
+        session.complete_sign_in(agent, "/")
 
     with _card("Create the admin", "ChatHub has no agents yet. The first one manages channels and agents."):
         name = ui.input("Your name").props("outlined autofocus").classes("w-full")

@@ -365,7 +365,7 @@ class LogDetail:
             ui.label(text).classes("text-sm").mark("replay-outcome")
 
     async def _replay(self) -> None:
-        if self.log is None:
+        if self.log is None or not await session.may_act():
             return
         try:
             await webhooks.replay_webhook(self.log.id)

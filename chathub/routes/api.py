@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
-from chathub.routes.deps import CurrentAdmin, CurrentAgent
+from chathub.routes.deps import BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
-    AgentIn, AgentOut, ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
+    AgentIn, AgentOut, AgentPatch, ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
     CustomerPatch, LoginIn, LoginOut, MessageIn, MessageOut, Page, WebhookLogDetail, WebhookLogOut,
 )
 from chathub.services import agents, channels, conversations, customers, media, outbound, runtime, webhooks
@@ -166,3 +166,13 @@ async def list_agents(_: CurrentAgent) -> dict[str, list[AgentOut]]:
 @router.post("/agents", status_code=201, tags=["agents"])
 async def create_agent(body: AgentIn, _: CurrentAdmin) -> AgentOut:
     return AgentOut.model_validate(await agents.create_agent(body))
+
+
+@router.patch("/agents/{agent_id}", tags=["agents"])
+async def update_agent(agent_id: RowId, body: AgentPatch, _: CurrentAdmin, token: BearerToken) -> AgentOut:
+    """Change an agent (admins): `name`, `role`, `active`, `password`. A new password or `active: false` ends
+    that agent's API tokens and browser sessions (an admin changing their own password keeps the token of this
+    request). The last active admin can be neither demoted nor deactivated (409)."""
+    agent = await agents.update_agent(agent_id, name=body.name, role=body.role, is_active=body.active,
+                                      password=body.password, keep=token.credentials if token else None)
+    return AgentOut.model_validate(agent)

@@ -1,7 +1,7 @@
 """Request dependencies for the REST API: the signed-in agent behind a bearer token."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,4 +27,5 @@ async def current_admin(agent: Annotated[Agent, Depends(current_agent)]) -> Agen
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+BearerToken = Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)]  # the same one current_agent read
 CurrentAdmin = Annotated[Agent, Depends(current_admin)]

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nicegui import app
 
+from chathub.auth import BROWSER_SESSION_KEY
 from chathub.services import agents, media
 from chathub.services.errors import NotFound
 
@@ -21,9 +22,8 @@ _bearer = HTTPBearer(auto_error=False)
 async def _signed_in(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     if credentials is not None and await agents.agent_for_token(credentials.credentials) is not None:
         return
-    agent_id = app.storage.user.get("agent_id") if "id" in app.storage.browser else None
-    agent = await agents.get_agent(agent_id) if agent_id else None
-    if agent is None or not agent.is_active:
+    browser_session = app.storage.browser.get(BROWSER_SESSION_KEY)
+    if not isinstance(browser_session, str) or await agents.agent_for_browser_session(browser_session) is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in to see this file",
                             headers={"WWW-Authenticate": "Bearer"})
 

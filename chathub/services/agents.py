@@ -1,8 +1,14 @@
-"""Agents, sign-in and API tokens."""
+"""Agents, sign-in, browser sessions and API tokens.
+
+A password change or a deactivation ends the agent's access everywhere: every API token is revoked and
+every browser session ended, except (for a password change) the one credential the change came from.
+Revoked tokens stay revoked, so a reactivated agent signs in afresh.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
@@ -11,7 +17,7 @@ from chathub.auth import (
     email_problem, hash_api_token, hash_password, new_api_token, password_problem, spend_a_password_check,
     verify_password,
 )
-from chathub.models import Agent, AgentRole, ApiToken, utcnow
+from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, utcnow
 from chathub.schemas import AgentIn
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -68,6 +74,53 @@ async def agent_for_token(token: str) -> Agent | None:
     return agent
 
 
+async def start_browser_session(agent_id: int) -> str | None:
+    """A new browser session for an active agent: the token goes into the session cookie, its hash here."""
+    token, token_hash = new_api_token()
+    async with db.write_session() as session:
+        agent = await session.get(Agent, agent_id)
+        if agent is None or not agent.is_active:
+            return None
+        session.add(BrowserSession(agent_id=agent_id, token_hash=token_hash))
+    return token
+
+
+async def find_browser_session(token: str) -> tuple[BrowserSession, Agent] | None:
+    """The session a browser's token names and its agent, ended or not (to tell a signed-out tab why)."""
+    async with db.read_session() as session:
+        row = (await session.exec(
+            select(BrowserSession, Agent).join(Agent, Agent.id == BrowserSession.agent_id)
+            .where(BrowserSession.token_hash == hash_api_token(token)))).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def agent_for_browser_session(token: str) -> Agent | None:
+    found = await find_browser_session(token)
+    if found is None or found[0].ended_at is not None or not found[1].is_active:
+        return None
+    return found[1]
+
+
+async def end_browser_session(token: str) -> None:
+    async with db.write_session() as session:
+        await session.exec(sa.update(BrowserSession).where(
+            col(BrowserSession.token_hash) == hash_api_token(token), col(BrowserSession.ended_at).is_(None),
+        ).values(ended_at=utcnow()))
+
+
+async def _end_access(session, agent_id: int, *, keep: str | None = None) -> None:
+    """Revoke the agent's API tokens and end their browser sessions, all but the credential `keep`."""
+    kept_hash = hash_api_token(keep) if keep else ""
+    now = utcnow()
+    await session.exec(sa.update(ApiToken).where(
+        col(ApiToken.agent_id) == agent_id, col(ApiToken.revoked_at).is_(None), col(ApiToken.token_hash) != kept_hash,
+    ).values(revoked_at=now))
+    await session.exec(sa.update(BrowserSession).where(
+        col(BrowserSession.agent_id) == agent_id, col(BrowserSession.ended_at).is_(None),
+        col(BrowserSession.token_hash) != kept_hash,
+    ).values(ended_at=now))
+
+
 async def list_agents() -> list[Agent]:
     async with db.read_session() as session:
         return list((await session.exec(select(Agent).order_by(Agent.id))).all())
@@ -95,8 +148,10 @@ async def create_first_admin(*, email: str, name: str, password: str) -> Agent:
 
 
 async def update_agent(agent_id: int, *, name: str | None = None, role: AgentRole | None = None,
-                       is_active: bool | None = None, password: str | None = None) -> Agent:
-    """An admin's changes to an agent; the last active admin cannot be demoted or deactivated."""
+                       is_active: bool | None = None, password: str | None = None, keep: str | None = None) -> Agent:
+    """An admin's changes to an agent; the last active admin cannot be demoted or deactivated. A new password
+    or a deactivation ends the agent's sessions and tokens; `keep` is the caller's own browser session or
+    API token, which a password change leaves working."""
     if name is not None and not name.strip():
         raise ValidationFailed("the name is empty")
     if password is not None and (problem := password_problem(password)):
@@ -118,14 +173,17 @@ async def update_agent(agent_id: int, *, name: str | None = None, role: AgentRol
         if password is not None:
             agent.password_hash = hash_password(password)
         session.add(agent)
+        if is_active is False or password is not None:
+            await _end_access(session, agent_id, keep=None if is_active is False else keep)
     return agent
 
 
-async def change_own_password(agent_id: int, *, current: str, new: str) -> None:
+async def change_own_password(agent_id: int, *, current: str, new: str, keep: str | None = None) -> None:
+    """The agent's own change: `keep` (the browser session it came from) stays signed in, nothing else."""
     agent = await get_agent(agent_id)
     if agent is None or not verify_password(current, agent.password_hash):
         raise ValidationFailed("the current password is wrong")
-    await update_agent(agent_id, password=new)
+    await update_agent(agent_id, password=new, keep=keep)
 
 
 async def list_api_tokens(agent_id: int) -> list[ApiToken]:

@@ -34,6 +34,7 @@ AGENT = {"email": "ben@example.com", "name": "Ben", "password": "Ben-pass-123"}
 PUBLIC = {  # anyone, by design
     ("GET", "/signin"), ("GET", "/setup"), ("GET", "/healthz"), ("POST", "/api/v1/auth/login"),
     ("GET", "/favicon.ico"), ("HEAD", "/favicon.ico"),
+    ("GET", "/signin/complete"),  # signs in only with the one-time ticket of the browser's own sign-in
 }
 DOCS = {(method, path) for method in ("GET", "HEAD")
         for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")}
@@ -65,6 +66,7 @@ AGENT_API = {
 ADMIN_API = {
     ("POST", "/api/v1/channels"), ("PATCH", "/api/v1/channels/{channel_id}"),
     ("GET", "/api/v1/channels/{channel_id}/health"), ("POST", "/api/v1/agents"),
+    ("PATCH", "/api/v1/agents/{agent_id}"),
 }
 CLASSIFIED = PUBLIC | DOCS | WEBHOOKS | SIGNED_LINKS | {("GET", p) for p in AGENT_PAGES | ADMIN_PAGES} \
     | AGENT_API | ADMIN_API
