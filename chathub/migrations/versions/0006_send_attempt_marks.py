@@ -1,7 +1,7 @@
 """send attempt marks
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05 08:45:00
 
 `message.send_started_at` is committed before a reply goes to the provider and cleared with the outcome, so a
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from chathub import models
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
