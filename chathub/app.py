@@ -14,14 +14,16 @@ import os
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 
 from chathub import bootstrap, bus, db, memory, pages
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
+from chathub.routes.errors import validation_error_response
 from chathub.services import channels, conversations, media, outbound, presence, runtime, throttle, webhooks
 from chathub.services.errors import ServiceError
-from chathub.settings import Settings, SettingsError, load_settings
+from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
 
 log = logging.getLogger("chathub")
@@ -36,6 +38,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.include_router(api.router)
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
+    http_app.add_exception_handler(RequestValidationError, validation_error_response)
     # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
     # outlives its test resets, so without restoring it every test app added 3 wrappers, and start-up hit
     # RecursionError after ~150 tests in one run.
@@ -111,6 +114,8 @@ def run() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs: Telegram's hold the bot token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # else two INFO lines every 30 s for the snooze job
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven "setup plugin" lines per start
+    for line in unknown_variables():
+        log.warning(line)
     try:
         settings = load_settings()
     except SettingsError as error:
