@@ -14,6 +14,7 @@ import os
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 from nicegui.storage import Storage
@@ -21,11 +22,12 @@ from nicegui.storage import Storage
 from chathub import bootstrap, bus, db, memory, pages, private_files
 from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
+from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
 from chathub.services import (channels, conversations, media, outbound, presence, runtime, throttle,
                               webhook_retention, webhooks)
 from chathub.services.errors import ServiceError
-from chathub.settings import Settings, SettingsError, load_settings
+from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
 
 log = logging.getLogger("chathub")
@@ -42,6 +44,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
     http_app.add_middleware(SecurityHeaders)
+    http_app.add_exception_handler(RequestValidationError, validation_error_response)
     # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
     # outlives its test resets, so without restoring it every test app added 3 wrappers, and start-up hit
     # RecursionError after ~150 tests in one run.
@@ -121,6 +124,8 @@ def run() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # else two INFO lines every 30 s for the snooze job
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven "setup plugin" lines per start
     private_files.keep_owner_only()  # before the first file is written
+    for line in unknown_variables():
+        log.warning(line)
     try:
         settings = load_settings()
     except SettingsError as error:

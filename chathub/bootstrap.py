@@ -9,6 +9,7 @@ from chathub import db
 from chathub.auth import hash_password
 from chathub.drivers.simulator import SimulatorDriver
 from chathub.models import Agent, AgentRole, Channel, ChannelType
+from chathub.services.channels import new_webhook_secret
 from chathub.settings import Settings
 
 
@@ -19,16 +20,31 @@ def prepare_database(settings: Settings) -> list[str]:
     notes = []
     try:
         with Session(engine) as session:
-            if session.exec(select(Channel).where(Channel.type == ChannelType.simulator)).first() is None:
-                session.add(Channel(type=ChannelType.simulator, name="Simulator",
-                                    config=SimulatorDriver.validate_config({})))
-                notes.append("Created the default simulator channel (POST /webhooks/simulator).")
+            notes.extend(_default_simulator(session, settings))
             if session.exec(select(Agent)).first() is None:
                 notes.append(_first_admin(session, settings))
             session.commit()
     finally:
         engine.dispose()
     return notes
+
+
+def _default_simulator(session: Session, settings: Settings) -> list[str]:
+    """Create the default simulator channel on a first start. Behind https (a public deployment) it accepts
+    only signed posts: it gets a generated secret, also when it already existed without one."""
+    public = settings.public_url.startswith("https://")
+    channel = session.exec(select(Channel).where(Channel.type == ChannelType.simulator).order_by(Channel.id)).first()
+    if channel is None:
+        session.add(Channel(type=ChannelType.simulator, name="Simulator", config=SimulatorDriver.validate_config({}),
+                            webhook_secret=new_webhook_secret() if public else None))
+        return ["Created the default simulator channel (POST /webhooks/simulator)"
+                + (", which accepts signed requests only: its secret is on the Channels page." if public else ".")]
+    if public and not channel.webhook_secret:
+        channel.webhook_secret = new_webhook_secret()
+        session.add(channel)
+        return [f"The default simulator channel ({channel.name}) now accepts signed requests only, as "
+                "CHATHUB_PUBLIC_URL is https: its generated secret is on the Channels page."]
+    return []
 
 
 def _first_admin(session: Session, settings: Settings) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
 from chathub.models import (
     AgentRole, ChannelType, ContentType, ConversationStatus, MediaStatus, MessageDirection, MessageStatus,
     WebhookStatus,
 )
+from chathub.spelling import did_you_mean
 
 T = TypeVar("T")
 INT64 = range(-(2**63), 2**63)
@@ -174,7 +176,24 @@ class WebhookLogDetail(WebhookLogOut):
 
 # ---- requests ----
 
-class LoginIn(BaseModel):
+class In(BaseModel):
+    """Base of every request body. A field the request does not take is a 422 that names it (a misspelt
+    `state` for `status` was answered 200 and changed nothing); booleans and numbers are taken as JSON
+    booleans and numbers only (StrictBool, StrictInt), not "yes" or "5"."""
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and (unknown := [key for key in data if key not in cls.model_fields]):
+            known = list(cls.model_fields)
+            named = ", ".join(f"'{key}'" + did_you_mean(str(key), known) for key in unknown)
+            raise PydanticCustomError("unknown_field", "{sentence}", {
+                "sentence": f"unknown field {named}; this request takes {', '.join(known)}"})
+        return data
+
+
+class LoginIn(In):
     email: str
     password: str
 
@@ -184,32 +203,32 @@ class LoginOut(BaseModel):
     agent: AgentOut
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(In):
     type: ChannelType
     name: str = Field(min_length=1, max_length=100)
     config: dict[str, Any] = {}
     webhook_secret: Optional[str] = None
     api_base_url: Optional[str] = None
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
-class ChannelPatch(BaseModel):
+class ChannelPatch(In):
     name: Optional[str] = Field(default=None, min_length=1, max_length=100)
     config: Optional[dict[str, Any]] = None
     webhook_secret: Optional[str] = None
     api_base_url: Optional[str] = None
-    enabled: Optional[bool] = None
+    enabled: Optional[StrictBool] = None
     _no_nulls = refuse_null("name", "config", "enabled")  # webhook_secret, api_base_url: null clears them
 
 
-class ConversationPatch(BaseModel):
+class ConversationPatch(In):
     status: Optional[ConversationStatus] = None
-    assignee_id: Optional[int] = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
+    assignee_id: Optional[StrictInt] = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
     snoozed_until: Optional[datetime] = None
     _no_nulls = refuse_null("status")  # assignee_id: null unassigns
 
 
-class MessageIn(BaseModel):
+class MessageIn(In):
     content: str = ""
     content_type: ContentType = ContentType.text
     media_url: Optional[str] = None
@@ -218,7 +237,7 @@ class MessageIn(BaseModel):
     client_id: Optional[str] = Field(default=None, max_length=200)
 
 
-class CustomerPatch(BaseModel):
+class CustomerPatch(In):
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     email: Optional[str] = None
     phone: Optional[str] = None
@@ -226,16 +245,15 @@ class CustomerPatch(BaseModel):
     _no_nulls = refuse_null("notes")  # email, phone: null clears them; a null name is the service's 422
 
 
-class AgentIn(BaseModel):
+class AgentIn(In):
     email: str
     name: str
     password: str
     role: AgentRole = AgentRole.agent
 
 
-class AgentPatch(BaseModel):
+class AgentPatch(In):
     """An admin's changes to an agent: leave a key out to keep it; any other key is a 422 that names it."""
-    model_config = ConfigDict(extra="forbid")
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     role: Optional[AgentRole] = None
     active: Optional[bool] = Field(default=None, strict=True)

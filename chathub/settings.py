@@ -9,12 +9,14 @@ import os
 import secrets
 from pathlib import Path
 
+from dotenv import dotenv_values
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from chathub import netguard
+from chathub.spelling import did_you_mean
 
 
 class SettingsError(Exception):
@@ -119,6 +121,18 @@ def load_settings() -> Settings:
     if not settings.secret_key:
         settings.secret_key = _stored_secret_key(settings.data_dir)
     return settings
+
+
+def unknown_variables() -> list[str]:
+    """One warning line for each CHATHUB_ variable, in the environment or the .env file, that no setting reads
+    (a misspelt name is otherwise ignored without a word). Start-up goes on: it is a warning, not a refusal."""
+    prefix, env_file = Settings.model_config["env_prefix"], Path(Settings.model_config["env_file"])
+    known = [f"{prefix}{name.upper()}" for name in Settings.model_fields]
+    places = {"the environment": os.environ, str(env_file): dotenv_values(env_file) if env_file.is_file() else {}}
+    unknown = [(name, place) for place, variables in places.items() for name in sorted(variables)
+               if name.upper().startswith(prefix) and name.upper() not in known]
+    return [f"{name} in {place} is not a ChatHub setting and is ignored"
+            f"{did_you_mean(name.upper(), known, shared_prefix=prefix)}." for name, place in unknown]
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ import httpx
 
 from chathub.models import ChannelType, ContentType, MessageStatus
 from chathub.netguard import AllowList
+from chathub.spelling import did_you_mean
 
 
 MEDIA_CONTENT_TYPES = frozenset({ContentType.image, ContentType.audio, ContentType.video, ContentType.file,
@@ -204,7 +205,9 @@ class ChannelDriver(ABC):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        """Return the config to store, or raise ValueError with a sentence for the admin."""
+        """Return the config to store, or raise ValueError with a sentence for the admin. A key the driver
+        does not use is refused (`refuse_unknown_settings`), and so is a value of the wrong type: a setting
+        that is stored but never read would look as if it were in force."""
         return dict(config)
 
     @classmethod
@@ -267,6 +270,28 @@ class ChannelDriver(ABC):
     async def check_health(self) -> ChannelHealth:
         """Whether the credentials work and the provider can reach us, for the Channels page."""
         return ChannelHealth(ok=True, summary="no provider to check")
+
+
+class UnknownSettings(ValueError):
+    """A channel's config holds keys its driver does not use; `keys` names them."""
+
+    def __init__(self, message: str, keys: list[str]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def refuse_unknown_settings(channel_type: ChannelType, config: Mapping[str, Any], known: Iterable[str], *,
+                            hint: str = "") -> None:
+    """Raise UnknownSettings naming every key of `config` that is not in `known`, with the closest known
+    name for a misspelling and the list of what the channel takes."""
+    known = list(known)
+    unknown = [key for key in config if key not in known]
+    if not unknown:
+        return
+    named = ", ".join(f"'{key}'" + did_you_mean(key, known) for key in unknown)
+    sentence = (f"{channel_type.value} channels have no setting {named}; their settings are "
+                f"{', '.join(known)}")
+    raise UnknownSettings(f"{sentence}. {hint}" if hint else sentence, unknown)
 
 
 def hmac_sha256_hex(secret: str, body: bytes) -> str:

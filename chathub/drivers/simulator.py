@@ -9,8 +9,10 @@ Inbound (what the simulator panel or curl posts)::
 Other `type`s: image/audio/video/file/sticker (`media_url`, optional `file_name`, `mime_type`, caption in
 `message`), location (`latitude`, `longitude`), contact (`contact`: {name, phone}); anything else is kept
 as "unsupported" with the raw payload. ChatHub fetches a `media_url` itself, from public addresses only
-(netguard.py), and keeps the URL as text in the message's payload (`source_url`). With a webhook secret, requests carry
-`X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
+(netguard.py), and keeps the URL as text in the message's payload (`source_url`). With a webhook secret (the channel's `webhook_secret`, never a config
+key), requests carry `X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>`
+and anything else is answered 401. The default simulator channel gets a generated secret whenever
+CHATHUB_PUBLIC_URL is https (see chathub.bootstrap).
 
 Outbound goes to the in-process `outbox` after the configured latency, fails at the configured rate, and
 delivered/read receipts come back as status webhooks through the channel's own intake.
@@ -36,15 +38,21 @@ from chathub import netguard
 from chathub.drivers.base import (
     Capabilities, ChannelDriver, FetchedMedia, InboundEvent, InboundMessage, InvalidPayload, MediaRef,
     OutboundMessage, PermanentError, RetryableError, SignatureError, StatusUpdate, hmac_sha256_hex,
+    refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType, MessageStatus
 
 SIGNATURE_HEADER = "x-chathub-signature"
+HOW_TO_SIGN = ("This channel takes signed requests only: send X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the "
+               "raw request body, keyed with the channel's webhook secret>; an admin finds the secret on the Channels "
+               "page (edit the channel, Webhook secret)")
 MEDIA_TYPES = {ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker}
 RECEIPT_STATUSES = {"sent": MessageStatus.sent, "delivered": MessageStatus.delivered,
                     "read": MessageStatus.read, "failed": MessageStatus.failed}
 DEFAULT_CONFIG = {"failure_rate": 0.0, "latency_ms": 0, "auto_receipts": True,
                   "delivered_after_ms": 300, "read_after_ms": 1500}
+SECRET_IS_NO_SETTING = ("The webhook secret is the channel's own webhook_secret (the Webhook secret field on the "
+                        "Channels page), not a setting")
 
 
 @dataclass
@@ -98,12 +106,13 @@ class SimulatorDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        refuse_unknown_settings(cls.type, config, DEFAULT_CONFIG, hint=SECRET_IS_NO_SETTING
+                                if any("secret" in key.lower() for key in config) else "")
         merged = {**DEFAULT_CONFIG, **config}
-        rate = merged["failure_rate"]
-        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        if not _is_number(merged["failure_rate"]) or not 0 <= merged["failure_rate"] <= 1:
             raise ValueError("failure_rate must be a number from 0 to 1")
         for key in ("latency_ms", "delivered_after_ms", "read_after_ms"):
-            if not isinstance(merged[key], int) or not 0 <= merged[key] <= 60_000:
+            if isinstance(merged[key], bool) or not isinstance(merged[key], int) or not 0 <= merged[key] <= 60_000:
                 raise ValueError(f"{key} must be a whole number of milliseconds from 0 to 60000")
         if not isinstance(merged["auto_receipts"], bool):
             raise ValueError("auto_receipts must be true or false")
@@ -115,9 +124,9 @@ class SimulatorDriver(ChannelDriver):
             return
         given = headers.get(SIGNATURE_HEADER, "")
         if not given:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header. {HOW_TO_SIGN}")
         if not hmac.compare_digest(given, sign(secret, body)):
-            raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
+            raise SignatureError(f"{SIGNATURE_HEADER} does not match the body. {HOW_TO_SIGN}")
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[InboundEvent]:
         try:
@@ -131,7 +140,8 @@ class SimulatorDriver(ChannelDriver):
         return [_parse_message(data)]
 
     async def send(self, message: OutboundMessage) -> str:
-        config = self.validate_config(self.context.config)
+        # Keys saved before unknown ones were refused never took effect; they must not stop a send either.
+        config = self.validate_config({k: v for k, v in self.context.config.items() if k in DEFAULT_CONFIG})
         if config["latency_ms"]:
             await asyncio.sleep(config["latency_ms"] / 1000)
         if random.random() < config["failure_rate"]:
@@ -185,6 +195,10 @@ class SimulatorDriver(ChannelDriver):
         await self.post_status(external_id, "delivered")
         await asyncio.sleep(max(0, config["read_after_ms"] - config["delivered_after_ms"]) / 1000)
         await self.post_status(external_id, "read")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _required_text(data: dict[str, Any], key: str) -> str:

@@ -26,7 +26,7 @@ from chathub.drivers.base import (
     ConfigField,
     MEDIA_CONTENT_TYPES, Capabilities, ChannelDriver, ChannelError, ChannelHealth, CredentialsError, FetchedMedia,
     InboundEvent, InboundMessage, InvalidPayload, MediaRef, OutboundMessage, PermanentError, RetryableError,
-    SignatureError,
+    SignatureError, refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType
 
@@ -85,6 +85,10 @@ class TelegramDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        refuse_unknown_settings(cls.type, config, [*(f.key for f in cls.config_fields), "max_connections"])
+        for key in ("bot_token", "secret_token"):
+            if config.get(key) is not None and not isinstance(config[key], str):
+                raise ValueError(f"{key} must be text")
         token = str(config.get("bot_token") or "").strip()
         if not token:
             raise ValueError("bot_token is required: the token @BotFather gave you, like 123456:ABC-DEF…")
@@ -98,6 +102,8 @@ class TelegramDriver(ChannelDriver):
         checked: dict[str, Any] = {"bot_token": token, "secret_token": secret}
         connections = config.get("max_connections")
         if connections not in (None, ""):
+            if isinstance(connections, (bool, float)):
+                raise ValueError("max_connections must be a whole number from 1 to 100")
             try:
                 connections = int(str(connections).strip())
             except ValueError:

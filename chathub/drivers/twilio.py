@@ -29,6 +29,7 @@ from chathub.drivers.base import (
     ConfigField,
     Capabilities, ChannelDriver, ChannelHealth, CredentialsError, FetchedMedia, InboundEvent, InboundMessage,
     InvalidPayload, MediaRef, OutboundMessage, PermanentError, RetryableError, SignatureError, StatusUpdate,
+    refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType, MessageStatus
 
@@ -117,8 +118,10 @@ class TwilioDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        cleaned = {**config}
-        for key in ("account_sid", "auth_token", "from_number", "messaging_service_sid"):
+        keys = [f.key for f in cls.config_fields]
+        refuse_unknown_settings(cls.type, config, keys)
+        cleaned = {}
+        for key in keys:
             value = config.get(key)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{key} must be text")

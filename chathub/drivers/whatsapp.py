@@ -26,7 +26,7 @@ import httpx
 
 from chathub.drivers.base import (
     Capabilities, ConfigField, ChannelDriver, ChannelHealth, CredentialsError, FetchedMedia, InboundEvent, MediaRef,
-    OutboundMessage, PermanentError, RetryableError, SignatureError, hmac_sha256_hex,
+    OutboundMessage, PermanentError, RetryableError, SignatureError, hmac_sha256_hex, refuse_unknown_settings,
 )
 from chathub.drivers.whatsapp_errors import error_from_response
 from chathub.drivers.whatsapp_inbound import parse_webhook
@@ -70,6 +70,7 @@ class WhatsAppDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        refuse_unknown_settings(cls.type, config, CONFIG_KEYS)
         cleaned: dict[str, str] = {}
         for key in CONFIG_KEYS:
             value = config.get(key)

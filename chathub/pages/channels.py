@@ -181,16 +181,18 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         async def save() -> None:
             if not await session.may_act(admin=True):
                 return
+            channel_type = ChannelType(type_select.value)
+            signing_secret = (secret.value or "") if driver_class(channel_type).uses_webhook_secret else ""
             try:
                 config = config_collector["collect"]()
                 if editing:
                     saved = await channels.update_channel(channel.id, ChannelPatch(
-                        name=name.value or "", config=config, webhook_secret=secret.value or "",
+                        name=name.value or "", config=config, webhook_secret=signing_secret,
                         api_base_url=(api_url.value or "").strip(), enabled=enabled.value))
                 else:
                     saved = await channels.create_channel(ChannelIn(
-                        type=ChannelType(type_select.value), name=name.value or "", config=config,
-                        webhook_secret=secret.value or None, api_base_url=(api_url.value or "").strip() or None,
+                        type=channel_type, name=name.value or "", config=config,
+                        webhook_secret=signing_secret or None, api_base_url=(api_url.value or "").strip() or None,
                         enabled=enabled.value))
             except ServiceError as problem:
                 _show(error, _readable(str(problem)))

@@ -26,7 +26,7 @@ from chathub.pages import session
 from chathub.pages.layout import avatar, frame
 from chathub.pages.widgets import local_time, notice
 from chathub.schemas import MessageOut
-from chathub.services import presence, runtime, simulator
+from chathub.services import agents, presence, runtime, simulator
 from chathub.services.errors import ServiceError
 from chathub.services.simulator import FakeCustomer, PostResult
 
@@ -45,6 +45,7 @@ RECEIPT_LABELS = {MessageStatus.sent: ("done", "sent"), MessageStatus.delivered:
                   MessageStatus.read: ("done_all", "read"), MessageStatus.failed: ("error_outline", "failed")}
 NOTE = "note"  # a bubble kind of this pane only: something the tester did that is no message
 RAW = "raw"    # a bubble kind of this pane only: bytes posted as they are
+ADMINS_ONLY = "Only admins can change how the simulated provider behaves."
 
 
 @dataclass
@@ -143,7 +144,7 @@ async def page(request: Request, channel: int | None = None):
             return
         chosen = _pick_channel(channels, channel)
         app.storage.user[CHANNEL_KEY] = chosen.id
-        await SimulatorPanel(chosen, channels).build()
+        await SimulatorPanel(agent, chosen, channels).build()
 
 
 def _no_channel_notice() -> None:
@@ -154,7 +155,8 @@ def _no_channel_notice() -> None:
 class SimulatorPanel:
     """The state of one tab: which channel, which fake customer, and what the phone shows."""
 
-    def __init__(self, channel: Channel, channels: list[Channel]) -> None:
+    def __init__(self, agent: Agent, channel: Channel, channels: list[Channel]) -> None:
+        self.agent = agent
         self.channel = channel
         self.channels = channels
         self.customer: FakeCustomer | None = None
@@ -415,6 +417,9 @@ class SimulatorPanel:
         ui.label("Provider behaviour").classes("text-base font-semibold")
         ui.label("How the simulated provider treats agents' replies on this channel.") \
             .classes("text-xs text-slate-500 -mt-2")
+        if not agents.is_admin(self.agent):
+            self._provider_summary(config)
+            return
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Failure rate").classes("text-sm")
             rate_label = ui.label().classes("text-sm font-medium")
@@ -434,6 +439,16 @@ class SimulatorPanel:
         ui.switch("Automatic receipts", value=self.auto_receipts, on_change=self._toggle_auto_receipts) \
             .mark("auto-receipts")
         self.receipts_hint = ui.label().classes("text-xs text-slate-500 -mt-2")
+        self._set_receipts_hint()
+
+    def _provider_summary(self, config: dict[str, Any]) -> None:
+        """What non-admins see instead of the controls: they play customers, admins set the channel up."""
+        with ui.column().classes("w-full gap-1 text-sm").mark("provider-summary"):
+            ui.label(f"Failure rate: {float(config.get('failure_rate', 0)) * 100:.0f} %")
+            ui.label(f"Latency: {int(config.get('latency_ms', 0))} ms")
+            ui.label(f"Automatic receipts: {'on' if self.auto_receipts else 'off'}")
+        ui.label(ADMINS_ONLY).classes("text-xs text-slate-500")
+        self.receipts_hint = ui.label().classes("text-xs text-slate-500")
         self._set_receipts_hint()
 
     def _set_receipts_hint(self) -> None:
@@ -609,6 +624,8 @@ class SimulatorPanel:
         self.messages.refresh()
 
     async def _save_provider(self, event, slider: ui.slider, key: str, convert) -> None:
+        if not await session.may_act(admin=True):  # the role may have gone since
+            return
         value = event.args if isinstance(event.args, (int, float)) else slider.value
         try:
             config = await simulator.set_provider_behaviour(self.channel.id, **{key: convert(value or 0)})
@@ -619,6 +636,8 @@ class SimulatorPanel:
         ui.notify("Provider behaviour saved.", type="positive", timeout=1500)
 
     async def _toggle_auto_receipts(self, e) -> None:
+        if not await session.may_act(admin=True):  # the role may have gone since
+            return
         try:
             config = await simulator.set_provider_behaviour(self.channel.id, auto_receipts=bool(e.value))
         except ServiceError as problem:

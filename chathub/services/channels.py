@@ -10,7 +10,7 @@ import httpx
 
 from chathub import bus, db
 from chathub.drivers import DRIVERS, driver_class, make_driver
-from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext
+from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext, UnknownSettings
 from chathub.models import Channel, ChannelType, ContentType
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch
 from chathub.services import runtime
@@ -62,7 +62,8 @@ async def create_channel(data: ChannelIn) -> Channel:
     config, api_base_url = _split_base_url(data.config, data.api_base_url)
     config = _checked_config(data.type, config)
     channel = Channel(type=data.type, name=_checked_name(data.name), enabled=data.enabled, config=config,
-                      webhook_secret=data.webhook_secret or None, api_base_url=_checked_url(api_base_url))
+                      webhook_secret=_checked_secret(data.type, data.webhook_secret),
+                      api_base_url=_checked_url(api_base_url))
     async with db.write_session() as session:
         session.add(channel)
     _cache.pop(channel.id, None)
@@ -71,6 +72,8 @@ async def create_channel(data: ChannelIn) -> Channel:
 
 async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
     changes = patch.model_dump(exclude_unset=True)
+    if "webhook_secret" in changes and not changes["webhook_secret"]:
+        await _refuse_opening_the_default_simulator(channel_id)
     async with db.write_session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
@@ -79,12 +82,12 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
             config, base_url = _split_base_url(changes["config"], changes.get("api_base_url"))
             if base_url is not None:
                 changes["api_base_url"] = base_url
-            changes["config"] = _checked_config(channel.type, {**channel.config, **_unmasked(config)})
+            changes["config"] = _merged_config(channel.type, channel.config, _unmasked(config))
             changes["problem"] = None  # new credentials: the old complaint no longer applies
         if "api_base_url" in changes:
             changes["api_base_url"] = _checked_url(changes["api_base_url"])
         if "webhook_secret" in changes:
-            changes["webhook_secret"] = changes["webhook_secret"] or None
+            changes["webhook_secret"] = _checked_secret(channel.type, changes["webhook_secret"])
         if changes.get("name") is not None:
             changes["name"] = _checked_name(changes["name"])
         for key, value in changes.items():
@@ -126,6 +129,40 @@ def _checked_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[s
         return driver_class(channel_type).validate_config(config)
     except ValueError as error:
         raise ValidationFailed(str(error)) from None
+
+
+def _merged_config(channel_type: ChannelType, stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The stored config changed by `patch`, checked. A stored key the driver does not use (saved before such
+    keys were refused) never took effect: it is dropped rather than blocking every later change."""
+    merged = {**stored, **patch}
+    if channel_type in DRIVERS:
+        try:
+            driver_class(channel_type).validate_config(merged)
+        except UnknownSettings as unknown:
+            merged = {k: v for k, v in merged.items() if k in patch or k not in unknown.keys}
+        except ValueError:
+            pass  # said below
+    return _checked_config(channel_type, merged)
+
+
+def _checked_secret(channel_type: ChannelType, secret: str | None) -> str | None:
+    if secret and not driver_class(channel_type).uses_webhook_secret:
+        raise ValidationFailed(f"{channel_type.value} channels do not use webhook_secret: the provider's own "
+                               "credentials in the settings check every request")
+    return secret or None
+
+
+async def _refuse_opening_the_default_simulator(channel_id: int) -> None:
+    """Behind https the default simulator channel is reachable by anyone: it keeps a webhook secret."""
+    if not runtime.settings().public_url.startswith("https://"):
+        return
+    try:
+        default = await default_simulator_channel()
+    except NotFound:
+        return
+    if default.id == channel_id:
+        raise ValidationFailed("the default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is "
+                               "https (anyone could post as a customer); generate a new secret instead")
 
 
 def _checked_name(name: str) -> str:

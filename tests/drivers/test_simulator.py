@@ -239,6 +239,10 @@ def test_validate_config_fills_defaults():
     ({"delivered_after_ms": 1.5}, "delivered_after_ms"),
     ({"read_after_ms": "soon"}, "read_after_ms"),
     ({"auto_receipts": "yes"}, "auto_receipts"),
+    ({"failure_rate": True}, "failure_rate"),
+    ({"latency_ms": False}, "latency_ms"),
+    ({"secret": "s3cret"}, "no setting 'secret'.*webhook_secret"),
+    ({"latency": 10}, "no setting 'latency' \\(did you mean 'latency_ms'\\?\\)"),
 ])
 def test_validate_config_refuses_bad_values_naming_the_key(config, names):
     with pytest.raises(ValueError, match=names):

@@ -661,6 +661,9 @@ def test_config_keeps_the_given_secret_and_max_connections():
     ({"bot_token": TOKEN, "max_connections": 0}, "max_connections"),
     ({"bot_token": TOKEN, "max_connections": 101}, "max_connections"),
     ({"bot_token": TOKEN, "max_connections": "many"}, "max_connections"),
+    ({"bot_token": TOKEN, "max_connections": True}, "max_connections"),
+    ({"bot_token": TOKEN, "secret_token": 12345}, "secret_token must be text"),
+    ({"bot_token": TOKEN, "bot_tokn": TOKEN}, "no setting 'bot_tokn' \\(did you mean 'bot_token'\\?\\)"),
 ])
 def test_bad_config_is_refused_naming_the_key(config, names):
     with pytest.raises(ValueError, match=names):

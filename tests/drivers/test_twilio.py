@@ -651,6 +651,7 @@ def test_validate_config_strips_and_fills_the_optional_service():
     ({"from_number": "sms:+15551234567"}, "from_number"),
     ({"from_number": 15551234567}, "from_number"),
     ({"messaging_service_sid": "MG123"}, "messaging_service_sid"),
+    ({"status_callback": "https://x.example"}, "no setting 'status_callback'"),
 ])
 def test_validate_config_refuses_bad_values_naming_the_key(changes, names):
     with pytest.raises(ValueError, match=names):

@@ -680,7 +680,7 @@ async def test_health_when_whatsapp_is_down_is_not_ok(fake, http):
 def test_config_is_stripped_and_keeps_a_given_verify_token():
     config = WhatsAppDriver.validate_config({"phone_number_id": f" {PHONE_NUMBER_ID} ",
                                              "access_token": f"Bearer {ACCESS_TOKEN}\n", "app_secret": " s ",
-                                             "verify_token": " mine ", "waba_id": 102290129340398, "extra": 1})
+                                             "verify_token": " mine ", "waba_id": 102290129340398})
 
     assert config == {"phone_number_id": PHONE_NUMBER_ID, "access_token": ACCESS_TOKEN, "app_secret": "s",
                       "verify_token": "mine", "waba_id": "102290129340398"}
@@ -701,6 +701,7 @@ def test_empty_verify_token_is_replaced_by_a_random_one():
     ({**CONFIG, "waba_id": "acme"}, "waba_id must be"),
     ({**CONFIG, "access_token": ["a"]}, "access_token must be text"),
     ({}, "phone_number_id is missing"),
+    ({**CONFIG, "app_secrte": "s"}, "no setting 'app_secrte' \\(did you mean 'app_secret'\\?\\)"),
 ])
 def test_config_refuses_missing_or_invalid_values_naming_the_key(config, names):
     with pytest.raises(ValueError, match=names):

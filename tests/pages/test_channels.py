@@ -40,7 +40,7 @@ async def test_each_channel_shows_its_webhook_url_from_the_public_url_and_copies
     await user.open("/channels")
     channel = await default_channel()
     await user.should_see(f"{PUBLIC_URL}/webhooks/simulator/{channel.id}")
-    await user.should_see("No secret")
+    await user.should_see("Signed webhooks")  # behind https the default simulator channel signs
     user.find(marker=f"copy-webhook-{channel.id}").click()
     await user.should_see("Webhook URL copied to the clipboard")
 
@@ -63,6 +63,42 @@ async def test_a_new_channel_with_a_generated_secret_only_accepts_signed_webhook
     assert (await post_webhook(user.http_client, seed_message("u1"), path=path)).status_code == 401
     signed = await post_webhook(user.http_client, seed_message("s1"), path=path, secret=shown_secret)
     assert signed.status_code == 200
+
+
+async def test_on_https_the_default_simulator_channel_keeps_its_secret_when_the_field_is_cleared(public_url,
+                                                                                                user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    user.find(marker=f"edit-channel-{channel.id}").click()
+    assert value_of(user, "channel-secret") == channel.webhook_secret
+    user.find(marker="channel-secret").clear()
+    user.find(marker="save-channel").click()
+
+    await user.should_see("The default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is https",
+                          retries=20)
+    assert (await default_channel()).webhook_secret == channel.webhook_secret
+
+
+async def test_a_setting_the_channel_does_not_have_shows_the_services_sentence_and_saves_nothing(
+        monkeypatch: pytest.MonkeyPatch, user: User):
+    monkeypatch.delitem(channels_page.CONFIG_FORMS, ChannelType.simulator)  # its settings as JSON
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    user.find(marker=f"edit-channel-{channel.id}").click()
+    user.find(marker="channel-config-json").clear().type('{"secret": "s3cret-value", "failure_rate": true}')
+    user.find(marker="save-channel").click()
+
+    await user.should_see("Simulator channels have no setting 'secret'", retries=20)
+    await user.should_see("The webhook secret is the channel's own webhook_secret")
+    stored = await default_channel()
+    assert stored.config == channel.config and stored.webhook_secret is None
+
+    user.find(marker="channel-config-json").clear().type('{"failure_rate": true}')
+    user.find(marker="save-channel").click()
+    await user.should_see("Failure rate must be a number from 0 to 1.", retries=20)
+    assert (await default_channel()).config == channel.config
 
 
 async def test_simulator_settings_are_edited_with_typed_inputs_and_saved_as_numbers(user: User):

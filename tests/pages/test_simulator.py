@@ -8,7 +8,7 @@ from chathub import bus
 from chathub.models import ChannelType, MessageDirection, MessageStatus, WebhookStatus
 from chathub.schemas import ChannelIn, MessageIn
 from chathub.services import agents, channels, conversations, outbound, presence, webhooks
-from tests.pages.helpers import sign_in
+from tests.pages.helpers import play_customer, say, sign_in
 from tests.support import eventually, post_webhook, seed_message
 
 PHONE = "+15550001234"
@@ -16,17 +16,7 @@ PHONE = "+15550001234"
 
 async def open_as_customer(user: User, name: str = "Ann Lee", phone: str = PHONE) -> None:
     await sign_in(user)
-    await user.open("/simulator")
-    user.find(marker="fake-name").type(name)
-    user.find(marker="fake-phone").type(phone)
-    user.find(marker="add-customer").click()
-    await user.should_see("Playing", retries=20)
-
-
-async def say(user: User, text: str) -> None:
-    user.find(marker="composer").type(text)
-    user.find(marker="send-message").click()
-    await user.should_see(text, retries=20)
+    await play_customer(user, name, phone)
 
 
 async def conversation_of(channel_id: int, name: str):
