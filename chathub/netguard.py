@@ -101,7 +101,7 @@ async def fetch_public(http: httpx.AsyncClient, url: str, *, allow: AllowList = 
                 url = urljoin(url, response.headers["location"])
                 continue
             response.raise_for_status()
-            return Download(await _read_capped(response, max_bytes), response.headers.get("content-type"), url)
+            return Download(await read_capped(response, max_bytes), response.headers.get("content-type"), url)
     raise RefusedURL(f"it redirects more than {MAX_REDIRECTS} times")
 
 
@@ -130,7 +130,8 @@ def _pinned_url(parts: SplitResult, address: Address) -> str:
     return parts._replace(netloc=netloc, fragment="").geturl()
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The response's body, refused (TooLarge) as soon as it is declared or read past `max_bytes`."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise TooLarge(f"the file has {int(declared)} bytes; ChatHub keeps files up to {max_bytes} bytes")

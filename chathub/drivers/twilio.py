@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
+from chathub import netguard
 from chathub.drivers.base import (
     ConfigField,
     Capabilities, ChannelDriver, ChannelHealth, CredentialsError, FetchedMedia, InboundEvent, InboundMessage,
@@ -207,19 +208,15 @@ class TwilioDriver(ChannelDriver):
             async with self._http.stream("GET", media.ref, auth=self._auth, follow_redirects=True) as response:
                 if not response.is_success:
                     raise _media_error(response.status_code, response.headers)
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > limit:
-                    raise PermanentError(f"the media is {int(declared)} bytes; the limit is {limit}")
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > limit:
-                        raise PermanentError(f"the media is larger than the {limit}-byte limit")
+                try:
+                    data = await netguard.read_capped(response, limit)
+                except netguard.TooLarge as error:
+                    raise PermanentError(str(error)) from None
                 mime = (response.headers.get("content-type") or media.mime_type or "").split(";")[0].strip()
                 name = _disposition_file_name(response.headers) or media.file_name or _file_name(media.ref, mime)
         except (httpx.TimeoutException, httpx.TransportError) as error:
             raise RetryableError(f"Twilio could not be reached for the media: {type(error).__name__}") from None
-        return FetchedMedia(bytes(data), mime_type=mime or None, file_name=name)
+        return FetchedMedia(data, mime_type=mime or None, file_name=name)
 
     async def register_webhook(self) -> str | None:
         return None  # the admin pastes the webhook URL into the number's "A message comes in" setting
