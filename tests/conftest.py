@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from nicegui import background_tasks
+from nicegui.context import context
 from nicegui.testing import User
+from nicegui.testing.user_notify import UserNotify
 from nicegui.testing.user_simulation import user_simulation
 
 from chathub import bus
@@ -96,6 +99,7 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     # Page tests check what a tab shows, not its pace under a flood (tests/pages/test_live_pace.py does): a
     # steady half-second pace keeps their waits short and sure.
     monkeypatch.setattr(live_pace, "BUSY_INTERVAL_SECONDS", live_pace.FIRST_DELAY_SECONDS)
+    monkeypatch.setattr(UserNotify, "__call__", _notify_through_the_tab)
     forget_tasks_of_other_loops()
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()
@@ -103,6 +107,19 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
         await simulated.http_client.aclose()
         if any(record.levelname == "ERROR" for record in caplog.get_records("call")):
             pytest.fail("There were unexpected ERROR logs.", pytrace=False)
+
+
+_record_notification = UserNotify.__call__
+
+
+def _notify_through_the_tab(self: UserNotify, message: str, **options) -> None:
+    """The simulated browser records notifications without asking for the tab, which the real `ui.notify`
+    reaches through the current slot's element: a toast said from a deleted element (a closed disposable
+    dialog, a refreshed row) raises in a real tab and must fail here too. Collecting garbage first makes the
+    deleted element as gone as a busy server would."""
+    gc.collect()
+    context.client  # noqa: B018 - raises as the real notify does when the element is gone
+    _record_notification(self, message, **options)
 
 
 @pytest.fixture

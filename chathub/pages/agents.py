@@ -127,9 +127,9 @@ def _open_create(refresh: Refresh) -> None:
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return
-            dialog.close()
             ui.notify(f"{created.name} can now sign in as {created.email}", type="positive")
             await refresh()
+            dialog.close()  # last: the closed dialog is deleted, and with it the slot this handler speaks from
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
@@ -161,8 +161,8 @@ def _open_reset_password(member: Agent) -> None:
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return
-            dialog.close()
             ui.notify(f"{member.name}'s password was changed", type="positive")
+            dialog.close()
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat no-caps")

@@ -64,7 +64,7 @@ async def test_the_team_list_shows_each_agent_with_role_and_status(user: User):
         await user.should_not_see("Deactivated")
 
 
-async def test_an_added_agent_appears_and_can_sign_in(user: User):
+async def test_an_added_agent_is_confirmed_appears_in_the_list_at_once_and_can_sign_in(user: User):
     await sign_in(user)
     await user.open("/agents")
     user.find(marker="add-agent").click()
@@ -75,9 +75,9 @@ async def test_an_added_agent_appears_and_can_sign_in(user: User):
     user.find("Admin · also manages channels and agents").click()
     user.find(marker="save-agent").click()
     await user.should_see("Cleo Park can now sign in as cleo@example.com", retries=20)
-    await user.should_see("cleo@example.com")
-
     cleo = next(a for a in await agents.list_agents() if a.email == "cleo@example.com")
+    with user.scope(marker=f"agent-{cleo.id}"):  # the list shows her without reopening the page
+        await user.should_see("cleo@example.com", retries=20)
     assert cleo.role == AgentRole.admin
     assert await api_login(user, "cleo@example.com", "Cleo-pass-1") == 200
 
@@ -135,13 +135,12 @@ async def test_a_deactivated_agent_can_neither_sign_in_nor_use_the_api_until_rea
         await ann_browser.should_see("Wrong email or password.", retries=20)
 
     user.find(marker=f"reactivate-{ann.id}").click()
-    import asyncio; await asyncio.sleep(1); print("NOTIFY", user.notify.messages, ann_browser.notify.messages)
     await user.should_see("Ann Lee can sign in again", retries=20)
     assert (await stored(ann.id)).is_active
     assert await api_login(user, "ann@example.com", ANN_PASSWORD) == 200
 
 
-async def test_an_admin_resets_a_password_after_checking_the_repeat_and_strength(user: User):
+async def test_an_admin_resets_a_password_after_checking_the_repeat_and_strength_and_is_told(user: User):
     ann = await make_ann()
     await sign_in(user)
     await user.open("/agents")
