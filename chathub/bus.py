@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from nicegui import Event
 
 from chathub.schemas import (
-    ChannelOut, ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
+    ApiTokenUsed, ChannelOut, ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
 )
 
 T = TypeVar("T")
@@ -66,9 +66,10 @@ typing: Event[TypingSignal] = Event()
 viewers_changed: Event[ViewersChanged] = Event()
 presence_changed: Event[PresenceChanged] = Event()
 channel_changed: Event[ChannelOut] = Event()
+api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
 
 ALL_EVENTS = (message_created, message_status_changed, conversation_updated, customers_wrote, webhook_logged,
-              typing, viewers_changed, presence_changed, channel_changed)
+              typing, viewers_changed, presence_changed, channel_changed, api_token_used)
 
 
 def subscriber_count() -> int:

@@ -278,3 +278,9 @@ class ViewersChanged(BaseModel):
 class PresenceChanged(BaseModel):
     agent_id: int
     status: str  # online | away | offline
+
+
+class ApiTokenUsed(BaseModel):
+    agent_id: int
+    token_id: int
+    last_used_at: datetime

@@ -6,14 +6,17 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from nicegui import ui
 
+from chathub import bus
 from chathub.models import Agent, AgentRole, ApiToken
 from chathub.pages import session, widgets
 from chathub.pages.layout import avatar, frame
+from chathub.schemas import ApiTokenUsed
 from chathub.services import agents
 from chathub.services.errors import ServiceError
 
 CONTENT = "w-full max-w-3xl mx-auto p-4 gap-4"
 CARD = "w-full p-5 gap-3"
+USED_TICK_SECONDS = 30.0
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -108,13 +111,16 @@ def _password_card(agent: Agent) -> None:
 
 
 async def _tokens_card(agent: Agent) -> None:
+    shown = TokenTimes()
+
     @ui.refreshable
     async def token_list() -> None:
+        shown.clear()
         tokens = await agents.list_api_tokens(agent.id)
         if not tokens:
             ui.label("No tokens yet.").classes("text-sm text-slate-500 py-2")
         for token in tokens:
-            _token_row(agent, token, token_list.refresh)
+            shown.add(token, _token_row(agent, token, token_list.refresh))
 
     with ui.card().props("flat bordered").classes(CARD):
         _card_title("API tokens", "For scripts and integrations: send one as the Bearer token of REST API "
@@ -144,19 +150,50 @@ async def _tokens_card(agent: Agent) -> None:
 
     create.on_click(create_token)
     name.on("keydown.enter", create_token)
+    bus.api_token_used.subscribe(lambda used: shown.used(used) if used.agent_id == agent.id else None)
+    ui.timer(USED_TICK_SECONDS, shown.tick)
 
 
-def _token_row(agent: Agent, token: ApiToken, refresh: Refresh) -> None:
+class TokenTimes:
+    """The "last used" line of each listed token, kept current: a use stored by the API shows at once, and
+    the relative time moves on as minutes pass, without reading the tokens again."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[ui.label, ApiToken]] = {}
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def add(self, token: ApiToken, label: ui.label) -> None:
+        self._rows[token.id] = (label, token)
+
+    def used(self, event: ApiTokenUsed) -> None:
+        if event.token_id in self._rows:
+            label, token = self._rows[event.token_id]
+            token.last_used_at = event.last_used_at
+            label.set_text(_dates(token))
+
+    def tick(self) -> None:
+        for label, token in self._rows.values():
+            label.set_text(_dates(token))
+
+
+def _token_row(agent: Agent, token: ApiToken, refresh: Refresh) -> ui.label:
+    """The token's row; returns the label saying when it was created and last used."""
     with ui.row().classes("w-full items-center gap-3 no-wrap py-2 border-t border-slate-100 "
                           "dark:border-slate-700").mark(f"token-{token.id}"):
         ui.icon("key").classes("text-slate-400")
         with ui.column().classes("gap-0 grow min-w-0"):
             ui.label(token.name).classes("font-medium truncate w-full")
-            used = _ago(token.last_used_at) if token.last_used_at else "never used"
-            ui.label(f"Created {widgets.local_time(token.created_at, '%d %b %Y')} · {used}") \
-                .classes("text-xs text-slate-500")
+            dates = ui.label(_dates(token)).classes("text-xs text-slate-500").mark(f"token-used-{token.id}")
         ui.button("Revoke", on_click=lambda: _confirm_revoke(agent, token, refresh)) \
             .props("flat no-caps color=negative").mark(f"revoke-token-{token.id}")
+    return dates
+
+
+def _dates(token: ApiToken) -> str:
+    used = _ago(token.last_used_at) if token.last_used_at else "never used"
+    return f"Created {widgets.local_time(token.created_at, '%d %b %Y')} · {used}"
 
 
 def _ago(moment) -> str:

@@ -12,16 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from chathub import db
+from chathub import bus, db
 from chathub.auth import (
     email_problem, hash_api_token, hash_password, new_api_token, password_problem, spend_a_password_check,
     verify_password,
 )
 from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, utcnow
-from chathub.schemas import AgentIn
+from chathub.schemas import AgentIn, ApiTokenUsed
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+# "last used" is stored at most once a minute per token: as precise as the Profile page says it
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 async def create_agent(data: AgentIn) -> Agent:
@@ -68,10 +69,16 @@ async def agent_for_token(token: str) -> Agent | None:
         return None
     api_token, agent = row
     if api_token.last_used_at is None or utcnow() - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        async with db.write_session() as session:
-            api_token.last_used_at = utcnow()
-            session.add(api_token)
+        await _record_use(api_token)
     return agent
+
+
+async def _record_use(api_token: ApiToken) -> None:
+    used_at = utcnow()
+    async with db.write_session() as session:
+        await session.execute(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id)
+                              .values(last_used_at=used_at))
+    bus.api_token_used.emit(ApiTokenUsed(agent_id=api_token.agent_id, token_id=api_token.id, last_used_at=used_at))
 
 
 async def start_browser_session(agent_id: int) -> str | None:

@@ -114,3 +114,23 @@ async def test_every_agent_has_a_profile_listing_only_their_own_tokens(user: Use
     await user.should_see("ann@example.com")
     await user.should_see("Ann's script")
     await user.should_not_see("API sign-in")  # the admin's token from the login above
+
+
+async def test_an_open_profile_shows_a_new_token_as_used_as_soon_as_the_api_accepts_it(user: User):
+    await sign_in(user)
+    await user.open("/profile")
+    user.find(marker="token-name").type("CRM sync")
+    user.find(marker="create-token").click()
+    await user.should_see("Copy it now", retries=20)
+    (shown,) = user.find(marker="new-token").elements
+    token = shown.value
+    user.find(marker="token-done").click()
+    (row,) = await agents.list_api_tokens(await admin_id())
+    with user.scope(marker=f"token-{row.id}"):
+        await user.should_see("never used", retries=20)
+
+    assert await conversations_status(user, token) == 200
+    with user.scope(marker=f"token-{row.id}"):  # the same page, not opened again
+        await user.should_see("last used just now", retries=20)
+        await user.should_not_see("never used")
+    assert (await agents.list_api_tokens(await admin_id()))[0].last_used_at is not None
