@@ -147,6 +147,9 @@ class Channel(SQLModel, table=True):
     api_base_url: Optional[str] = None
     # What the provider last said was wrong with the channel (rejected credentials), until a call succeeds.
     problem: Optional[str] = None
+    # When the provider last confirmed the channel works (webhook registered, connection check passed);
+    # cleared by a problem or new settings.
+    verified_at: Optional[datetime] = _time(default=None)
     created_at: datetime = _time(default_factory=utcnow)
 
 

@@ -79,6 +79,7 @@ class ChannelOut(ChannelRef):
     api_base_url: Optional[str] = None
     config: JsonObject = {}
     problem: Optional[str] = None  # e.g. the provider rejected the credentials
+    verified_at: Optional[datetime] = None  # when the provider last confirmed the channel works
 
 
 class ChannelHealthOut(BaseModel):

@@ -1,6 +1,7 @@
 """Channels (admin only): the inboxes customers write to, their webhook URLs, secrets and settings."""
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,7 @@ from chathub.models import Agent, Channel, ChannelType
 from chathub import bus
 from chathub.pages import session, widgets
 from chathub.pages.layout import admin_only_notice, frame
-from chathub.schemas import ChannelIn, ChannelPatch
+from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelPatch
 from chathub.services import agents, channels
 from chathub.services.errors import ServiceError, ValidationFailed
 
@@ -41,14 +42,20 @@ async def page(request: Request):
             admin_only_notice()
             return
 
+        checks: dict[int, ChannelHealthOut] = {}  # the last connection check of each channel in this tab
+        drawing = asyncio.Lock()  # a save and the change it announces both redraw: one after the other
+
         @ui.refreshable
-        async def channel_list() -> None:
-            items = await channels.list_channels()
+        def channel_list(items: list[Channel]) -> None:
             if not items:
                 _empty_state()
             for channel in items:
-                _channel_card(channel, on_edit=lambda c=channel: _open_editor(agent, c, channel_list.refresh),
-                              on_toggle=lambda value, c=channel: _set_enabled(agent, c, value, channel_list.refresh))
+                _channel_card(channel, checks, on_edit=lambda c=channel: _open_editor(agent, c, redraw),
+                              on_toggle=lambda value, c=channel: _set_enabled(agent, c, value, redraw))
+
+        async def redraw() -> None:
+            async with drawing:
+                channel_list.refresh(await channels.list_channels())
 
         with ui.column().classes(CONTENT):
             with ui.row().classes("w-full items-center gap-3"):
@@ -56,12 +63,11 @@ async def page(request: Request):
                     ui.label("Inboxes").classes("text-xl font-semibold")
                     ui.label("Point each provider at its channel's webhook URL; replies go back the same way.") \
                         .classes("text-sm text-slate-500")
-                ui.button("Add channel", icon="add", on_click=lambda: _open_editor(agent, None, channel_list.refresh)) \
+                ui.button("Add channel", icon="add", on_click=lambda: _open_editor(agent, None, redraw)) \
                     .props("no-caps unelevated").mark("add-channel")
             with ui.column().classes("w-full gap-3"):
-                await channel_list()
-        bus.channel_changed.subscribe(lambda _: channel_list.refresh())
-
+                channel_list(await channels.list_channels())
+        bus.channel_changed.subscribe(lambda _: redraw())
 
 def _empty_state() -> None:
     with ui.column().classes("w-full items-center py-12 gap-2 text-slate-500"):
@@ -69,7 +75,8 @@ def _empty_state() -> None:
         ui.label("No channels yet. Add one to start receiving messages.")
 
 
-def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Callable[[bool], Any]) -> None:
+def _channel_card(channel: Channel, checks: dict[int, ChannelHealthOut], *, on_edit: Callable[[], Any],
+                  on_toggle: Callable[[bool], Any]) -> None:
     out = channels.channel_out(channel)
     with ui.card().props("flat bordered").classes("w-full p-4 gap-3").mark(f"channel-{channel.id}"):
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
@@ -79,16 +86,9 @@ def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Ca
                 ui.label(channel.name).classes("font-medium truncate w-full")
                 with ui.row().classes("items-center gap-2"):
                     ui.label(TYPE_LABELS.get(channel.type, channel.type.value)).classes("text-xs text-slate-500")
-                    if not driver_class(channel.type).uses_webhook_secret:
-                        ui.badge("Verified webhooks", color="green").props("outline").classes("text-xs") \
-                            .tooltip("Every request is checked against the provider's signature")
-                    elif out.has_secret:
-                        ui.badge("Signed webhooks", color="green").props("outline").classes("text-xs")
-                    else:
-                        ui.badge("No secret", color="orange").props("outline").classes("text-xs") \
-                            .tooltip("Anyone who knows the URL can post to it")
-            if driver_class(channel.type).config_fields:
-                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box)) \
+                    _state_badge(channel).props("outline").classes("text-xs").mark(f"channel-state-{channel.id}")
+            if channels.has_provider(channel.type):
+                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box, checks)) \
                     .props("flat round dense").tooltip("Check the connection").mark(f"check-channel-{channel.id}")
             ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)) \
                 .tooltip("Enabled" if channel.enabled else "Disabled").mark(f"enabled-{channel.id}")
@@ -107,15 +107,42 @@ def _channel_card(channel: Channel, *, on_edit: Callable[[], Any], on_toggle: Ca
                 ui.icon("error")
                 ui.label(channel.problem).classes("grow")
         health_box = ui.column().classes("w-full gap-1")
+        if channel.id in checks:
+            with health_box:
+                _health_result(channel.id, checks[channel.id])
 
 
-async def _check_connection(channel: Channel, box: ui.column) -> None:
+def _state_badge(channel: Channel) -> ui.badge:
+    """Simulator channels: whether webhooks are signed. Provider channels: whether the provider last confirmed
+    the channel works; a registration or check that failed says why."""
+    if driver_class(channel.type).uses_webhook_secret:
+        if channel.webhook_secret:
+            return ui.badge("Signed webhooks", color="green")
+        return ui.badge("No secret", color="orange").tooltip("Anyone who knows the URL can post to it")
+    if channel.problem:
+        return ui.badge("Not working", color="red").tooltip(channel.problem)
+    if channel.verified_at:
+        return ui.badge("Verified webhooks", color="green").tooltip(
+            f"The provider confirmed this channel {widgets.local_time(channel.verified_at, '%d %b %H:%M')}; every "
+            "request is checked against the provider's signature")
+    return ui.badge("Not checked yet", color="orange").tooltip("Check the connection to verify it")
+
+
+async def _check_connection(channel: Channel, box: ui.column, checks: dict[int, ChannelHealthOut]) -> None:
+    if not await session.may_act(admin=True):  # the answer is kept as the channel's state
+        return
     box.clear()
     with box:
         ui.spinner(size="sm")
-    health = await channels.check_health(channel.id)
-    box.clear()
-    with box, ui.row().classes("w-full items-start gap-2 no-wrap text-sm").mark(f"channel-health-{channel.id}"):
+    checks[channel.id] = await channels.check_health(channel.id)
+    if not box.is_deleted:  # else the list was drawn again (the check changed the channel) and shows it
+        box.clear()
+        with box:
+            _health_result(channel.id, checks[channel.id])
+
+
+def _health_result(channel_id: int, health: ChannelHealthOut) -> None:
+    with ui.row().classes("w-full items-start gap-2 no-wrap text-sm").mark(f"channel-health-{channel_id}"):
         ui.icon("check_circle" if health.ok else "error").classes("text-green-600" if health.ok else "text-red-600")
         with ui.column().classes("gap-0 grow min-w-0"):
             ui.label(health.summary).classes("font-medium")

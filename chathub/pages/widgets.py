@@ -51,8 +51,11 @@ def sentence(text: str) -> str:
 
 
 def disposable_dialog() -> ui.dialog:
-    """A dialog that deletes itself once closed: build it when needed, open it, forget it."""
-    dialog = ui.dialog()
+    """A dialog that deletes itself once closed: build it when needed, open it, forget it. It belongs to the
+    page, not to the element that opened it, so redrawing that element (a list refreshed by a live event) does
+    not delete it under the admin's hands. Say anything before closing it: its handlers speak from its slot."""
+    with ui.context.client.content:
+        dialog = ui.dialog()
     dialog.on_value_change(lambda e: None if e.value else dialog.delete())
     return dialog
 

@@ -11,7 +11,7 @@ import httpx
 from chathub import bus, db
 from chathub.drivers import DRIVERS, driver_class, make_driver
 from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext, UnknownSettings
-from chathub.models import Channel, ChannelType, ContentType
+from chathub.models import Channel, ChannelType, ContentType, utcnow
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch
 from chathub.services import runtime
 from chathub.services.errors import NotFound, ValidationFailed
@@ -83,7 +83,8 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
             if base_url is not None:
                 changes["api_base_url"] = base_url
             changes["config"] = _merged_config(channel.type, channel.config, _unmasked(config))
-            changes["problem"] = None  # new credentials: the old complaint no longer applies
+            changes["problem"] = None  # new credentials: the old complaint no longer applies,
+            changes["verified_at"] = None  # and nor does the old confirmation
         if "api_base_url" in changes:
             changes["api_base_url"] = _checked_url(changes["api_base_url"])
         if "webhook_secret" in changes:
@@ -105,7 +106,7 @@ def channel_out(channel: Channel) -> ChannelOut:
     return ChannelOut(id=channel.id, type=channel.type, name=channel.name, enabled=channel.enabled,
                       webhook_url=webhook_url(channel), has_secret=bool(channel.webhook_secret),
                       api_base_url=channel.api_base_url, config=_public_config(channel.type, channel.config),
-                      problem=channel.problem)
+                      problem=channel.problem, verified_at=channel.verified_at)
 
 
 def driver_for(channel: Channel) -> ChannelDriver:
@@ -211,8 +212,9 @@ def _split_base_url(config: dict[str, Any], api_base_url: str | None) -> tuple[d
 
 
 async def connect_channel(channel: Channel) -> tuple[bool, str | None]:
-    """Register the channel's webhook with its provider (Telegram's setWebhook) after it was saved.
-    Returns (worked, what to tell the admin); a refusal becomes the channel's problem until fixed."""
+    """Register the channel's webhook with its provider (Telegram's setWebhook) after it was saved, then check
+    the connection. Returns (worked, what to tell the admin); a refusal or a failed check becomes the channel's
+    problem until fixed, a passing check makes it verified."""
     if not channel.enabled:
         return True, None
     try:
@@ -225,11 +227,23 @@ async def connect_channel(channel: Channel) -> tuple[bool, str | None]:
         problem = f"Registering the webhook failed: the provider could not be reached ({error})"
         await record_problem(channel.id, problem)
         return False, problem
-    await record_problem(channel.id, None)
+    if not has_provider(channel.type):
+        await record_problem(channel.id, None)
+        return True, said
+    health = await check_health(channel.id)
+    if not health.ok:
+        return False, f"the connection check failed: {health.summary}"
     return True, said
 
 
+def has_provider(channel_type: ChannelType) -> bool:
+    """Whether an outside provider stands behind the channel (with credentials to check), unlike the simulator."""
+    return bool(driver_class(channel_type).config_fields)
+
+
 async def check_health(channel_id: int) -> ChannelHealthOut:
+    """Ask the provider whether the channel works, and keep the answer: a failure is the channel's problem
+    (with the provider's reason), a pass makes it verified."""
     channel = await get_channel(channel_id)
     try:
         health = await driver_for(channel).check_health()
@@ -237,21 +251,42 @@ async def check_health(channel_id: int) -> ChannelHealthOut:
         health = ChannelHealth(ok=False, summary=str(error))
     except httpx.HTTPError as error:
         health = ChannelHealth(ok=False, summary=f"The provider could not be reached: {error}")
-    if isinstance(health, ChannelHealth) and not health.ok and health.details.get("credentials_rejected"):
-        await record_problem(channel_id, health.summary)
+    if health.ok:
+        await _record_verified(channel_id)
+    else:
+        await record_problem(channel_id, f"The connection check failed: {health.summary}")
     return ChannelHealthOut(ok=health.ok, summary=health.summary, details=health.details)
 
 
 async def record_problem(channel_id: int, problem: str | None) -> None:
-    """Flag (or clear) what is wrong with a channel, e.g. rejected credentials; the Channels page shows it."""
+    """Flag (or clear) what is wrong with a channel, e.g. rejected credentials; the Channels page shows it. A
+    problem also ends the channel's verified state: only a passing check restores it."""
     cached = _cache.get(channel_id)
-    if cached is not None and cached.problem == problem:
+    if cached is not None and _already_recorded(cached, problem):
         return
     async with db.write_session() as session:
         channel = await session.get(Channel, channel_id)
-        if channel is None or channel.problem == problem:
+        if channel is None or _already_recorded(channel, problem):
             return
         channel.problem = problem
+        if problem is not None:
+            channel.verified_at = None
+        session.add(channel)
+    _cache.pop(channel_id, None)
+    bus.channel_changed.emit(channel_out(channel))
+
+
+def _already_recorded(channel: Channel, problem: str | None) -> bool:
+    return channel.problem == problem and (problem is None or channel.verified_at is None)
+
+
+async def _record_verified(channel_id: int) -> None:
+    async with db.write_session() as session:
+        channel = await session.get(Channel, channel_id)
+        if channel is None:
+            return
+        channel.problem = None
+        channel.verified_at = utcnow()
         session.add(channel)
     _cache.pop(channel_id, None)
     bus.channel_changed.emit(channel_out(channel))

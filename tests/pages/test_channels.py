@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
-from nicegui import ui
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chathub.drivers.simulator import SimulatorDriver
@@ -262,3 +263,90 @@ async def test_a_telegram_channel_from_the_form_registers_its_webhook_and_shows_
         user.find(marker=f"check-channel-{bot.id}").click()
         await user.should_see("The webhook is registered and working", retries=50)
         await user.should_see("bot username: @chathub_support_bot")
+
+
+def _card_text(user: User, channel_id: int) -> str:
+    """Every text of the channel's card (badges, their tooltips, notes), as it is drawn now."""
+    with user:
+        cards = list(ElementFilter(marker=f"channel-{channel_id}"))
+    return " | ".join(str(getattr(element, "text", "") or "") for card in cards
+                      for element in card.descendants(include_self=True))
+
+
+async def card_shows(user: User, channel_id: int, *shown: str, hidden: tuple[str, ...] = ()) -> str:
+    """Wait until the card (redrawn by live changes) says all of `shown` and none of `hidden`."""
+    async def drawn() -> str | None:
+        text = _card_text(user, channel_id)
+        return text if all(s in text for s in shown) and not any(h in text for h in hidden) else None
+    return await eventually(drawn, timeout=10)
+
+
+async def _add_provider_channel(user: User, type_label: str, name: str, api_url: str, **settings: str) -> int:
+    user.find(marker="add-channel").click()
+    user.find(marker="channel-type").click()
+    user.find(type_label).click()
+    await user.should_see(marker=f"config-{next(iter(settings))}", retries=20)
+    user.find(marker="channel-name").type(name)
+    user.find(marker="channel-api-url").type(api_url)
+    for key, value in settings.items():
+        user.find(marker=f"config-{key}").type(value)
+    user.find(marker="save-channel").click()
+    await user.should_see(f"{name} saved", retries=50)
+    return next(c.id for c in await channels.list_channels() if c.name == name)
+
+
+def _save_setting(user: User, channel_id: int, key: str, value: str) -> None:
+    user.find(marker=f"edit-channel-{channel_id}").click()
+    user.find(marker=f"config-{key}").clear().type(value)
+    user.find(marker="save-channel").click()
+
+
+async def test_a_telegram_channel_is_called_verified_only_while_telegram_confirms_its_webhook(public_url,
+                                                                                            user: User):
+    from tests.fakes.telegram import TOKEN, FakeTelegram
+
+    with FakeTelegram() as fake:
+        await sign_in(user)
+        await user.open("/channels")
+        bot = await _add_provider_channel(user, "Telegram", "Support bot", fake.base_url,
+                                          bot_token="999:not-the-bot-token-not-the-bot-token")
+        # setWebhook was refused: the badge says so, with the reason
+        await card_shows(user, bot, "Not working", "Registering the webhook failed: 401: Telegram rejected the bot "
+                         "token", hidden=("Verified webhooks",))
+
+        _save_setting(user, bot, "bot_token", TOKEN)
+        await card_shows(user, bot, "Verified webhooks", hidden=("Not working",))
+
+        fake.webhook.update(last_error_date=int(time.time()), last_error_message="Connection refused")
+        user.find(marker=f"check-channel-{bot}").click()
+        # the check found Telegram failing to deliver to the webhook
+        await card_shows(user, bot, "Not working", "The connection check failed: Telegram could not deliver",
+                         "Connection refused", hidden=("Verified webhooks",))
+
+        fake.webhook.pop("last_error_date")
+        user.find(marker=f"check-channel-{bot}").click()
+        await card_shows(user, bot, "Verified webhooks", "The webhook is registered and working",
+                         hidden=("Not working", "The connection check failed"))
+
+
+async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_problem_not_verified(public_url,
+                                                                                                 user: User):
+    from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp
+
+    with FakeWhatsApp() as fake:
+        await sign_in(user)
+        await user.open("/channels")
+        number = await _add_provider_channel(user, "WhatsApp", "Sales line", fake.base_url,
+                                             phone_number_id=PHONE_NUMBER_ID, access_token="EAAJB-expired-token",
+                                             app_secret="app-secret-1")
+        await card_shows(user, number, "Not working", "The connection check failed: The access token is invalid or "
+                         "expired", hidden=("Verified webhooks",))
+
+        _save_setting(user, number, "access_token", ACCESS_TOKEN)
+        await card_shows(user, number, "Verified webhooks", hidden=("Not working",))
+
+        fake.script.queue("phone_number", 500, {"error": {"message": "An unknown error occurred", "code": 1,
+                                                          "type": "OAuthException"}}, times=5)
+        user.find(marker=f"check-channel-{number}").click()
+        await card_shows(user, number, "Not working", "The connection check failed: WhatsApp could not be checked "
+                         "right now", hidden=("Verified webhooks",))
