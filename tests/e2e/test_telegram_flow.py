@@ -61,6 +61,7 @@ def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_o
         wait_for(browser, text_on_page(webhook_url))
         browser.find_element(By.XPATH, "//button[.//i[text()='network_check']]").click()
         wait_for(browser, text_on_page("pending update count: 0"))
+        wait_for(browser, text_on_page("Verified webhooks"))  # registered and checked
         screenshot(browser, "telegram-2-channel-health")
 
         update = json.loads((FIXTURES / "photo_album.json").read_text())

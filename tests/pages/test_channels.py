@@ -211,6 +211,7 @@ async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_creden
     await user.should_see("SMS saved", retries=20)
 
     sms = next(c for c in await channels.list_channels() if c.name == "SMS")
+    await user.should_see(marker=f"edit-channel-{sms.id}", retries=20)  # the list is redrawn after the save
     user.find(marker=f"edit-channel-{sms.id}").click()
     shown = json.loads(value_of(user, "channel-config-json"))
     assert shown == {"account_sid": "AC1", "auth_token": "***"}
