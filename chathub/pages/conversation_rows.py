@@ -14,7 +14,7 @@ import json
 
 from chathub.pages.layout import avatar_hue, initials
 from chathub.pages.live_value import LiveValueElement
-from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, relative_time
+from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time
 from chathub.schemas import ConversationOut
 
 SHOWN_TEXT = ("name", "preview", "time", "status", "assignee")
@@ -45,7 +45,8 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         "id": conversation.id, "name": name, "initials": initials(name), "hue": avatar_hue(name),
         "channel_icon": CHANNEL_ICONS.get(conversation.channel.type, "forum"),
         "channel_label": conversation.channel.type.value.capitalize(),
-        "time": relative_time(conversation.last_message_at), "preview": conversation.last_message_preview,
+        "time": relative_time(conversation.last_message_at), "time_title": local_time(conversation.last_message_at),
+        "preview": conversation.last_message_preview,
         "unread": conversation.unread_count,
         "status": conversation.status.value if show_status else "",
         "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
