@@ -175,7 +175,8 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
                       media_url=event.media_url, media_mime_type=event.media_mime_type, file_name=event.file_name,
                       payload=event.payload, status=MessageStatus.received, external_id=event.external_id,
                       sent_at=event.sent_at, edited_at=(event.edited_at or now) if event.edited else None,
-                      created_at=min(event.sent_at, now) if event.sent_at else now)  # the customer's order
+                      created_at=min(event.sent_at, now) if event.sent_at else now,  # the customer's order
+                      received_at=now)
     if event.media is not None:  # fetched by the media worker once this is committed
         message.media_ref, message.media_status = event.media.ref, MediaStatus.pending
         message.media_mime_type = event.media.mime_type or event.media_mime_type
@@ -183,7 +184,7 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
         out.media_pending = True
     session.add(message)
     lookups.messages[(channel.id, event.external_id)] = message  # a repeat later in the batch is a duplicate
-    conversation.last_message_at = now
+    conversation.last_message_at = now  # arrival, not the provider's time: see Conversation.last_message_at
     conversation.last_message_preview = preview_of(message)
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
         conversation.unread_count += 1
