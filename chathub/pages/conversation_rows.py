@@ -17,7 +17,7 @@ from chathub.pages.live_value import LiveValueElement
 from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time
 from chathub.schemas import ConversationOut
 
-SHOWN_TEXT = ("name", "preview", "time", "status", "assignee")
+SHOWN_TEXT = ("name", "preview", "time", "status", "assignee", "failed_label")
 
 
 class ConversationRows(LiveValueElement, component="conversation_rows.js"):
@@ -47,7 +47,8 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         "channel_label": conversation.channel.type.value.capitalize(),
         "time": relative_time(conversation.last_message_at), "time_title": local_time(conversation.last_message_at),
         "preview": conversation.last_message_preview,
-        "unread": conversation.unread_count,
+        "unread": conversation.unread_count, "failed": conversation.failed_replies > 0,
+        "failed_label": "Failed to send" if conversation.failed_replies else "",
         "status": conversation.status.value if show_status else "",
         "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
         "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",

@@ -41,6 +41,7 @@ def conversation_out(conversation: Conversation, customer: Customer, channel: Ch
     return ConversationOut(
         id=conversation.id, status=conversation.status, unread_count=conversation.unread_count,
         last_message_at=conversation.last_message_at, last_message_preview=conversation.last_message_preview,
+        failed_replies=conversation.failed_replies,
         customer=CustomerRef(id=customer.id, name=customer.name),
         channel=ChannelRef(id=channel.id, type=channel.type, name=channel.name),
         assignee_id=conversation.assignee_id, snoozed_until=conversation.snoozed_until,
@@ -94,6 +95,17 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
         last = items[-1]
         next_cursor = encode_cursor(last.last_message_at.isoformat(), last.id)
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def count_failed_reply(session: AsyncSession, conversation_id: int, *, failed: bool
+                             ) -> tuple[Conversation, Customer, Channel]:
+    """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
+    inbox is marked while any reply is failed. Returns the rows to announce the change with, after the commit."""
+    row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
+    conversation = row[0]
+    conversation.failed_replies = max(0, conversation.failed_replies + (1 if failed else -1))
+    session.add(conversation)
+    return row
 
 
 async def get_conversation(conversation_id: int) -> ConversationOut:

@@ -17,7 +17,7 @@ from chathub.models import (
     MessageStatus, new_row, utcnow,
 )
 from chathub.services import presence
-from chathub.services.conversations import preview_of
+from chathub.services.conversations import count_failed_reply, preview_of
 from chathub.services.customers import create_customers, identities_with_customers
 from chathub.schemas import MessageOut
 
@@ -36,6 +36,7 @@ class Announcements:
     rows until then: the models for the bus are built only if someone listens (see services/webhooks)."""
     created: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     messages_changed: list[MessageOut] = field(default_factory=list)
+    conversations_changed: list[tuple[Conversation, Customer, Channel]] = field(default_factory=list)
     first_message_id: int | None = None
     media_pending: bool = False
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
@@ -228,6 +229,9 @@ async def apply_status_update(session: AsyncSession, channel: Channel, event: St
     if not _moves_forward(message.status, event.status):
         return message
     at = event.at or utcnow()
+    if MessageStatus.failed in (message.status, event.status):  # it fails, or was delivered after all
+        out.conversations_changed.append(await count_failed_reply(
+            session, message.conversation_id, failed=event.status == MessageStatus.failed))
     message.status = event.status
     if event.status == MessageStatus.failed:
         message.error = event.error or "the provider reported the message as failed"
