@@ -98,7 +98,8 @@ class ConversationList:
 
     def _draw(self) -> None:
         newest_first = sorted(self.shown.values(), key=_sort_key, reverse=True)
-        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names)
+        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names,
+                       query=self.filters["q"] or "")
         self.empty_state.visible = not self.shown
 
     def _query(self) -> dict[str, Any]:
@@ -117,7 +118,8 @@ class ConversationList:
                 and (not f["unread"] or conversation.unread_count > 0)
                 and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
                 and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
-                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()))
+                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()
+                     or conversation.search_match is not None))
 
     def on_conversation_updated(self, conversation: ConversationOut) -> None:
         """Every open inbox hears every change, inside the worker that announced it: only note the newest
@@ -155,6 +157,10 @@ class ConversationList:
 
     def _apply(self, conversation: ConversationOut) -> None:
         """Take in, update or drop one conversation; `_draw` puts the newest activity on top."""
+        shown = self.shown.get(conversation.id)
+        if shown is not None and shown.search_match is not None and conversation.search_match is None:
+            # a search result stays one, showing the match it was found by (live updates carry no snippet)
+            conversation = conversation.model_copy(update={"search_match": shown.search_match})
         if not self.matches(conversation):
             self.shown.pop(conversation.id, None)
             return

@@ -89,7 +89,11 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
         if q and q.strip():  # names, phones and message text (FTS5): see services/search.py
             conditions.append(await search.matching_condition(session, q, sqlite=db.is_sqlite()))
         rows = list((await session.exec(query.where(*conditions).limit(limit + 1))).all())
-    items = [conversation_out(*row) for row in rows[:limit]]
+        items = [conversation_out(*row) for row in rows[:limit]]
+        if q and q.strip():
+            found = await search.match_snippets(session, q, [item.id for item in items], sqlite=db.is_sqlite())
+            for item in items:
+                item.search_match = found.get(item.id)
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]

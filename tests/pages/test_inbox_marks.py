@@ -7,7 +7,7 @@ from chathub.schemas import ChannelPatch
 from chathub.services import channels
 from tests.conftest import login
 from tests.pages.helpers import sign_in
-from tests.pages.test_inbox import conversation_from_webhook
+from tests.pages.test_inbox import conversation_from_webhook, set_value
 from tests.support import eventually
 
 
@@ -46,3 +46,25 @@ async def test_a_failed_reply_marks_its_row_live_and_a_successful_retry_clears_i
         return message["status"] in ("sent", "delivered", "read") and not any(r["failed"] for r in shown_rows(user))
     await eventually(delivered_and_cleared, timeout=10)
     await user.should_not_see("Failed to send")
+
+
+async def test_search_results_show_the_matching_message_with_its_words_highlighted(user: User):
+    await conversation_from_webhook(user, sender="+15550001", name="Ann Lee", message_id="a-1",
+                                    text="Hello, my <b>Parcel number</b> 12 never came")
+    await conversation_from_webhook(user, sender="+15550001", message_id="a-2", text="Are you there?")
+    await conversation_from_webhook(user, sender="+15550002", name="Bob Stone", text="Invoice question")
+    await sign_in(user)
+    await user.open("/")
+    await user.should_see("Are you there?")
+    set_value(user, "inbox-search", "parcel num")
+    await user.should_not_see("Bob Stone", retries=20)
+
+    [row] = shown_rows(user)
+    assert row["match"] == [{"text": "Hello, my <b>", "hit": False}, {"text": "Parcel number", "hit": True},
+                            {"text": "</b> 12 never came", "hit": False}]  # not the latest preview; words as text
+    await user.should_see("Hello, my <b>Parcel number</b> 12 never came")
+    await user.should_not_see("Are you there?")
+    auth = await login(user.http_client)
+    listed = (await user.http_client.get("/api/v1/conversations", params={"q": "parcel num"}, headers=auth)).json()
+    match = listed["items"][0]["search_match"]
+    assert match["snippet"][slice(*match["highlights"][0])] == "Parcel number"
