@@ -46,3 +46,18 @@ def test_a_failed_reply_marks_its_row(server, browser):
     wait_for(browser, lambda d: d.execute_script(PREVIEWS)[0][2], timeout=15)
     screenshot(browser, "inbox-failed-reply")
     assert browser.execute_script(PREVIEWS)[0][0] == "Failed to send · It left our depot this morning"
+
+
+def test_a_late_message_is_on_top_of_the_list_and_its_bubble_shows_when_it_arrived(server, browser):
+    server.post_webhook({"from": "+15550101", "message": "Sent just now", "message_id": "t-1", "name": "Ann Lee"})
+    server.post_webhook({"from": "+15550202", "message": "Sent on Valentine's day", "message_id": "t-2",
+                         "name": "Leo Late", "timestamp": "2024-02-14T10:00:00Z"})
+    sign_in(browser, server)
+    wait_for(browser, text_on_page("Sent on Valentine's day"))
+    names = "return [...document.querySelectorAll('.conversation-row .truncate')].map((name) => name.textContent)"
+    wait_for(browser, lambda d: d.execute_script(names)[:1] == ["Leo Late"])
+    browser.find_element(By.CSS_SELECTOR, ".conversation-row").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".received-late"))
+    screenshot(browser, "thread-late-message")
+    assert browser.find_element(By.CSS_SELECTOR, ".received-late").text.startswith("· received ")
+    assert "Wednesday, 14 February 2024" in browser.find_element(By.TAG_NAME, "body").text
