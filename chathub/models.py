@@ -194,8 +194,13 @@ class Conversation(SQLModel, table=True):
     status: ConversationStatus = ConversationStatus.open
     assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id")
     unread_count: int = 0
+    # When ChatHub last received or queued a message here, never a provider's time: a message delivered late
+    # (its provider time days old) is new activity, and surfaces on top of the inbox so it is not missed. Its
+    # bubble shows both times (see Message.received_at).
     last_message_at: datetime = _time(default_factory=utcnow)
-    last_message_preview: str = ""
+    last_message_preview: str = ""  # of that message
+    # Replies here that failed to send (counted as they fail, uncounted when retried or delivered after all)
+    failed_replies: int = 0
     snoozed_until: Optional[datetime] = _time(default=None)
     created_at: datetime = _time(default_factory=utcnow)
 
@@ -241,6 +246,7 @@ class Message(SQLModel, table=True):
     possibly_sent_twice: bool = False
     agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
+    received_at: Optional[datetime] = _time(default=None)  # an inbound message's arrival at ChatHub
     sent_at: Optional[datetime] = _time(default=None)
     edited_at: Optional[datetime] = _time(default=None)
     delivered_at: Optional[datetime] = _time(default=None)

@@ -108,12 +108,22 @@ class CustomerOut(Out):
     created_at: datetime
 
 
+class SearchMatch(BaseModel):
+    """In a search's results: the latest matching message's text around the match, and where the matched words
+    are in it (`[start, end)` offsets into `snippet`)."""
+    message_id: int
+    snippet: str
+    highlights: list[tuple[int, int]]
+
+
 class ConversationOut(Out):
     id: int
     status: ConversationStatus
     unread_count: int
-    last_message_at: datetime
+    last_message_at: datetime  # when ChatHub received or queued its latest message: the inbox's order
     last_message_preview: str
+    failed_replies: int = 0  # replies that failed to send and were not retried
+    search_match: Optional[SearchMatch] = None  # only in search results, for a match in message text
     customer: CustomerRef
     channel: ChannelRef
     assignee_id: Optional[int] = None
@@ -141,7 +151,8 @@ class MessageOut(Out):
     attempts: int
     possibly_sent_twice: bool = False  # sent again after a crash cut a send short
     agent_id: Optional[int] = None
-    created_at: datetime
+    created_at: datetime  # an inbound message's provider time (never later than its arrival)
+    received_at: Optional[datetime] = None  # an inbound message's arrival at ChatHub
     sent_at: Optional[datetime] = None
     delivered_at: Optional[datetime] = None
     read_at: Optional[datetime] = None

@@ -52,18 +52,17 @@ class ConversationList:
             ui.input(placeholder="Search name, phone or message", value=self.filters["q"],
                      on_change=lambda e: self._set("q", e.value)).props("outlined dense clearable debounce=300") \
                 .classes("w-full").mark("inbox-search")
-            with ui.row().classes("w-full gap-2 no-wrap"):
-                ui.select(STATUS_OPTIONS, value=self.filters["status"], on_change=lambda e: self._set("status", e.value)) \
-                    .props("dense outlined options-dense").classes("w-1/3").mark("filter-status")
-                ui.select(channel_options, value=self.filters["channel_id"],
-                          on_change=lambda e: self._set("channel_id", e.value)) \
-                    .props("dense outlined options-dense").classes("w-1/3").mark("filter-channel")
-                ui.select(ASSIGNED_OPTIONS, value=self.filters["assigned"],
-                          on_change=lambda e: self._set("assigned", e.value)) \
-                    .props("dense outlined options-dense").classes("w-1/3").mark("filter-assigned")
-            ui.switch("Unread only", value=self.filters["unread"], on_change=lambda e: self._set("unread", e.value)) \
-                .props("dense").classes("text-sm").mark("filter-unread")
-        with ui.scroll_area().classes("w-full grow"):
+            # Each filter is as wide as its label and they wrap onto a second line before one is cut short.
+            with ui.row().classes("w-full gap-2 items-center"):
+                for options, key in ((STATUS_OPTIONS, "status"), (channel_options, "channel_id"),
+                                     (ASSIGNED_OPTIONS, "assigned")):
+                    self._filter(options, key)
+                ui.switch("Unread only", value=self.filters["unread"],
+                          on_change=lambda e: self._set("unread", e.value)) \
+                    .props("dense").classes("text-sm shrink-0").mark("filter-unread")
+        # the content is exactly as wide as the list, so a long row truncates rather than scrolling sideways
+        with ui.scroll_area().classes("w-full grow").props('content-style="width: 100%" '
+                                                            'content-active-style="width: 100%"'):
             self.rows = ConversationRows(self.selected_id).classes("w-full").mark("conversation-list")
             self.empty_state = _empty_state()
             with ui.row().classes("w-full justify-center py-2"):
@@ -72,6 +71,10 @@ class ConversationList:
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
         ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
+
+    def _filter(self, options: dict, key: str) -> ui.select:
+        return ui.select(options, value=self.filters[key], on_change=lambda e: self._set(key, e.value)) \
+            .props("dense outlined options-dense").classes("grow min-w-fit").mark("filter-" + key.removesuffix("_id"))
 
     async def _set(self, key: str, value: Any) -> None:
         self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
@@ -95,7 +98,8 @@ class ConversationList:
 
     def _draw(self) -> None:
         newest_first = sorted(self.shown.values(), key=_sort_key, reverse=True)
-        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names)
+        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names,
+                       query=self.filters["q"] or "")
         self.empty_state.visible = not self.shown
 
     def _query(self) -> dict[str, Any]:
@@ -114,7 +118,8 @@ class ConversationList:
                 and (not f["unread"] or conversation.unread_count > 0)
                 and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
                 and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
-                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()))
+                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()
+                     or conversation.search_match is not None))
 
     def on_conversation_updated(self, conversation: ConversationOut) -> None:
         """Every open inbox hears every change, inside the worker that announced it: only note the newest
@@ -152,6 +157,10 @@ class ConversationList:
 
     def _apply(self, conversation: ConversationOut) -> None:
         """Take in, update or drop one conversation; `_draw` puts the newest activity on top."""
+        shown = self.shown.get(conversation.id)
+        if shown is not None and shown.search_match is not None and conversation.search_match is None:
+            # a search result stays one, showing the match it was found by (live updates carry no snippet)
+            conversation = conversation.model_copy(update={"search_match": shown.search_match})
         if not self.matches(conversation):
             self.shown.pop(conversation.id, None)
             return

@@ -14,10 +14,10 @@ import json
 
 from chathub.pages.layout import avatar_hue, initials
 from chathub.pages.live_value import LiveValueElement
-from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, relative_time
+from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time
 from chathub.schemas import ConversationOut
+from chathub.services import search
 
-SHOWN_TEXT = ("name", "preview", "time", "status", "assignee")
 
 
 class ConversationRows(LiveValueElement, component="conversation_rows.js"):
@@ -29,25 +29,57 @@ class ConversationRows(LiveValueElement, component="conversation_rows.js"):
         # an id typed into the URL may be beyond 64 bits, which the props' JSON cannot carry: no such row anyway
         self._props["selected"] = selected_id if selected_id is not None and 0 < selected_id < 2**63 else None
 
-    def show(self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str]) -> None:
-        self.rows = [row_data(c, show_status=show_status, agent_names=agent_names) for c in conversations]
+    def show(self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str],
+             query: str = "") -> None:
+        self.rows = [row_data(c, show_status=show_status, agent_names=agent_names, query=query)
+                     for c in conversations]
         self._set_live_value("data", json.dumps(self.rows, ensure_ascii=False), send=self._in_page)
         self._in_page = True
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the rows show as text, for `user.should_see` in page tests."""
-        return [row[key] for row in self.rows for key in SHOWN_TEXT]
+        return [text for row in self.rows for text in shown_text(row)]
 
 
-def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: dict[int, str]) -> dict:
+def shown_text(row: dict) -> list[str]:
+    preview = "".join(part["text"] for part in row["match"]) if row["match"] else row["preview"]
+    return [row["name"], row["failed_label"], preview, row["time"], row["status"], row["assignee"]]
+
+
+def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: dict[int, str],
+             query: str = "") -> dict:
     name, assignee_id = conversation.customer.name, conversation.assignee_id
     return {
         "id": conversation.id, "name": name, "initials": initials(name), "hue": avatar_hue(name),
         "channel_icon": CHANNEL_ICONS.get(conversation.channel.type, "forum"),
         "channel_label": conversation.channel.type.value.capitalize(),
-        "time": relative_time(conversation.last_message_at), "preview": conversation.last_message_preview,
-        "unread": conversation.unread_count,
+        "time": relative_time(conversation.last_message_at), "time_title": local_time(conversation.last_message_at),
+        "preview": conversation.last_message_preview, "match": matched_parts(conversation, query),
+        "unread": conversation.unread_count, "failed": conversation.failed_replies > 0,
+        "failed_label": "Failed to send" if conversation.failed_replies else "",
         "status": conversation.status.value if show_status else "",
         "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
         "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",
     }
+
+
+def matched_parts(conversation: ConversationOut, query: str) -> list[dict] | None:
+    """In search results, the preview as plain pieces and matched words (`hit`), drawn as text: the latest
+    preview where the words are in it, else the snippet of the message that matched; None outside a search."""
+    if not query.strip():
+        return None
+    text, match = conversation.last_message_preview, conversation.search_match
+    spans = search.highlights(text, query)
+    if not spans and match is not None:
+        text, spans = match.snippet, match.highlights
+    if not spans:
+        return None
+    parts, position = [], 0
+    for start, end in spans:
+        if start > position:
+            parts.append({"text": text[position:start], "hit": False})
+        parts.append({"text": text[start:end], "hit": True})
+        position = end
+    if position < len(text):
+        parts.append({"text": text[position:], "hit": False})
+    return parts

@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
-from chathub.pages.text_bubble import STATUS_ICONS, TextBubble, fits_text_bubble, text_segments
+from chathub.pages.text_bubble import (
+    STATUS_ICONS, TextBubble, fits_text_bubble, received_note, text_segments, time_title,
+)
 from chathub.pages.widgets import local_time
 from chathub.schemas import MessageOut
 
@@ -113,7 +115,9 @@ def status_line(message: MessageOut, *, agent_name: str | None,
             ui.label(agent_name).classes("font-medium")
         if message.edited_at is not None:
             ui.label("edited").classes("italic").tooltip(f"Edited {local_time(message.edited_at)}")
-        ui.label(local_time(message.created_at, "%H:%M")).tooltip(local_time(message.created_at))
+        ui.label(local_time(message.created_at, "%H:%M")).tooltip(time_title(message))
+        if late := received_note(message):
+            ui.label(f"· {late}").classes("received-late italic").tooltip(time_title(message))
         if message.direction == MessageDirection.outbound:
             icon, color, label = STATUS_ICONS[message.status]
             ui.icon(icon, size="14px").classes(f"{color} status-{message.status.value}").tooltip(label)

@@ -16,6 +16,7 @@ export default {
           <span v-if="m.agent" class="font-medium">{{ m.agent }}</span>
           <span v-if="m.edited" class="italic" :title="m.edited">edited</span>
           <span :title="m.time_title">{{ m.time }}</span>
+          <span v-if="m.received" class="received-late italic" :title="m.time_title">· {{ m.received }}</span>
           <q-icon v-if="m.status_icon" :name="m.status_icon" size="14px" :class="m.status_class" :title="m.status_label" />
         </div>
       </div>

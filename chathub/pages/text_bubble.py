@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from nicegui import ui
 
@@ -45,7 +46,7 @@ class TextBubble(ui.element, component="text_bubble.js"):
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the bubble shows as text, for `user.should_see` in page tests."""
         data = self.data
-        return ["".join(s["text"] for s in data["segments"]), data["agent"], data["time"],
+        return ["".join(s["text"] for s in data["segments"]), data["agent"], data["time"], data["received"],
                 "edited" if data["edited"] else None]
 
 
@@ -57,10 +58,29 @@ def bubble_data(message: MessageOut, *, agent_name: str | None) -> dict:
         "segments": text_segments(message.content),
         "agent": agent_name or "",
         "edited": f"Edited {local_time(message.edited_at)}" if message.edited_at else "",
-        "time": local_time(message.created_at, "%H:%M"), "time_title": local_time(message.created_at),
+        "time": local_time(message.created_at, "%H:%M"), "time_title": time_title(message),
+        "received": received_note(message),
         "status_icon": icon, "status_label": label,
         "status_class": f"{color} status-{message.status.value}" if icon else "",
     }
+
+
+LATE_AFTER = timedelta(minutes=1)
+
+
+def received_note(message: MessageOut) -> str:
+    """"received 09:24" when a message reached ChatHub more than a minute after its provider time: the bubble
+    sits at the provider time in the thread, the inbox lists it by arrival, and both are shown true."""
+    received = message.received_at
+    if received is None or received - message.created_at <= LATE_AFTER:
+        return ""
+    same_day = received.astimezone().date() == message.created_at.astimezone().date()
+    return "received " + local_time(received, "%H:%M" if same_day else "%d %b %Y %H:%M")
+
+
+def time_title(message: MessageOut) -> str:
+    note = received_note(message)
+    return local_time(message.created_at) + (f" · received {local_time(message.received_at)}" if note else "")
 
 
 def text_segments(text: str) -> list[dict]:

@@ -41,6 +41,7 @@ def conversation_out(conversation: Conversation, customer: Customer, channel: Ch
     return ConversationOut(
         id=conversation.id, status=conversation.status, unread_count=conversation.unread_count,
         last_message_at=conversation.last_message_at, last_message_preview=conversation.last_message_preview,
+        failed_replies=conversation.failed_replies,
         customer=CustomerRef(id=customer.id, name=customer.name),
         channel=ChannelRef(id=channel.id, type=channel.type, name=channel.name),
         assignee_id=conversation.assignee_id, snoozed_until=conversation.snoozed_until,
@@ -88,12 +89,27 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
         if q and q.strip():  # names, phones and message text (FTS5): see services/search.py
             conditions.append(await search.matching_condition(session, q, sqlite=db.is_sqlite()))
         rows = list((await session.exec(query.where(*conditions).limit(limit + 1))).all())
-    items = [conversation_out(*row) for row in rows[:limit]]
+        items = [conversation_out(*row) for row in rows[:limit]]
+        if q and q.strip():
+            found = await search.match_snippets(session, q, [item.id for item in items], sqlite=db.is_sqlite())
+            for item in items:
+                item.search_match = found.get(item.id)
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
         next_cursor = encode_cursor(last.last_message_at.isoformat(), last.id)
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def count_failed_reply(session: AsyncSession, conversation_id: int, *, failed: bool
+                             ) -> tuple[Conversation, Customer, Channel]:
+    """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
+    inbox is marked while any reply is failed. Returns the rows to announce the change with, after the commit."""
+    row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
+    conversation = row[0]
+    conversation.failed_replies = max(0, conversation.failed_replies + (1 if failed else -1))
+    session.add(conversation)
+    return row
 
 
 async def get_conversation(conversation_id: int) -> ConversationOut:

@@ -17,7 +17,7 @@ from chathub.models import (
     MessageStatus, new_row, utcnow,
 )
 from chathub.services import presence
-from chathub.services.conversations import preview_of
+from chathub.services.conversations import count_failed_reply, preview_of
 from chathub.services.customers import create_customers, identities_with_customers
 from chathub.schemas import MessageOut
 
@@ -36,6 +36,7 @@ class Announcements:
     rows until then: the models for the bus are built only if someone listens (see services/webhooks)."""
     created: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     messages_changed: list[MessageOut] = field(default_factory=list)
+    conversations_changed: list[tuple[Conversation, Customer, Channel]] = field(default_factory=list)
     first_message_id: int | None = None
     media_pending: bool = False
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
@@ -175,7 +176,8 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
                       media_url=event.media_url, media_mime_type=event.media_mime_type, file_name=event.file_name,
                       payload=event.payload, status=MessageStatus.received, external_id=event.external_id,
                       sent_at=event.sent_at, edited_at=(event.edited_at or now) if event.edited else None,
-                      created_at=min(event.sent_at, now) if event.sent_at else now)  # the customer's order
+                      created_at=min(event.sent_at, now) if event.sent_at else now,  # the customer's order
+                      received_at=now)
     if event.media is not None:  # fetched by the media worker once this is committed
         message.media_ref, message.media_status = event.media.ref, MediaStatus.pending
         message.media_mime_type = event.media.mime_type or event.media_mime_type
@@ -183,7 +185,7 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
         out.media_pending = True
     session.add(message)
     lookups.messages[(channel.id, event.external_id)] = message  # a repeat later in the batch is a duplicate
-    conversation.last_message_at = now
+    conversation.last_message_at = now  # arrival, not the provider's time: see Conversation.last_message_at
     conversation.last_message_preview = preview_of(message)
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
         conversation.unread_count += 1
@@ -227,6 +229,9 @@ async def apply_status_update(session: AsyncSession, channel: Channel, event: St
     if not _moves_forward(message.status, event.status):
         return message
     at = event.at or utcnow()
+    if MessageStatus.failed in (message.status, event.status):  # it fails, or was delivered after all
+        out.conversations_changed.append(await count_failed_reply(
+            session, message.conversation_id, failed=event.status == MessageStatus.failed))
     message.status = event.status
     if event.status == MessageStatus.failed:
         message.error = event.error or "the provider reported the message as failed"

@@ -23,7 +23,7 @@ from chathub.models import (
 from chathub.schemas import MessageIn, MessageOut, Page
 from chathub.services import channels, media, runtime
 from chathub.services.media import StoredFile
-from chathub.services.conversations import conversation_out, preview_of
+from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 from chathub.worker import backoff_seconds
@@ -100,7 +100,9 @@ async def retry_message(message_id: int) -> Message:
             raise Conflict(f"only failed outbound messages can be retried; this one is {row.status.value}")
         row.status, row.error, row.attempts, row.next_attempt_at = MessageStatus.pending, None, 0, utcnow()
         session.add(row)
+        refs = await count_failed_reply(session, row.conversation_id, failed=False)
     bus.message_status_changed.emit(MessageOut.model_validate(row))
+    bus.conversation_updated.emit(conversation_out(*refs))
     runtime.runtime.wake(WORKER)
     return row
 
@@ -270,7 +272,12 @@ async def _save_outcome(message_id: int, outcome: dict) -> None:
         for key, value in outcome.items():
             setattr(message, key, value)
         session.add(message)
+        refs = None
+        if message.status == MessageStatus.failed:
+            refs = await count_failed_reply(session, message.conversation_id, failed=True)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
+    if refs is not None:
+        bus.conversation_updated.emit(conversation_out(*refs))
 
 
 async def pending_count() -> int:

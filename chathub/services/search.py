@@ -14,15 +14,21 @@ Two plans for the messages, picked by how many match (FTS5 counts that in a few 
   word frequent in a few huge threads only: then the walk reads every conversation's message ids.
 Either way the inbox's own order and keyset paging are kept. Customer matches join as a set of conversation ids,
 so the walk reads index entries only.
+
+For the page of results, `match_snippets` finds each conversation's latest matching message and where the words
+are in it: offsets computed here, in Python, as FTS5 matched them (never FTS5's highlight() markers, which customer
+text could forge), for the inbox to draw as text.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from chathub.models import Conversation, Customer, Message
+from chathub.schemas import SearchMatch
 
 # Up to this many matching messages their conversations are looked up one by one; above, the inbox is walked.
 # Looking up costs per match, walking per conversation passed before a page is full: on the bench's 1M messages
@@ -31,6 +37,9 @@ LOOKUP_LIMIT = 5000
 PREFIX_MIN_LENGTH = 3  # "parc" finds "parcel"; shorter beginnings would expand to most of the vocabulary
 
 LAST_WORD = re.compile(r"[^\W_]*$")  # the letters and digits the text ends with
+WORD = re.compile(r"[^\W_]+")  # a word as FTS5's unicode61 tokenizer cuts it: letters and digits
+SNIPPET_LEAD = 16  # characters kept before the first match: the row shows about forty
+SNIPPET_LENGTH = 120
 message_fts = sa.table("message_fts", sa.column("rowid"))  # not a model: Alembic must not manage it
 
 
@@ -88,3 +97,79 @@ async def matching_condition(session, q: str, *, sqlite: bool):
     holds_a_match = select(sa.literal(1)).where(Message.conversation_id == Conversation.id,
                                                 (col(Message.id) + 0).in_(_fts_rowids(phrase))).exists()
     return sa.or_(walked_id.in_(by_customer), holds_a_match)
+
+
+async def match_snippets(session, q: str, conversation_ids: list[int], *, sqlite: bool) -> dict[int, SearchMatch]:
+    """For each of these conversations that holds a message matching `q`: its latest such message, cut to the
+    part around the match, and where the matched words are."""
+    q = q.replace("\x00", "")
+    phrase = fts_phrase(q) if sqlite else None
+    if not conversation_ids or not q.strip():
+        return {}
+    matching = (col(Message.id).in_(_fts_rowids(phrase)) if phrase
+                else _contains(Message.content, like_pattern(q), sqlite))
+    latest = (select(sa.func.max(Message.id)).where(col(Message.conversation_id).in_(conversation_ids), matching)
+              .group_by(Message.conversation_id))
+    rows = await session.exec(select(Message.conversation_id, Message.id, Message.content)
+                              .where(col(Message.id).in_(latest)))
+    snippets = {conversation_id: snippet(message_id, content, q) for conversation_id, message_id, content in rows}
+    return {conversation_id: match for conversation_id, match in snippets.items() if match is not None}
+
+
+def snippet(message_id: int, content: str, q: str) -> SearchMatch | None:
+    """The text (whitespace collapsed, as in previews) from a little before its first match."""
+    text = " ".join(content.split())
+    spans = highlights(text, q)
+    if not spans:
+        return None
+    start = max(0, spans[0][0] - SNIPPET_LEAD)
+    if start:  # begin at a word
+        space = text.find(" ", start, spans[0][0])
+        start = space + 1 if space >= 0 else spans[0][0]
+    end = min(len(text), start + SNIPPET_LENGTH)
+    lead = "…" if start else ""
+    shift = len(lead) - start
+    return SearchMatch(message_id=message_id, snippet=lead + text[start:end] + ("…" if end < len(text) else ""),
+                       highlights=[(max(a, start) + shift, min(b, end) + shift) for a, b in spans if a < end])
+
+
+def highlights(text: str, q: str) -> list[tuple[int, int]]:
+    """Where `q` occurs in `text` as the search matched it: its words in order, case and accents ignored, the
+    last word also as a beginning; or, where no such run is found (input without words, LIKE without FTS5),
+    the input itself, case ignored. `[start, end)` offsets."""
+    words = [_folded(word) for word in WORD.findall(q)]
+    spans = _word_runs(text, words, prefix=len(LAST_WORD.search(q.strip()).group()) >= PREFIX_MIN_LENGTH)
+    return spans or _literal(text, q.strip())
+
+
+def _word_runs(text: str, words: list[str], *, prefix: bool) -> list[tuple[int, int]]:
+    if not words:
+        return []
+    tokens = [(m.start(), m.end(), _folded(m.group())) for m in WORD.finditer(text)]
+    *leading, last = words
+    spans, i = [], 0
+    while i + len(words) <= len(tokens):
+        run = tokens[i:i + len(words)]
+        if [token for _, _, token in run[:-1]] == leading and \
+                (run[-1][2].startswith(last) if prefix else run[-1][2] == last):
+            spans.append((run[0][0], run[-1][1]))
+            i += len(words)
+        else:
+            i += 1
+    return spans
+
+
+def _literal(text: str, needle: str) -> list[tuple[int, int]]:
+    haystack, needle = text.lower(), needle.lower()
+    if not needle or len(haystack) != len(text):  # lowercasing moved the offsets: no highlight rather than a wrong one
+        return []
+    spans, at = [], haystack.find(needle)
+    while at >= 0:
+        spans.append((at, at + len(needle)))
+        at = haystack.find(needle, at + len(needle))
+    return spans
+
+
+def _folded(word: str) -> str:
+    """Case and accents ignored, as the index's `remove_diacritics` does: "Crème" -> "creme"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()

@@ -329,7 +329,7 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
         bus.message_status_changed.emit(message)
     if result.media_pending:
         runtime.runtime.wake("media")
-    for _, conversation, customer, channel in result.created:
+    for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)
 

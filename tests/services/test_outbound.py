@@ -362,3 +362,19 @@ async def test_an_idempotency_key_reused_for_another_message_is_refused(client, 
     assert first.status_code == 201
     assert other.status_code == 409
     assert [m["content"] for m in await list_messages(client, auth, conversation["id"])][-1] == "One"
+
+
+async def test_a_provider_reported_failure_counts_on_the_conversation_until_delivered_after_all(client, auth):
+    await configure_simulator(client, auth, auto_receipts=False)
+    conversation = await customer_writes(client, auth, sender=new_sender())
+    created = (await reply(client, auth, conversation["id"])).json()
+    sent = await message_reaches(client, auth, conversation["id"], created["id"], *AFTER_SENT)
+    url = f"/api/v1/conversations/{conversation['id']}"
+
+    receipt = {"type": "status", "message_id": sent["external_id"], "status": "failed", "error": "blocked"}
+    assert (await post_webhook(client, receipt)).status_code == 200
+    await message_reaches(client, auth, conversation["id"], created["id"], "failed")
+    assert (await client.get(url, headers=auth)).json()["failed_replies"] == 1
+    assert (await post_webhook(client, {**receipt, "status": "delivered"})).status_code == 200
+    await message_reaches(client, auth, conversation["id"], created["id"], "delivered")
+    assert (await client.get(url, headers=auth)).json()["failed_replies"] == 0

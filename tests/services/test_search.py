@@ -128,13 +128,11 @@ def _alembic(url: str) -> Config:
     return config
 
 
-async def test_upgrading_a_database_makes_its_existing_messages_searchable(tmp_path: Path):
-    path = tmp_path / "old.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    command.upgrade(_alembic(url), "0003")  # a ChatHub from before message search, holding messages
+def write_old_conversation(path: Path, messages: list[tuple[str, str, str]], *, unread: int) -> None:
+    """Dora's conversation with these (direction, content, status) messages, written as an older ChatHub would."""
+    now = "2024-02-14 10:00:00.000000"
     old = sqlite3.connect(path)
     with old:
-        now = "2024-02-14 10:00:00.000000"
         old.execute("INSERT INTO channel (id, type, name, enabled, config, created_at) "
                     "VALUES (1, 'simulator', 'Simulator', 1, '{}', ?)", (now,))
         old.execute("INSERT INTO customer (id, name, phone, notes, created_at, updated_at) "
@@ -143,11 +141,19 @@ async def test_upgrading_a_database_makes_its_existing_messages_searchable(tmp_p
                     "VALUES (1, 1, 1, '+15550000001', ?)", (now,))
         old.execute("INSERT INTO conversation (id, customer_id, channel_id, identity_id, status, unread_count, "
                     "last_message_at, last_message_preview, created_at) "
-                    "VALUES (1, 1, 1, 1, 'open', 1, ?, 'Thanks!', ?)", (now, now))
+                    "VALUES (1, 1, 1, 1, 'open', ?, ?, ?, ?)", (unread, now, messages[-1][1], now))
         old.executemany("INSERT INTO message (conversation_id, channel_id, direction, content_type, content, "
-                        "status, attempts, created_at) VALUES (1, 1, 'inbound', 'text', ?, 'received', 0, ?)",
-                        [("The umbrella arrived broken", now), ("Thanks!", now)])
+                        "status, attempts, created_at) VALUES (1, 1, ?, 'text', ?, ?, 0, ?)",
+                        [(*message, now) for message in messages])
     old.close()
+
+
+async def test_upgrading_a_database_makes_its_existing_messages_searchable(tmp_path: Path):
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(_alembic(url), "0003")  # a ChatHub from before message search, holding messages
+    write_old_conversation(path, [("inbound", "The umbrella arrived broken", "received"),
+                                  ("inbound", "Thanks!", "received")], unread=1)
 
     db.upgrade_schema(url)
 
