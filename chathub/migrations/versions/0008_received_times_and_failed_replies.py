@@ -1,7 +1,7 @@
 """received times and failed replies
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05 09:40:00
 
 `message.received_at` is when an inbound message reached ChatHub, beside its provider time (`created_at`): the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from chathub import models
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
