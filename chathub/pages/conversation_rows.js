@@ -40,9 +40,10 @@ export default {
               <div v-if="row.unread" role="status" :aria-label="String(row.unread)"
                    class="q-badge flex inline items-center no-wrap q-badge--single-line q-badge--rounded unread-badge">{{ row.unread }}</div>
             </div>
-            <div v-if="row.status || row.assignee" class="flex flex-row items-center gap-2 mt-1">
+            <div v-if="row.status || row.snoozed || row.assignee" class="flex flex-row items-center gap-2 mt-1">
               <div v-if="row.status" role="status" :aria-label="row.status"
                    :class="['q-badge flex inline items-center no-wrap q-badge--single-line q-badge--outline', 'text-' + row.status_color]">{{ row.status }}</div>
+              <span v-if="row.snoozed" class="text-xs text-blue-700 dark:text-blue-300 snoozed-until">{{ row.snoozed }}</span>
               <span v-if="row.assignee" class="text-xs text-slate-500">{{ row.assignee }}</span>
             </div>
           </div>

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 
+from chathub.models import ConversationStatus
 from chathub.pages.layout import avatar_hue, initials
 from chathub.pages.live_value import LiveValueElement
-from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, relative_time
+from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, relative_time, snoozed_until
 from chathub.schemas import ConversationOut
 
-SHOWN_TEXT = ("name", "preview", "time", "status", "assignee")
+SHOWN_TEXT = ("name", "preview", "time", "status", "snoozed", "assignee")
 
 
 class ConversationRows(LiveValueElement, component="conversation_rows.js"):
@@ -49,5 +50,7 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         "unread": conversation.unread_count,
         "status": conversation.status.value if show_status else "",
         "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
+        "snoozed": snoozed_until(conversation.snoozed_until)
+        if conversation.status == ConversationStatus.snoozed else "",
         "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",
     }
