@@ -127,8 +127,9 @@ class ThreadView:
     # ---- header and actions ----
 
     def _draw_header(self) -> None:
-        """Everything fits at every width: below 640 px the actions move into a menu, below 1280 px the
-        customer panel becomes a drawer, and the title shrinks (never over its neighbours)."""
+        """Everything fits at every width: below 1280 px assignment moves into a menu (with every other action
+        below 640 px), labels shrink to icons, the customer panel becomes a drawer, and the title shrinks
+        (never over its neighbours)."""
         conversation = self.conversation
         snoozed = conversation.status == ConversationStatus.snoozed
         resolved = conversation.status == ConversationStatus.resolved
@@ -136,21 +137,23 @@ class ThreadView:
         with self.header:
             ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round dense") \
                 .classes("md:hidden shrink-0")
-            avatar(conversation.customer.name, size="sm").classes("shrink-0 max-sm:hidden")
+            avatar(conversation.customer.name, size="sm").classes("shrink-0 max-xl:hidden")
             with ui.column().classes("gap-0 min-w-0 grow overflow-hidden").mark("header-title"):
                 ui.link(conversation.customer.name, f"/customers/{conversation.customer.id}") \
                     .classes("font-semibold truncate max-w-full no-underline text-inherit")
                 with ui.row().classes("items-center gap-1 text-xs text-slate-500 no-wrap min-w-0 max-w-full"):
                     channel_icon(conversation.channel.type)
-                    ui.label(conversation.channel.name).classes("truncate min-w-0 max-sm:hidden")
+                    ui.label(conversation.channel.name).classes("truncate min-w-0 max-xl:hidden")
                     if snoozed:
                         ui.badge(snoozed_until(conversation.snoozed_until), color="blue").props("outline") \
                             .classes("conversation-status truncate min-w-0").mark("snoozed-until")
                     else:
                         status_chip(conversation.status).classes("conversation-status shrink-0")
+                    if conversation.assignee_id is not None:
+                        ui.label(f"→ {self.agent_names.get(conversation.assignee_id, 'someone')}") \
+                            .classes("truncate min-w-0 xl:hidden").mark("header-assignee")
             self.viewers_row = ui.row().classes("items-center gap-0 no-wrap shrink-0 max-sm:hidden").mark("viewers")
-            self.assign_select = self._assign_picker().classes("w-40 max-xl:w-32 shrink-0 max-sm:hidden") \
-                .mark("assign")
+            self.assign_select = self._assign_picker().classes("w-40 shrink-0 max-xl:hidden").mark("assign")
             with ui.row().classes("items-center gap-1 no-wrap shrink-0 max-sm:hidden"):
                 ui.button(icon="snooze", on_click=self.open_snooze).props("flat round dense").tooltip("Snooze") \
                     .mark("snooze")
@@ -176,8 +179,8 @@ class ThreadView:
         return button
 
     def _header_menu(self, *, snoozed: bool, resolved: bool) -> None:
-        """On a phone every action of the header, in one menu."""
-        with ui.button(icon="more_vert").props("flat round dense").classes("sm:hidden shrink-0") \
+        """Assignment below 1280 px, and on a phone every action of the header, in one menu."""
+        with ui.button(icon="more_vert").props("flat round dense").classes("xl:hidden shrink-0") \
                 .tooltip("Actions").mark("header-menu"):
             with ui.menu():
                 ui.menu_item("Assign…", self.open_assignment).mark("menu-assign")
