@@ -50,16 +50,18 @@ def _menu(browser: WebDriver, item: str) -> None:
     _click(browser, f"//div[contains(@class, 'q-menu')]//div[contains(@class, 'q-item')][.//*[text()='{item}']]")
 
 
-def _customer(server, name: str) -> None:
-    server.post_webhook({"from": "+15550001", "message": "Where is my order?", "message_id": "m1", "name": name})
+def _signed_in_on_thread(server, browser: WebDriver, customer: str, width: int, height: int) -> dict[str, str]:
+    """A customer's conversation open at the given window size; returns API headers for checking."""
+    server.post_webhook({"from": "+15550001", "message": "Where is my order?", "message_id": "m1", "name": customer})
+    headers = _api(server)
+    sign_in(browser, server)
+    _open_thread(browser, server, width, height)
+    assert browser.execute_script("return window.innerWidth") == width
+    return headers
 
 
 def test_nothing_in_the_thread_header_overlaps_at_1024(server, browser):
-    _customer(server, "Annabelle Featherstonehaugh-Montgomery")
-    headers = _api(server)
-    sign_in(browser, server)
-    _open_thread(browser, server, 1024, 700)
-    assert browser.execute_script("return window.innerWidth") == 1024
+    headers = _signed_in_on_thread(server, browser, "Annabelle Featherstonehaugh-Montgomery", 1024, 700)
     boxes = browser.execute_script(HEADER_BOXES)
     screenshot(browser, "header-1024-open")
     assert len(boxes) >= 4 and _overlapping(boxes) == []
@@ -72,11 +74,7 @@ def test_nothing_in_the_thread_header_overlaps_at_1024(server, browser):
 
 
 def test_on_a_phone_an_agent_assigns_snoozes_and_resolves_through_the_header(server, browser):
-    _customer(server, "Ann Lee")
-    headers = _api(server)
-    sign_in(browser, server)
-    _open_thread(browser, server, 390, 844)
-    assert browser.execute_script("return window.innerWidth") == 390
+    headers = _signed_in_on_thread(server, browser, "Ann Lee", 390, 844)
     screenshot(browser, "phone-1-thread")
 
     _menu(browser, "Assign…")
@@ -102,8 +100,7 @@ def test_on_a_phone_an_agent_assigns_snoozes_and_resolves_through_the_header(ser
 
 
 def test_the_customer_panel_is_a_drawer_below_1280_and_beside_the_thread_above(server, browser):
-    _customer(server, "Ann Lee")
-    sign_in(browser, server)
+    _signed_in_on_thread(server, browser, "Ann Lee", 1440, 900)
     for width, height in ((390, 844), (1024, 700), (1440, 900)):
         _open_thread(browser, server, width, height)
         screenshot(browser, f"thread-{width}")
