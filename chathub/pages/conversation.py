@@ -37,13 +37,16 @@ async def page(request: Request, conversation_id: int):
     await inbox_view(agent, selected_id=conversation_id)
 
 
-async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> None:
+async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> ThreadView | None:
+    """The thread, drawn; returned so the inbox's keyboard shortcuts can act on it (None: no such thread)."""
     try:
         conversation = await conversations.get_conversation(conversation_id)
     except NotFound:
         notice("search_off", "This conversation does not exist (any more).", "", "Back to the inbox", "/")
-        return
-    await ThreadView(agent, conversation, agent_names).build()
+        return None
+    view = ThreadView(agent, conversation, agent_names)
+    await view.build()
+    return view
 
 
 def _order(message: MessageOut) -> tuple[datetime, int]:
