@@ -17,13 +17,15 @@ from chathub.pages.attachment_upload import AttachmentUpload
 from chathub.pages.customer_panel import customer_panel
 from chathub.pages.layout import avatar
 from chathub.pages.message_view import MessageBubble, day_separator
-from chathub.pages.widgets import channel_icon, notice, status_chip
+from chathub.pages.snooze_dialog import SnoozeDialog
+from chathub.pages.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
 from chathub.services import channels, conversations, media, outbound, presence, runtime
 from chathub.services.media import StoredFile
 from chathub.services.errors import NotFound, ServiceError
 
 HISTORY_PAGE = 40
+ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
 
 
 async def page(request: Request, conversation_id: int):
@@ -35,17 +37,24 @@ async def page(request: Request, conversation_id: int):
     await inbox_view(agent, selected_id=conversation_id)
 
 
-async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> None:
+async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> ThreadView | None:
+    """The thread, drawn; returned so the inbox's keyboard shortcuts can act on it (None: no such thread)."""
     try:
         conversation = await conversations.get_conversation(conversation_id)
     except NotFound:
         notice("search_off", "This conversation does not exist (any more).", "", "Back to the inbox", "/")
-        return
-    await ThreadView(agent, conversation, agent_names).build()
+        return None
+    view = ThreadView(agent, conversation, agent_names)
+    await view.build()
+    return view
 
 
 def _order(message: MessageOut) -> tuple[datetime, int]:
     return message.created_at, message.id
+
+
+def _header_facts(conversation: ConversationOut) -> tuple:
+    return conversation.status, conversation.assignee_id, conversation.snoozed_until
 
 
 def _day_label(moment: datetime) -> str:
@@ -72,14 +81,17 @@ class ThreadView:
         self.attachment: StoredFile | None = None
         self.text_limit = channels.text_limit(conversation.channel.type)
         self.optimistic: dict[str, MessageBubble] = {}
+        self.viewers: dict[int, str] = {}  # agent id -> name, of the tabs showing this thread
+        self.asking: str | None = None  # the collision this agent is asked to confirm, until they answer
         self.typing_until: dict[str, datetime] = {}  # who (other agents, the customer) -> until when
         self.other_reply: tuple[str, datetime] | None = None  # the latest reply by another agent
         self.acknowledged_at = datetime.now(timezone.utc)  # replies before this are known to this agent
+        self.warning_label: ui.label | None = None
 
     async def build(self) -> None:
-        with ui.row().classes("w-full h-full no-wrap gap-0"):
+        with ui.row().classes("w-full h-full no-wrap gap-0") as self.root:
             with ui.column().classes("h-full grow min-w-0 gap-0"):
-                self.header = ui.row().classes("w-full items-center gap-2 px-3 py-2 border-b no-wrap "
+                self.header = ui.row().classes("w-full items-center gap-2 px-3 py-2 border-b no-wrap thread-header "
                                                "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800")
                 self._draw_header()
                 self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes("w-full grow bg-slate-50 "
@@ -89,9 +101,18 @@ class ThreadView:
                         .props("flat dense no-caps").classes("self-center").mark("load-older")
                     self.column = ui.column().classes("w-full gap-2 px-2 sm:px-4 py-3")
                 self._composer()
-            with ui.column().classes("max-xl:hidden h-full w-72 shrink-0 border-l border-slate-200 "
-                                     "dark:border-slate-700 bg-[#fff] dark:bg-slate-800 p-4 gap-3"):
+            # beside the thread on a wide screen; below 1280 px a drawer over it, opened from the header
+            self.customer_drawer = ui.column().classes(
+                "customer-panel h-full w-72 shrink-0 border-l border-slate-200 dark:border-slate-700 bg-[#fff] "
+                "dark:bg-slate-800 p-4 gap-3 overflow-y-auto max-xl:fixed max-xl:inset-y-0 max-xl:right-0 "
+                "max-xl:w-80 max-xl:max-w-[90vw] max-xl:z-[3000] max-xl:shadow-2xl max-xl:hidden") \
+                .mark("customer-panel")
+            with self.customer_drawer:
+                ui.button(icon="close", on_click=self.toggle_customer_panel).props("flat round dense") \
+                    .classes("xl:hidden self-end").tooltip("Close").mark("customer-panel-close")
                 await customer_panel(self.conversation)
+            # not immediate: a timer's first run waits for the browser, which would send the page half-built
+            ui.timer(ACTIVITY_TICK_SECONDS, self._tick_activity, immediate=False)
         page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
         self.messages = page.items
         self.older_cursor = page.next_cursor
@@ -109,34 +130,75 @@ class ThreadView:
     # ---- header and actions ----
 
     def _draw_header(self) -> None:
+        """Everything fits at every width: below 1280 px assignment moves into a menu (with every other action
+        below 640 px), labels shrink to icons, the customer panel becomes a drawer, and the title shrinks
+        (never over its neighbours)."""
         conversation = self.conversation
+        snoozed = conversation.status == ConversationStatus.snoozed
+        resolved = conversation.status == ConversationStatus.resolved
         self.header.clear()
         with self.header:
             ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round dense") \
-                .classes("md:hidden")
-            avatar(conversation.customer.name, size="sm")
-            with ui.column().classes("gap-0 min-w-0"):
+                .classes("md:hidden shrink-0")
+            avatar(conversation.customer.name, size="sm").classes("shrink-0 max-xl:hidden")
+            with ui.column().classes("gap-0 min-w-0 grow overflow-hidden").mark("header-title"):
                 ui.link(conversation.customer.name, f"/customers/{conversation.customer.id}") \
-                    .classes("font-semibold truncate no-underline text-inherit")
-                with ui.row().classes("items-center gap-1 text-xs text-slate-500 no-wrap"):
+                    .classes("font-semibold truncate max-w-full no-underline text-inherit")
+                with ui.row().classes("items-center gap-1 text-xs text-slate-500 no-wrap min-w-0 max-w-full"):
                     channel_icon(conversation.channel.type)
-                    ui.label(conversation.channel.name).classes("truncate")
-                    status_chip(conversation.status).classes("conversation-status")
-            ui.space()
-            self.viewers_row = ui.row().classes("items-center gap-0 max-sm:hidden").mark("viewers")
-            self.assign_select = ui.select(self._assign_options(), value=conversation.assignee_id,
-                                           on_change=lambda e: self._update(assignee_id=e.value)) \
-                .props("dense outlined options-dense").classes("w-40 max-sm:hidden").mark("assign")
-            with ui.button(icon="snooze").props("flat round dense").tooltip("Snooze").mark("snooze"):
-                with ui.menu():
-                    for label, hours in (("For 1 hour", 1), ("Until tomorrow", 24), ("For a week", 24 * 7)):
-                        ui.menu_item(label, lambda h=hours: self._snooze(h)).mark(f"snooze-{hours}")
-            if conversation.status == ConversationStatus.resolved:
-                ui.button("Reopen", icon="undo", on_click=lambda: self._update(status=ConversationStatus.open)) \
-                    .props("outline dense").classes("shrink-0 px-2").mark("reopen")
-            else:
-                ui.button("Resolve", icon="check", on_click=lambda: self._update(status=ConversationStatus.resolved)) \
-                    .props("unelevated dense color=positive").classes("shrink-0 px-2").mark("resolve")
+                    ui.label(conversation.channel.name).classes("truncate min-w-0 max-xl:hidden")
+                    if snoozed:
+                        ui.badge(snoozed_until(conversation.snoozed_until), color="blue").props("outline") \
+                            .classes("conversation-status truncate min-w-0").mark("snoozed-until")
+                    else:
+                        status_chip(conversation.status).classes("conversation-status shrink-0")
+                    if conversation.assignee_id is not None:
+                        ui.label(f"→ {self.agent_names.get(conversation.assignee_id, 'someone')}") \
+                            .classes("truncate min-w-0 xl:hidden").mark("header-assignee")
+            self.viewers_row = ui.row().classes("items-center gap-0 no-wrap shrink-0 max-sm:hidden").mark("viewers")
+            self.assign_select = self._assign_picker().classes("w-40 shrink-0 max-xl:hidden").mark("assign")
+            with ui.row().classes("items-center gap-1 no-wrap shrink-0 max-sm:hidden"):
+                ui.button(icon="snooze", on_click=self.open_snooze).props("flat round dense").tooltip("Snooze") \
+                    .mark("snooze")
+                if snoozed:
+                    self._labelled_button("Reopen now", "alarm_off", self.reopen, "outline dense") \
+                        .mark("reopen-now")
+                if resolved:
+                    self._labelled_button("Reopen", "undo", self.reopen, "outline dense").mark("reopen")
+                else:
+                    self._labelled_button("Resolve", "check", self.resolve, "unelevated dense color=positive") \
+                        .mark("resolve")
+            ui.button(icon="contact_page", on_click=self.toggle_customer_panel).props("flat round dense") \
+                .classes("xl:hidden shrink-0").tooltip("Customer").mark("customer-toggle")
+            self._header_menu(snoozed=snoozed, resolved=resolved)
+        self._draw_viewers(self.viewers)
+
+    @staticmethod
+    def _labelled_button(text: str, icon: str, action, props: str) -> ui.button:
+        """Icon and word on a wide screen; the icon alone (with the word as tooltip) below 1280 px."""
+        with ui.button(icon=icon, on_click=action).props(props).classes("shrink-0 px-2") as button:
+            ui.label(text).classes("ml-1 max-xl:hidden")
+            ui.tooltip(text)
+        return button
+
+    def _header_menu(self, *, snoozed: bool, resolved: bool) -> None:
+        """Assignment below 1280 px, and on a phone every action of the header, in one menu."""
+        with ui.button(icon="more_vert").props("flat round dense").classes("xl:hidden shrink-0") \
+                .tooltip("Actions").mark("header-menu"):
+            with ui.menu():
+                ui.menu_item("Assign…", self.open_assignment).mark("menu-assign")
+                ui.menu_item("Snooze…", self.open_snooze).mark("menu-snooze")
+                if snoozed:
+                    ui.menu_item("Reopen now", self.reopen).mark("menu-reopen-now")
+                if resolved:
+                    ui.menu_item("Reopen", self.reopen).mark("menu-reopen")
+                else:
+                    ui.menu_item("Resolve", self.resolve).mark("menu-resolve")
+
+    def _assign_picker(self, on_change=None) -> ui.select:
+        return ui.select(self._assign_options(), value=self.conversation.assignee_id,
+                         on_change=on_change or (lambda e: self._assign(e.value))) \
+            .props("dense outlined options-dense")
 
     def _assign_options(self) -> dict[int | None, str]:
         """Agents with their presence, so an agent assigns to someone who is around."""
@@ -146,22 +208,69 @@ class ThreadView:
     def _on_presence_changed(self, _: object) -> None:
         self.assign_select.set_options(self._assign_options(), value=self.assign_select.value)
 
-    async def _update(self, **changes) -> bool:
+    async def _assign(self, assignee_id: int | None) -> None:
+        if assignee_id != self.conversation.assignee_id:
+            name = self.agent_names.get(assignee_id) if assignee_id is not None else None
+            await self._update(assignee_id=assignee_id, done=f"Assigned to {name}" if name else "Unassigned")
+
+    async def _assign_and_close(self, assignee_id: int | None, dialog: ui.dialog) -> None:
+        with self.root:  # the dialog goes when closed; the thread stays
+            await self._assign(assignee_id)
+        dialog.close()
+
+    async def _update(self, *, done: str | None = None, **changes) -> bool:
         if not await session.may_act():
             return False
         try:
             self.conversation = await conversations.update_conversation(self.conversation.id,
                                                                         ConversationPatch(**changes))
         except ServiceError as error:
-            ui.notify(str(error), type="negative")
+            self._notify(widgets.sentence(str(error)), type="negative")
             return False
         self._draw_header()
+        if done:
+            self._notify(done, type="positive")
         return True
 
-    async def _snooze(self, hours: int) -> None:
-        until = datetime.now(timezone.utc) + timedelta(hours=hours)
-        if await self._update(status=ConversationStatus.snoozed, snoozed_until=until):
-            ui.notify(f"Snoozed until {until.astimezone().strftime('%a %H:%M')}")
+    def _notify(self, text: str, **kwargs) -> None:
+        """A toast from the thread itself: the button, menu or dialog that asked may be gone by now."""
+        with self.root:
+            ui.notify(text, **kwargs)
+
+    # ---- actions the header and keyboard shortcuts share ----
+
+    async def resolve(self) -> None:
+        if self.conversation.status != ConversationStatus.resolved:
+            await self._update(status=ConversationStatus.resolved, done="Resolved")
+
+    async def reopen(self) -> None:
+        if self.conversation.status != ConversationStatus.open:
+            await self._update(status=ConversationStatus.open, done="Reopened")
+
+    async def snooze(self, until: datetime) -> bool:
+        return await self._update(status=ConversationStatus.snoozed, snoozed_until=until,
+                                  done=snoozed_until(until))
+
+    def open_snooze(self) -> None:
+        with self.root:
+            SnoozeDialog(self.snooze).open()
+
+    def open_assignment(self) -> None:
+        with self.root, widgets.disposable_dialog() as dialog, ui.card().classes("w-80 max-w-full"):
+            ui.label("Assign to").classes("text-lg font-semibold")
+            self._assign_picker(lambda e: self._assign_and_close(e.value, dialog)).classes("w-full") \
+                .props("autofocus").mark("assign-dialog")
+            ui.button("Cancel", on_click=dialog.close).props("flat").classes("self-end")
+        dialog.open()
+
+    def focus_reply(self) -> None:
+        self.text.run_method("focus")
+
+    def toggle_customer_panel(self) -> None:
+        if "max-xl:hidden" in self.customer_drawer.classes:
+            self.customer_drawer.classes(remove="max-xl:hidden")
+        else:
+            self.customer_drawer.classes(add="max-xl:hidden")
 
     # ---- messages ----
 
@@ -219,7 +328,9 @@ class ThreadView:
             placeholder.row.delete()
         self.scroller.scroll_to(percent=1.0)
         if message.direction == MessageDirection.outbound and message.agent_id not in (None, self.agent.id):
-            self.other_reply = (self.agent_names.get(message.agent_id, "Another agent"), message.created_at)
+            name = self.agent_names.get(message.agent_id, "Another agent")
+            self.typing_until.pop(name, None)  # their reply is out: they are no longer typing it
+            self.other_reply = (name, message.created_at)
             self._draw_activity()
         elif message.direction == MessageDirection.inbound:
             self.typing_until.pop(self.conversation.customer.name, None)
@@ -240,7 +351,7 @@ class ThreadView:
             return
         if conversation.unread_count and presence.is_being_read(conversation.id):  # someone looks at it: read
             conversation = await conversations.mark_read_while_viewed(conversation.id)
-        if (conversation.status, conversation.assignee_id) != (self.conversation.status, self.conversation.assignee_id):
+        if _header_facts(conversation) != _header_facts(self.conversation):
             self.conversation = conversation
             self._draw_header()
         self.conversation = conversation
@@ -252,6 +363,7 @@ class ThreadView:
             self._draw_viewers(change.viewers)
 
     def _draw_viewers(self, viewers: dict[int, str]) -> None:
+        self.viewers = viewers
         self.viewers_row.clear()
         with self.viewers_row:
             for agent_id, name in viewers.items():
@@ -277,23 +389,51 @@ class ThreadView:
         if agents_typing:
             return f"{', '.join(agents_typing)} is typing a reply too."
         if self.other_reply and self.other_reply[1] > self.acknowledged_at:
-            seconds = int((datetime.now(timezone.utc) - self.other_reply[1]).total_seconds())
-            return f"{self.other_reply[0]} replied {seconds} s ago."
+            return f"{self.other_reply[0]} replied {seconds_ago(self.other_reply[1])}."
         return None
+
+    def _warning_text(self) -> str | None:
+        if self.asking is not None:  # the question stays until answered, with what is true now
+            return f"{self._collision_warning() or self.asking} Send yours anyway?"
+        return self._collision_warning()
 
     def _draw_activity(self) -> None:
         self.activity.clear()
+        self.warning_label = None
         with self.activity:
             names = self._typing_names()
             if names:
                 ui.label(f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} typing…") \
                     .classes("text-xs text-slate-500 italic typing-indicator")
-            warning = self._collision_warning()
+            warning = self._warning_text()
             if warning:
-                with ui.row().classes("items-center gap-2 text-xs text-amber-700 bg-amber-50 dark:bg-amber-950 "
-                                      "rounded px-2 py-1 w-full collision-warning"):
+                with ui.row().classes("items-center gap-2 text-amber-800 bg-amber-50 dark:bg-amber-950 rounded "
+                                      "px-2 py-1 w-full no-wrap collision-warning"):
                     ui.icon("warning", size="xs")
-                    ui.label(warning)
+                    self.warning_label = ui.label(warning).classes("grow min-w-0 text-xs")
+                    if self.asking is not None:
+                        ui.button("Send anyway", on_click=self._send_anyway) \
+                            .props("dense unelevated no-caps color=warning").mark("send-anyway")
+                        ui.button("Cancel", on_click=self._cancel_send).props("dense flat no-caps") \
+                            .mark("send-cancel")
+
+    def _tick_activity(self) -> None:
+        """Keep "replied 6 s ago" true while it shows."""
+        if self.warning_label is not None:
+            text = self._warning_text()
+            if text:
+                self.warning_label.set_text(text)
+            else:
+                self._draw_activity()
+
+    async def _send_anyway(self) -> None:
+        self.asking = None
+        await self.send(anyway=True)
+
+    def _cancel_send(self) -> None:
+        self.asking = None
+        self._draw_activity()
+        self.focus_reply()
 
     async def _retry(self, message_id: int) -> None:
         if not await session.may_act():
@@ -381,7 +521,8 @@ class ThreadView:
             return
         warning = self._collision_warning()
         if warning and not anyway:
-            self._confirm_collision(warning)
+            self.asking = warning
+            self._draw_activity()
             return
         self.acknowledged_at = datetime.now(timezone.utc)
         self._draw_activity()
@@ -395,21 +536,12 @@ class ThreadView:
             self.optimistic.pop(client_id).row.delete()
             self.problem.set_text(str(error))  # the draft stays in the composer
             return
+        presence.agent_sent(self.conversation.id, self.agent)
         self._on_message_created(MessageOut.model_validate(message))
         self.text.value = ""
         self.problem.set_text("")
         self._drop_attachment()
         self.client_id = uuid.uuid4().hex  # the next draft is a new message
-
-    def _confirm_collision(self, warning: str) -> None:
-        self.problem.clear()
-        self.problem.set_text("")
-        with self.activity:
-            with ui.row().classes("items-center gap-2 w-full send-anyway-row"):
-                ui.label(f"{warning} Send yours anyway?").classes("text-sm text-amber-800")
-                ui.button("Send anyway", on_click=lambda: self.send(anyway=True)) \
-                    .props("dense unelevated color=warning").mark("send-anyway")
-                ui.button("Cancel", on_click=self._draw_activity).props("dense flat")
 
     def _draw_optimistic(self, content: str, client_id: str) -> None:
         """Show the reply at once, as pending; the stored message replaces it (never a second bubble)."""

@@ -49,9 +49,10 @@ export default {
               <div v-if="row.unread" role="status" :aria-label="String(row.unread)"
                    class="q-badge flex inline items-center no-wrap q-badge--single-line q-badge--rounded unread-badge shrink-0">{{ row.unread }}</div>
             </div>
-            <div v-if="row.status || row.assignee" class="w-full flex flex-row flex-nowrap items-center gap-2 mt-1">
+            <div v-if="row.status || row.snoozed || row.assignee" class="w-full flex flex-row flex-nowrap items-center gap-2 mt-1">
               <div v-if="row.status" role="status" :aria-label="row.status"
                    :class="['q-badge flex inline items-center no-wrap q-badge--single-line q-badge--outline shrink-0', 'text-' + row.status_color]">{{ row.status }}</div>
+              <span v-if="row.snoozed" class="text-xs text-blue-700 dark:text-blue-300 snoozed-until truncate min-w-0">{{ row.snoozed }}</span>
               <span v-if="row.assignee" class="text-xs text-slate-500 truncate min-w-0">{{ row.assignee }}</span>
             </div>
           </div>

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 
+from chathub.models import ConversationStatus
 from chathub.pages.layout import avatar_hue, initials
 from chathub.pages.live_value import LiveValueElement
-from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time
+from chathub.pages.widgets import (CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time,
+                                   snoozed_until)
 from chathub.schemas import ConversationOut
 from chathub.services import search
 
@@ -43,7 +45,7 @@ class ConversationRows(LiveValueElement, component="conversation_rows.js"):
 
 def shown_text(row: dict) -> list[str]:
     preview = "".join(part["text"] for part in row["match"]) if row["match"] else row["preview"]
-    return [row["name"], row["failed_label"], preview, row["time"], row["status"], row["assignee"]]
+    return [row["name"], row["failed_label"], preview, row["time"], row["status"], row["snoozed"], row["assignee"]]
 
 
 def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: dict[int, str],
@@ -59,6 +61,8 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         "failed_label": "Failed to send" if conversation.failed_replies else "",
         "status": conversation.status.value if show_status else "",
         "status_color": CONVERSATION_STATUS_COLORS[conversation.status],
+        "snoozed": snoozed_until(conversation.snoozed_until)
+        if conversation.status == ConversationStatus.snoozed else "",
         "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",
     }
 

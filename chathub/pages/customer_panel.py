@@ -1,12 +1,15 @@
-"""The thread's side panel: who the customer is, where they write from, their other conversations."""
+"""The thread's side panel: who the customer is, the team's notes on them, where they write from, their other
+conversations."""
 from __future__ import annotations
 
 from nicegui import ui
 
+from chathub.pages import session
 from chathub.pages.layout import avatar
-from chathub.pages.widgets import relative_time, status_chip
-from chathub.schemas import ConversationOut
+from chathub.pages.widgets import relative_time, sentence, status_chip
+from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch
 from chathub.services import channels, conversations, customers
+from chathub.services.errors import ServiceError
 
 
 async def customer_panel(conversation: ConversationOut) -> None:
@@ -21,6 +24,8 @@ async def customer_panel(conversation: ConversationOut) -> None:
                     ui.icon(icon, size="xs")
                     ui.label(value)
         ui.link("Customer details", f"/customers/{customer.id}").classes("text-sm")
+    ui.separator()
+    _notes(customer)
     ui.separator()
     ui.label("Identities").classes("text-xs uppercase text-slate-500 font-semibold")
     for identity in customer.identities:
@@ -42,3 +47,22 @@ async def customer_panel(conversation: ConversationOut) -> None:
                     ui.space()
                     ui.label(relative_time(other.last_message_at)).classes("text-xs text-slate-500")
                 ui.label(other.last_message_preview).classes("text-sm text-slate-500 truncate w-full")
+
+
+def _notes(customer: CustomerOut) -> None:
+    """The notes, editable in place (shown as text, whoever wrote them)."""
+    ui.label("Notes").classes("text-xs uppercase text-slate-500 font-semibold")
+    notes = ui.textarea(value=customer.notes, placeholder="Notes for the team about this customer") \
+        .props("outlined dense autogrow").classes("w-full").mark("customer-notes")
+
+    async def save() -> None:
+        if not await session.may_act():
+            return
+        try:
+            await customers.update_customer(customer.id, CustomerPatch(notes=notes.value or ""))
+        except ServiceError as error:
+            ui.notify(sentence(str(error)), type="negative")
+            return
+        ui.notify("Notes saved", type="positive")
+
+    ui.button("Save notes", on_click=save).props("flat dense no-caps").classes("self-end").mark("save-notes")

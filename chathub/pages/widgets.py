@@ -1,7 +1,7 @@
 """Small display pieces several pages share: times, channel icons, status chips."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from nicegui import ui
 
@@ -32,6 +32,22 @@ def relative_time(moment: datetime, now: datetime | None = None) -> str:
 
 def local_time(moment: datetime | None, fmt: str = "%d %b %Y %H:%M:%S") -> str:
     return moment.astimezone().strftime(fmt) if moment else "—"
+
+
+def clock_time(moment: datetime, now: datetime | None = None) -> str:
+    """A moment to come, in the agent's local time: "Tue 09:00" within the week, else "12 Jan 09:00"."""
+    now = now or datetime.now(timezone.utc)
+    return local_time(moment, "%a %H:%M" if moment - now < timedelta(days=6) else "%d %b %H:%M")
+
+
+def snoozed_until(moment: datetime | None) -> str:
+    return f"Snoozed until {clock_time(moment)}" if moment else "Snoozed"
+
+
+def seconds_ago(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago, to the second under a minute: for things that happened while the agent watched."""
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - moment).total_seconds()))
+    return f"{seconds} s ago" if seconds < 60 else f"{seconds // 60} min ago"
 
 
 def channel_icon(channel_type: ChannelType, *, size: str = "xs") -> ui.icon:

@@ -124,6 +124,12 @@ def agent_typing(conversation_id: int, agent: Agent) -> None:
         task.add_done_callback(_provider_tasks.discard)
 
 
+def agent_sent(conversation_id: int, agent: Agent) -> None:
+    """An agent's reply went out (the others stop showing them as typing when it arrives): their next
+    keystroke is a new reply, signalled at once rather than held back by the last one's throttle."""
+    _last_signal.pop(("agent", conversation_id, agent.id), None)
+
+
 async def customer_typing(*, channel_id: int, external_id: str) -> bool:
     """The customer types (the simulator pane): agents viewing their conversation see it."""
     if _throttled(("customer", channel_id, external_id), AGENT_SIGNAL_EVERY):

@@ -1,11 +1,11 @@
 """Two agents at once: typing indicators, who else is viewing, collision warnings, presence, no leaks."""
-from nicegui import ElementFilter
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chathub import bus
 from chathub.drivers.simulator import outbox
 from chathub.models import AgentRole
-from chathub.schemas import AgentIn
+from chathub.schemas import AgentIn, MessageIn
 from chathub.services import agents, outbound, presence
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook
@@ -116,3 +116,58 @@ async def test_agents_page_and_assignment_picker_show_presence(user: User, creat
 def is_tab_of(tab_id: str, bob_id: int) -> bool:
     tab = presence._tabs.get(tab_id)
     return tab is not None and tab.agent_id == bob_id
+
+
+def label_texts(user: User, content: str) -> list[str]:
+    with user.client:
+        return [label.text for label in ElementFilter(kind=ui.label, content=content)]
+
+
+async def bob_replies_while_alice_drafts(alice: User, bob: User) -> None:
+    bob.find(marker="composer").type("Bob here, on it")
+    bob.find(marker="send").click()
+    await alice.should_see("Bob here, on it", retries=30)
+    alice.find(marker="composer").type("Alice here")
+    alice.find(marker="send").click()
+    await alice.should_see("Send yours anyway?", retries=20)
+
+
+async def test_send_anyway_stays_until_answered(user: User, create_user):
+    alice, bob, conversation_id, _ = await two_agents_on_one_thread(user, create_user)
+    await bob_replies_while_alice_drafts(alice, bob)
+    assert await presence.customer_typing(channel_id=1, external_id="+15550001")  # the activity line redraws
+
+    async def ann_typing_shown():
+        return any("Ann" in text for text in label_texts(alice, "typing…"))
+    await eventually(ann_typing_shown)
+    await alice.should_see("Send yours anyway?")
+    alice.find(marker="send-cancel").click()
+    await alice.should_not_see("Send yours anyway?", retries=20)
+    assert next(iter(alice.find(marker="composer").elements)).value == "Alice here"  # the draft is kept
+    assert [m.content for m in (await outbound.list_messages(conversation_id=conversation_id)).items][-1] \
+        == "Bob here, on it"
+
+
+async def test_typing_ends_when_the_other_agent_sends(user: User, create_user):
+    alice, bob, _, _ = await two_agents_on_one_thread(user, create_user)
+    bob.find(marker="composer").type("Bob here, on it")
+    await alice.should_see("Bob is typing…", retries=20)
+    bob.find(marker="send").click()
+    await alice.should_see(content="Bob replied", retries=30)  # his reply reached Alice's thread
+    await alice.should_not_see("Bob is typing…")
+
+
+async def test_replied_time_counts_on(user: User, create_user):
+    alice, _, conversation_id, bob_id = await two_agents_on_one_thread(user, create_user)
+    await outbound.send_message(conversation_id=conversation_id, agent_id=bob_id,
+                                message=MessageIn(content="Bob here, on it"))  # through the API: no typing
+    await alice.should_see(content="Bob replied", retries=30)
+
+    def warning() -> str:
+        return next(iter(label_texts(alice, "Bob replied")), "")
+    first = warning()
+    assert first.startswith("Bob replied ")
+
+    async def counted_on():
+        return warning() not in ("", first)
+    await eventually(counted_on, timeout=10)

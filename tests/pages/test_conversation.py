@@ -1,11 +1,14 @@
 """The chat thread: bubbles and content types, status ticks, failures and retry, composer, actions."""
+from datetime import datetime, timedelta
+
 from nicegui import ui
 from nicegui.testing import User
 
 from chathub.models import ConversationStatus, MessageStatus
+from chathub.pages.conversation_rows import ConversationRows
 from chathub.pages.text_bubble import TextBubble
-from chathub.schemas import ChannelPatch, MessageIn
-from chathub.services import channels, conversations, outbound
+from chathub.schemas import ChannelPatch, ConversationPatch, CustomerPatch, MessageIn
+from chathub.services import channels, conversations, customers, outbound
 from tests.fakes.web import JPEG, FakeWebsite
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
@@ -99,7 +102,8 @@ async def test_assigning_an_agent_and_snoozing(user: User):
     async def assigned():
         return (await conversations.get_conversation(conversation_id)).assignee_id == 1
     await eventually(assigned)
-    user.find(marker="snooze-1").click()
+    user.find(marker="snooze").click()
+    user.find(marker="snooze-1h").click()
 
     async def snoozed():
         conversation = await conversations.get_conversation(conversation_id)
@@ -198,3 +202,86 @@ async def test_a_message_the_customer_sent_earlier_but_that_arrived_late_is_show
 
     bubbles = [e for e in user.client.layout.descendants() if isinstance(e, TextBubble)]  # top to bottom
     assert [bubble.data["segments"][0]["text"] for bubble in bubbles] == ["First thought", "Second thought"]
+
+
+def next_morning() -> datetime:
+    """Tomorrow 09:00 in the agent's local time (the "Tomorrow morning" snooze)."""
+    return (datetime.now().astimezone() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+async def test_snoozing_says_when_the_conversation_comes_back_in_the_toast_header_and_list(user: User):
+    conversation_id = await open_thread(user)
+    user.find(marker="snooze").click()
+    user.find(marker="snooze-tomorrow").click()
+    until = f"Snoozed until {next_morning().strftime('%a')} 09:00"
+    await user.should_see(marker="snoozed-until", content=until, retries=30)
+    assert user.notify.contains(until)
+    assert (await conversations.get_conversation(conversation_id)).snoozed_until == next_morning()
+    set_value(user, "filter-status", "snoozed")
+
+    async def row_says_until():
+        rows = next(iter(user.find(kind=ConversationRows).elements)).rows
+        return rows and rows[0]["snoozed"] == until
+    await eventually(row_says_until)
+
+
+async def test_snoozing_until_a_picked_date_and_time(user: User):
+    conversation_id = await open_thread(user)
+    user.find(marker="snooze").click()
+    set_value(user, "snooze-at", "2001-01-01T09:00")
+    user.find(marker="snooze-custom").click()
+    await user.should_see("Pick a time in the future.", retries=20)
+    assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.open
+
+    picked = (datetime.now().astimezone() + timedelta(days=3)).replace(hour=14, minute=30, second=0, microsecond=0)
+    set_value(user, "snooze-at", picked.strftime("%Y-%m-%dT%H:%M"))
+    user.find(marker="snooze-custom").click()
+    await user.should_see(marker="snoozed-until", content=f"Snoozed until {picked.strftime('%a')} 14:30", retries=30)
+    conversation = await conversations.get_conversation(conversation_id)
+    assert (conversation.status, conversation.snoozed_until) == (ConversationStatus.snoozed, picked)
+
+
+async def test_reopen_now_ends_a_snooze(user: User):
+    conversation_id = await conversation_from_webhook(user, sender="+15550001")
+    await conversations.update_conversation(conversation_id, ConversationPatch(
+        status=ConversationStatus.snoozed, snoozed_until=next_morning()))
+    await sign_in(user)
+    await user.open(f"/conversations/{conversation_id}")
+    await user.should_see(marker="snoozed-until")
+    user.find(marker="reopen-now").click()
+    await user.should_see(marker="resolve", retries=30)
+    await user.should_not_see(marker="snoozed-until")
+    conversation = await conversations.get_conversation(conversation_id)
+    assert (conversation.status, conversation.snoozed_until) == (ConversationStatus.open, None)
+
+
+async def test_the_phone_menu_assigns_snoozes_and_resolves(user: User):
+    conversation_id = await open_thread(user)
+    user.find(marker="menu-assign").click()
+    set_value(user, "assign-dialog", 1)
+
+    async def assigned():
+        return (await conversations.get_conversation(conversation_id)).assignee_id == 1
+    await eventually(assigned)
+    user.find(marker="menu-snooze").click()
+    user.find(marker="snooze-1h").click()
+    await user.should_see(marker="menu-reopen-now", retries=30)
+    user.find(marker="menu-resolve").click()
+    await user.should_see(marker="menu-reopen", retries=30)
+    assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.resolved
+
+
+async def test_customer_notes_show_in_the_thread_and_are_edited_there(user: User):
+    conversation_id = await open_thread(user, name="Ann Lee")
+    customer_id = (await conversations.get_conversation(conversation_id)).customer.id
+    await customers.update_customer(customer_id, CustomerPatch(notes="Prefers <b>email</b>"))
+    await user.open(f"/conversations/{conversation_id}")
+    notes = next(iter(user.find(marker="customer-notes").elements))
+    assert notes.value == "Prefers <b>email</b>"
+    notes.value = "Call after 5 pm"
+    user.find(marker="save-notes").click()
+
+    async def saved():
+        return (await customers.get_customer(customer_id)).notes == "Call after 5 pm"
+    await eventually(saved)
+    assert user.notify.contains("Notes saved")
