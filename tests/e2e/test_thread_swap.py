@@ -93,6 +93,11 @@ def test_a_direct_load_opens_the_conversation_and_links_to_other_pages_leave_the
     browser.get(f"{server.url}/conversations/1")
     wait_for(browser, thread_shows("Question number 01"))
     assert browser.execute_script(ROWS)[1].get_attribute("aria-current") == "page"  # the older one is below
+    for width, height in ((1440, 900), (1024, 700), (390, 844)):
+        browser.set_window_size(width, height)
+        wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".inbox-thread textarea").is_displayed())
+        screenshot(browser, f"inbox-conversation-open-{width}")
+    browser.set_window_size(1400, 900)
     browser.execute_script("window.chathubTestMarker = 'still here'")
     browser.find_element(By.XPATH, "//nav//a[.//*[text()='Customers']]").click()
     wait_for(browser, lambda d: d.current_url == f"{server.url}/customers")
