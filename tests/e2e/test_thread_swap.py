@@ -57,11 +57,12 @@ def test_opening_row_26_after_load_more_keeps_the_list_and_swaps_only_the_thread
 
     row_26.click()
     wait_for(browser, lambda d: d.current_url == f"{server.url}/conversations/{id_26}")
-    wait_for(browser, thread_shows(question_26))
-    screenshot(browser, "swap-row-26-open")
+    wait_for(browser, lambda d: d.find_elements(By.TAG_NAME, "textarea"))  # the reply box of the thread
+    assert same_page(browser)
     assert len(browser.execute_script(ROWS)) == 40
     assert list_scroll_top(browser) == scrolled
-    assert same_page(browser)
+    wait_for(browser, thread_shows(question_26))
+    screenshot(browser, "swap-row-26-open")
     assert row(browser, 26)[0].get_attribute("aria-current") == "page"
 
     row_27, id_27 = row(browser, 27)
