@@ -31,10 +31,17 @@ class ConversationEvent(Generic[T]):
     def subscribe(self, callback: Callable[[T], Any]) -> None:
         self.everyone.subscribe(callback)
 
-    def subscribe_to(self, conversation_id: int, callback: Callable[[T], Any]) -> None:
+    def subscribe_to(self, conversation_id: int, callback: Callable[[T], Any], *,
+                     unsubscribe_on_delete: bool | None = None) -> None:
         for closed in [key for key, event in self.by_conversation.items() if not event.callbacks]:
             del self.by_conversation[closed]  # their tabs are gone
-        self.by_conversation.setdefault(conversation_id, Event()).subscribe(callback)
+        self.by_conversation.setdefault(conversation_id, Event()).subscribe(
+            callback, unsubscribe_on_delete=unsubscribe_on_delete)
+
+    def unsubscribe(self, callback: Callable[[T], Any]) -> None:
+        self.everyone.unsubscribe(callback)
+        for event in self.by_conversation.values():
+            event.unsubscribe(callback)
 
     def listened(self, conversation_id: int) -> bool:
         """Whether anyone would hear an event about this conversation (else its payload need not be built)."""

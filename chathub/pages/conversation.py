@@ -1,14 +1,16 @@
 """The chat thread (`/conversations/{id}`): bubbles, status, actions, composer, customer panel.
 
-On a wide screen the inbox list stays on the left (see `inbox.inbox_view`); on a phone the thread is alone.
+The inbox frames it (see `inbox.Inbox`): on a wide screen the list stays on the left and opening another
+conversation swaps only the thread; on a phone the thread is alone.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from fastapi import Request
-from nicegui import ui
+from nicegui import Event, ui
 
 from chathub import bus
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
@@ -29,16 +31,15 @@ ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
 
 
 async def page(request: Request, conversation_id: int):
-    agent = await session.require_agent(request)
-    if not isinstance(agent, Agent):
-        return agent
-    from chathub.pages.inbox import inbox_view  # the inbox frames the thread
+    """A direct load of a conversation: the inbox with this thread open (later ones swap in place)."""
+    from chathub.pages import inbox  # the inbox frames the thread
 
-    await inbox_view(agent, selected_id=conversation_id)
+    return await inbox.show(request, selected_id=conversation_id)
 
 
 async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> ThreadView | None:
-    """The thread, drawn; returned so the inbox's keyboard shortcuts can act on it (None: no such thread)."""
+    """Draw the thread of this conversation here and return its view (None: no such conversation): the inbox's
+    keyboard shortcuts act on it, and the caller closes it when it swaps it out."""
     try:
         conversation = await conversations.get_conversation(conversation_id)
     except NotFound:
@@ -87,6 +88,7 @@ class ThreadView:
         self.other_reply: tuple[str, datetime] | None = None  # the latest reply by another agent
         self.acknowledged_at = datetime.now(timezone.utc)  # replies before this are known to this agent
         self.warning_label: ui.label | None = None
+        self.tab_id = ui.context.client.id
 
     async def build(self) -> None:
         with ui.row().classes("w-full h-full no-wrap gap-0") as self.root:
@@ -118,14 +120,31 @@ class ThreadView:
         self.older_cursor = page.next_cursor
         self._redraw_messages()
         self.scroller.scroll_to(percent=1.0)
-        bus.message_created.subscribe_to(self.conversation.id, self._on_message_created)
-        bus.message_status_changed.subscribe_to(self.conversation.id, self._on_message_changed)
-        bus.conversation_updated.subscribe_to(self.conversation.id, self._on_conversation_updated)
-        bus.typing.subscribe(self._on_typing)
-        bus.viewers_changed.subscribe(self._on_viewers_changed)
-        bus.presence_changed.subscribe(self._on_presence_changed)
-        presence.tab_views(ui.context.client.id, self.conversation.id)
+        self._subscribe()
+        presence.tab_views(self.tab_id, self.conversation.id)
         self._draw_viewers(presence.viewers(self.conversation.id))
+
+    def _subscribe(self) -> None:
+        """The inbox swaps threads within one tab: `close` ends these subscriptions, not the tab's end."""
+        for event, callback in self._conversation_subscriptions():
+            event.subscribe_to(self.conversation.id, callback, unsubscribe_on_delete=False)
+        for event, callback in self._tab_subscriptions():
+            event.subscribe(callback, unsubscribe_on_delete=False)
+
+    def _conversation_subscriptions(self) -> list[tuple[bus.ConversationEvent, Callable]]:
+        return [(bus.message_created, self._on_message_created),
+                (bus.message_status_changed, self._on_message_changed),
+                (bus.conversation_updated, self._on_conversation_updated)]
+
+    def _tab_subscriptions(self) -> list[tuple[Event, Callable]]:
+        return [(bus.typing, self._on_typing), (bus.viewers_changed, self._on_viewers_changed),
+                (bus.presence_changed, self._on_presence_changed)]
+
+    def close(self) -> None:
+        """The thread leaves the tab (another one opens, or the tab closes): it hears nothing more."""
+        for event, callback in [*self._conversation_subscriptions(), *self._tab_subscriptions()]:
+            event.unsubscribe(callback)
+        presence.tab_views(self.tab_id, None)
 
     # ---- header and actions ----
 
@@ -539,6 +558,7 @@ class ThreadView:
         presence.agent_sent(self.conversation.id, self.agent)
         self._on_message_created(MessageOut.model_validate(message))
         self.text.value = ""
+        self.text.run_method("blur")  # the next keys are shortcuts again: reply, then `e` resolves
         self.problem.set_text("")
         self._drop_attachment()
         self.client_id = uuid.uuid4().hex  # the next draft is a new message

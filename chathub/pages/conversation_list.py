@@ -31,6 +31,7 @@ class ConversationList:
         self.agent = agent
         self.agent_names = agent_names
         self.selected_id = selected_id
+        self.selected_index: int | None = None  # where the selected row was last drawn (it may leave the list)
         self.filters = saved_filters()
         self.cursor: str | None = None
         self.window = PAGE_SIZE  # rows kept: what was loaded; newer conversations push the oldest out
@@ -49,7 +50,7 @@ class ConversationList:
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}
         with ui.column().classes("w-full gap-2 p-3 border-b border-slate-200 dark:border-slate-700"):
-            ui.input(placeholder="Search name, phone or message", value=self.filters["q"],
+            self.search = ui.input(placeholder="Search name, phone or message", value=self.filters["q"],
                      on_change=lambda e: self._set("q", e.value)).props("outlined dense clearable debounce=300") \
                 .classes("w-full").mark("inbox-search")
             # Each filter is as wide as its label and they wrap onto a second line before one is cut short.
@@ -101,6 +102,38 @@ class ConversationList:
         self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names,
                        query=self.filters["q"] or "")
         self.empty_state.visible = not self.shown
+        self._note_selected_index()
+
+    # ---- the open conversation, and moving from it ----
+
+    def select(self, conversation_id: int | None) -> None:
+        """Mark the open conversation's row; the rows stay as they are."""
+        self.selected_id = conversation_id
+        self.rows.select(conversation_id)
+        self._note_selected_index()
+
+    def _note_selected_index(self) -> None:
+        ids = self._shown_ids()
+        if self.selected_id in ids:
+            self.selected_index = ids.index(self.selected_id)
+
+    def _shown_ids(self) -> list[int]:
+        return [row["id"] for row in self.rows.rows]
+
+    def neighbour(self, step: int) -> int | None:
+        """The conversation `step` rows below (or above) the open one; the first row when none is open. When the
+        open one left the list (resolved, say), the row that took its place counts as the next one."""
+        ids = self._shown_ids()
+        if self.selected_id in ids:
+            index = ids.index(self.selected_id) + step
+        elif self.selected_id is not None and self.selected_index is not None:
+            index = self.selected_index if step > 0 else self.selected_index - 1
+        else:
+            index = 0
+        return ids[index] if 0 <= index < len(ids) else None
+
+    def focus_search(self) -> None:
+        self.search.run_method("focus")
 
     def _query(self) -> dict[str, Any]:
         f = self.filters

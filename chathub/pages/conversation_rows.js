@@ -12,6 +12,21 @@ import { liveValue } from "live_value";
 export default {
   props: { data: String, selected: Number },
   mixins: [liveValue("data")],
+  data() {
+    return { current: this.selected };
+  },
+  watch: {
+    selected(value) {
+      this.current = value;
+    },
+  },
+  methods: {
+    // the open conversation changed (a click, a key, back or forward): mark its row, and show it if it is hidden
+    select(id) {
+      this.current = id;
+      this.$nextTick(() => this.$el.querySelector(`[data-conversation="${id}"]`)?.scrollIntoView({ block: "nearest" }));
+    },
+  },
   computed: {
     rows() {
       // each row carries its own JSON as a signature: v-memo re-renders only the rows that changed
@@ -20,10 +35,11 @@ export default {
   },
   template: `
     <div class="w-full">
-      <a v-for="row in rows" :key="row.id" v-memo="[row.signature, row.id === selected]"
+      <a v-for="row in rows" :key="row.id" v-memo="[row.signature, row.id === current]"
          :href="'/conversations/' + row.id" :data-conversation="row.id"
+         :aria-current="row.id === current ? 'page' : null"
          :class="['conversation-row nicegui-link no-underline text-inherit w-full block',
-                  row.id === selected ? 'bg-indigo-50 dark:bg-slate-700' : 'hover:bg-slate-100 dark:hover:bg-slate-800']">
+                  row.id === current ? 'bg-indigo-50 dark:bg-slate-700' : 'hover:bg-slate-100 dark:hover:bg-slate-800']">
         <div class="w-full flex flex-row flex-nowrap items-start gap-3 px-3 py-3 border-b border-slate-100 dark:border-slate-800">
           <div class="q-avatar text-white q-chip--colored shrink-0" :style="{ fontSize: '32px', background: 'hsl(' + row.hue + ' 55% 45%)' }">
             <div class="q-avatar__content row flex-center overflow-hidden">

@@ -28,8 +28,7 @@ class ConversationRows(LiveValueElement, component="conversation_rows.js"):
         self.rows: list[dict] = []
         self._props["data"] = "[]"
         self._in_page = False  # the first rows go out with the page itself
-        # an id typed into the URL may be beyond 64 bits, which the props' JSON cannot carry: no such row anyway
-        self._props["selected"] = selected_id if selected_id is not None and 0 < selected_id < 2**63 else None
+        self._props["selected"] = _row_id(selected_id)
 
     def show(self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str],
              query: str = "") -> None:
@@ -38,9 +37,18 @@ class ConversationRows(LiveValueElement, component="conversation_rows.js"):
         self._set_live_value("data", json.dumps(self.rows, ensure_ascii=False), send=self._in_page)
         self._in_page = True
 
+    def select(self, conversation_id: int | None) -> None:
+        """Mark this row as the open one (and scroll it into view): a method call, not a redraw of the rows."""
+        self._set_live_value("selected", _row_id(conversation_id), method="select")
+
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the rows show as text, for `user.should_see` in page tests."""
         return [text for row in self.rows for text in shown_text(row)]
+
+
+def _row_id(conversation_id: int | None) -> int | None:
+    """An id typed into the URL may be beyond 64 bits, which the props' JSON cannot carry: no such row anyway."""
+    return conversation_id if conversation_id is not None and 0 < conversation_id < 2**63 else None
 
 
 def shown_text(row: dict) -> list[str]:

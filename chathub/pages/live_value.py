@@ -13,8 +13,8 @@ from nicegui import ui
 
 
 class LiveValueElement(ui.element, dependencies=["live_value.js"]):
-    def _set_live_value(self, prop: str, value: Any, *, send: bool = True) -> None:
+    def _set_live_value(self, prop: str, value: Any, *, send: bool = True, method: str = "show") -> None:
         with self._props.suspend_updates():
             self._props[prop] = value
         if send:
-            self.run_method("show", value)
+            self.run_method(method, value)
