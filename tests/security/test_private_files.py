@@ -3,6 +3,7 @@ the secret key and the browser-session storage are 0600 files in 0700 folders, a
 in the data folder, not in whatever folder ChatHub was started from."""
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from pathlib import Path
@@ -27,13 +28,18 @@ def modes_open_to_others(data_dir: Path) -> list[str]:
 
 
 async def test_database_media_and_sessions_are_owner_only(user: User, chathub_env: Path, tmp_path: Path):
-    await sign_in(user)  # writes this browser's session storage
+    await sign_in(user)
+    await user.open("/simulator")  # remembers this browser's simulator channel in its session storage
     await post_webhook(user.http_client, {"from": "+15550100", "message": "Here is my order", "message_id": "private-1"})
     headers = await login(user.http_client)
     sent = await user.http_client.post("/api/v1/conversations/1/attachments", headers=headers,
                                        files={"file": ("label.png", PNG, "image/png")})
     assert sent.status_code == 201, sent.text
     data_dir = chathub_env
+    for _ in range(100):  # NiceGUI writes session storage in the background
+        if (data_dir / "browser-sessions").is_dir() and any((data_dir / "browser-sessions").iterdir()):
+            break
+        await asyncio.sleep(0.05)
     names = {path.name for path in data_dir.rglob("*")}
     assert {"chathub.db", "secret_key", "browser-sessions"} <= names
     assert any(path.is_file() for path in (data_dir / "media").rglob("*"))
