@@ -51,8 +51,9 @@ def test_keyboard_only_the_agent_opens_the_second_conversation_replies_and_resol
     wait_for(browser, thread_shows("We have sent it again."))
     wait_for(browser, lambda d: focused(d) != "reply")  # sent: the next key is a shortcut again
     press(browser, "e")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".inbox-thread .conversation-status")
-             and d.find_element(By.CSS_SELECTOR, ".inbox-thread .conversation-status").text.lower() == "resolved")
+    wait_for(browser, lambda d: d.execute_script(  # read in one step: the header is redrawn as it changes
+        "const chip = document.querySelector('.inbox-thread .conversation-status');"
+        "return chip && chip.textContent.trim().toLowerCase()") == "resolved")
     screenshot(browser, "keyboard-resolved")
     assert browser.current_url.endswith(f"/conversations/{second}")
 

@@ -2,6 +2,7 @@
 rows and its scroll position, the URL follows, back and forward swap the thread again, and nothing reloads."""
 from __future__ import annotations
 
+from selenium.common.exceptions import ElementNotInteractableException
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
@@ -100,10 +101,20 @@ def test_a_direct_load_opens_the_conversation_and_links_to_other_pages_leave_the
         screenshot(browser, f"inbox-conversation-open-{width}")
     browser.set_window_size(1400, 900)
     browser.execute_script("window.chathubTestMarker = 'still here'")
-    browser.find_element(By.XPATH, "//nav//a[.//*[text()='Customers']]").click()
+    customers = "//nav//a[.//*[text()='Customers']]"
+    wait_for(browser, lambda d: d.find_element(By.XPATH, customers).is_displayed())  # the drawer slides back in
+    wait_for(browser, lambda d: click_if_interactable(d.find_element(By.XPATH, customers)))
     wait_for(browser, lambda d: d.current_url == f"{server.url}/customers")
     wait_for(browser, lambda d: not same_page(d))
     wait_for(browser, text_on_page("+15550000001"))
+
+
+def click_if_interactable(element) -> bool:
+    try:
+        element.click()
+    except ElementNotInteractableException:
+        return False
+    return True
 
 
 def test_on_a_phone_the_list_and_the_thread_take_turns_without_a_reload(server, browser):
