@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from nicegui import background_tasks
 from nicegui.context import context
 from nicegui.testing import User
+from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
 from nicegui.testing.user_simulation import user_simulation
 
@@ -100,6 +102,8 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     # steady half-second pace keeps their waits short and sure.
     monkeypatch.setattr(live_pace, "BUSY_INTERVAL_SECONDS", live_pace.FIRST_DELAY_SECONDS)
     monkeypatch.setattr(UserNotify, "__call__", _notify_through_the_tab)
+    monkeypatch.setattr(UserNavigate, "to", _navigate_the_tabs_browser)
+    monkeypatch.setattr(User, "__init__", _remember_browser)
     forget_tasks_of_other_loops()
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()
@@ -119,8 +123,32 @@ def _notify_through_the_tab(self: UserNotify, message: str, **options) -> None:
     dialog, a refreshed row) raises in a real tab and must fail here too. Collecting garbage first makes the
     deleted element as gone as a busy server would."""
     gc.collect()
-    context.client  # noqa: B018 - raises as the real notify does when the element is gone
-    _record_notification(self, message, **options)
+    client = context.client  # raises as the real notify does when the element is gone
+    owner = _browser_showing(client)
+    _record_notification(object.__getattribute__(owner, "notify") if owner else self, message, **options)
+
+
+# NiceGUI's User points the global `ui.navigate` and `ui.notify` at whichever simulated browser had an attribute
+# read last, and a browser's own live updates read its attributes: with two browsers, one tab's sign-in
+# navigation could open in the other browser. Both are sent to the browser showing the tab that asked.
+_simulated_browsers: weakref.WeakSet[User] = weakref.WeakSet()
+_create_browser = User.__init__
+_open_target = UserNavigate.to
+
+
+def _remember_browser(self: User, *args, **kwargs) -> None:
+    _create_browser(self, *args, **kwargs)
+    _simulated_browsers.add(self)
+
+
+def _browser_showing(client) -> User | None:
+    return next((browser for browser in list(_simulated_browsers)
+                 if object.__getattribute__(browser, "client") is client), None)
+
+
+def _navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False) -> None:
+    owner = _browser_showing(context.client)
+    _open_target(object.__getattribute__(owner, "navigate") if owner else self, target, new_tab)
 
 
 @pytest.fixture
