@@ -22,8 +22,9 @@ def test_simulated_customer_and_agent_talk_both_ways(server, browser):
         sign_in(agent, server)
         wait_for(agent, text_on_page("Sam Sim"))
         agent.find_element(By.XPATH, "//*[contains(@class, 'nicegui-link')][.//*[text()='Sam Sim']]").click()
-        wait_for(agent, text_on_page("Hi from the simulator"))
-        agent.find_element(By.TAG_NAME, "textarea").send_keys("Hello Sam, how can I help?\n")
+        wait_for(agent, text_on_page("Hi from the simulator"))  # the row's preview says it too: wait for the thread
+        wait_for(agent, lambda d: d.find_elements(By.CSS_SELECTOR, ".inbox-thread textarea"))
+        agent.find_element(By.CSS_SELECTOR, ".inbox-thread textarea").send_keys("Hello Sam, how can I help?\n")
         wait_for(tester, text_on_page("Hello Sam, how can I help?"), timeout=15)
         screenshot(tester, "simulator-2-reply-arrived")
         screenshot(agent, "simulator-agent-thread")
