@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -106,7 +107,10 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 
 def wait_for(driver: WebDriver, condition, timeout: float = 10.0):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: condition(d))
+    # A redraw can replace an element between finding and reading it: look again on the next poll.
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        lambda d: condition(d))
 
 
 def text_on_page(text: str):
