@@ -1,5 +1,6 @@
 """Start ChatHub: `python main.py` (settings from CHATHUB_* environment variables or .env).
 `python main.py backup PATH [--force]` copies the live database instead (see README, Backups)."""
+
 import sys
 
 from chathub.app import run

@@ -10,13 +10,14 @@ alone, before answering; requests take turns for the write, as ChatHub's writes 
 no checks, no worker, no pages. `GET /healthz` says nothing is waiting, so the bench's "all processed" is the
 last acknowledgement. Only listens on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import asyncio
 import os
 import sqlite3
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +38,7 @@ http_app = FastAPI()
 async def receive(request: Request) -> dict:
     body = (await request.body()).decode("utf-8", errors="replace")
     async with _write_turn, db.engine().begin() as connection:  # one row, one commit, then the answer
-        result = await connection.execute(INSERT, {"body": body, "received_at": datetime.now(timezone.utc)})
+        result = await connection.execute(INSERT, {"body": body, "received_at": datetime.now(UTC)})
     return {"status": "accepted", "webhook_log_id": result.lastrowid}
 
 
@@ -52,15 +53,29 @@ def main() -> None:
     path = data_dir / "baseline.db"
     with sqlite3.connect(path) as connection:  # the table, before serving (like ChatHub's schema upgrade)
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("CREATE TABLE IF NOT EXISTS hook (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
-                           "received_at TIMESTAMP NOT NULL)")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS hook (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
+            "received_at TIMESTAMP NOT NULL)"
+        )
     app.on_startup(lambda: db.init_engine(f"sqlite+aiosqlite:///{path}"))
     app.on_shutdown(db.dispose_engine)
-    ui.run_with(http_app, title="Baseline", storage_secret="baseline-" + os.urandom(16).hex(),
-                show_welcome_message=False, favicon="💬", reconnect_timeout=30.0,
-                session_middleware_kwargs={"same_site": "lax", "https_only": False})
-    uvicorn.run(http_app, host="127.0.0.1", port=int(os.environ.get("CHATHUB_PORT", "8080")), log_level="warning",
-                access_log=False, timeout_graceful_shutdown=25)
+    ui.run_with(
+        http_app,
+        title="Baseline",
+        storage_secret="baseline-" + os.urandom(16).hex(),
+        show_welcome_message=False,
+        favicon="💬",
+        reconnect_timeout=30.0,
+        session_middleware_kwargs={"same_site": "lax", "https_only": False},
+    )
+    uvicorn.run(
+        http_app,
+        host="127.0.0.1",
+        port=int(os.environ.get("CHATHUB_PORT", "8080")),
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=25,
+    )
 
 
 if __name__ == "__main__":

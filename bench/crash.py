@@ -23,6 +23,7 @@ and reads the SQLite file:
 Prints a table (sent, acknowledged, stored, lost, duplicated, ...); `--json PATH` writes the figures.
 Only talks to 127.0.0.1: the server it starts and its own fake provider.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,10 +88,18 @@ class Figures:
 
     @property
     def ok(self) -> bool:
-        return (self.lost == 0 and self.duplicated == 0 and not self.logs_not_processed
-                and self.stored == self.sent and self.replies_sent == self.replies_queued
-                and self.replies_sent_twice == 0 and self.replies_unsent == 0 and self.replies_not_received == 0
-                and self.duplicates_unflagged == 0 and self.drain_seconds is not None)
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and not self.logs_not_processed
+            and self.stored == self.sent
+            and self.replies_sent == self.replies_queued
+            and self.replies_sent_twice == 0
+            and self.replies_unsent == 0
+            and self.replies_not_received == 0
+            and self.duplicates_unflagged == 0
+            and self.drain_seconds is not None
+        )
 
 
 def free_port() -> int:
@@ -118,13 +127,24 @@ class ChatHubProcess:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
-        env.update(CHATHUB_DATA_DIR=str(self.data_dir), CHATHUB_HOST="127.0.0.1", CHATHUB_PORT=str(port),
-                   CHATHUB_ADMIN_EMAIL=EMAIL, CHATHUB_ADMIN_PASSWORD=PASSWORD, **self.extra_env)
+        env.update(
+            CHATHUB_DATA_DIR=str(self.data_dir),
+            CHATHUB_HOST="127.0.0.1",
+            CHATHUB_PORT=str(port),
+            CHATHUB_ADMIN_EMAIL=EMAIL,
+            CHATHUB_ADMIN_PASSWORD=PASSWORD,
+            **self.extra_env,
+        )
         self.starts += 1
         log = open(self.data_dir.parent / f"server-{self.starts}.log", "wb")
         started = time.monotonic()
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=self.data_dir.parent,
-                                        env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py")],
+            cwd=self.data_dir.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         while True:
             if self.process.poll() is not None:
@@ -172,9 +192,15 @@ def query(database: Path, sql: str, *params) -> list[tuple]:
 
 
 def webhook(run: str, i: int) -> bytes:
-    return json.dumps({"from": f"crash-{run}-{i // 10:05d}", "name": f"Crash {run} {i // 10}",
-                       "message": f"crash message {i}", "message_id": f"crash-{run}-{i}",
-                       "timestamp": "2024-02-14T10:00:00Z"}).encode()
+    return json.dumps(
+        {
+            "from": f"crash-{run}-{i // 10:05d}",
+            "name": f"Crash {run} {i // 10}",
+            "message": f"crash message {i}",
+            "message_id": f"crash-{run}-{i}",
+            "timestamp": "2024-02-14T10:00:00Z",
+        }
+    ).encode()
 
 
 async def post_webhooks(url: str, bodies: dict[int, bytes], concurrency: int, on_ack=None) -> tuple[set[int], Counter]:
@@ -199,10 +225,17 @@ async def post_webhooks(url: str, bodies: dict[int, bytes], concurrency: int, on
             else:
                 errors[str(response.status_code)] += 1
 
-    sizes = [min(CONNECTIONS_PER_CLIENT, concurrency - start) for start in range(0, concurrency, CONNECTIONS_PER_CLIENT)]
-    clients = [httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0, connect=5.0),
-                                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
-               for size in sizes]
+    sizes = [
+        min(CONNECTIONS_PER_CLIENT, concurrency - start) for start in range(0, concurrency, CONNECTIONS_PER_CLIENT)
+    ]
+    clients = [
+        httpx.AsyncClient(
+            base_url=url,
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+        )
+        for size in sizes
+    ]
     try:
         await asyncio.gather(*(sender(http) for http, size in zip(clients, sizes) for _ in range(size)))
     finally:
@@ -217,20 +250,40 @@ async def sign_in(http: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-async def telegram_conversation(http: httpx.AsyncClient, auth: dict[str, str], provider: FakeTelegram,
-                                text: str = "please answer") -> int:
+async def telegram_conversation(
+    http: httpx.AsyncClient, auth: dict[str, str], provider: FakeTelegram, text: str = "please answer"
+) -> int:
     """A Telegram channel on the fake Bot API, and a customer who wrote to it; returns the conversation id."""
     provider.script.queue("setWebhook", 200, {"ok": True, "result": True})  # this server's URL is http
-    created = await http.post("/api/v1/channels", headers=auth, json={
-        "type": "telegram", "name": "Crash bench bot",
-        "config": {"bot_token": TOKEN, "secret_token": TELEGRAM_SECRET, "api_base_url": provider.base_url}})
+    created = await http.post(
+        "/api/v1/channels",
+        headers=auth,
+        json={
+            "type": "telegram",
+            "name": "Crash bench bot",
+            "config": {"bot_token": TOKEN, "secret_token": TELEGRAM_SECRET, "api_base_url": provider.base_url},
+        },
+    )
     created.raise_for_status()
     channel_id = created.json()["id"]
     customer = {"id": CUSTOMER_CHAT, "is_bot": False, "first_name": "Crash"}
-    update = {"update_id": 1, "message": {"message_id": 1, "from": customer, "chat": {**customer, "type": "private"},
-                                          "date": int(time.time()), "text": text}}
-    (await http.post(f"/webhooks/telegram/{channel_id}", json=update,
-                     headers={"x-telegram-bot-api-secret-token": TELEGRAM_SECRET})).raise_for_status()
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "from": customer,
+            "chat": {**customer, "type": "private"},
+            "date": int(time.time()),
+            "text": text,
+        },
+    }
+    (
+        await http.post(
+            f"/webhooks/telegram/{channel_id}",
+            json=update,
+            headers={"x-telegram-bot-api-secret-token": TELEGRAM_SECRET},
+        )
+    ).raise_for_status()
     for _ in range(600):
         items = (await http.get("/api/v1/conversations", params={"channel_id": channel_id}, headers=auth)).json()
         if items["items"]:
@@ -239,14 +292,18 @@ async def telegram_conversation(http: httpx.AsyncClient, auth: dict[str, str], p
     raise RuntimeError("the customer's first message never became a conversation")
 
 
-async def queue_replies(http: httpx.AsyncClient, auth: dict[str, str], run: str, count: int,
-                        provider: FakeTelegram) -> dict[str, str]:
+async def queue_replies(
+    http: httpx.AsyncClient, auth: dict[str, str], run: str, count: int, provider: FakeTelegram
+) -> dict[str, str]:
     """`count` replies queued to a Telegram customer. Returns their texts by idempotency key."""
     conversation_id = await telegram_conversation(http, auth, provider)
     replies = {f"crash-{run}-reply-{j}": f"reply {j} of {run}" for j in range(count)}
     for key, text in replies.items():
-        response = await http.post(f"/api/v1/conversations/{conversation_id}/messages", headers={
-            **auth, "Idempotency-Key": key}, json={"content": text})
+        response = await http.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            headers={**auth, "Idempotency-Key": key},
+            json={"content": text},
+        )
         response.raise_for_status()
     return replies
 
@@ -263,29 +320,42 @@ async def wait_drained(url: str, timeout: float) -> float | None:
     return None
 
 
-def count(figures: Figures, database: Path, run: str, acknowledged: set[int], replies: dict[str, str],
-          provider: FakeTelegram) -> None:
-    per_id = dict(query(database, "SELECT external_id, COUNT(*) FROM message WHERE direction = 'inbound' "
-                                  "AND external_id LIKE ? GROUP BY external_id", f"crash-{run}-%"))
+def count(
+    figures: Figures, database: Path, run: str, acknowledged: set[int], replies: dict[str, str], provider: FakeTelegram
+) -> None:
+    per_id = dict(
+        query(
+            database,
+            "SELECT external_id, COUNT(*) FROM message WHERE direction = 'inbound' "
+            "AND external_id LIKE ? GROUP BY external_id",
+            f"crash-{run}-%",
+        )
+    )
     per_id.pop(f"crash-{run}-replies-0", None)
     figures.stored = len(per_id)
     figures.lost = sum(1 for i in acknowledged if f"crash-{run}-{i}" not in per_id)
     figures.duplicated = sum(n - 1 for n in per_id.values())
-    statuses = dict(query(database, "SELECT status, COUNT(*) FROM webhook_log WHERE http_status = 200 "
-                                    "GROUP BY status"))
+    statuses = dict(query(database, "SELECT status, COUNT(*) FROM webhook_log WHERE http_status = 200 GROUP BY status"))
     figures.logs_not_processed = {status: n for status, n in statuses.items() if status != "processed"}
-    rows = query(database, "SELECT client_id, status, external_id, possibly_sent_twice FROM message "
-                           "WHERE direction = 'outbound' AND client_id LIKE ?", f"crash-{run}-reply-%")
+    rows = query(
+        database,
+        "SELECT client_id, status, external_id, possibly_sent_twice FROM message "
+        "WHERE direction = 'outbound' AND client_id LIKE ?",
+        f"crash-{run}-reply-%",
+    )
     rows_per_key = Counter(key for key, *_ in rows)
-    sent = [(key, external) for key, status, external, _ in rows
-            if status in ("sent", "delivered", "read") and external]
+    sent = [
+        (key, external) for key, status, external, _ in rows if status in ("sent", "delivered", "read") and external
+    ]
     figures.replies_sent = len({key for key, _ in sent})
-    figures.replies_sent_twice = (sum(n - 1 for n in rows_per_key.values())
-                                  + len(sent) - len({external for _, external in sent}))
+    figures.replies_sent_twice = (
+        sum(n - 1 for n in rows_per_key.values()) + len(sent) - len({external for _, external in sent})
+    )
     figures.replies_unsent = len(set(replies) - {key for key, _ in sent})
     flagged = {key for key, *_, possibly_sent_twice in rows if possibly_sent_twice}
-    count_deliveries(figures, [str(call.params.get("text")) for call in provider.calls_to("sendMessage")],
-                     replies, flagged)
+    count_deliveries(
+        figures, [str(call.params.get("text")) for call in provider.calls_to("sendMessage")], replies, flagged
+    )
 
 
 def count_deliveries(figures: Figures, received: list[str], replies: dict[str, str], flagged: set[str]) -> None:
@@ -296,12 +366,22 @@ def count_deliveries(figures: Figures, received: list[str], replies: dict[str, s
     figures.provider_duplicates = sum(n - 1 for n in per_text.values())
     figures.replies_not_received = sum(1 for text in replies.values() if not per_text[text])
     figures.replies_flagged = len(flagged & set(replies))
-    figures.duplicates_unflagged = sum(per_text[text] - 1 for key, text in replies.items()
-                                       if per_text[text] > 1 and key not in flagged)
+    figures.duplicates_unflagged = sum(
+        per_text[text] - 1 for key, text in replies.items() if per_text[text] > 1 and key not in flagged
+    )
 
 
-async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency_ms: int, stop_after: float,
-                   workdir: Path, timeout: float = 300.0) -> Figures:
+async def scenario(
+    kind: str,
+    *,
+    n: int,
+    concurrency: int,
+    replies: int,
+    latency_ms: int,
+    stop_after: float,
+    workdir: Path,
+    timeout: float = 300.0,
+) -> Figures:
     """One run: start, queue replies, flood, stop with SIGKILL/SIGTERM part way, restart, retry, drain, count."""
     figures = Figures(scenario=f"SIG{kind.upper()}", sent=n, concurrency=concurrency)
     server = ChatHubProcess(workdir / "data")
@@ -333,16 +413,20 @@ async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency
         figures.exit_code, stop_seconds = await exited[0]
         figures.stop_seconds = round(stop_seconds, 2)
         figures.acknowledged_before_stop, figures.errors_before_stop = len(acknowledged), dict(errors)
-        figures.logs_waiting_at_stop = query(server.database, "SELECT COUNT(*) FROM webhook_log WHERE "
-                                                              "status IN ('received', 'processing')")[0][0]
-        figures.replies_pending_at_stop = query(server.database, "SELECT COUNT(*) FROM message WHERE "
-                                                                 "status = 'pending' AND client_id LIKE ?",
-                                                f"crash-{run}-reply-%")[0][0]
+        figures.logs_waiting_at_stop = query(
+            server.database, "SELECT COUNT(*) FROM webhook_log WHERE status IN ('received', 'processing')"
+        )[0][0]
+        figures.replies_pending_at_stop = query(
+            server.database,
+            "SELECT COUNT(*) FROM message WHERE status = 'pending' AND client_id LIKE ?",
+            f"crash-{run}-reply-%",
+        )[0][0]
 
         figures.restart_seconds = round(server.start(), 2)
         restarted = time.monotonic()
-        retried, _ = await post_webhooks(server.url, {i: bodies[i] for i in bodies if i not in acknowledged},
-                                         concurrency)
+        retried, _ = await post_webhooks(
+            server.url, {i: bodies[i] for i in bodies if i not in acknowledged}, concurrency
+        )
         figures.acknowledged_after_restart = len(retried)
         drained = await wait_drained(server.url, timeout)
         figures.drain_seconds = round(time.monotonic() - restarted, 2) if drained is not None else None
@@ -354,31 +438,46 @@ async def scenario(kind: str, *, n: int, concurrency: int, replies: int, latency
     return figures
 
 
-COLUMNS = [("scenario", "scenario"), ("sent", "sent"), ("acked", "acknowledged"), ("stored", "stored"),
-           ("lost", "lost"), ("duplicated", "duplicated"), ("logs left", "logs_waiting_at_stop"),
-           ("not processed", "logs_not_processed"), ("replies", "replies_queued"),
-           ("pending at stop", "replies_pending_at_stop"), ("replies sent", "replies_sent"),
-           ("sent twice", "replies_sent_twice"), ("provider got", "provider_received"),
-           ("provider dups", "provider_duplicates"), ("flagged", "replies_flagged"),
-           ("unflagged dups", "duplicates_unflagged"), ("exit", "exit_code"), ("stop s", "stop_seconds"),
-           ("drain s", "drain_seconds")]
+COLUMNS = [
+    ("scenario", "scenario"),
+    ("sent", "sent"),
+    ("acked", "acknowledged"),
+    ("stored", "stored"),
+    ("lost", "lost"),
+    ("duplicated", "duplicated"),
+    ("logs left", "logs_waiting_at_stop"),
+    ("not processed", "logs_not_processed"),
+    ("replies", "replies_queued"),
+    ("pending at stop", "replies_pending_at_stop"),
+    ("replies sent", "replies_sent"),
+    ("sent twice", "replies_sent_twice"),
+    ("provider got", "provider_received"),
+    ("provider dups", "provider_duplicates"),
+    ("flagged", "replies_flagged"),
+    ("unflagged dups", "duplicates_unflagged"),
+    ("exit", "exit_code"),
+    ("stop s", "stop_seconds"),
+    ("drain s", "drain_seconds"),
+]
 
 
 def table(results: list[Figures]) -> str:
     rows = []
     for figures in results:
         values = asdict(figures)
-        values["acknowledged"] = (f"{figures.acknowledged_before_stop}+{figures.acknowledged_after_restart}")
+        values["acknowledged"] = f"{figures.acknowledged_before_stop}+{figures.acknowledged_after_restart}"
         values["logs_not_processed"] = sum(figures.logs_not_processed.values())
         rows.append([str(values[key]) for _, key in COLUMNS])
     headers = [title for title, _ in COLUMNS]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
-    lines.append("acked = 2xx before the stop + 2xx when re-sent after the restart; lost = acked but not stored;"
-                 " logs left = accepted webhooks still queued when the process ended (processed after restart);"
-                 " sent twice = in the database; provider dups = replies the provider got more than once,"
-                 " flagged = marked possibly sent twice for the agent (a send cut short by the stop)")
+    lines.append(
+        "acked = 2xx before the stop + 2xx when re-sent after the restart; lost = acked but not stored;"
+        " logs left = accepted webhooks still queued when the process ended (processed after restart);"
+        " sent twice = in the database; provider dups = replies the provider got more than once,"
+        " flagged = marked possibly sent twice for the agent (a send cut short by the stop)"
+    )
     return "\n".join(lines)
 
 
@@ -387,10 +486,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", type=int, default=2000, help="webhooks per scenario (default 2000)")
     parser.add_argument("-c", type=int, default=50, help="concurrent senders (default 50)")
     parser.add_argument("--replies", type=int, default=40, help="agent replies queued before the flood")
-    parser.add_argument("--latency-ms", type=int, default=1500, help="the fake provider's answer time for "
-                        "a send (keeps replies pending; default 1500)")
-    parser.add_argument("--stop-after", type=float, default=0.5, help="stop once this share of webhooks was "
-                        "acknowledged (default 0.5)")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=1500,
+        help="the fake provider's answer time for a send (keeps replies pending; default 1500)",
+    )
+    parser.add_argument(
+        "--stop-after", type=float, default=0.5, help="stop once this share of webhooks was acknowledged (default 0.5)"
+    )
     parser.add_argument("--scenarios", default="kill,term", help="kill (SIGKILL), term (SIGTERM) or both")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data folders and logs")
@@ -409,9 +513,19 @@ def main(argv: list[str] | None = None) -> None:
     for kind in args.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix=f"chathub-crash-{kind}-"))
         try:
-            results.append(asyncio.run(scenario(kind, n=args.n, concurrency=args.c, replies=args.replies,
-                                                latency_ms=args.latency_ms, stop_after=args.stop_after,
-                                                workdir=workdir)))
+            results.append(
+                asyncio.run(
+                    scenario(
+                        kind,
+                        n=args.n,
+                        concurrency=args.c,
+                        replies=args.replies,
+                        latency_ms=args.latency_ms,
+                        stop_after=args.stop_after,
+                        workdir=workdir,
+                    )
+                )
+            )
         finally:
             if args.keep_data:
                 print(f"{kind}: data and server logs kept in {workdir}", file=sys.stderr)

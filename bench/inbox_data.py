@@ -9,6 +9,7 @@ plain sqlite3: `executemany` in a few big transactions, `synchronous=OFF` for th
 customer-support templates with order numbers, tracking codes, products and places, so searches hit a
 realistic vocabulary: a few very common words ("order", "thanks"), many rare ones. Deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,22 +27,30 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import BENCH_EMAIL, BENCH_PASSWORD  # noqa: E402  (the admin every bench signs in as)
 
-FIRST = ("Ann Bob Cy Dana Eve Finn Gus Hana Ivo Jana Karl Lena Mia Nils Olga Paul Quinn Rosa Sam Tina Uwe Vera "
-         "Walt Xena Yusuf Zoe Amir Bea Chen Dario Elif Femi Greta Hugo Ines Jonas Kemal Lars Maya Nora Omar Pia "
-         "Raj Sofia Timo Ulla Viktor Wanda Yara Zeno Aiko Bruno Clara Diego Emma Farid Gina Hector Iris Jasper "
-         "Kira Leon Marta Noah Oskar Petra Rafael Selma Theo Ugo Valentina Willem Ximena Yannick Zara").split()
-LAST = ("Lee Smith Meyer Rossi Novak Silva Kim Tanaka Okafor Schmidt Dubois Jansen Costa Nowak Yilmaz Haddad "
-        "Garcia Berg Larsen Moreau Fischer Romano Santos Kowalski Popescu Horvat Ivanova Nielsen Weber Ricci "
-        "Fernandes Petrov Andersen Laurent Vogel Conti Oliveira Svoboda Demir Nasser Lopez Lund Holm Bernard "
-        "Wagner Bruno Pereira Mazur Sahin Aziz Ortiz Dahl Koch Martin Gallo Alves Wojcik Kaya Rahman").split()
-PRODUCTS = ("headphones kettle backpack lamp blender jacket sneakers charger keyboard monitor toaster umbrella "
-            "watch speaker tent camera mattress chair desk bicycle helmet scarf sofa drill router printer "
-            "vacuum jeans dress suitcase guitar tablet phone case mixer heater fan pillow blanket mug teapot "
-            "skateboard stroller scooter kayak grill juicer razor perfume wallet sunglasses").split()
+FIRST = (
+    "Ann Bob Cy Dana Eve Finn Gus Hana Ivo Jana Karl Lena Mia Nils Olga Paul Quinn Rosa Sam Tina Uwe Vera "
+    "Walt Xena Yusuf Zoe Amir Bea Chen Dario Elif Femi Greta Hugo Ines Jonas Kemal Lars Maya Nora Omar Pia "
+    "Raj Sofia Timo Ulla Viktor Wanda Yara Zeno Aiko Bruno Clara Diego Emma Farid Gina Hector Iris Jasper "
+    "Kira Leon Marta Noah Oskar Petra Rafael Selma Theo Ugo Valentina Willem Ximena Yannick Zara"
+).split()
+LAST = (
+    "Lee Smith Meyer Rossi Novak Silva Kim Tanaka Okafor Schmidt Dubois Jansen Costa Nowak Yilmaz Haddad "
+    "Garcia Berg Larsen Moreau Fischer Romano Santos Kowalski Popescu Horvat Ivanova Nielsen Weber Ricci "
+    "Fernandes Petrov Andersen Laurent Vogel Conti Oliveira Svoboda Demir Nasser Lopez Lund Holm Bernard "
+    "Wagner Bruno Pereira Mazur Sahin Aziz Ortiz Dahl Koch Martin Gallo Alves Wojcik Kaya Rahman"
+).split()
+PRODUCTS = (
+    "headphones kettle backpack lamp blender jacket sneakers charger keyboard monitor toaster umbrella "
+    "watch speaker tent camera mattress chair desk bicycle helmet scarf sofa drill router printer "
+    "vacuum jeans dress suitcase guitar tablet phone case mixer heater fan pillow blanket mug teapot "
+    "skateboard stroller scooter kayak grill juicer razor perfume wallet sunglasses"
+).split()
 COLORS = "black white red blue green grey navy beige pink yellow silver olive".split()
-CITIES = ("Berlin Lisbon Madrid Paris Vienna Prague Warsaw Oslo Dublin Milan Athens Zurich Lyon Porto Krakow "
-          "Hamburg Munich Rotterdam Antwerp Valencia Seville Naples Turin Bergen Malmo Tallinn Riga Vilnius "
-          "Budapest Ljubljana Zagreb Sofia Bucharest Helsinki Copenhagen Brussels Geneva Bologna Graz").split()
+CITIES = (
+    "Berlin Lisbon Madrid Paris Vienna Prague Warsaw Oslo Dublin Milan Athens Zurich Lyon Porto Krakow "
+    "Hamburg Munich Rotterdam Antwerp Valencia Seville Naples Turin Bergen Malmo Tallinn Riga Vilnius "
+    "Budapest Ljubljana Zagreb Sofia Bucharest Helsinki Copenhagen Brussels Geneva Bologna Graz"
+).split()
 CARRIERS = "DHL UPS FedEx GLS DPD PostNL Hermes Colissimo".split()
 MONTHS = "January February March April May June July August September October November December".split()
 CUSTOMER_LINES = [
@@ -88,10 +97,21 @@ AGENT_LINES = [
 STATUS_WEIGHTS = {"open": 40, "pending": 10, "resolved": 45, "snoozed": 5}
 EXTRA_CHANNELS = [
     ("telegram", "Telegram support bot", {"bot_token": "123456:bench-token", "secret_token": "bench-secret"}),
-    ("whatsapp", "WhatsApp shop", {"phone_number_id": "1234567890", "access_token": "bench-token",
-                                   "app_secret": "bench-app-secret", "verify_token": "bench-verify"}),
-    ("twilio", "SMS line", {"account_sid": "AC" + "0" * 32, "auth_token": "bench-token",
-                            "from_number": "+15550000000"}),
+    (
+        "whatsapp",
+        "WhatsApp shop",
+        {
+            "phone_number_id": "1234567890",
+            "access_token": "bench-token",
+            "app_secret": "bench-app-secret",
+            "verify_token": "bench-verify",
+        },
+    ),
+    (
+        "twilio",
+        "SMS line",
+        {"account_sid": "AC" + "0" * 32, "auth_token": "bench-token", "from_number": "+15550000000"},
+    ),
 ]
 
 
@@ -127,10 +147,17 @@ class TextMaker:
         if "{" not in template:
             return template
         return template.format(
-            order=r.randint(100000, 999999), tracking=f"{r.choice(CARRIERS)[:2].upper()}{r.randint(10**8, 10**9)}",
-            product=r.choice(PRODUCTS), street=f"{r.choice(LAST)}straße {r.randint(1, 120)}",
-            city=r.choice(CITIES), color=r.choice(COLORS), month=r.choice(MONTHS), name=name.split()[0],
-            amount=f"{r.randint(5, 400)}.{r.randint(0, 99):02d}", carrier=r.choice(CARRIERS))
+            order=r.randint(100000, 999999),
+            tracking=f"{r.choice(CARRIERS)[:2].upper()}{r.randint(10**8, 10**9)}",
+            product=r.choice(PRODUCTS),
+            street=f"{r.choice(LAST)}straße {r.randint(1, 120)}",
+            city=r.choice(CITIES),
+            color=r.choice(COLORS),
+            month=r.choice(MONTHS),
+            name=name.split()[0],
+            amount=f"{r.randint(5, 400)}.{r.randint(0, 99):02d}",
+            carrier=r.choice(CARRIERS),
+        )
 
     def customer(self, name: str) -> str:
         return self.fill(self.rng.choice(CUSTOMER_LINES), name)
@@ -151,8 +178,16 @@ def thread_sizes(rng: random.Random, conversations: int, messages: int, big_thre
     return sizes
 
 
-def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000, big_threads: int = 5,
-         big_size: int = 10_000, seed: int = 7, quiet: bool = False) -> FillResult:
+def fill(
+    data_dir: Path,
+    *,
+    customers: int = 100_000,
+    messages: int = 1_000_000,
+    big_threads: int = 5,
+    big_size: int = 10_000,
+    seed: int = 7,
+    quiet: bool = False,
+) -> FillResult:
     """Create the database under `data_dir` (which must not hold one yet) and fill it."""
     from chathub import bootstrap
     from chathub.auth import hash_password
@@ -174,15 +209,18 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
     # no WAL while filling: nothing reads the file meanwhile, and WAL wrote every page twice (13 % slower)
     for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY"):
         connection.execute(f"PRAGMA {pragma}")
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
 
     def log(what: str) -> None:
         if not quiet:
             print(f"  {time.perf_counter() - started:6.1f} s  {what}", file=sys.stderr, flush=True)
 
     connection.execute("BEGIN")
-    channel_ids = {"simulator": connection.execute(
-        "SELECT id FROM channel WHERE type = 'simulator' ORDER BY id LIMIT 1").fetchone()[0]}
+    channel_ids = {
+        "simulator": connection.execute(
+            "SELECT id FROM channel WHERE type = 'simulator' ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+    }
     for channel_type, name, config in EXTRA_CHANNELS:
         try:
             config = DRIVERS[ChannelType(channel_type)].validate_config(config)
@@ -190,12 +228,18 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
             channel_type, config = "simulator", DRIVERS[ChannelType.simulator].validate_config({})
         channel_ids[name] = connection.execute(
             "INSERT INTO channel (type, name, enabled, config, api_base_url, created_at) VALUES (?, ?, 1, ?, ?, ?)",
-            (channel_type, name, json.dumps(config), "http://127.0.0.1:9", _stamp(now))).lastrowid
+            (channel_type, name, json.dumps(config), "http://127.0.0.1:9", _stamp(now)),
+        ).lastrowid
     channel_list = list(channel_ids.values())
     password_hash = hash_password("bench-agent-password-1")
-    agent_ids = [connection.execute(
-        "INSERT INTO agent (email, name, role, password_hash, is_active, created_at) VALUES (?, ?, 'agent', ?, 1, ?)",
-        (f"agent{n}@example.com", f"Agent {n}", password_hash, _stamp(now))).lastrowid for n in range(1, 6)]
+    agent_ids = [
+        connection.execute(
+            "INSERT INTO agent (email, name, role, password_hash, is_active, created_at)"
+            " VALUES (?, ?, 'agent', ?, 1, ?)",
+            (f"agent{n}@example.com", f"Agent {n}", password_hash, _stamp(now)),
+        ).lastrowid
+        for n in range(1, 6)
+    ]
     connection.execute("COMMIT")
 
     sizes = thread_sizes(rng, customers, messages, big_threads, big_size)
@@ -212,13 +256,18 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
         connection.executemany(
             "INSERT INTO message (conversation_id, channel_id, direction, content_type, content, status, "
             "external_id, attempts, agent_id, created_at, sent_at, delivered_at, read_at) "
-            "VALUES (?, ?, ?, 'text', ?, ?, ?, 0, ?, ?, ?, ?, ?)", message_batch)
+            "VALUES (?, ?, ?, 'text', ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+            message_batch,
+        )
         message_batch = []
 
     connection.execute("BEGIN")
     for index in range(customers):
-        customer_id, conversation_id, identity_id = first_customer + index, first_conversation + index, \
-            first_identity + index
+        customer_id, conversation_id, identity_id = (
+            first_customer + index,
+            first_conversation + index,
+            first_identity + index,
+        )
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         phone = f"+49{rng.randint(1500000000, 1799999999)}"
         channel_id = channel_list[index % len(channel_list)]
@@ -228,9 +277,17 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
         last = last.replace(microsecond=rng.randint(0, 999999))
         step = timedelta(seconds=min(3600, max(20, year // 4 // max(size, 1))))
         created = last - step * (size - 1)
-        customer_rows.append((customer_id, name, phone if rng.random() < 0.8 else None,
-                              f"{name.split()[0].lower()}.{customer_id}@example.com" if rng.random() < 0.3 else None,
-                              "", _stamp(created), _stamp(created)))
+        customer_rows.append(
+            (
+                customer_id,
+                name,
+                phone if rng.random() < 0.8 else None,
+                f"{name.split()[0].lower()}.{customer_id}@example.com" if rng.random() < 0.3 else None,
+                "",
+                _stamp(created),
+                _stamp(created),
+            )
+        )
         identity_rows.append((identity_id, customer_id, channel_id, phone + f"-{customer_id}", _stamp(created)))
         status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
         # unread: the trailing customer messages nobody has read (mostly open conversations)
@@ -244,18 +301,54 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
             content = text.customer(name) if inbound else text.agent(name)
             stamp = _stamp(at)
             if inbound:
-                message_batch.append((conversation_id, channel_id, "inbound", content, "received",
-                                      f"ext-{conversation_id}-{number}", None, stamp, stamp, None, None))
+                message_batch.append(
+                    (
+                        conversation_id,
+                        channel_id,
+                        "inbound",
+                        content,
+                        "received",
+                        f"ext-{conversation_id}-{number}",
+                        None,
+                        stamp,
+                        stamp,
+                        None,
+                        None,
+                    )
+                )
             else:
-                message_batch.append((conversation_id, channel_id, "outbound", content, "read",
-                                      f"out-{conversation_id}-{number}", assignee or agent_ids[0], stamp, stamp,
-                                      stamp, stamp))
+                message_batch.append(
+                    (
+                        conversation_id,
+                        channel_id,
+                        "outbound",
+                        content,
+                        "read",
+                        f"out-{conversation_id}-{number}",
+                        assignee or agent_ids[0],
+                        stamp,
+                        stamp,
+                        stamp,
+                        stamp,
+                    )
+                )
         message_count += size
         unread = min(inbound_tail, size)
-        conversation_rows.append((conversation_id, customer_id, channel_id, identity_id, status, assignee, unread,
-                                  _stamp(last), " ".join(content.split())[:PREVIEW_LENGTH],
-                                  snooze_end(rng, now) if status == "snoozed" else None,
-                                  _stamp(created)))
+        conversation_rows.append(
+            (
+                conversation_id,
+                customer_id,
+                channel_id,
+                identity_id,
+                status,
+                assignee,
+                unread,
+                _stamp(last),
+                " ".join(content.split())[:PREVIEW_LENGTH],
+                snooze_end(rng, now) if status == "snoozed" else None,
+                _stamp(created),
+            )
+        )
         if len(message_batch) >= 50_000:
             _insert_people(connection, customer_rows, identity_rows, conversation_rows)
             customer_rows, identity_rows, conversation_rows = [], [], []
@@ -277,20 +370,33 @@ def fill(data_dir: Path, *, customers: int = 100_000, messages: int = 1_000_000,
     seconds = time.perf_counter() - started
     size_mib = sum(p.stat().st_size for p in data_dir.glob("chathub.db*")) / 2**20
     rows = customers * 3 + message_count
-    return FillResult(customers=customers, conversations=customers, messages=message_count,
-                      big_threads=list(range(first_conversation, first_conversation + big_threads)),
-                      seconds=round(seconds, 1), rows_per_second=round(rows / seconds),
-                      database_mib=round(size_mib, 1), channels=channel_ids)
+    return FillResult(
+        customers=customers,
+        conversations=customers,
+        messages=message_count,
+        big_threads=list(range(first_conversation, first_conversation + big_threads)),
+        seconds=round(seconds, 1),
+        rows_per_second=round(rows / seconds),
+        database_mib=round(size_mib, 1),
+        channels=channel_ids,
+    )
 
 
 def _insert_people(connection: sqlite3.Connection, customers: list, identities: list, conversations: list) -> None:
-    connection.executemany("INSERT INTO customer (id, name, phone, email, notes, created_at, updated_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
-    connection.executemany("INSERT INTO customer_identity (id, customer_id, channel_id, external_id, created_at) "
-                           "VALUES (?, ?, ?, ?, ?)", identities)
-    connection.executemany("INSERT INTO conversation (id, customer_id, channel_id, identity_id, status, assignee_id, "
-                           "unread_count, last_message_at, last_message_preview, snoozed_until, created_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversations)
+    connection.executemany(
+        "INSERT INTO customer (id, name, phone, email, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        customers,
+    )
+    connection.executemany(
+        "INSERT INTO customer_identity (id, customer_id, channel_id, external_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        identities,
+    )
+    connection.executemany(
+        "INSERT INTO conversation (id, customer_id, channel_id, identity_id, status, assignee_id, "
+        "unread_count, last_message_at, last_message_preview, snoozed_until, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conversations,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -302,8 +408,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--big-size", type=int, default=10_000, help="messages in each big thread (10,000)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    result = fill(args.data_dir, customers=args.customers, messages=args.messages, big_threads=args.big_threads,
-                  big_size=args.big_size, seed=args.seed)
+    result = fill(
+        args.data_dir,
+        customers=args.customers,
+        messages=args.messages,
+        big_threads=args.big_threads,
+        big_size=args.big_size,
+        seed=args.seed,
+    )
     print(json.dumps(asdict(result), indent=2))
 
 

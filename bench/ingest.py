@@ -19,6 +19,7 @@ run against its own round's reference, then the median (the machine's pace drift
 With a token (or --email/--password) it also counts webhook logs that ended `failed` and the conversations
 created. Only talks to 127.0.0.1 / localhost: it is a load generator.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,9 +115,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def payload(run: str, i: int, per_customer: int) -> dict:
-    return {"from": f"bench-{run}-{i // per_customer:06d}", "name": f"Bench {run} customer {i // per_customer}",
-            "message": f"bench message {i}", "type": "text", "message_id": f"bench-{run}-{i}",
-            "timestamp": "2024-02-14T10:00:00Z"}
+    return {
+        "from": f"bench-{run}-{i // per_customer:06d}",
+        "name": f"Bench {run} customer {i // per_customer}",
+        "message": f"bench message {i}",
+        "type": "text",
+        "message_id": f"bench-{run}-{i}",
+        "timestamp": "2024-02-14T10:00:00Z",
+    }
 
 
 @dataclass
@@ -141,8 +147,9 @@ class KeepAliveConnection:
     def __init__(self, url: str, path: str) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname, parts.port or 80
-        self.head = (f"POST {path} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\n"
-                     "content-length: ").encode()
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\ncontent-length: "
+        ).encode()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -165,8 +172,12 @@ class KeepAliveConnection:
         self.reader = self.writer = None
 
 
-async def post_concurrently(url: str, concurrency: int, next_body: Callable[[], tuple[Any, bytes] | None],
-                            on_accepted: Callable[[Any], None] | None = None) -> PostStats:
+async def post_concurrently(
+    url: str,
+    concurrency: int,
+    next_body: Callable[[], tuple[Any, bytes] | None],
+    on_accepted: Callable[[Any], None] | None = None,
+) -> PostStats:
     """`concurrency` senders, each on a keep-alive connection of its own, post `next_body()`'s (key, body) to
     the simulator webhook until it gives None; `on_accepted(key)` hears of every 200."""
     stats = PostStats()
@@ -180,8 +191,13 @@ async def post_concurrently(url: str, concurrency: int, next_body: Callable[[], 
                 try:
                     async with asyncio.timeout(60):
                         status = await connection.post(body)
-                except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError,
-                        asyncio.LimitOverrunError) as error:
+                except (
+                    OSError,
+                    TimeoutError,
+                    ValueError,
+                    asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError,
+                ) as error:
                     stats.errors[type(error).__name__] += 1
                     connection.close()  # a fresh connection for the next body
                     continue
@@ -266,16 +282,20 @@ async def bench(args: argparse.Namespace, label: str = "chathub", browser_pid: i
             result.server_cpu_ms_per_webhook = (cpu_seconds(args.server_pid) - server_cpu) * 1000 / args.n
         if token:
             since_iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 1))
-            result.failed_logs = await count_items(http, "/api/v1/webhook-logs", headers,
-                                                   status="failed", since=since_iso)
+            result.failed_logs = await count_items(
+                http, "/api/v1/webhook-logs", headers, status="failed", since=since_iso
+            )
             result.conversations = await count_items(http, "/api/v1/conversations", headers, q=f"Bench {run} ")
     return result
 
 
 def report(result: Result) -> str:
-    processed = (f"{result.all_processed_seconds:.2f} s after the first request, "
-                 f"{result.processed_after_last_ack_seconds:.2f} s after the last acknowledgement"
-                 if result.all_processed_seconds is not None else "NOT within the timeout")
+    processed = (
+        f"{result.all_processed_seconds:.2f} s after the first request, "
+        f"{result.processed_after_last_ack_seconds:.2f} s after the last acknowledgement"
+        if result.all_processed_seconds is not None
+        else "NOT within the timeout"
+    )
     lines = [
         f"[{result.label}]",
         f"webhooks:          {result.n} at concurrency {result.concurrency}, {result.accepted} accepted "
@@ -292,14 +312,23 @@ def report(result: Result) -> str:
     lines.append(f"CPU per webhook:   {cpu}")
     if result.failed_logs is not None:
         lines.append(f"failed logs:       {result.failed_logs}")
-        lines.append(f"conversations:     {result.conversations} created "
-                     f"(expected {-(-result.n // result.per_customer)})")
+        lines.append(
+            f"conversations:     {result.conversations} created (expected {-(-result.n // result.per_customer)})"
+        )
     return "\n".join(lines)
 
 
-SUMMARY_FIELDS = ("webhooks_per_second", "ack_p50_ms", "ack_p99_ms", "ack_max_ms", "all_processed_seconds",
-                  "processed_after_last_ack_seconds", "server_cpu_ms_per_webhook", "client_cpu_ms_per_webhook",
-                  "browser_cores")
+SUMMARY_FIELDS = (
+    "webhooks_per_second",
+    "ack_p50_ms",
+    "ack_p99_ms",
+    "ack_max_ms",
+    "all_processed_seconds",
+    "processed_after_last_ack_seconds",
+    "server_cpu_ms_per_webhook",
+    "client_cpu_ms_per_webhook",
+    "browser_cores",
+)
 
 
 def summarize(results: list[Result]) -> dict:
@@ -317,18 +346,23 @@ def summarize(results: list[Result]) -> dict:
 def table(summaries: dict[str, dict], n: int, c: int) -> str:
     def cell(value, spec: str) -> str:
         return format(value, spec) if value is not None else format("-", ">" + spec.split(".")[0])
-    lines = [f"ingest: {n} webhooks at concurrency {c}; medians over rounds",
-             f"{'variant':<22} {'rounds':>6} {'webhooks/s':>10} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} "
-             f"{'processed':>10} {'after ack':>9} {'srv CPU/wh':>10} {'load CPU/wh':>11} {'browser':>7} {'errors':>6}",
-             f"{'':<22} {'':>6} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'s':>10} {'s':>9} {'ms':>10} {'ms':>11} "
-             f"{'cores':>7} {'':>6}"]
+
+    lines = [
+        f"ingest: {n} webhooks at concurrency {c}; medians over rounds",
+        f"{'variant':<22} {'rounds':>6} {'webhooks/s':>10} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} "
+        f"{'processed':>10} {'after ack':>9} {'srv CPU/wh':>10} {'load CPU/wh':>11} {'browser':>7} {'errors':>6}",
+        f"{'':<22} {'':>6} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'s':>10} {'s':>9} {'ms':>10} {'ms':>11} "
+        f"{'cores':>7} {'':>6}",
+    ]
     for label, s in summaries.items():
-        lines.append(f"{label:<22} {s['rounds']:>6} {cell(s['webhooks_per_second'], '10.0f')} "
-                     f"{cell(s['ack_p50_ms'], '8.1f')} {cell(s['ack_p99_ms'], '8.1f')} {cell(s['ack_max_ms'], '8.1f')} "
-                     f"{cell(s['all_processed_seconds'], '10.2f')} {cell(s['processed_after_last_ack_seconds'], '9.2f')} "
-                     f"{cell(s['server_cpu_ms_per_webhook'], '10.2f')} "
-                     f"{cell(s.get('client_cpu_ms_per_webhook'), '11.2f')} {cell(s.get('browser_cores'), '7.2f')} "
-                     f"{s['errors'] + s['unprocessed_runs']:>6}")
+        lines.append(
+            f"{label:<22} {s['rounds']:>6} {cell(s['webhooks_per_second'], '10.0f')} "
+            f"{cell(s['ack_p50_ms'], '8.1f')} {cell(s['ack_p99_ms'], '8.1f')} {cell(s['ack_max_ms'], '8.1f')} "
+            f"{cell(s['all_processed_seconds'], '10.2f')} {cell(s['processed_after_last_ack_seconds'], '9.2f')} "
+            f"{cell(s['server_cpu_ms_per_webhook'], '10.2f')} "
+            f"{cell(s.get('client_cpu_ms_per_webhook'), '11.2f')} {cell(s.get('browser_cores'), '7.2f')} "
+            f"{s['errors'] + s['unprocessed_runs']:>6}"
+        )
     return "\n".join(lines)
 
 
@@ -338,9 +372,11 @@ def ratios(runs: dict[str, list[Result]]) -> dict[str, float]:
     out = {}
     for label in runs:
         reference = "baseline" if label == "chathub" else "chathub" if label.startswith("chathub_") else None
-        pairs = [(run.webhooks_per_second, ref.webhooks_per_second)
-                 for run, ref in zip(runs[label], runs.get(reference, []))
-                 if run.webhooks_per_second and ref.webhooks_per_second]
+        pairs = [
+            (run.webhooks_per_second, ref.webhooks_per_second)
+            for run, ref in zip(runs[label], runs.get(reference, []))
+            if run.webhooks_per_second and ref.webhooks_per_second
+        ]
         if pairs:
             out[f"{label}_over_{reference}"] = round(statistics.median(a / b for a, b in pairs), 3)
     return out
@@ -356,15 +392,21 @@ BASELINE_COMMAND = [sys.executable, str(ROOT / "bench" / "baseline_server.py")]
 
 
 @contextmanager
-def own_server(args: argparse.Namespace, *, data_dir: Path | None = None, command: list[str] | None = None,
-               label: str = "server"):
+def own_server(
+    args: argparse.Namespace, *, data_dir: Path | None = None, command: list[str] | None = None, label: str = "server"
+):
     """`python main.py` (or `command`) on a free 127.0.0.1 port with a temporary data folder, or `data_dir`
     (kept); stopped on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="chathub-bench-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
-    env.update(CHATHUB_DATA_DIR=str((data_dir or workdir / "data").resolve()), CHATHUB_HOST="127.0.0.1",
-               CHATHUB_PORT=str(port), CHATHUB_ADMIN_EMAIL=BENCH_EMAIL, CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD)
+    env.update(
+        CHATHUB_DATA_DIR=str((data_dir or workdir / "data").resolve()),
+        CHATHUB_HOST="127.0.0.1",
+        CHATHUB_PORT=str(port),
+        CHATHUB_ADMIN_EMAIL=BENCH_EMAIL,
+        CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD,
+    )
     env.update(getattr(args, "server_env", {}))  # what a bench needs set on its server
     log_path = workdir / "server.log"
     command = command or [sys.executable, str(ROOT / "main.py")]
@@ -412,14 +454,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--email", help="agent email, to sign in instead of --token")
     parser.add_argument("--password", help="agent password")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait until all are processed")
-    parser.add_argument("--start-server", action="store_true",
-                        help="start the baseline and `python main.py` on free ports with temporary data, then stop them")
+    parser.add_argument(
+        "--start-server",
+        action="store_true",
+        help="start the baseline and `python main.py` on free ports with temporary data, then stop them",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="with --start-server: runs per variant (default 3)")
-    parser.add_argument("--tabs", type=int, default=20,
-                        help="with --start-server: agent tabs for the 'with tabs' variant (default 20, 0: skip)")
-    parser.add_argument("--tab-layouts", type=lambda v: v.split(","), default=["tabs", "windows"],
-                        help="with --tabs: 'tabs' (one window: all but one tab in the background), 'windows' (each "
-                             "in view), or both: tabs,windows (default)")
+    parser.add_argument(
+        "--tabs",
+        type=int,
+        default=20,
+        help="with --start-server: agent tabs for the 'with tabs' variant (default 20, 0: skip)",
+    )
+    parser.add_argument(
+        "--tab-layouts",
+        type=lambda v: v.split(","),
+        default=["tabs", "windows"],
+        help="with --tabs: 'tabs' (one window: all but one tab in the background), 'windows' (each "
+        "in view), or both: tabs,windows (default)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="with --start-server: ChatHub only")
     parser.add_argument("--keep-data", action="store_true", help="with --start-server: keep the temp folders")
     parser.add_argument("--server-pid", type=int, help="pid of the running server, to measure its CPU time")
@@ -438,9 +491,8 @@ def open_agent_tabs(url: str, count: int, *, windows: bool = False):
     """A headless Chromium signed in as the bench admin with `count` live tabs: inboxes and a thread. As tabs
     of one window, all but the last are in the background (an agent's browser); with `windows`, each has a
     window of its own and all are in view (agents at their screens)."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
     from live_latency import browser, sign_in
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver = browser()
     try:
@@ -474,7 +526,7 @@ def run_rounds(args: argparse.Namespace) -> dict[str, list[Result]]:
             variants = [("chathub", args)] if args.no_baseline else [("baseline", base_args), ("chathub", args)]
             for label, target in variants if number % 2 == 0 else reversed(variants):
                 record(runs, asyncio.run(bench(target, label)))
-            for layout in (args.tab_layouts if args.tabs else []):
+            for layout in args.tab_layouts if args.tabs else []:
                 record(runs, run_with_tabs(args, layout, server.pid))
     return runs
 
@@ -517,8 +569,18 @@ def main(argv: list[str] | None = None) -> None:
         target = 0.6 if name == "chathub_over_baseline" else 0.8
         print(f"ratio {name.replace('_over_', ' / ')}: {value:.2f} (target >= {target})")
     if args.json:
-        args.json.write_text(json.dumps({"n": args.n, "concurrency": args.c, "summaries": summaries, "ratios": found,
-                                         "runs": {k: [asdict(r) for r in v] for k, v in runs.items()}}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "concurrency": args.c,
+                    "summaries": summaries,
+                    "ratios": found,
+                    "runs": {k: [asdict(r) for r in v] for k, v in runs.items()},
+                },
+                indent=2,
+            )
+        )
     results = [r for v in runs.values() for r in v]
     if any(r.errors or r.all_processed_seconds is None or r.failed_logs for r in results):
         sys.exit(1)

@@ -8,6 +8,7 @@ the page stamps the moment each message's text appears (performance.timeOrigin +
 time.time() on this machine). Messages are posted one at a time, each after the previous one showed.
 Prints p50/p90/p99/max in ms. Only talks to 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,21 @@ import time
 import uuid
 
 import httpx
+from ingest import BENCH_EMAIL, BENCH_PASSWORD, own_server, percentile
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ingest import BENCH_EMAIL, BENCH_PASSWORD, own_server, percentile
-
-CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync", "--window-size=1280,900"]
+CHROME_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--window-size=1280,900",
+]
 OBSERVER_JS = """
 window.__seen = {};
 new MutationObserver((mutations) => {
@@ -46,8 +54,7 @@ def browser() -> webdriver.Chrome:
     options.binary_location = "/usr/bin/chromium"
     for argument in CHROME_ARGS:
         options.add_argument(argument)
-    return webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"),
-                            options=options)
+    return webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
 
 
 def sign_in(driver: webdriver.Chrome, url: str) -> None:
@@ -82,12 +89,13 @@ def measure(url: str, n: int, tabs: int, sender: str) -> list[float]:
         WebDriverWait(agent, 20).until(lambda d: "warm-up" in d.find_element(By.TAG_NAME, "body").text)
         agent.execute_script(OBSERVER_JS)
         latencies = []
-        for number in range(n):
+        for _ in range(n):
             text = f"lat-{uuid.uuid4().hex[:10]}"
             posted = time.time() * 1000
             http.post("/webhooks/simulator", json={"from": sender, "message": text, "message_id": text})
             seen = WebDriverWait(agent, 10, poll_frequency=0.005).until(
-                lambda d: d.execute_script(f"return window.__seen[{json.dumps(text)}]"))
+                lambda d, text=text: d.execute_script(f"return window.__seen[{json.dumps(text)}]")
+            )
             latencies.append(seen - posted)
         return latencies
     finally:
@@ -103,8 +111,10 @@ def _auth(http: httpx.Client) -> dict[str, str]:
 
 def report(label: str, latencies: list[float]) -> str:
     values = sorted(latencies)
-    return (f"{label:<28} n={len(values):<4} p50={percentile(values, 50):7.1f} ms  p90={percentile(values, 90):7.1f} ms"
-            f"  p99={percentile(values, 99):7.1f} ms  max={values[-1]:7.1f} ms")
+    return (
+        f"{label:<28} n={len(values):<4} p50={percentile(values, 50):7.1f} ms  p90={percentile(values, 90):7.1f} ms"
+        f"  p99={percentile(values, 99):7.1f} ms  max={values[-1]:7.1f} ms"
+    )
 
 
 def main() -> None:
@@ -131,8 +141,11 @@ def main() -> None:
         run_all()
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({k: {"p50": percentile(sorted(v), 50), "p99": percentile(sorted(v), 99)}
-                       for k, v in results.items()}, out, indent=2)
+            json.dump(
+                {k: {"p50": percentile(sorted(v), 50), "p99": percentile(sorted(v), 99)} for k, v in results.items()},
+                out,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

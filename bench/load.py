@@ -19,6 +19,7 @@ and `--settle` seconds after that, with the tabs still open (after draining it m
 page it opened (never reloaded) and shows the latest message. A table, and with `--json PATH` the same
 figures as JSON. Exits 1 when a check fails. Only talks to 127.0.0.1 / localhost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,15 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
-
 from ingest import LOCAL_HOSTS, cpu_seconds, own_server, post_concurrently
 from live_latency import browser
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from tabs_memory import rss_mib
 
 ARM_JS = """
@@ -116,8 +116,10 @@ class Result:
         if self.webhooks_failed:
             found.append(f"{self.webhooks_failed} webhooks failed processing")
         if self.stored != self.acknowledged or self.lost or self.unexpected:
-            found.append(f"stored {self.stored} != acknowledged {self.acknowledged} "
-                         f"(lost {self.lost}, unexpected {self.unexpected})")
+            found.append(
+                f"stored {self.stored} != acknowledged {self.acknowledged} "
+                f"(lost {self.lost}, unexpected {self.unexpected})"
+            )
         if self.rss_growth_after_load_mib is not None and self.rss_growth_after_load_mib > self.rss_tolerance_mib:
             found.append(f"memory grew {self.rss_growth_after_load_mib:.1f} MiB after the load ended")
         if len(self.tabs) != self.tabs_open or not all(tab.ok for tab in self.tabs):
@@ -126,6 +128,7 @@ class Result:
 
 
 # --- what is sent --------------------------------------------------------------------------------------------
+
 
 def message_id(run: str, index: int) -> str:
     return f"load-{run}-{index}"
@@ -141,10 +144,15 @@ def customer_of(index: int, customers: int, busy: int, busy_share: float) -> int
 
 def webhook(run: str, index: int, customer: int, *, seed: bool = False) -> dict:
     """One customer message; `seed` ones open the busy threads and are not counted as load."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"from": f"load-{run}-{customer:05d}", "name": f"Load {run} customer {customer}",
-            "message": f"load {run} {'opening' if seed else 'message'} {index}", "type": "text",
-            "message_id": f"seed-{run}-{index}" if seed else message_id(run, index), "timestamp": now}
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "from": f"load-{run}-{customer:05d}",
+        "name": f"Load {run} customer {customer}",
+        "message": f"load {run} {'opening' if seed else 'message'} {index}",
+        "type": "text",
+        "message_id": f"seed-{run}-{index}" if seed else message_id(run, index),
+        "timestamp": now,
+    }
 
 
 class Sampler:
@@ -165,7 +173,7 @@ class Sampler:
             self.sample()
             await asyncio.sleep(0.5)
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
@@ -173,8 +181,7 @@ class Sampler:
         self._task.cancel()
 
 
-async def send_load(args: argparse.Namespace, run: str, busy: int, result: Result,
-                    sampler: Sampler) -> set[str]:
+async def send_load(args: argparse.Namespace, run: str, busy: int, result: Result, sampler: Sampler) -> set[str]:
     """`args.senders` senders posting for `args.duration` seconds; returns the acknowledged message ids."""
     acknowledged: set[str] = set()
     counter = itertools.count()
@@ -199,6 +206,7 @@ async def send_load(args: argparse.Namespace, run: str, busy: int, result: Resul
 
 
 # --- the server's side ---------------------------------------------------------------------------------------
+
 
 async def sign_in(http: httpx.AsyncClient, args: argparse.Namespace) -> dict[str, str]:
     if args.token:
@@ -226,9 +234,18 @@ async def seed_busy_threads(http: httpx.AsyncClient, auth: dict, run: str, busy:
     found: dict[str, int] = {}
     cursor = None
     while True:
-        page = (await http.get("/api/v1/conversations", headers=auth, params={
-            "q": f"Load {run} customer", "status": "open", "limit": 100, **({"cursor": cursor} if cursor else {})
-        })).json()
+        page = (
+            await http.get(
+                "/api/v1/conversations",
+                headers=auth,
+                params={
+                    "q": f"Load {run} customer",
+                    "status": "open",
+                    "limit": 100,
+                    **({"cursor": cursor} if cursor else {}),
+                },
+            )
+        ).json()
         found |= {item["customer"]["name"]: item["id"] for item in page["items"]}
         cursor = page.get("next_cursor")
         if not cursor:
@@ -238,8 +255,9 @@ async def seed_busy_threads(http: httpx.AsyncClient, auth: dict, run: str, busy:
 
 def stored_ids_in_file(db: Path, run: str) -> set[str]:
     with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30) as connection:
-        rows = connection.execute("SELECT external_id FROM message WHERE direction = 'inbound' AND external_id "
-                                  "LIKE ?", (f"load-{run}-%",)).fetchall()
+        rows = connection.execute(
+            "SELECT external_id FROM message WHERE direction = 'inbound' AND external_id LIKE ?", (f"load-{run}-%",)
+        ).fetchall()
     return {row[0] for row in rows}
 
 
@@ -249,8 +267,11 @@ async def stored_ids_through_api(http: httpx.AsyncClient, auth: dict, run: str) 
     async def pages(path: str, **params):
         cursor = None
         while True:
-            page = (await http.get(path, headers=auth, params={
-                **params, "limit": 100, **({"cursor": cursor} if cursor else {})})).json()
+            page = (
+                await http.get(
+                    path, headers=auth, params={**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+                )
+            ).json()
             yield page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
@@ -268,13 +289,15 @@ async def latest_messages(http: httpx.AsyncClient, auth: dict, busy_ids: list[in
     top = (await http.get("/api/v1/conversations", headers=auth, params={"status": "open", "limit": 1})).json()
     threads = {}
     for conversation_id in busy_ids:
-        items = (await http.get(f"/api/v1/conversations/{conversation_id}/messages", headers=auth,
-                                params={"limit": 1})).json()["items"]
+        items = (
+            await http.get(f"/api/v1/conversations/{conversation_id}/messages", headers=auth, params={"limit": 1})
+        ).json()["items"]
         threads[conversation_id] = items[-1]["content"]
     return top["items"][0]["last_message_preview"], threads
 
 
 # --- the tabs ------------------------------------------------------------------------------------------------
+
 
 class AgentTabs:
     """One headless Chromium, signed in, with `inbox` tabs on / and one tab per busy thread."""
@@ -295,8 +318,7 @@ class AgentTabs:
             if number:
                 self.driver.switch_to.new_window("tab")
             self.driver.get(self.url + tab.path)
-            WebDriverWait(self.driver, 30).until(
-                lambda d: d.execute_script("return window.did_handshake === true"))
+            WebDriverWait(self.driver, 30).until(lambda d: d.execute_script("return window.did_handshake === true"))
             self.driver.execute_script(ARM_JS, run)
             self.handles[self.driver.current_window_handle] = tab
 
@@ -323,17 +345,25 @@ class AgentTabs:
 
 def plan_tabs(count: int, busy_ids: list[int]) -> list[Tab]:
     inbox = count // 2
-    return [Tab("/") for _ in range(inbox)] + [Tab(f"/conversations/{c}", c) for c in busy_ids[:count - inbox]]
+    return [Tab("/") for _ in range(inbox)] + [Tab(f"/conversations/{c}", c) for c in busy_ids[: count - inbox]]
 
 
 # --- the run -------------------------------------------------------------------------------------------------
+
 
 def run_load(args: argparse.Namespace) -> Result:
     """The whole bench against args.url (a started server); the caller prints or asserts."""
     run = uuid.uuid4().hex[:8]
     busy = args.tabs - args.tabs // 2
-    result = Result(senders=args.senders, duration_s=args.duration, tabs_open=args.tabs, customers=args.customers,
-                    busy_share=args.busy_share, settle_s=args.settle, rss_tolerance_mib=args.rss_tolerance)
+    result = Result(
+        senders=args.senders,
+        duration_s=args.duration,
+        tabs_open=args.tabs,
+        customers=args.customers,
+        busy_share=args.busy_share,
+        settle_s=args.settle,
+        rss_tolerance_mib=args.rss_tolerance,
+    )
     sampler = Sampler(args.server_pid)
 
     async def prepare() -> tuple[dict, list[int], int]:
@@ -395,34 +425,59 @@ def report(result: Result) -> str:
     tabs_ok = sum(tab.ok for tab in result.tabs)
     threads = sum(tab.conversation_id is not None for tab in result.tabs)
     rows = [
-        ("load", f"{result.senders} senders for {result.duration_s:g} s, {result.customers} customers, "
-                 f"{result.busy_share:.0%} to the {threads} busy threads open in tabs"),
+        (
+            "load",
+            f"{result.senders} senders for {result.duration_s:g} s, {result.customers} customers, "
+            f"{result.busy_share:.0%} to the {threads} busy threads open in tabs",
+        ),
         ("requests sent", str(result.sent)),
         ("acknowledged (200)", f"{result.acknowledged} ({result.acknowledged_per_second:.0f}/s)"),
         ("error responses", errors),
-        ("ack latency", f"p50 {result.ack_p50_ms:.0f} ms, p99 {result.ack_p99_ms:.0f} ms, "
-                        f"max {result.ack_max_ms:.0f} ms"),
-        ("queue drained", "NOT within the timeout" if result.drained_after_load_s is None
-         else f"{result.drained_after_load_s:.1f} s after the load ended"),
-        ("server CPU per webhook", "n/a" if result.server_cpu_ms_per_webhook is None
-         else f"{result.server_cpu_ms_per_webhook:.1f} ms (intake, processing and the tabs' updates)"),
+        (
+            "ack latency",
+            f"p50 {result.ack_p50_ms:.0f} ms, p99 {result.ack_p99_ms:.0f} ms, max {result.ack_max_ms:.0f} ms",
+        ),
+        (
+            "queue drained",
+            "NOT within the timeout"
+            if result.drained_after_load_s is None
+            else f"{result.drained_after_load_s:.1f} s after the load ended",
+        ),
+        (
+            "server CPU per webhook",
+            "n/a"
+            if result.server_cpu_ms_per_webhook is None
+            else f"{result.server_cpu_ms_per_webhook:.1f} ms (intake, processing and the tabs' updates)",
+        ),
         ("webhooks failed", str(result.webhooks_failed)),
-        ("messages stored", f"{result.stored} (lost {result.lost}, unexpected {result.unexpected}; "
-                            f"counted through {result.counted_through})"),
+        (
+            "messages stored",
+            f"{result.stored} (lost {result.lost}, unexpected {result.unexpected}; "
+            f"counted through {result.counted_through})",
+        ),
         ("RSS before the load", mib(result.rss_before_mib)),
         ("RSS peak (whole run)", mib(result.rss_peak_mib)),
         ("RSS at the end of the load", mib(result.rss_end_of_load_mib)),
         ("RSS once drained", mib(result.rss_drained_mib)),
         (f"RSS {result.settle_s:g} s after draining", mib(result.rss_after_mib)),
-        ("growth after the load", "n/a" if result.rss_growth_after_load_mib is None
-         else f"{result.rss_growth_after_load_mib:+.1f} MiB since drained (tolerance {result.rss_tolerance_mib:g} "
-              f"MiB), {result.rss_after_mib - result.rss_end_of_load_mib:+.1f} MiB since the senders stopped"),
+        (
+            "growth after the load",
+            "n/a"
+            if result.rss_growth_after_load_mib is None
+            else f"{result.rss_growth_after_load_mib:+.1f} MiB since drained (tolerance {result.rss_tolerance_mib:g} "
+            f"MiB), {result.rss_after_mib - result.rss_end_of_load_mib:+.1f} MiB since the senders stopped",
+        ),
         ("tabs live and up to date", f"{tabs_ok} of {result.tabs_open}"),
     ]
-    rows += [(f"  tab {tab.path}", ("ok" if tab.ok else "NOT OK") + f": connected={tab.connected} "
-              f"same_page={tab.same_page} disconnects={tab.disconnects} shows {tab.expected!r}={tab.shows_latest} "
-              f"list rows={tab.inbox_rows}")
-             for tab in result.tabs]
+    rows += [
+        (
+            f"  tab {tab.path}",
+            ("ok" if tab.ok else "NOT OK") + f": connected={tab.connected} "
+            f"same_page={tab.same_page} disconnects={tab.disconnects} shows {tab.expected!r}={tab.shows_latest} "
+            f"list rows={tab.inbox_rows}",
+        )
+        for tab in result.tabs
+    ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     lines.append("verdict".ljust(width) + "  " + ("ok" if not result.problems else "; ".join(result.problems)))
@@ -436,11 +491,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
     parser.add_argument("--tabs", type=int, default=20, help="agent tabs open, half inbox, half busy threads")
     parser.add_argument("--customers", type=int, default=2000, help="distinct customers writing (default 2000)")
-    parser.add_argument("--busy-share", type=float, default=0.1,
-                        help="share of the messages that go to the busy threads open in tabs (default 0.1)")
+    parser.add_argument(
+        "--busy-share",
+        type=float,
+        default=0.1,
+        help="share of the messages that go to the busy threads open in tabs (default 0.1)",
+    )
     parser.add_argument("--settle", type=float, default=30, help="seconds after draining before the last RSS")
-    parser.add_argument("--rss-tolerance", type=float, default=8.0,
-                        help="MiB the RSS may move after the load without failing the run (default 8)")
+    parser.add_argument(
+        "--rss-tolerance",
+        type=float,
+        default=8.0,
+        help="MiB the RSS may move after the load without failing the run (default 8)",
+    )
     parser.add_argument("--tab-timeout", type=float, default=30, help="seconds for the tabs to catch up")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queue to drain")
     parser.add_argument("--token", help="API token of an agent (or --email/--password)")
@@ -448,8 +511,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password", help="agent password")
     parser.add_argument("--server-pid", type=int, help="pid of the running server, for its RSS")
     parser.add_argument("--db", help="the server's SQLite file, to count stored messages (else: the API)")
-    parser.add_argument("--start-server", action="store_true",
-                        help="start `python main.py` on a free port with a temporary data folder, then stop it")
+    parser.add_argument(
+        "--start-server",
+        action="store_true",
+        help="start `python main.py` on a free port with a temporary data folder, then stop it",
+    )
     parser.add_argument("--keep-data", action="store_true", help="with --start-server: keep the temp folder")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this file")
     args = parser.parse_args(argv)

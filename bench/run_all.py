@@ -7,6 +7,7 @@ Each benchmark runs as its own process with --json into --out; the large-inbox f
 (`<out>/large-inbox-data`) and served again for the memory figures. --smoke uses small N everywhere but the
 large inbox (which is the point); its figures are marked as smoke figures in the document.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,25 +35,53 @@ def run(command: list[str], log: Path) -> None:
 
 
 def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    ram = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal:")), 0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    ram = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip() or "?"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip()
+            or "?"
+        )
     except OSError:
         commit = "?"
-    return {"cores (nproc)": str(os.cpu_count()), "CPU": cpu, "RAM": f"{ram / 2**20:.1f} GiB",
-            "OS": platform.platform(), "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version,
-            "NiceGUI": metadata.version("nicegui"), "Chromium": _chromium(), "commit": commit,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return {
+        "cores (nproc)": str(os.cpu_count()),
+        "CPU": cpu,
+        "RAM": f"{ram / 2**20:.1f} GiB",
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "SQLite": sqlite3.sqlite_version,
+        "NiceGUI": metadata.version("nicegui"),
+        "Chromium": _chromium(),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 
 def _chromium() -> str:
     try:
-        return subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
-                              timeout=30).stdout.strip() or "?"
+        return (
+            subprocess.run(
+                ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=30
+            ).stdout.strip()
+            or "?"
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "not installed"
 
@@ -72,19 +101,24 @@ def ingest_section(data: dict | None, command: str) -> list[str]:
     lines = ["## Ingest: webhooks against the stack's own limit", "", f"`{command}`", ""]
     if not data:
         return lines + ["(no result: see the log)", ""]
-    lines += [f"{data['n']} simulator webhooks at concurrency {data['concurrency']}. Each round runs every variant "
-              "once (baseline and ChatHub alternate which goes first); the table gives medians over rounds, each "
-              "ratio is the median of that round's ratios.", "",
-              "| variant | rounds | webhooks/s | ack p50 ms | ack p99 ms | ack max ms | all processed s | "
-              "after last ack s | server CPU ms/webhook | load generator CPU ms/webhook | browser cores | errors |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        f"{data['n']} simulator webhooks at concurrency {data['concurrency']}. Each round runs every variant "
+        "once (baseline and ChatHub alternate which goes first); the table gives medians over rounds, each "
+        "ratio is the median of that round's ratios.",
+        "",
+        "| variant | rounds | webhooks/s | ack p50 ms | ack p99 ms | ack max ms | all processed s | "
+        "after last ack s | server CPU ms/webhook | load generator CPU ms/webhook | browser cores | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, s in data["summaries"].items():
-        lines.append(f"| {label} | {s['rounds']} | {fmt(s['webhooks_per_second'], '.0f')} | {fmt(s['ack_p50_ms'])} | "
-                     f"{fmt(s['ack_p99_ms'])} | {fmt(s['ack_max_ms'])} | {fmt(s['all_processed_seconds'], '.2f')} | "
-                     f"{fmt(s['processed_after_last_ack_seconds'], '.2f')} | "
-                     f"{fmt(s['server_cpu_ms_per_webhook'], '.2f')} | {fmt(s.get('client_cpu_ms_per_webhook'), '.2f')} | "
-                     f"{fmt(s.get('browser_cores'), '.2f')} | "
-                     f"{s['errors'] + s['unprocessed_runs']} |")
+        lines.append(
+            f"| {label} | {s['rounds']} | {fmt(s['webhooks_per_second'], '.0f')} | {fmt(s['ack_p50_ms'])} | "
+            f"{fmt(s['ack_p99_ms'])} | {fmt(s['ack_max_ms'])} | {fmt(s['all_processed_seconds'], '.2f')} | "
+            f"{fmt(s['processed_after_last_ack_seconds'], '.2f')} | "
+            f"{fmt(s['server_cpu_ms_per_webhook'], '.2f')} | {fmt(s.get('client_cpu_ms_per_webhook'), '.2f')} | "
+            f"{fmt(s.get('browser_cores'), '.2f')} | "
+            f"{s['errors'] + s['unprocessed_runs']} |"
+        )
     lines.append("")
     targets = {"chathub_over_baseline": "≥ 0.6"}
     for name, value in data["ratios"].items():
@@ -95,8 +129,9 @@ def ingest_section(data: dict | None, command: str) -> list[str]:
 MB_IN_MIB = 1e6 / 2**20  # the issue's memory targets are in MB, the benches measure MiB
 
 
-def targets_section(ingest: dict | None, large: dict | None, memory_empty: dict | None,
-                    memory_large: dict | None) -> list[str]:
+def targets_section(
+    ingest: dict | None, large: dict | None, memory_empty: dict | None, memory_large: dict | None
+) -> list[str]:
     """Issue 7's targets against this run's figures: met or not is computed here, never written by hand."""
     rows: list[tuple[str, str, bool | None]] = []
     summaries, ratios = (ingest or {}).get("summaries", {}), (ingest or {}).get("ratios", {})
@@ -107,41 +142,76 @@ def targets_section(ingest: dict | None, large: dict | None, memory_empty: dict 
 
     ratio = ratios.get("chathub_over_baseline")
     target("ingest ≥ 0.6 × baseline (C=50)", ratio, f"{fmt(ratio, '.2f')}", ratio is not None and ratio >= 0.6)
-    lag = max((s["processed_after_last_ack_seconds"] for s in summaries.values() if s.get("rounds")
-               and s.get("processed_after_last_ack_seconds") is not None), default=None)
-    target("all processed ≤ 2 s after the last ack", lag, f"{fmt(lag, '.2f')} s (slowest variant)",
-           lag is not None and lag <= 2)
+    lag = max(
+        (
+            s["processed_after_last_ack_seconds"]
+            for s in summaries.values()
+            if s.get("rounds") and s.get("processed_after_last_ack_seconds") is not None
+        ),
+        default=None,
+    )
+    target(
+        "all processed ≤ 2 s after the last ack",
+        lag,
+        f"{fmt(lag, '.2f')} s (slowest variant)",
+        lag is not None and lag <= 2,
+    )
     p99 = chathub.get("ack_p99_ms")
-    target("ack p99 < 50 ms", p99, f"{fmt(p99)} ms (baseline {fmt(baseline.get('ack_p99_ms'))} ms)",
-           p99 is not None and p99 < 50)
+    target(
+        "ack p99 < 50 ms",
+        p99,
+        f"{fmt(p99)} ms (baseline {fmt(baseline.get('ack_p99_ms'))} ms)",
+        p99 is not None and p99 < 50,
+    )
     for layout in ("tabs", "windows"):
         ratio = ratios.get(f"chathub_20_{layout}_over_chathub")
         where = "tabs of one window" if layout == "tabs" else "windows, all in view"
         target(f"20 agent {where} ≥ 0.8 × none", ratio, fmt(ratio, ".2f"), ratio is not None and ratio >= 0.8)
     for name, limit in (("lists", 100), ("thread", 150), ("search", 200)):
         cases = [case for case in (large or {}).get("cases", []) if case["target_ms"] == limit]
-        worst = max((max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None) for case in cases),
-                    default=None)
+        worst = max(
+            (max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None) for case in cases), default=None
+        )
         counted = f"{len(cases)} case{'' if len(cases) == 1 else 's'}"
-        target(f"large inbox: {name} < {limit} ms ({counted})", worst, f"slowest {fmt(worst)} ms",
-               worst is not None and worst < limit)
+        target(
+            f"large inbox: {name} < {limit} ms ({counted})",
+            worst,
+            f"slowest {fmt(worst)} ms",
+            worst is not None and worst < limit,
+        )
     fill = (large or {}).get("fill_seconds")
     target("large inbox filled well under 2 minutes (< 60 s)", fill, f"{fmt(fill)} s", fill is not None and fill < 60)
     idle = (memory_empty or {}).get("idle_mib")
     target("idle < 150 MB", idle, f"{fmt(idle)} MiB", idle is not None and idle < 150 * MB_IN_MIB)
     for label, data in (("empty database", memory_empty), ("large inbox", memory_large)):
         per_tab = (data or {}).get("per_tab_mib")
-        target(f"each additional tab < 1 MB ({label})", per_tab, f"{fmt(per_tab, '.2f')} MiB",
-               per_tab is not None and per_tab < MB_IN_MIB)
+        target(
+            f"each additional tab < 1 MB ({label})",
+            per_tab,
+            f"{fmt(per_tab, '.2f')} MiB",
+            per_tab is not None and per_tab < MB_IN_MIB,
+        )
     for label, data in (("empty database", memory_empty), ("large inbox", memory_large)):
         growth = (data or {}).get("churn_growth_percent_of_idle")
         tabs = (data or {}).get("tabs_opened")
-        target(f"within 10 % of idle after tabs open and close ({label}, {tabs or '?'} tabs)", growth,
-               f"{fmt(growth)} %", growth is not None and growth <= 10)
-    lines = ["## Targets", "", "Issue 7's targets against the figures below (computed from this run). "
-             "bench/README.md says what limits the ones this machine misses.", "",
-             "| target | this run | met |", "| --- | --- | --- |"]
-    lines += [f"| {name} | {shown} | {'-' if met is None else 'yes' if met else '**no**'} |" for name, shown, met in rows]
+        target(
+            f"within 10 % of idle after tabs open and close ({label}, {tabs or '?'} tabs)",
+            growth,
+            f"{fmt(growth)} %",
+            growth is not None and growth <= 10,
+        )
+    lines = [
+        "## Targets",
+        "",
+        "Issue 7's targets against the figures below (computed from this run). "
+        "bench/README.md says what limits the ones this machine misses.",
+        "",
+        "| target | this run | met |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {name} | {shown} | {'-' if met is None else 'yes' if met else '**no**'} |" for name, shown, met in rows
+    ]
     return lines + [""]
 
 
@@ -151,40 +221,55 @@ def large_section(data: dict | None, command: str) -> list[str]:
         return lines + ["(no result: see the log)", ""]
     c = data["counts"]
     fill = f"filled in {data['fill_seconds']:.1f} s" if data.get("fill_seconds") else "reused"
-    lines += [f"{c['customers']:,} customers, {c['conversations']:,} conversations, {c['messages']:,} messages, "
-              f"{data['database_mib']:.0f} MiB on disk; {fill}. Medians of {data['runs']} runs after a warm-up. "
-              "Service: the function the page and the API call, timed in-process (server time; CPU: the process's "
-              "CPU time). REST: the HTTP round trip on 127.0.0.1.", "",
-              "| case | service ms | (CPU ms) | REST ms | target ms | met |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines += [
+        f"{c['customers']:,} customers, {c['conversations']:,} conversations, {c['messages']:,} messages, "
+        f"{data['database_mib']:.0f} MiB on disk; {fill}. Medians of {data['runs']} runs after a warm-up. "
+        "Service: the function the page and the API call, timed in-process (server time; CPU: the process's "
+        "CPU time). REST: the HTTP round trip on 127.0.0.1.",
+        "",
+        "| case | service ms | (CPU ms) | REST ms | target ms | met |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for case in data["cases"]:
         worst = max(v for v in (case["service_ms"], case["rest_ms"]) if v is not None)
         met = "" if case["target_ms"] is None else ("yes" if worst < case["target_ms"] else "**no**")
-        lines.append(f"| {case['name']} | {fmt(case['service_ms'], '.2f')} | {fmt(case['service_cpu_ms'], '.2f')} | "
-                     f"{fmt(case['rest_ms'], '.2f')} | {fmt(case['target_ms'], '.0f')} | {met} |")
+        lines.append(
+            f"| {case['name']} | {fmt(case['service_ms'], '.2f')} | {fmt(case['service_cpu_ms'], '.2f')} | "
+            f"{fmt(case['rest_ms'], '.2f')} | {fmt(case['target_ms'], '.0f')} | {met} |"
+        )
     if data.get("server_rss_mib_after_rest") is not None:
-        lines += ["", f"Server RSS on this database: {data['server_rss_mib_started']} MiB after start, "
-                      f"{data['server_rss_mib_after_rest']} MiB after the REST runs."]
+        lines += [
+            "",
+            f"Server RSS on this database: {data['server_rss_mib_started']} MiB after start, "
+            f"{data['server_rss_mib_after_rest']} MiB after the REST runs.",
+        ]
     return lines + [""]
 
 
 def memory_section(empty: dict | None, large: dict | None, commands: list[str]) -> list[str]:
     lines = ["## Memory", ""] + [f"`{command}`  " for command in commands] + [""]
-    rows = [("idle, no tab open (MiB)", "idle_mib"), ("inbox open in one tab (MiB)", "inbox_open_mib"),
-            ("20 more tabs open (MiB)", "batch_open_mib"), ("per additional tab, first 20 on a fresh server (MiB)", "per_tab_mib"),
-            ("per additional tab, later rounds, median (MiB)", "per_tab_warm_mib"),
-            ("after they closed (MiB)", "after_first_batch_closed_mib"), ("tabs opened and closed", "tabs_opened"),
-            ("after all of them (MiB)", "after_churn_mib"),
-            ("growth over inbox-open (MiB)", "churn_growth_mib"),
-            ("growth, % of idle", "churn_growth_percent_of_idle"),
-            ("growth after the first round (MiB)", "growth_after_first_round_mib")]
+    rows = [
+        ("idle, no tab open (MiB)", "idle_mib"),
+        ("inbox open in one tab (MiB)", "inbox_open_mib"),
+        ("20 more tabs open (MiB)", "batch_open_mib"),
+        ("per additional tab, first 20 on a fresh server (MiB)", "per_tab_mib"),
+        ("per additional tab, later rounds, median (MiB)", "per_tab_warm_mib"),
+        ("after they closed (MiB)", "after_first_batch_closed_mib"),
+        ("tabs opened and closed", "tabs_opened"),
+        ("after all of them (MiB)", "after_churn_mib"),
+        ("growth over inbox-open (MiB)", "churn_growth_mib"),
+        ("growth, % of idle", "churn_growth_percent_of_idle"),
+        ("growth after the first round (MiB)", "growth_after_first_round_mib"),
+    ]
     lines += ["| server RSS | empty database | large inbox (100k / 1M) |", "| --- | ---: | ---: |"]
     for label, key in rows:
         spec = {"per_tab_mib": ".2f", "per_tab_warm_mib": ".2f", "tabs_opened": "d"}.get(key, ".1f")
         values = [fmt(d.get(key), spec) if d else "-" for d in (empty, large)]
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
     lines.append("")
-    lines.append("Targets: idle < 150 MB; each additional tab < 1 MB; after 200 tabs open and close, back within "
-                 "10 % of idle.")
+    lines.append(
+        "Targets: idle < 150 MB; each additional tab < 1 MB; after 200 tabs open and close, back within 10 % of idle."
+    )
     return lines + [""]
 
 
@@ -213,16 +298,59 @@ def main() -> None:
     bench = lambda name: str(ROOT / "bench" / name)  # noqa: E731
     large_data = out / "large-inbox-data"
     commands = {
-        "ingest": [PYTHON, bench("ingest.py"), "--start-server", "-n", str(n), "-c", "50", "--rounds", str(rounds),
-                   "--tabs", "20", "--json", str(out / "ingest.json")],
-        "large": [PYTHON, bench("large_inbox.py"), "--start-server", "--data-dir", str(large_data),
-                  "--json", str(out / "large_inbox.json")],
-        "memory": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", str(tabs_n),
-                   "--json", str(out / "memory_empty.json")],
-        "memory_large": [PYTHON, bench("tabs_memory.py"), "--start-server", "-n", "100", "--data-dir", str(large_data),
-                         "--json", str(out / "memory_large.json")],
-        "live": [PYTHON, bench("live_latency.py"), "--start-server", "-n", str(live_n),
-                 "--json", str(out / "live_latency.json")],
+        "ingest": [
+            PYTHON,
+            bench("ingest.py"),
+            "--start-server",
+            "-n",
+            str(n),
+            "-c",
+            "50",
+            "--rounds",
+            str(rounds),
+            "--tabs",
+            "20",
+            "--json",
+            str(out / "ingest.json"),
+        ],
+        "large": [
+            PYTHON,
+            bench("large_inbox.py"),
+            "--start-server",
+            "--data-dir",
+            str(large_data),
+            "--json",
+            str(out / "large_inbox.json"),
+        ],
+        "memory": [
+            PYTHON,
+            bench("tabs_memory.py"),
+            "--start-server",
+            "-n",
+            str(tabs_n),
+            "--json",
+            str(out / "memory_empty.json"),
+        ],
+        "memory_large": [
+            PYTHON,
+            bench("tabs_memory.py"),
+            "--start-server",
+            "-n",
+            "100",
+            "--data-dir",
+            str(large_data),
+            "--json",
+            str(out / "memory_large.json"),
+        ],
+        "live": [
+            PYTHON,
+            bench("live_latency.py"),
+            "--start-server",
+            "-n",
+            str(live_n),
+            "--json",
+            str(out / "live_latency.json"),
+        ],
     }
     if large_data.exists() and "large" not in args.skip:
         shutil.rmtree(large_data)  # a fresh fill: its time is one of the figures
@@ -232,25 +360,40 @@ def main() -> None:
         run(command, out / f"{name}.log")
 
     def shown(name: str) -> str:
-        return " ".join(".venv/bin/python" if part == PYTHON else
-                        os.path.relpath(part, ROOT) if part.startswith(str(ROOT)) else part
-                        for part in commands[name])
+        return " ".join(
+            ".venv/bin/python"
+            if part == PYTHON
+            else os.path.relpath(part, ROOT)
+            if part.startswith(str(ROOT))
+            else part
+            for part in commands[name]
+        )
 
     lines = ["# Benchmarks", ""]
     if args.smoke or args.note:
         lines += [f"> {'**Smoke figures** (small N): ' if args.smoke else ''}{args.note}".rstrip(), ""]
-    lines += ["Reproduce everything with one command (it writes this file):", "", "```bash",
-              ".venv/bin/python bench/run_all.py --out bench-results --docs docs/benchmarks.md", "```", "",
-              "or one benchmark at a time with the commands under each table (see bench/README.md for what each "
-              "measures and how to read it).", "", "## Machine", "", "| | |", "| --- | --- |"]
+    lines += [
+        "Reproduce everything with one command (it writes this file):",
+        "",
+        "```bash",
+        ".venv/bin/python bench/run_all.py --out bench-results --docs docs/benchmarks.md",
+        "```",
+        "",
+        "or one benchmark at a time with the commands under each table (see bench/README.md for what each "
+        "measures and how to read it).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+    ]
     lines += [f"| {key} | {value} |" for key, value in info.items()]
     lines.append("")
     results = {name: load(out / f"{name}.json") for name in ("ingest", "large_inbox", "memory_empty", "memory_large")}
     lines += targets_section(*results.values())
     lines += ingest_section(results["ingest"], shown("ingest"))
     lines += large_section(results["large_inbox"], shown("large"))
-    lines += memory_section(results["memory_empty"], results["memory_large"],
-                            [shown("memory"), shown("memory_large")])
+    lines += memory_section(results["memory_empty"], results["memory_large"], [shown("memory"), shown("memory_large")])
     lines += live_section(load(out / "live_latency.json"), shown("live"))
     text = "\n".join(lines)
     print(text)

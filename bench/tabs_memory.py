@@ -14,6 +14,7 @@ high-water mark) and as the median of the later rounds, each over the previous r
 one more tab costs a server that has been running). Bus subscriptions must come back to where they were.
 Only talks to 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
-from selenium.webdriver.support.ui import WebDriverWait
-
 from ingest import own_server
 from live_latency import browser, sign_in
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 @dataclass
@@ -44,7 +44,9 @@ class Result:
     after_churn_mib: float = 0.0
     churn_growth_mib: float = 0.0  # after all rounds, over the inbox-open figure
     churn_growth_percent_of_idle: float = 0.0
-    growth_after_first_round_mib: float = 0.0  # after all rounds, over the first round's closed figure: a leak shows here
+    growth_after_first_round_mib: float = (
+        0.0  # after all rounds, over the first round's closed figure: a leak shows here
+    )
     subscribers_baseline: int = 0
     subscribers_after: int = 0
     rounds: list[dict] = field(default_factory=list)
@@ -92,21 +94,23 @@ def close_others(driver, home: str) -> None:
 
 
 def report(result: Result) -> str:
-    return "\n".join([
-        f"server RSS ({result.database})",
-        f"{'idle, no tab open':<44} {result.idle_mib:8.1f} MiB",
-        f"{'inbox open in one tab':<44} {result.inbox_open_mib:8.1f} MiB",
-        f"{f'{result.batch} more agent tabs open':<44} {result.batch_open_mib:8.1f} MiB  "
-        f"-> {result.per_tab_mib:.2f} MiB per additional tab (fresh server)",
-        f"{'per additional tab, later rounds (median)':<44} "
-        f"{'-' if result.per_tab_warm_mib is None else f'{result.per_tab_warm_mib:8.2f}'} MiB",
-        f"{'after they closed (reaped)':<44} {result.after_first_batch_closed_mib:8.1f} MiB",
-        f"{f'after {result.tabs_opened} tabs opened and closed':<44} {result.after_churn_mib:8.1f} MiB  "
-        f"-> +{result.churn_growth_mib:.1f} MiB over the inbox-open figure "
-        f"({result.churn_growth_percent_of_idle:.1f} % of idle; +{result.growth_after_first_round_mib:.1f} MiB "
-        f"after the first round)",
-        f"{'bus subscribers before / after':<44} {result.subscribers_baseline} / {result.subscribers_after}",
-    ])
+    return "\n".join(
+        [
+            f"server RSS ({result.database})",
+            f"{'idle, no tab open':<44} {result.idle_mib:8.1f} MiB",
+            f"{'inbox open in one tab':<44} {result.inbox_open_mib:8.1f} MiB",
+            f"{f'{result.batch} more agent tabs open':<44} {result.batch_open_mib:8.1f} MiB  "
+            f"-> {result.per_tab_mib:.2f} MiB per additional tab (fresh server)",
+            f"{'per additional tab, later rounds (median)':<44} "
+            f"{'-' if result.per_tab_warm_mib is None else f'{result.per_tab_warm_mib:8.2f}'} MiB",
+            f"{'after they closed (reaped)':<44} {result.after_first_batch_closed_mib:8.1f} MiB",
+            f"{f'after {result.tabs_opened} tabs opened and closed':<44} {result.after_churn_mib:8.1f} MiB  "
+            f"-> +{result.churn_growth_mib:.1f} MiB over the inbox-open figure "
+            f"({result.churn_growth_percent_of_idle:.1f} % of idle; +{result.growth_after_first_round_mib:.1f} MiB "
+            f"after the first round)",
+            f"{'bus subscribers before / after':<44} {result.subscribers_baseline} / {result.subscribers_after}",
+        ]
+    )
 
 
 def main() -> None:
@@ -124,8 +128,9 @@ def main() -> None:
     result = Result(database=str(args.data_dir) if args.data_dir else "empty database", batch=args.batch)
     with own_server(args, data_dir=args.data_dir) as server:
         if args.data_dir is None:  # a conversation for the thread tabs
-            httpx.post(f"{args.url}/webhooks/simulator", json={"from": "+15550001", "message": "hi",
-                                                               "message_id": "m1"})
+            httpx.post(
+                f"{args.url}/webhooks/simulator", json={"from": "+15550001", "message": "hi", "message_id": "m1"}
+            )
         result.idle_mib = settle(server.pid)
         driver = browser()
         try:
@@ -134,9 +139,11 @@ def main() -> None:
             base = wait_reaped(args.url, 10**9)
             result.subscribers_baseline = base["bus_subscribers"]
             result.inbox_open_mib = settle(server.pid)
-            print(f"{'round':>5} {'tabs':>5} {'subscribers':>11} {'rss MiB':>8}   (baseline: "
-                  f"{base['bus_subscribers']} subscribers, {result.inbox_open_mib:.1f} MiB with the inbox open)",
-                  flush=True)
+            print(
+                f"{'round':>5} {'tabs':>5} {'subscribers':>11} {'rss MiB':>8}   (baseline: "
+                f"{base['bus_subscribers']} subscribers, {result.inbox_open_mib:.1f} MiB with the inbox open)",
+                flush=True,
+            )
             home = driver.current_window_handle
             for round_number in range(max(1, args.n // args.batch)):
                 open_batch(driver, args.url, args.batch)
@@ -149,20 +156,32 @@ def main() -> None:
                 if round_number == 0:
                     result.batch_open_mib, result.after_first_batch_closed_mib = open_mib, closed_mib
                     result.per_tab_mib = round((open_mib - result.inbox_open_mib) / args.batch, 3)
-                result.rounds.append({"round": round_number + 1, "open_tabs": opened["open_tabs"],
-                                      "subscribers": opened["bus_subscribers"], "open_mib": open_mib,
-                                      "closed_mib": closed_mib, "subscribers_after": closed["bus_subscribers"]})
-                print(f"{round_number + 1:>5} {opened['open_tabs']:>5} {opened['bus_subscribers']:>11} "
-                      f"{open_mib:>8.1f}   -> after closing: {closed['open_tabs']} tabs, "
-                      f"{closed['bus_subscribers']} subscribers, {closed_mib:.1f} MiB", flush=True)
+                result.rounds.append(
+                    {
+                        "round": round_number + 1,
+                        "open_tabs": opened["open_tabs"],
+                        "subscribers": opened["bus_subscribers"],
+                        "open_mib": open_mib,
+                        "closed_mib": closed_mib,
+                        "subscribers_after": closed["bus_subscribers"],
+                    }
+                )
+                print(
+                    f"{round_number + 1:>5} {opened['open_tabs']:>5} {opened['bus_subscribers']:>11} "
+                    f"{open_mib:>8.1f}   -> after closing: {closed['open_tabs']} tabs, "
+                    f"{closed['bus_subscribers']} subscribers, {closed_mib:.1f} MiB",
+                    flush=True,
+                )
             result.subscribers_after = health(args.url)["bus_subscribers"]
             result.after_churn_mib = settle(server.pid)
         finally:
             driver.quit()
     result.churn_growth_mib = round(result.after_churn_mib - result.inbox_open_mib, 1)
     result.growth_after_first_round_mib = round(result.after_churn_mib - result.after_first_batch_closed_mib, 1)
-    warm = [(later["open_mib"] - earlier["closed_mib"]) / args.batch
-            for earlier, later in zip(result.rounds, result.rounds[1:])]
+    warm = [
+        (later["open_mib"] - earlier["closed_mib"]) / args.batch
+        for earlier, later in zip(result.rounds, result.rounds[1:])
+    ]
     result.per_tab_warm_mib = round(statistics.median(warm), 3) if warm else None
     result.churn_growth_percent_of_idle = round(100 * result.churn_growth_mib / result.idle_mib, 1)
     print(report(result))

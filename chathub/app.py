@@ -4,15 +4,15 @@ Two ASGI apps, one process: `http_app` (plain FastAPI) serves webhooks, the REST
 NiceGUI's app mounted at / for the pages. Webhooks and API calls so skip NiceGUI's per-request middleware
 (sessions, request tracking, gzip), which cost more than the intake itself.
 """
+
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-import os
-
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,12 +20,23 @@ from nicegui import app, ui
 from nicegui.storage import Storage
 
 from chathub import bootstrap, bus, db, memory, pages, private_files
-from chathub.routes import api, health, media as media_routes, webhooks as webhook_routes
+from chathub.routes import api, health
+from chathub.routes import media as media_routes
+from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
-from chathub.services import (channels, conversations, media, outbound, presence, runtime, throttle,
-                              webhook_retention, webhooks)
+from chathub.services import (
+    channels,
+    conversations,
+    media,
+    outbound,
+    presence,
+    runtime,
+    throttle,
+    webhook_retention,
+    webhooks,
+)
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
@@ -58,13 +69,18 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     app.on_startup(lambda: start(settings, start_notes or []))
     app.on_shutdown(stop)
     app.on_delete(memory.release_soon)  # a closed tab's memory goes back to the system
-    ui.run_with(http_app, title="ChatHub", storage_secret=settings.secret_key, show_welcome_message=False,
-                favicon="💬",
-                # NiceGUI derives the socket heartbeat from this (ping every 0.8x, answer within 0.4x; by default
-                # 4 s and 2 s): on a busy server every tab missed its pong and reconnected, again and again.
-                reconnect_timeout=min(30.0, settings.reconnect_seconds),
-                # The session cookie: HttpOnly always (Starlette), SameSite=Lax pinned, Secure behind https.
-                session_middleware_kwargs={"same_site": "lax", "https_only": _secure_cookies(settings)})
+    ui.run_with(
+        http_app,
+        title="ChatHub",
+        storage_secret=settings.secret_key,
+        show_welcome_message=False,
+        favicon="💬",
+        # NiceGUI derives the socket heartbeat from this (ping every 0.8x, answer within 0.4x; by default
+        # 4 s and 2 s): on a busy server every tab missed its pong and reconnected, again and again.
+        reconnect_timeout=min(30.0, settings.reconnect_seconds),
+        # The session cookie: HttpOnly always (Starlette), SameSite=Lax pinned, Secure behind https.
+        session_middleware_kwargs={"same_site": "lax", "https_only": _secure_cookies(settings)},
+    )
     return http_app
 
 
@@ -79,11 +95,15 @@ def start(settings: Settings, notes: list[str]) -> None:
     throttle.sign_ins.reset()  # in memory: a (re)start forgets failed sign-ins
     media.forget_retries()
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
-    runtime.start(settings, [
-        Worker(webhooks.WORKER, webhooks.process_due_webhooks),
-        Worker(outbound.WORKER, outbound.deliver_due_messages),
-        Worker(media.WORKER, media.fetch_pending_media),
-    ], http_app)
+    runtime.start(
+        settings,
+        [
+            Worker(webhooks.WORKER, webhooks.process_due_webhooks),
+            Worker(outbound.WORKER, outbound.deliver_due_messages),
+            Worker(media.WORKER, media.fetch_pending_media),
+        ],
+        http_app,
+    )
     _start_timed_jobs()
     memory.freeze_start_up_objects()
 
@@ -91,10 +111,22 @@ def start(settings: Settings, notes: list[str]) -> None:
 def _start_timed_jobs() -> None:
     global _scheduler
     _scheduler = AsyncIOScheduler(timezone="UTC")
-    _scheduler.add_job(conversations.wake_snoozed_conversations, "interval", seconds=30, id="wake-snoozed",
-                       coalesce=True, max_instances=1)
-    _scheduler.add_job(webhook_retention.delete_old_webhook_logs, "interval", hours=1, id="delete-old-webhook-logs",
-                       coalesce=True, max_instances=1)
+    _scheduler.add_job(
+        conversations.wake_snoozed_conversations,
+        "interval",
+        seconds=30,
+        id="wake-snoozed",
+        coalesce=True,
+        max_instances=1,
+    )
+    _scheduler.add_job(
+        webhook_retention.delete_old_webhook_logs,
+        "interval",
+        hours=1,
+        id="delete-old-webhook-logs",
+        coalesce=True,
+        max_instances=1,
+    )
     _scheduler.start()
 
 
@@ -120,7 +152,9 @@ def _secure_cookies(settings: Settings) -> bool:
 def run() -> None:
     """`python main.py`: read the settings, refuse bad ones in one line, serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs: Telegram's hold the bot token
+    logging.getLogger("httpx").setLevel(
+        logging.WARNING
+    )  # its INFO lines carry request URLs: Telegram's hold the bot token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # else two INFO lines every 30 s for the snooze job
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven "setup plugin" lines per start
     private_files.keep_owner_only()  # before the first file is written
@@ -135,12 +169,21 @@ def run() -> None:
     try:  # the schema and the first admin, before serving: a failure stops here, in one line
         notes = bootstrap.prepare_database(settings)
     except Exception as error:
-        print(f"ChatHub cannot start: the database at {settings.database_url} could not be prepared: "
-              f"{type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"ChatHub cannot start: the database at {settings.database_url} could not be prepared: "
+            f"{type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
         sys.exit(2)
     served = create_app(settings, notes)
     if os.environ.get("NICEGUI_USER_SIMULATION"):
         return  # NiceGUI's test harness drives the app in-process
     log.info("ChatHub serves http://%s:%s (public address %s)", settings.host, settings.port, settings.public_url)
-    uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=25)  # the outbound worker gets 20 s to finish sends under way
+    uvicorn.run(
+        served,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=25,
+    )  # the outbound worker gets 20 s to finish sends under way

@@ -4,6 +4,7 @@ API tokens are long random strings shown once; only their SHA-256 is stored. A f
 them (they carry 256 bits of entropy); passwords get argon2 because people choose them. A signed-in browser
 holds a token of the same kind under BROWSER_SESSION_KEY in its signed session cookie.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """Start-up work that must finish before the first request: schema upgrade, the default simulator
 channel, the first admin. It runs synchronously (NiceGUI does not await async start-up handlers)."""
+
 from __future__ import annotations
 
 from sqlalchemy import create_engine
@@ -35,22 +36,40 @@ def _default_simulator(session: Session, settings: Settings) -> list[str]:
     public = settings.public_url.startswith("https://")
     channel = session.exec(select(Channel).where(Channel.type == ChannelType.simulator).order_by(Channel.id)).first()
     if channel is None:
-        session.add(Channel(type=ChannelType.simulator, name="Simulator", config=SimulatorDriver.validate_config({}),
-                            webhook_secret=new_webhook_secret() if public else None))
-        return ["Created the default simulator channel (POST /webhooks/simulator)"
-                + (", which accepts signed requests only: its secret is on the Channels page." if public else ".")]
+        session.add(
+            Channel(
+                type=ChannelType.simulator,
+                name="Simulator",
+                config=SimulatorDriver.validate_config({}),
+                webhook_secret=new_webhook_secret() if public else None,
+            )
+        )
+        return [
+            "Created the default simulator channel (POST /webhooks/simulator)"
+            + (", which accepts signed requests only: its secret is on the Channels page." if public else ".")
+        ]
     if public and not channel.webhook_secret:
         channel.webhook_secret = new_webhook_secret()
         session.add(channel)
-        return [f"The default simulator channel ({channel.name}) now accepts signed requests only, as "
-                "CHATHUB_PUBLIC_URL is https: its generated secret is on the Channels page."]
+        return [
+            f"The default simulator channel ({channel.name}) now accepts signed requests only, as "
+            "CHATHUB_PUBLIC_URL is https: its generated secret is on the Channels page."
+        ]
     return []
 
 
 def _first_admin(session: Session, settings: Settings) -> str:
     if not settings.admin_email:
-        return ("No agent exists yet. Set CHATHUB_ADMIN_EMAIL and CHATHUB_ADMIN_PASSWORD and restart "
-                "to create the first admin.")
-    session.add(Agent(email=settings.admin_email.strip().lower(), name="Admin", role=AgentRole.admin,
-                      password_hash=hash_password(settings.admin_password)))
+        return (
+            "No agent exists yet. Set CHATHUB_ADMIN_EMAIL and CHATHUB_ADMIN_PASSWORD and restart "
+            "to create the first admin."
+        )
+    session.add(
+        Agent(
+            email=settings.admin_email.strip().lower(),
+            name="Admin",
+            role=AgentRole.admin,
+            password_hash=hash_password(settings.admin_password),
+        )
+    )
     return f"Created the first admin {settings.admin_email}."

@@ -5,6 +5,7 @@ Payloads are API schemas (`chathub.schemas`), so subscribers need no query of th
 conversation are routed: a thread subscribes to its own conversation only (`subscribe_to`), so a message
 costs a callback in the tabs showing its conversation, not in every open tab.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,7 +14,14 @@ from typing import Any, Generic, TypeVar
 from nicegui import Event
 
 from chathub.schemas import (
-    ApiTokenUsed, ChannelOut, ConversationOut, MessageOut, PresenceChanged, TypingSignal, ViewersChanged, WebhookLogOut,
+    ApiTokenUsed,
+    ChannelOut,
+    ConversationOut,
+    MessageOut,
+    PresenceChanged,
+    TypingSignal,
+    ViewersChanged,
+    WebhookLogOut,
 )
 
 T = TypeVar("T")
@@ -31,12 +39,14 @@ class ConversationEvent(Generic[T]):
     def subscribe(self, callback: Callable[[T], Any]) -> None:
         self.everyone.subscribe(callback)
 
-    def subscribe_to(self, conversation_id: int, callback: Callable[[T], Any], *,
-                     unsubscribe_on_delete: bool | None = None) -> None:
+    def subscribe_to(
+        self, conversation_id: int, callback: Callable[[T], Any], *, unsubscribe_on_delete: bool | None = None
+    ) -> None:
         for closed in [key for key, event in self.by_conversation.items() if not event.callbacks]:
             del self.by_conversation[closed]  # their tabs are gone
         self.by_conversation.setdefault(conversation_id, Event()).subscribe(
-            callback, unsubscribe_on_delete=unsubscribe_on_delete)
+            callback, unsubscribe_on_delete=unsubscribe_on_delete
+        )
 
     def unsubscribe(self, callback: Callable[[T], Any]) -> None:
         self.everyone.unsubscribe(callback)
@@ -75,8 +85,18 @@ presence_changed: Event[PresenceChanged] = Event()
 channel_changed: Event[ChannelOut] = Event()
 api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
 
-ALL_EVENTS = (message_created, message_status_changed, conversation_updated, customers_wrote, webhook_logged,
-              typing, viewers_changed, presence_changed, channel_changed, api_token_used)
+ALL_EVENTS = (
+    message_created,
+    message_status_changed,
+    conversation_updated,
+    customers_wrote,
+    webhook_logged,
+    typing,
+    viewers_changed,
+    presence_changed,
+    channel_changed,
+    api_token_used,
+)
 
 
 def subscriber_count() -> int:

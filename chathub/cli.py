@@ -3,6 +3,7 @@
 Each prints one line: what it did on stdout, or why it did not on stderr. Exit codes: 0 done, 1 refused or
 failed (the target exists, no database, SQLite error), 2 a usage or settings error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,8 @@ def main(argv: list[str]) -> int:
 def backup(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python main.py backup",
-        description="Copy the live SQLite database to PATH (consistent while ChatHub runs).")
+        description="Copy the live SQLite database to PATH (consistent while ChatHub runs).",
+    )
     parser.add_argument("path", type=Path, help="the file to write, e.g. backups/chathub-2024-02-14.db")
     parser.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
     args = parser.parse_args(argv)

@@ -4,6 +4,7 @@ Writes go through `write_session()`, which serialises them in-process: SQLite ha
 queueing in asyncio keeps latency flat where many writers fighting over the file lock would not
 (see STACK-NOTES). Reads use `read_session()` and run beside writes thanks to WAL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -138,7 +139,7 @@ class GroupCommit:
 
     async def _flush_all(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             rows = [row for row, _ in batch]
             try:
                 async with write_session() as session:

@@ -5,6 +5,7 @@ A closed tab's elements are freed inside the process, but glibc keeps the freed 
 server's RSS stayed at its peak after a wave of tabs. A moment after the last tab is deleted, a collection
 and `malloc_trim` hand the unused heap back (on glibc; elsewhere only the collection runs).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -4,12 +4,13 @@ Enums are stored as their lowercase values. Times are stored as UTC and come bac
 Unique constraints, not checks in Python, carry de-duplication: one identity per (channel, external id),
 one message per (channel, external message id), one message per (conversation, idempotency key).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import instrumentation
@@ -19,7 +20,7 @@ RowT = TypeVar("RowT", bound=SQLModel)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -30,11 +31,11 @@ class UTCDateTime(sa.TypeDecorator):
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 def _time(**kwargs: Any) -> Any:
@@ -106,7 +107,7 @@ class AgentRole(str, Enum):
 
 
 class Agent(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True, index=True)
     name: str
     role: AgentRole = AgentRole.agent
@@ -117,47 +118,48 @@ class Agent(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agent.id", index=True)
     name: str
     token_hash: str = Field(unique=True)
     created_at: datetime = _time(default_factory=utcnow)
-    last_used_at: Optional[datetime] = _time(default=None)
-    revoked_at: Optional[datetime] = _time(default=None)
+    last_used_at: datetime | None = _time(default=None)
+    revoked_at: datetime | None = _time(default=None)
 
 
 class BrowserSession(SQLModel, table=True):
     """A signed-in browser. Its session cookie holds a random token; only the token's SHA-256 is stored, and
     an ended session stays refused whoever replays the cookie."""
+
     __tablename__ = "browser_session"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agent.id", index=True)
     token_hash: str = Field(unique=True)
     created_at: datetime = _time(default_factory=utcnow)
-    ended_at: Optional[datetime] = _time(default=None)
+    ended_at: datetime | None = _time(default=None)
 
 
 class Channel(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     type: ChannelType = Field(index=True)
     name: str
     enabled: bool = True
     config: dict[str, Any] = _json(nullable=False, default=dict)
-    webhook_secret: Optional[str] = None
-    api_base_url: Optional[str] = None
+    webhook_secret: str | None = None
+    api_base_url: str | None = None
     # What the provider last said was wrong with the channel (rejected credentials), until a call succeeds.
-    problem: Optional[str] = None
+    problem: str | None = None
     # When the provider last confirmed the channel works (webhook registered, connection check passed);
     # cleared by a problem or new settings.
-    verified_at: Optional[datetime] = _time(default=None)
+    verified_at: datetime | None = _time(default=None)
     created_at: datetime = _time(default_factory=utcnow)
 
 
 class Customer(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
-    email: Optional[str] = Field(default=None, index=True)
-    phone: Optional[str] = Field(default=None, index=True)
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = Field(default=None, index=True)
     notes: str = ""
     created_at: datetime = _time(default_factory=utcnow)
     updated_at: datetime = _time(default_factory=utcnow)
@@ -166,7 +168,7 @@ class Customer(SQLModel, table=True):
 class CustomerIdentity(SQLModel, table=True):
     __tablename__ = "customer_identity"
     __table_args__ = (sa.UniqueConstraint("channel_id", "external_id", name="uq_identity_channel_external"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     channel_id: int = Field(foreign_key="channel.id")
     external_id: str
@@ -183,16 +185,21 @@ class Conversation(SQLModel, table=True):
         sa.Index("ix_conversation_customer_channel", "customer_id", "channel_id"),
         # "Unread only" in activity order, within a status or not; they also count the unread total.
         sa.Index("ix_conversation_unread_activity", "last_message_at", "id", sqlite_where=sa.text("unread_count > 0")),
-        sa.Index("ix_conversation_unread_status_activity", "status", "last_message_at", "id",
-                 sqlite_where=sa.text("unread_count > 0")),
+        sa.Index(
+            "ix_conversation_unread_status_activity",
+            "status",
+            "last_message_at",
+            "id",
+            sqlite_where=sa.text("unread_count > 0"),
+        ),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id")
     channel_id: int = Field(foreign_key="channel.id")
     # The identity the customer wrote from: replies go back to it, even after customers are merged.
     identity_id: int = Field(foreign_key="customer_identity.id", index=True)
     status: ConversationStatus = ConversationStatus.open
-    assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
     unread_count: int = 0
     # When ChatHub last received or queued a message here, never a provider's time: a message delivered late
     # (its provider time days old) is new activity, and surfaces on top of the inbox so it is not missed. Its
@@ -201,7 +208,7 @@ class Conversation(SQLModel, table=True):
     last_message_preview: str = ""  # of that message
     # Replies here that failed to send (counted as they fail, uncounted when retried or delivered after all)
     failed_replies: int = 0
-    snoozed_until: Optional[datetime] = _time(default=None)
+    snoozed_until: datetime | None = _time(default=None)
     created_at: datetime = _time(default_factory=utcnow)
 
 
@@ -213,68 +220,71 @@ class Message(SQLModel, table=True):
         # A thread in the customer's order: created_at is an inbound message's provider time (never later
         # than its arrival), so webhooks processed out of order still read in order.
         sa.Index("ix_message_conversation_time", "conversation_id", "created_at", "id"),
-        sa.Index("ix_message_outbox", "status", "next_attempt_at",
-                 sqlite_where=sa.text("status = 'pending'")),
+        sa.Index("ix_message_outbox", "status", "next_attempt_at", sqlite_where=sa.text("status = 'pending'")),
         sa.Index("ix_message_media_pending", "media_status", sqlite_where=sa.text("media_status = 'pending'")),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
     channel_id: int = Field(foreign_key="channel.id")
     direction: MessageDirection
     content_type: ContentType = ContentType.text
     content: str = ""
-    media_url: Optional[str] = None
-    media_mime_type: Optional[str] = None
-    file_name: Optional[str] = None
+    media_url: str | None = None
+    media_mime_type: str | None = None
+    file_name: str | None = None
     # Media kept by ChatHub (under DATA_DIR/media): fetched from the provider's `media_ref` handle, or an
     # agent's upload. Browsers only ever see `media_url` = /media/<id>.
-    media_ref: Optional[str] = None
-    media_status: Optional[MediaStatus] = None
-    media_path: Optional[str] = None
-    media_size: Optional[int] = None
-    payload: Optional[dict[str, Any]] = _json(nullable=True)
+    media_ref: str | None = None
+    media_status: MediaStatus | None = None
+    media_path: str | None = None
+    media_size: int | None = None
+    payload: dict[str, Any] | None = _json(nullable=True)
     status: MessageStatus
-    external_id: Optional[str] = None
-    client_id: Optional[str] = None
-    error: Optional[str] = None
+    external_id: str | None = None
+    client_id: str | None = None
+    error: str | None = None
     attempts: int = 0
-    next_attempt_at: Optional[datetime] = _time(default=None)
+    next_attempt_at: datetime | None = _time(default=None)
     # Committed before the provider is called and cleared with the outcome: found set on a pending message,
     # an earlier attempt's outcome is unknown (the process died during the send).
-    send_started_at: Optional[datetime] = _time(default=None)
+    send_started_at: datetime | None = _time(default=None)
     # Sent again after an attempt whose outcome is unknown: the customer may have it twice.
     possibly_sent_twice: bool = False
-    agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
-    received_at: Optional[datetime] = _time(default=None)  # an inbound message's arrival at ChatHub
-    sent_at: Optional[datetime] = _time(default=None)
-    edited_at: Optional[datetime] = _time(default=None)
-    delivered_at: Optional[datetime] = _time(default=None)
-    read_at: Optional[datetime] = _time(default=None)
+    received_at: datetime | None = _time(default=None)  # an inbound message's arrival at ChatHub
+    sent_at: datetime | None = _time(default=None)
+    edited_at: datetime | None = _time(default=None)
+    delivered_at: datetime | None = _time(default=None)
+    read_at: datetime | None = _time(default=None)
 
 
 class WebhookLog(SQLModel, table=True):
     __tablename__ = "webhook_log"
     __table_args__ = (
-        sa.Index("ix_webhook_log_queue", "status", "next_attempt_at",
-                 sqlite_where=sa.text("status IN ('received', 'processing')")),
+        sa.Index(
+            "ix_webhook_log_queue",
+            "status",
+            "next_attempt_at",
+            sqlite_where=sa.text("status IN ('received', 'processing')"),
+        ),
         sa.Index("ix_webhook_log_status_id", "status", "id"),
         sa.Index("ix_webhook_log_channel_id", "channel_id", "id"),
         sa.Index("ix_webhook_log_received", "received_at"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
-    channel_id: Optional[int] = Field(default=None, foreign_key="channel.id")
-    channel_type: Optional[str] = None
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    channel_type: str | None = None
     headers: dict[str, Any] = _json(nullable=False, default=dict)
     body: str = ""
     status: WebhookStatus = WebhookStatus.received
     http_status: int = 200
     attempts: int = 0
-    error: Optional[str] = None
+    error: str | None = None
     received_at: datetime = _time(default_factory=utcnow)
-    processed_at: Optional[datetime] = _time(default=None)
-    next_attempt_at: Optional[datetime] = _time(default=None)
-    message_id: Optional[int] = Field(default=None, foreign_key="message.id")
+    processed_at: datetime | None = _time(default=None)
+    next_attempt_at: datetime | None = _time(default=None)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
 
 
 def new_row(model: type[RowT], **values: Any) -> RowT:

@@ -9,6 +9,7 @@ answer cannot swap it). Redirects are followed by hand and every hop is checked 
 An operator can allow more networks with CHATHUB_MEDIA_FETCH_ALLOW (say, an internal file server). Provider
 media fetched from an admin's API base URL does not come through here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,15 +89,19 @@ def url_refusal(url: str, allow: AllowList = ()) -> str | None:
     return f"{address} is {kind}" if kind else None
 
 
-async def fetch_public(http: httpx.AsyncClient, url: str, *, allow: AllowList = (),
-                       max_bytes: int) -> Download:
+async def fetch_public(http: httpx.AsyncClient, url: str, *, allow: AllowList = (), max_bytes: int) -> Download:
     """GET a customer's URL under the rules above. RefusedURL: never fetched (or refused on the way);
     TooLarge: over `max_bytes`; UnreachableURL: DNS failed; httpx errors: the connection failed or the
     server answered an error status."""
     for _ in range(MAX_REDIRECTS + 1):
         parts, address = await _checked_target(url, allow)
-        async with http.stream("GET", _pinned_url(parts, address), headers={"Host": parts.netloc.rpartition("@")[2]},
-                               extensions={"sni_hostname": parts.hostname}, follow_redirects=False) as response:
+        async with http.stream(
+            "GET",
+            _pinned_url(parts, address),
+            headers={"Host": parts.netloc.rpartition("@")[2]},
+            extensions={"sni_hostname": parts.hostname},
+            follow_redirects=False,
+        ) as response:
             if response.status_code in REDIRECT_CODES and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 continue

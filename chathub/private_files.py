@@ -4,6 +4,7 @@ words, media holds their files, the browser-session storage says who is signed i
 `keep_owner_only()` sets the process umask before anything is written (new files 0600, new folders 0700), and
 `tighten()` narrows what an earlier version, a restored backup or a hand-made folder left readable by others.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ def keep_owner_only() -> None:
 def tighten(data_dir: Path, database_file: Path | None = None) -> None:
     """Owner-only modes for the data folder, everything below it, and the database file with its journals
     (the database may live outside the data folder)."""
-    for folder, subfolders, files in os.walk(data_dir):
+    for folder, _, files in os.walk(data_dir):
         _narrow(Path(folder), FOLDER_MODE)
         for name in files:
             _narrow(Path(folder) / name, FILE_MODE)

@@ -1,15 +1,22 @@
 """API and event payloads, kept apart from the tables. Events on the bus carry these, so a page that
 receives one has everything it shows without a query."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Optional, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from chathub.models import (
-    AgentRole, ChannelType, ContentType, ConversationStatus, MediaStatus, MessageDirection, MessageStatus,
+    AgentRole,
+    ChannelType,
+    ContentType,
+    ConversationStatus,
+    MediaStatus,
+    MessageDirection,
+    MessageStatus,
     WebhookStatus,
 )
 from chathub.spelling import did_you_mean
@@ -42,16 +49,18 @@ JsonObject = Annotated[dict[str, Any], PlainSerializer(json_safe, when_used="jso
 def refuse_null(*fields: str):
     """A patch's explicit `null` for these fields is a 422 (leave a field out to keep it), rather than a
     500 from the NOT NULL column it would reach."""
+
     def check(cls, data: Any) -> Any:
         if isinstance(data, dict) and (nulls := [name for name in fields if name in data and data[name] is None]):
             raise ValueError(f"{' and '.join(nulls)} cannot be null")
         return data
+
     return model_validator(mode="before")(classmethod(check))
 
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: Optional[str] = None
+    next_cursor: str | None = None
 
 
 class Out(BaseModel):
@@ -76,10 +85,10 @@ class ChannelOut(ChannelRef):
     enabled: bool
     webhook_url: str
     has_secret: bool = False
-    api_base_url: Optional[str] = None
+    api_base_url: str | None = None
     config: JsonObject = {}
-    problem: Optional[str] = None  # e.g. the provider rejected the credentials
-    verified_at: Optional[datetime] = None  # when the provider last confirmed the channel works
+    problem: str | None = None  # e.g. the provider rejected the credentials
+    verified_at: datetime | None = None  # when the provider last confirmed the channel works
 
 
 class ChannelHealthOut(BaseModel):
@@ -101,8 +110,8 @@ class IdentityOut(Out):
 class CustomerOut(Out):
     id: int
     name: str
-    phone: Optional[str] = None
-    email: Optional[str] = None
+    phone: str | None = None
+    email: str | None = None
     notes: str = ""
     identities: list[IdentityOut] = []
     created_at: datetime
@@ -111,6 +120,7 @@ class CustomerOut(Out):
 class SearchMatch(BaseModel):
     """In a search's results: the latest matching message's text around the match, and where the matched words
     are in it (`[start, end)` offsets into `snippet`)."""
+
     message_id: int
     snippet: str
     highlights: list[tuple[int, int]]
@@ -123,11 +133,11 @@ class ConversationOut(Out):
     last_message_at: datetime  # when ChatHub received or queued its latest message: the inbox's order
     last_message_preview: str
     failed_replies: int = 0  # replies that failed to send and were not retried
-    search_match: Optional[SearchMatch] = None  # only in search results, for a match in message text
+    search_match: SearchMatch | None = None  # only in search results, for a match in message text
     customer: CustomerRef
     channel: ChannelRef
-    assignee_id: Optional[int] = None
-    snoozed_until: Optional[datetime] = None
+    assignee_id: int | None = None
+    snoozed_until: datetime | None = None
     created_at: datetime
 
 
@@ -138,25 +148,25 @@ class MessageOut(Out):
     direction: MessageDirection
     content_type: ContentType
     content: str
-    media_url: Optional[str] = None
-    media_mime_type: Optional[str] = None
-    file_name: Optional[str] = None
-    media_status: Optional[MediaStatus] = None  # pending: still being fetched from the provider
-    media_size: Optional[int] = None
-    payload: Optional[JsonObject] = None
+    media_url: str | None = None
+    media_mime_type: str | None = None
+    file_name: str | None = None
+    media_status: MediaStatus | None = None  # pending: still being fetched from the provider
+    media_size: int | None = None
+    payload: JsonObject | None = None
     status: MessageStatus
-    external_id: Optional[str] = None
-    client_id: Optional[str] = None
-    error: Optional[str] = None
+    external_id: str | None = None
+    client_id: str | None = None
+    error: str | None = None
     attempts: int
     possibly_sent_twice: bool = False  # sent again after a crash cut a send short
-    agent_id: Optional[int] = None
+    agent_id: int | None = None
     created_at: datetime  # an inbound message's provider time (never later than its arrival)
-    received_at: Optional[datetime] = None  # an inbound message's arrival at ChatHub
-    sent_at: Optional[datetime] = None
-    delivered_at: Optional[datetime] = None
-    read_at: Optional[datetime] = None
-    edited_at: Optional[datetime] = None
+    received_at: datetime | None = None  # an inbound message's arrival at ChatHub
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    edited_at: datetime | None = None
 
     @model_validator(mode="after")
     def _customer_url_as_text(self) -> MessageOut:
@@ -170,15 +180,15 @@ class MessageOut(Out):
 
 class WebhookLogOut(Out):
     id: int
-    channel_id: Optional[int] = None
-    channel_type: Optional[str] = None
+    channel_id: int | None = None
+    channel_type: str | None = None
     status: WebhookStatus
     http_status: int
     attempts: int
-    error: Optional[str] = None
+    error: str | None = None
     received_at: datetime
-    processed_at: Optional[datetime] = None
-    message_id: Optional[int] = None
+    processed_at: datetime | None = None
+    message_id: int | None = None
 
 
 class WebhookLogDetail(WebhookLogOut):
@@ -188,10 +198,12 @@ class WebhookLogDetail(WebhookLogOut):
 
 # ---- requests ----
 
+
 class In(BaseModel):
     """Base of every request body. A field the request does not take is a 422 that names it (a misspelt
     `state` for `status` was answered 200 and changed nothing); booleans and numbers are taken as JSON
     booleans and numbers only (StrictBool, StrictInt), not "yes" or "5"."""
+
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
@@ -200,8 +212,11 @@ class In(BaseModel):
         if isinstance(data, dict) and (unknown := [key for key in data if key not in cls.model_fields]):
             known = list(cls.model_fields)
             named = ", ".join(f"'{key}'" + did_you_mean(str(key), known) for key in unknown)
-            raise PydanticCustomError("unknown_field", "{sentence}", {
-                "sentence": f"unknown field {named}; this request takes {', '.join(known)}"})
+            raise PydanticCustomError(
+                "unknown_field",
+                "{sentence}",
+                {"sentence": f"unknown field {named}; this request takes {', '.join(known)}"},
+            )
         return data
 
 
@@ -219,41 +234,41 @@ class ChannelIn(In):
     type: ChannelType
     name: str = Field(min_length=1, max_length=100)
     config: dict[str, Any] = {}
-    webhook_secret: Optional[str] = None
-    api_base_url: Optional[str] = None
+    webhook_secret: str | None = None
+    api_base_url: str | None = None
     enabled: StrictBool = True
 
 
 class ChannelPatch(In):
-    name: Optional[str] = Field(default=None, min_length=1, max_length=100)
-    config: Optional[dict[str, Any]] = None
-    webhook_secret: Optional[str] = None
-    api_base_url: Optional[str] = None
-    enabled: Optional[StrictBool] = None
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    config: dict[str, Any] | None = None
+    webhook_secret: str | None = None
+    api_base_url: str | None = None
+    enabled: StrictBool | None = None
     _no_nulls = refuse_null("name", "config", "enabled")  # webhook_secret, api_base_url: null clears them
 
 
 class ConversationPatch(In):
-    status: Optional[ConversationStatus] = None
-    assignee_id: Optional[StrictInt] = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
-    snoozed_until: Optional[datetime] = None
+    status: ConversationStatus | None = None
+    assignee_id: StrictInt | None = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
+    snoozed_until: datetime | None = None
     _no_nulls = refuse_null("status")  # assignee_id: null unassigns
 
 
 class MessageIn(In):
     content: str = ""
     content_type: ContentType = ContentType.text
-    media_url: Optional[str] = None
-    file_name: Optional[str] = None
-    payload: Optional[dict[str, Any]] = None
-    client_id: Optional[str] = Field(default=None, max_length=200)
+    media_url: str | None = None
+    file_name: str | None = None
+    payload: dict[str, Any] | None = None
+    client_id: str | None = Field(default=None, max_length=200)
 
 
 class CustomerPatch(In):
-    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
-    email: Optional[str] = None
-    phone: Optional[str] = None
-    notes: Optional[str] = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None
     _no_nulls = refuse_null("notes")  # email, phone: null clears them; a null name is the service's 422
 
 
@@ -266,19 +281,21 @@ class AgentIn(In):
 
 class AgentPatch(In):
     """An admin's changes to an agent: leave a key out to keep it; any other key is a 422 that names it."""
-    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
-    role: Optional[AgentRole] = None
-    active: Optional[bool] = Field(default=None, strict=True)
-    password: Optional[str] = Field(default=None, max_length=1000)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: AgentRole | None = None
+    active: bool | None = Field(default=None, strict=True)
+    password: str | None = Field(default=None, max_length=1000)
     _no_nulls = refuse_null("name", "role", "active", "password")
 
 
 # ---- live collaboration (events only) ----
 
+
 class TypingSignal(BaseModel):
     conversation_id: int
     name: str
-    agent_id: Optional[int] = None  # None: the customer
+    agent_id: int | None = None  # None: the customer
     expires_at: datetime
 
 

@@ -3,6 +3,7 @@
 Read once at start-up with `load_settings()`; a bad value stops start-up with one clear sentence
 (`SettingsError`), never a traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -129,10 +130,17 @@ def unknown_variables() -> list[str]:
     prefix, env_file = Settings.model_config["env_prefix"], Path(Settings.model_config["env_file"])
     known = [f"{prefix}{name.upper()}" for name in Settings.model_fields]
     places = {"the environment": os.environ, str(env_file): dotenv_values(env_file) if env_file.is_file() else {}}
-    unknown = [(name, place) for place, variables in places.items() for name in sorted(variables)
-               if name.upper().startswith(prefix) and name.upper() not in known]
-    return [f"{name} in {place} is not a ChatHub setting and is ignored"
-            f"{did_you_mean(name.upper(), known, shared_prefix=prefix)}." for name, place in unknown]
+    unknown = [
+        (name, place)
+        for place, variables in places.items()
+        for name in sorted(variables)
+        if name.upper().startswith(prefix) and name.upper() not in known
+    ]
+    return [
+        f"{name} in {place} is not a ChatHub setting and is ignored"
+        f"{did_you_mean(name.upper(), known, shared_prefix=prefix)}."
+        for name, place in unknown
+    ]
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -1,5 +1,6 @@
 """A generic in-process background runner. It knows no business: the work and its retry state live in
 the database rows a step picks up, so nothing is lost when the process stops."""
+
 from __future__ import annotations
 
 import asyncio

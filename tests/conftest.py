@@ -1,4 +1,5 @@
 """Shared test set-up: every test gets a fresh data folder and the real app, started through main.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -142,8 +143,9 @@ def _remember_browser(self: User, *args, **kwargs) -> None:
 
 
 def _browser_showing(client) -> User | None:
-    return next((browser for browser in list(_simulated_browsers)
-                 if object.__getattribute__(browser, "client") is client), None)
+    return next(
+        (browser for browser in list(_simulated_browsers) if object.__getattribute__(browser, "client") is client), None
+    )
 
 
 def _navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False) -> None:

@@ -1,4 +1,5 @@
 """Helpers for the webhook-intake and inbound tests: read what a user sees through the REST API."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,9 +28,11 @@ async def all_messages(client: httpx.AsyncClient, auth: dict[str, str]) -> list[
 
 async def inbox_sizes(client: httpx.AsyncClient, auth: dict[str, str]) -> tuple[int, int, int]:
     """(customers, conversations, messages) as the REST API shows them."""
-    return (len(await items(client, auth, "/api/v1/customers")),
-            len(await items(client, auth, "/api/v1/conversations")),
-            len(await all_messages(client, auth)))
+    return (
+        len(await items(client, auth, "/api/v1/customers")),
+        len(await items(client, auth, "/api/v1/conversations")),
+        len(await all_messages(client, auth)),
+    )
 
 
 async def webhook_log(client: httpx.AsyncClient, auth: dict[str, str], log_id: int) -> dict:
@@ -38,9 +41,11 @@ async def webhook_log(client: httpx.AsyncClient, auth: dict[str, str], log_id: i
 
 async def settled_log(client: httpx.AsyncClient, auth: dict[str, str], log_id: int, status: str) -> dict:
     """The log once the webhook worker has brought it to `status`."""
+
     async def check():
         entry = await webhook_log(client, auth, log_id)
         return entry if entry["status"] == status else None
+
     return await eventually(check)
 
 

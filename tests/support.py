@@ -1,4 +1,5 @@
 """Helpers tests share: post a simulator webhook, wait for the background workers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,14 +12,27 @@ import httpx
 from chathub.drivers.simulator import sign
 
 
-def seed_message(message_id: str = "msg_123", sender: str = "+1234567890", text: str = "Hello, I need support!",
-                 **extra: Any) -> dict[str, Any]:
-    return {"from": sender, "message": text, "type": "text", "message_id": message_id,
-            "timestamp": "2024-02-14T10:00:00Z", **extra}
+def seed_message(
+    message_id: str = "msg_123", sender: str = "+1234567890", text: str = "Hello, I need support!", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "from": sender,
+        "message": text,
+        "type": "text",
+        "message_id": message_id,
+        "timestamp": "2024-02-14T10:00:00Z",
+        **extra,
+    }
 
 
-async def post_webhook(http: httpx.AsyncClient, payload: Any, *, path: str = "/webhooks/simulator",
-                       secret: str | None = None, raw: bytes | None = None) -> httpx.Response:
+async def post_webhook(
+    http: httpx.AsyncClient,
+    payload: Any,
+    *,
+    path: str = "/webhooks/simulator",
+    secret: str | None = None,
+    raw: bytes | None = None,
+) -> httpx.Response:
     body = raw if raw is not None else json.dumps(payload).encode()
     headers = {"content-type": "application/json"}
     if secret:

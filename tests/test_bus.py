@@ -1,5 +1,6 @@
 """Events about a conversation reach the tabs of that conversation and the ones that follow them all, and
 no other tab: with many tabs open, a message costs only the tabs showing its conversation a callback."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

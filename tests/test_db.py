@@ -1,5 +1,6 @@
 """Ids given before an insert (`db.assign_ids`) are the ones SQLite would have given, after rows it numbered
 itself and before the rows it numbers next: nothing clashes, and the order of arrival is kept."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,5 +29,10 @@ async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gi
             stored = [(c.id, c.name) for c in (await session.exec(select(Customer).order_by(Customer.id))).all()]
     finally:
         await db.dispose_engine()
-    assert stored == [(1, "numbered by SQLite"), (2, "batch 0"), (3, "batch 1"), (4, "batch 2"),
-                      (5, "numbered by SQLite again")]
+    assert stored == [
+        (1, "numbered by SQLite"),
+        (2, "batch 0"),
+        (3, "batch 1"),
+        (4, "batch 2"),
+        (5, "numbered by SQLite again"),
+    ]

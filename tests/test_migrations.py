@@ -1,4 +1,5 @@
 """Upgrading a database made by an earlier ChatHub keeps what it holds meaning the same."""
+
 from pathlib import Path
 
 from alembic import command
@@ -12,8 +13,15 @@ async def test_upgrading_counts_the_replies_that_had_failed_and_keeps_search(tmp
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
     command.upgrade(_alembic(url), "0006")
-    write_old_conversation(path, [("inbound", "My umbrella broke", "received"), ("outbound", "Sorry", "failed"),
-                                  ("outbound", "Sorry again", "delivered")], unread=0)
+    write_old_conversation(
+        path,
+        [
+            ("inbound", "My umbrella broke", "received"),
+            ("outbound", "Sorry", "failed"),
+            ("outbound", "Sorry again", "delivered"),
+        ],
+        unread=0,
+    )
 
     db.upgrade_schema(url)
 

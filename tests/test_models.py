@@ -1,7 +1,8 @@
 """`new_row`, the quick constructor of the busiest inserts, makes the same rows as the model's constructor."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel, select
@@ -14,11 +15,18 @@ COLUMNS = [column.name for column in Message.__table__.columns if column.name no
 def test_a_message_from_new_row_is_stored_and_read_back_like_one_from_the_constructor():
     engine = create_engine("sqlite://")
     SQLModel.metadata.create_all(engine)
-    sent = datetime(2024, 2, 14, 10, 0, tzinfo=timezone.utc)
+    sent = datetime(2024, 2, 14, 10, 0, tzinfo=UTC)
     with Session(engine) as session:  # no parent rows: plain SQLite leaves foreign keys unchecked
-        values = dict(conversation_id=7, channel_id=3, direction=MessageDirection.inbound,
-                      content_type=ContentType.image, content="a photo", payload={"caption": "<b>hi</b>"},
-                      status=MessageStatus.received, sent_at=sent)
+        values = dict(
+            conversation_id=7,
+            channel_id=3,
+            direction=MessageDirection.inbound,
+            content_type=ContentType.image,
+            content="a photo",
+            payload={"caption": "<b>hi</b>"},
+            status=MessageStatus.received,
+            sent_at=sent,
+        )
         made = [Message(external_id="by-constructor", **values), new_row(Message, external_id="by-new-row", **values)]
         assert made[1].attempts == 0 and made[1].media_url is None and made[1].created_at is not None
         session.add_all(made)

@@ -1,4 +1,5 @@
 """Settings: bad values stop start-up in one line; the secret key and the database live in the data folder."""
+
 from __future__ import annotations
 
 import os
@@ -31,20 +32,24 @@ def server_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def start_main(tmp_path: Path, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(MAIN_FILE)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(MAIN_FILE)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize(("settings", "variable"), [
-    ({"port": "notaport"}, "CHATHUB_PORT"),
-    ({"port": "70000"}, "CHATHUB_PORT"),
-    ({"public_url": "ftp://x"}, "CHATHUB_PUBLIC_URL"),
-    ({"admin_email": "admin@example.com"}, "CHATHUB_ADMIN_PASSWORD"),
-    ({"admin_email": "admin@example.com", "admin_password": "short"}, "CHATHUB_ADMIN_PASSWORD"),
-    ({"database_url": "nonsense"}, "CHATHUB_DATABASE_URL"),
-    ({"database_url": "sqlite:///chathub.db"}, "CHATHUB_DATABASE_URL"),
-    ({"outbound_concurrency": "0"}, "CHATHUB_OUTBOUND_CONCURRENCY"),
-])
+@pytest.mark.parametrize(
+    ("settings", "variable"),
+    [
+        ({"port": "notaport"}, "CHATHUB_PORT"),
+        ({"port": "70000"}, "CHATHUB_PORT"),
+        ({"public_url": "ftp://x"}, "CHATHUB_PUBLIC_URL"),
+        ({"admin_email": "admin@example.com"}, "CHATHUB_ADMIN_PASSWORD"),
+        ({"admin_email": "admin@example.com", "admin_password": "short"}, "CHATHUB_ADMIN_PASSWORD"),
+        ({"database_url": "nonsense"}, "CHATHUB_DATABASE_URL"),
+        ({"database_url": "sqlite:///chathub.db"}, "CHATHUB_DATABASE_URL"),
+        ({"outbound_concurrency": "0"}, "CHATHUB_OUTBOUND_CONCURRENCY"),
+    ],
+)
 def test_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path, settings, variable):
     result = start_main(tmp_path, server_env(tmp_path / "data", **settings))
 
@@ -106,8 +111,9 @@ def test_without_admin_settings_start_up_log_says_how_to_create_the_first_admin(
     env = server_env(tmp_path / "data")
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log_file:
-        server = subprocess.Popen([sys.executable, str(MAIN_FILE)], cwd=tmp_path, env=env,
-                                  stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, str(MAIN_FILE)], cwd=tmp_path, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
     try:
         url = f"http://127.0.0.1:{env['CHATHUB_PORT']}/healthz"
         deadline = time.monotonic() + 30

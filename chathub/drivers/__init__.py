@@ -2,6 +2,7 @@
 
 Adding a channel: one module beside this one (a `ChannelDriver` subclass) and one line below.
 """
+
 from __future__ import annotations
 
 from chathub.drivers.base import ChannelDriver, DriverContext

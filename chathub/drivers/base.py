@@ -18,6 +18,7 @@ Real providers also sign in, hand over media and keep a webhook registration; th
 (`answer_handshake`, `fetch_media`, `register_webhook`, `check_health`, `send_typing`) have harmless defaults
 so a channel without them needs none.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,9 @@ from chathub.models import ChannelType, ContentType, MessageStatus
 from chathub.netguard import AllowList
 from chathub.spelling import did_you_mean
 
-
-MEDIA_CONTENT_TYPES = frozenset({ContentType.image, ContentType.audio, ContentType.video, ContentType.file,
-                                 ContentType.sticker})
+MEDIA_CONTENT_TYPES = frozenset(
+    {ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker}
+)
 
 
 class ChannelError(Exception):
@@ -84,6 +85,7 @@ class Capabilities:
 @dataclass(frozen=True)
 class ConfigField:
     """One setting an admin fills in on the Channels page (the form is built from these)."""
+
     key: str
     label: str
     secret: bool = False  # shown masked once saved; the key must contain token/secret/key/auth
@@ -96,6 +98,7 @@ class MediaRef:
     """Inbound media still at the provider, fetched server-side by `fetch_media` (never shown to browsers:
     provider URLs may carry tokens). `ref` is the provider's handle: a Telegram file_id, a WhatsApp media
     id, a Twilio media URL."""
+
     ref: str
     mime_type: str | None = None
     file_name: str | None = None
@@ -145,6 +148,7 @@ InboundEvent = InboundMessage | StatusUpdate
 class OutboundMedia:
     """A file an agent attached, stored by ChatHub: upload `path` (multipart) or hand the provider
     `public_url` (a signed, expiring link to ChatHub that the provider fetches)."""
+
     path: Path
     mime_type: str
     file_name: str
@@ -211,15 +215,26 @@ class ChannelDriver(ABC):
         return dict(config)
 
     @classmethod
-    def check_outbound(cls, content_type: ContentType, content: str, *, media_url: str | None = None,
-                       payload: dict[str, Any] | None = None, has_media: bool = False) -> str | None:
+    def check_outbound(
+        cls,
+        content_type: ContentType,
+        content: str,
+        *,
+        media_url: str | None = None,
+        payload: dict[str, Any] | None = None,
+        has_media: bool = False,
+    ) -> str | None:
         """Why this message cannot go out on this channel, or None when it can."""
         caps = cls.capabilities
         if content_type not in caps.content_types:
             return f"{cls.type.value} channels cannot send {content_type.value} messages"
         if content_type == ContentType.text and not content.strip():
             return "the message is empty"
-        if content_type in MEDIA_CONTENT_TYPES and not has_media and not (media_url or "").startswith(("http://", "https://")):
+        if (
+            content_type in MEDIA_CONTENT_TYPES
+            and not has_media
+            and not (media_url or "").startswith(("http://", "https://"))
+        ):
             article = "an" if content_type.value[0] in "aeiou" else "a"
             return f"{article} {content_type.value} message needs an http(s) media_url"
         if content_type == ContentType.location and not {"latitude", "longitude"} <= set(payload or {}):
@@ -246,7 +261,7 @@ class ChannelDriver(ABC):
     async def send(self, message: OutboundMessage) -> str:
         """Deliver a message and return the provider's id for it; raise RetryableError or PermanentError."""
 
-    async def send_typing(self, recipient_id: str, *, last_inbound_id: str | None = None) -> None:
+    async def send_typing(self, recipient_id: str, *, last_inbound_id: str | None = None) -> None:  # noqa: B027
         """Show the customer that an agent is typing, where the channel can. `last_inbound_id` is the
         external id of the customer's latest message (WhatsApp's indicator hangs on one)."""
 
@@ -280,8 +295,9 @@ class UnknownSettings(ValueError):
         self.keys = keys
 
 
-def refuse_unknown_settings(channel_type: ChannelType, config: Mapping[str, Any], known: Iterable[str], *,
-                            hint: str = "") -> None:
+def refuse_unknown_settings(
+    channel_type: ChannelType, config: Mapping[str, Any], known: Iterable[str], *, hint: str = ""
+) -> None:
     """Raise UnknownSettings naming every key of `config` that is not in `known`, with the closest known
     name for a misspelling and the list of what the channel takes."""
     known = list(known)
@@ -289,8 +305,7 @@ def refuse_unknown_settings(channel_type: ChannelType, config: Mapping[str, Any]
     if not unknown:
         return
     named = ", ".join(f"'{key}'" + did_you_mean(key, known) for key in unknown)
-    sentence = (f"{channel_type.value} channels have no setting {named}; their settings are "
-                f"{', '.join(known)}")
+    sentence = f"{channel_type.value} channels have no setting {named}; their settings are {', '.join(known)}"
     raise UnknownSettings(f"{sentence}. {hint}" if hint else sentence, unknown)
 
 

@@ -9,14 +9,16 @@ Inbound (what the simulator panel or curl posts)::
 Other `type`s: image/audio/video/file/sticker (`media_url`, optional `file_name`, `mime_type`, caption in
 `message`), location (`latitude`, `longitude`), contact (`contact`: {name, phone}); anything else is kept
 as "unsupported" with the raw payload. ChatHub fetches a `media_url` itself, from public addresses only
-(netguard.py), and keeps the URL as text in the message's payload (`source_url`). With a webhook secret (the channel's `webhook_secret`, never a config
-key), requests carry `X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>`
-and anything else is answered 401. The default simulator channel gets a generated secret whenever
+(netguard.py), and keeps the URL as text in the message's payload (`source_url`). With a webhook secret
+(the channel's `webhook_secret`, never a config key), requests carry
+`X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>` and anything else
+is answered 401. The default simulator channel gets a generated secret whenever
 CHATHUB_PUBLIC_URL is https (see chathub.bootstrap).
 
 Outbound goes to the in-process `outbox` after the configured latency, fails at the configured rate, and
 delivered/read receipts come back as status webhooks through the channel's own intake.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,23 +38,47 @@ import httpx
 
 from chathub import netguard
 from chathub.drivers.base import (
-    Capabilities, ChannelDriver, FetchedMedia, InboundEvent, InboundMessage, InvalidPayload, MediaRef,
-    OutboundMessage, PermanentError, RetryableError, SignatureError, StatusUpdate, hmac_sha256_hex,
+    Capabilities,
+    ChannelDriver,
+    FetchedMedia,
+    InboundEvent,
+    InboundMessage,
+    InvalidPayload,
+    MediaRef,
+    OutboundMessage,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    StatusUpdate,
+    hmac_sha256_hex,
     refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType, MessageStatus
 
 SIGNATURE_HEADER = "x-chathub-signature"
-HOW_TO_SIGN = ("This channel takes signed requests only: send X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the "
-               "raw request body, keyed with the channel's webhook secret>; an admin finds the secret on the Channels "
-               "page (edit the channel, Webhook secret)")
+HOW_TO_SIGN = (
+    "This channel takes signed requests only: send X-ChatHub-Signature: sha256=<hex HMAC-SHA256 of the "
+    "raw request body, keyed with the channel's webhook secret>; an admin finds the secret on the Channels "
+    "page (edit the channel, Webhook secret)"
+)
 MEDIA_TYPES = {ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker}
-RECEIPT_STATUSES = {"sent": MessageStatus.sent, "delivered": MessageStatus.delivered,
-                    "read": MessageStatus.read, "failed": MessageStatus.failed}
-DEFAULT_CONFIG = {"failure_rate": 0.0, "latency_ms": 0, "auto_receipts": True,
-                  "delivered_after_ms": 300, "read_after_ms": 1500}
-SECRET_IS_NO_SETTING = ("The webhook secret is the channel's own webhook_secret (the Webhook secret field on the "
-                        "Channels page), not a setting")
+RECEIPT_STATUSES = {
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "read": MessageStatus.read,
+    "failed": MessageStatus.failed,
+}
+DEFAULT_CONFIG = {
+    "failure_rate": 0.0,
+    "latency_ms": 0,
+    "auto_receipts": True,
+    "delivered_after_ms": 300,
+    "read_after_ms": 1500,
+}
+SECRET_IS_NO_SETTING = (
+    "The webhook secret is the channel's own webhook_secret (the Webhook secret field on the "
+    "Channels page), not a setting"
+)
 
 
 @dataclass
@@ -64,7 +90,7 @@ class OutboxEntry:
     content: str
     media_url: str | None = None
     payload: dict[str, Any] | None = None
-    sent_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class SimulatorOutbox:
@@ -100,14 +126,20 @@ class SimulatorDriver(ChannelDriver):
     type = ChannelType.simulator
     capabilities = Capabilities(
         content_types=frozenset(ContentType) - {ContentType.unsupported, ContentType.reaction},
-        max_text_length=4096, supports_typing=True, supports_receipts=True,
+        max_text_length=4096,
+        supports_typing=True,
+        supports_receipts=True,
     )
     uses_webhook_secret = True
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        refuse_unknown_settings(cls.type, config, DEFAULT_CONFIG, hint=SECRET_IS_NO_SETTING
-                                if any("secret" in key.lower() for key in config) else "")
+        refuse_unknown_settings(
+            cls.type,
+            config,
+            DEFAULT_CONFIG,
+            hint=SECRET_IS_NO_SETTING if any("secret" in key.lower() for key in config) else "",
+        )
         merged = {**DEFAULT_CONFIG, **config}
         if not _is_number(merged["failure_rate"]) or not 0 <= merged["failure_rate"] <= 1:
             raise ValueError("failure_rate must be a number from 0 to 1")
@@ -148,8 +180,17 @@ class SimulatorDriver(ChannelDriver):
             raise RetryableError("simulated provider failure (failure rate setting)")
         external_id = f"sim-{uuid.uuid4().hex[:16]}"
         media_url = message.media.public_url if message.media else message.media_url  # as a provider fetches it
-        outbox.add(OutboxEntry(self.context.channel_id, message.recipient_id, external_id,
-                               message.content_type, message.content, media_url, message.payload))
+        outbox.add(
+            OutboxEntry(
+                self.context.channel_id,
+                message.recipient_id,
+                external_id,
+                message.content_type,
+                message.content,
+                media_url,
+                message.payload,
+            )
+        )
         if config["auto_receipts"] and self.context.post_webhook:
             task = asyncio.create_task(self._send_receipts(external_id, config))
             _receipt_tasks.add(task)
@@ -161,8 +202,12 @@ class SimulatorDriver(ChannelDriver):
         if self.context.http is None:
             raise RuntimeError("the simulator driver needs DriverContext.http to fetch media")
         try:
-            download = await netguard.fetch_public(self.context.http, media.ref, allow=self.context.media_fetch_allow,
-                                                   max_bytes=self.context.max_media_bytes)
+            download = await netguard.fetch_public(
+                self.context.http,
+                media.ref,
+                allow=self.context.media_fetch_allow,
+                max_bytes=self.context.max_media_bytes,
+            )
         except netguard.RefusedURL as refusal:
             raise PermanentError(f"ChatHub does not fetch this address: {refusal}") from None
         except netguard.TooLarge as error:
@@ -172,7 +217,8 @@ class SimulatorDriver(ChannelDriver):
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
             raise (RetryableError if status >= 500 or status == 429 else PermanentError)(
-                f"the address answered HTTP {status}") from None
+                f"the address answered HTTP {status}"
+            ) from None
         except httpx.HTTPError as error:
             raise RetryableError(f"the address could not be reached: {type(error).__name__}") from None
         mime = (download.content_type or media.mime_type or "").split(";")[0].strip() or None
@@ -220,27 +266,34 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     try:
         if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         raise InvalidPayload(f"timestamp {value!r} is not an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse_status(data: dict[str, Any]) -> StatusUpdate:
     status = RECEIPT_STATUSES.get(str(data.get("status")))
     if status is None:
         raise InvalidPayload("status must be one of: " + ", ".join(RECEIPT_STATUSES))
-    return StatusUpdate(external_id=_required_text(data, "message_id"), status=status,
-                        error=_optional_text(data, "error"), at=_parse_time(data.get("timestamp")))
+    return StatusUpdate(
+        external_id=_required_text(data, "message_id"),
+        status=status,
+        error=_optional_text(data, "error"),
+        at=_parse_time(data.get("timestamp")),
+    )
 
 
 def _parse_message(data: dict[str, Any]) -> InboundMessage:
     sender = _required_text(data, "from")
-    common = dict(external_id=_required_text(data, "message_id"), sender_id=sender,
-                  sender_name=_optional_text(data, "name"),
-                  sender_phone=sender if sender.lstrip("+").isdigit() else None,
-                  sent_at=_parse_time(data.get("timestamp")))
+    common = dict(
+        external_id=_required_text(data, "message_id"),
+        sender_id=sender,
+        sender_name=_optional_text(data, "name"),
+        sender_phone=sender if sender.lstrip("+").isdigit() else None,
+        sent_at=_parse_time(data.get("timestamp")),
+    )
     kind = str(data.get("type") or "text")
     content_type = ContentType(kind) if kind in ContentType._value2member_map_ else ContentType.unsupported
     if content_type == ContentType.text:
@@ -248,9 +301,15 @@ def _parse_message(data: dict[str, Any]) -> InboundMessage:
     if content_type in MEDIA_TYPES:  # the customer's URL is fetched by ChatHub, and kept only as text
         source_url = _required_text(data, "media_url")
         file_name, mime_type = _optional_text(data, "file_name"), _optional_text(data, "mime_type")
-        return InboundMessage(content_type=content_type, content=_optional_text(data, "message") or "",
-                              file_name=file_name, media_mime_type=mime_type, payload={"source_url": source_url},
-                              media=MediaRef(ref=source_url, mime_type=mime_type, file_name=file_name), **common)
+        return InboundMessage(
+            content_type=content_type,
+            content=_optional_text(data, "message") or "",
+            file_name=file_name,
+            media_mime_type=mime_type,
+            payload={"source_url": source_url},
+            media=MediaRef(ref=source_url, mime_type=mime_type, file_name=file_name),
+            **common,
+        )
     if content_type == ContentType.location:
         try:
             lat, lon = float(data["latitude"]), float(data["longitude"])
@@ -258,14 +317,22 @@ def _parse_message(data: dict[str, Any]) -> InboundMessage:
             raise InvalidPayload("a location needs numeric 'latitude' and 'longitude'") from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise InvalidPayload("latitude or longitude out of range")
-        return InboundMessage(content_type=content_type, content=_optional_text(data, "message") or "",
-                              payload={"latitude": lat, "longitude": lon}, **common)
+        return InboundMessage(
+            content_type=content_type,
+            content=_optional_text(data, "message") or "",
+            payload={"latitude": lat, "longitude": lon},
+            **common,
+        )
     if content_type == ContentType.contact:
         contact = data.get("contact")
         if not isinstance(contact, dict) or not contact.get("name"):
             raise InvalidPayload("a contact needs a 'contact' object with a 'name'")
-        return InboundMessage(content_type=content_type, content=str(contact["name"]),
-                              payload={"name": str(contact["name"]), "phone": str(contact.get("phone") or "")},
-                              **common)
-    return InboundMessage(content_type=ContentType.unsupported, content=_optional_text(data, "message") or "",
-                          payload=data, **common)
+        return InboundMessage(
+            content_type=content_type,
+            content=str(contact["name"]),
+            payload={"name": str(contact["name"]), "phone": str(contact.get("phone") or "")},
+            **common,
+        )
+    return InboundMessage(
+        content_type=ContentType.unsupported, content=_optional_text(data, "message") or "", payload=data, **common
+    )

@@ -7,6 +7,7 @@ replies go to the chat id. Outbound: `sendMessage` (plain text, no parse_mode), 
 multipart upload or a web URL, `sendLocation`/`sendVenue`, `sendChatAction` for typing. Every answer is
 `{"ok": true, "result": ...}` or `{"ok": false, "error_code", "description", "parameters"?}`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -16,17 +17,30 @@ import mimetypes
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
 import httpx
 
 from chathub.drivers.base import (
+    MEDIA_CONTENT_TYPES,
+    Capabilities,
+    ChannelDriver,
+    ChannelError,
+    ChannelHealth,
     ConfigField,
-    MEDIA_CONTENT_TYPES, Capabilities, ChannelDriver, ChannelError, ChannelHealth, CredentialsError, FetchedMedia,
-    InboundEvent, InboundMessage, InvalidPayload, MediaRef, OutboundMessage, PermanentError, RetryableError,
-    SignatureError, refuse_unknown_settings,
+    CredentialsError,
+    FetchedMedia,
+    InboundEvent,
+    InboundMessage,
+    InvalidPayload,
+    MediaRef,
+    OutboundMessage,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType
 
@@ -43,8 +57,11 @@ RECENT_ERROR = timedelta(hours=24)
 PLAIN_REFUSALS = [
     ("bot was blocked by the user", "The customer blocked the bot; Telegram will not deliver messages to them"),
     ("user is deactivated", "The customer's Telegram account was deleted; Telegram will not deliver messages to them"),
-    ("bot can't initiate conversation", "The customer never started a chat with the bot; Telegram lets a bot "
-                                        "write only to people who wrote to it first"),
+    (
+        "bot can't initiate conversation",
+        "The customer never started a chat with the bot; Telegram lets a bot "
+        "write only to people who wrote to it first",
+    ),
     ("bot was kicked", "The bot was removed from this group; Telegram will not deliver messages there"),
     ("chat not found", "Telegram does not know this chat; the customer may never have started the bot"),
     ("message is too long", "The message is longer than the 4096 characters Telegram allows"),
@@ -57,12 +74,22 @@ PLAIN_REFUSALS = [
 # What Telegram calls each kind of attachment, checked in this order: an animation also carries `document`
 # and a venue also carries `location`, so those come first.
 INBOUND_MEDIA = [
-    ("photo", ContentType.image), ("animation", ContentType.video), ("document", ContentType.file),
-    ("voice", ContentType.audio), ("audio", ContentType.audio), ("video", ContentType.video),
-    ("video_note", ContentType.video), ("sticker", ContentType.sticker),
+    ("photo", ContentType.image),
+    ("animation", ContentType.video),
+    ("document", ContentType.file),
+    ("voice", ContentType.audio),
+    ("audio", ContentType.audio),
+    ("video", ContentType.video),
+    ("video_note", ContentType.video),
+    ("sticker", ContentType.sticker),
 ]
-OUTBOUND_MEDIA = {ContentType.image: "photo", ContentType.file: "document", ContentType.audio: "audio",
-                  ContentType.video: "video", ContentType.sticker: "sticker"}
+OUTBOUND_MEDIA = {
+    ContentType.image: "photo",
+    ContentType.file: "document",
+    ContentType.audio: "audio",
+    ContentType.video: "video",
+    ContentType.sticker: "sticker",
+}
 
 
 class TelegramDriver(ChannelDriver):
@@ -72,15 +99,31 @@ class TelegramDriver(ChannelDriver):
     type = ChannelType.telegram
     default_api_base_url = "https://api.telegram.org"
     capabilities = Capabilities(
-        content_types=frozenset({ContentType.text, ContentType.image, ContentType.file, ContentType.audio,
-                                 ContentType.video, ContentType.sticker, ContentType.location}),
-        max_text_length=4096, supports_typing=True, supports_receipts=False,  # the Bot API has no receipts
+        content_types=frozenset(
+            {
+                ContentType.text,
+                ContentType.image,
+                ContentType.file,
+                ContentType.audio,
+                ContentType.video,
+                ContentType.sticker,
+                ContentType.location,
+            }
+        ),
+        max_text_length=4096,
+        supports_typing=True,
+        supports_receipts=False,  # the Bot API has no receipts
         supports_edits=True,
     )
     config_fields = (
         ConfigField("bot_token", "Bot token", secret=True, hint="From @BotFather, like 123456:ABC-DEF…"),
-        ConfigField("secret_token", "Webhook secret token", secret=True, required=False,
-                    hint="Telegram sends it with every update; leave empty to have one generated"),
+        ConfigField(
+            "secret_token",
+            "Webhook secret token",
+            secret=True,
+            required=False,
+            hint="Telegram sends it with every update; leave empty to have one generated",
+        ),
     )
 
     @classmethod
@@ -93,12 +136,14 @@ class TelegramDriver(ChannelDriver):
         if not token:
             raise ValueError("bot_token is required: the token @BotFather gave you, like 123456:ABC-DEF…")
         if not BOT_TOKEN_PATTERN.match(token):
-            raise ValueError("bot_token does not look like a Telegram bot token (digits, a colon, then letters, "
-                             "digits, _ or -)")
+            raise ValueError(
+                "bot_token does not look like a Telegram bot token (digits, a colon, then letters, digits, _ or -)"
+            )
         secret = str(config.get("secret_token") or "").strip() or secrets.token_urlsafe(32)
         if not SECRET_TOKEN_PATTERN.match(secret):
-            raise ValueError("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
-                             "(leave it empty to have one generated)")
+            raise ValueError(
+                "secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and - (leave it empty to have one generated)"
+            )
         checked: dict[str, Any] = {"bot_token": token, "secret_token": secret}
         connections = config.get("max_connections")
         if connections not in (None, ""):
@@ -146,8 +191,11 @@ class TelegramDriver(ChannelDriver):
         for key, edited in (("message", False), ("edited_message", True)):
             if key in update:
                 return [_parse_message(update[key], update_id=update["update_id"], edited=edited)]
-        log.info("Telegram update %s carries no message (%s); nothing to store",
-                 update["update_id"], ", ".join(k for k in update if k != "update_id") or "empty")
+        log.info(
+            "Telegram update %s carries no message (%s); nothing to store",
+            update["update_id"],
+            ", ".join(k for k in update if k != "update_id") or "empty",
+        )
         return []
 
     # ---- outbound ----
@@ -199,8 +247,9 @@ class TelegramDriver(ChannelDriver):
         url = f"{self.api_base_url}/file/bot{self._token}/{file_path}"
         data = await self._download(url, cap)
         guessed = mimetypes.guess_type(file_path)[0]
-        return FetchedMedia(data=data, mime_type=media.mime_type or guessed,
-                            file_name=media.file_name or PurePosixPath(file_path).name)
+        return FetchedMedia(
+            data=data, mime_type=media.mime_type or guessed, file_name=media.file_name or PurePosixPath(file_path).name
+        )
 
     async def _download(self, url: str, cap: int) -> bytes:
         chunks: list[bytes] = []
@@ -227,8 +276,11 @@ class TelegramDriver(ChannelDriver):
         url = self.context.webhook_url
         if not url:
             raise PermanentError("ChatHub has no public address; set CHATHUB_PUBLIC_URL to an https URL first")
-        params: dict[str, Any] = {"url": url, "secret_token": self.context.config.get("secret_token"),
-                                  "allowed_updates": ALLOWED_UPDATES}
+        params: dict[str, Any] = {
+            "url": url,
+            "secret_token": self.context.config.get("secret_token"),
+            "allowed_updates": ALLOWED_UPDATES,
+        }
         if self.context.config.get("max_connections"):
             params["max_connections"] = self.context.config["max_connections"]
         await self._call("setWebhook", params)
@@ -242,9 +294,18 @@ class TelegramDriver(ChannelDriver):
             return ChannelHealth(ok=False, summary="The bot token was rejected")
         except ChannelError as error:
             return ChannelHealth(ok=False, summary=f"Telegram could not be asked: {error}")
-        details = {key: info.get(key) for key in ("url", "pending_update_count", "last_error_date",
-                                                  "last_error_message", "max_connections", "allowed_updates",
-                                                  "ip_address")}
+        details = {
+            key: info.get(key)
+            for key in (
+                "url",
+                "pending_update_count",
+                "last_error_date",
+                "last_error_message",
+                "max_connections",
+                "allowed_updates",
+                "ip_address",
+            )
+        }
         details["bot_username"] = f"@{me['username']}" if isinstance(me, dict) and me.get("username") else None
         return ChannelHealth(*_webhook_verdict(info, self.context.webhook_url), details=details)
 
@@ -296,11 +357,15 @@ def _api_error(status: int, answer: dict[str, Any]) -> ChannelError:
     if code >= 500:
         return RetryableError(f"{code}: Telegram had a server error ({description})")
     if code in (401, 404):  # 404 Not Found is what Telegram answers for a malformed token
-        return CredentialsError(f"{code}: Telegram rejected the bot token; copy it again from @BotFather",
-                                code=str(code))
+        return CredentialsError(
+            f"{code}: Telegram rejected the bot token; copy it again from @BotFather", code=str(code)
+        )
     if "migrate_to_chat_id" in parameters:
-        return PermanentError(f"This group became a supergroup with chat id {parameters['migrate_to_chat_id']}; "
-                              "the customer must write again from it", code=str(code))
+        return PermanentError(
+            f"This group became a supergroup with chat id {parameters['migrate_to_chat_id']}; "
+            "the customer must write again from it",
+            code=str(code),
+        )
     lowered = description.lower()
     for fragment, sentence in PLAIN_REFUSALS:
         if fragment in lowered:
@@ -316,10 +381,12 @@ def _webhook_verdict(info: dict[str, Any], expected_url: str | None) -> tuple[bo
         return False, f"Telegram posts to {url}, not to this channel's {expected_url}; save the channel again"
     error_date = info.get("last_error_date")
     if isinstance(error_date, int):
-        when = datetime.fromtimestamp(error_date, timezone.utc)
-        if datetime.now(timezone.utc) - when < RECENT_ERROR:
-            return False, (f"Telegram could not deliver to the webhook at {when:%Y-%m-%d %H:%M} UTC: "
-                           f"\"{info.get('last_error_message') or 'no reason given'}\"")
+        when = datetime.fromtimestamp(error_date, UTC)
+        if datetime.now(UTC) - when < RECENT_ERROR:
+            return False, (
+                f"Telegram could not deliver to the webhook at {when:%Y-%m-%d %H:%M} UTC: "
+                f'"{info.get("last_error_message") or "no reason given"}"'
+            )
     pending = info.get("pending_update_count") or 0
     return True, f"The webhook is registered and working ({pending} updates waiting)"
 
@@ -349,6 +416,7 @@ def _media_method(message: OutboundMessage) -> tuple[str, str]:
 
 # ---- parsing one Message object ----
 
+
 def _parse_message(message: Any, *, update_id: int, edited: bool) -> InboundMessage:
     if not isinstance(message, dict):
         raise InvalidPayload("the Update's message must be an object")
@@ -370,9 +438,14 @@ def _parse_message(message: Any, *, update_id: int, edited: bool) -> InboundMess
     if edited and isinstance(message.get("edit_date"), int):
         payload["edited_at"] = _time(message["edit_date"]).isoformat()
     sender = message.get("from") if isinstance(message.get("from"), dict) else chat
-    common = dict(external_id=f"{chat_id}:{message_id}", sender_id=str(chat_id), sender_name=_name(sender),
-                  sent_at=_time(message["date"]), edited=edited,
-                  edited_at=_time(message["edit_date"]) if edited and isinstance(message.get("edit_date"), int) else None)
+    common = dict(
+        external_id=f"{chat_id}:{message_id}",
+        sender_id=str(chat_id),
+        sender_name=_name(sender),
+        sent_at=_time(message["date"]),
+        edited=edited,
+        edited_at=_time(message["edit_date"]) if edited and isinstance(message.get("edit_date"), int) else None,
+    )
     fields = _content(message, sender)
     return InboundMessage(**common, **{**fields, "payload": {**payload, **fields.get("payload", {})}})
 
@@ -385,12 +458,21 @@ def _content(message: dict[str, Any], sender: dict[str, Any]) -> dict[str, Any]:
     for key, content_type in INBOUND_MEDIA:
         if key in message:
             media, extra = _media(key, message[key])
-            return {"content_type": content_type, "content": caption, "media": media,
-                    "media_mime_type": media.mime_type, "file_name": media.file_name, "payload": extra}
+            return {
+                "content_type": content_type,
+                "content": caption,
+                "media": media,
+                "media_mime_type": media.mime_type,
+                "file_name": media.file_name,
+                "payload": extra,
+            }
     if isinstance(message.get("venue"), dict):
         venue = message["venue"]
-        place = {**_coordinates(venue.get("location")), "name": str(venue.get("title") or ""),
-                 "address": str(venue.get("address") or "")}
+        place = {
+            **_coordinates(venue.get("location")),
+            "name": str(venue.get("title") or ""),
+            "address": str(venue.get("address") or ""),
+        }
         return {"content_type": ContentType.location, "content": "", "payload": place}
     if "location" in message:
         return {"content_type": ContentType.location, "content": "", "payload": _coordinates(message["location"])}
@@ -408,8 +490,12 @@ def _media(key: str, value: Any) -> tuple[MediaRef, dict[str, Any]]:
     if not isinstance(value, dict) or not value.get("file_id"):
         raise InvalidPayload(f"the {key} has no file_id")
     mime = value.get("mime_type") or _default_mime(key, value)
-    media = MediaRef(ref=str(value["file_id"]), mime_type=mime, file_name=value.get("file_name"),
-                     size=value.get("file_size") if isinstance(value.get("file_size"), int) else None)
+    media = MediaRef(
+        ref=str(value["file_id"]),
+        mime_type=mime,
+        file_name=value.get("file_name"),
+        size=value.get("file_size") if isinstance(value.get("file_size"), int) else None,
+    )
     extra = {"emoji": value.get("emoji"), "set_name": value.get("set_name")} if key == "sticker" else {}
     if key in ("voice", "video_note", "animation"):
         extra["kind"] = key
@@ -422,8 +508,11 @@ def _default_mime(key: str, value: dict[str, Any]) -> str | None:
     if key == "video_note":
         return "video/mp4"
     if key == "sticker":
-        return "application/x-tgsticker" if value.get("is_animated") else (
-            "video/webm" if value.get("is_video") else "image/webp")
+        return (
+            "application/x-tgsticker"
+            if value.get("is_animated")
+            else ("video/webm" if value.get("is_video") else "image/webp")
+        )
     return None
 
 
@@ -441,15 +530,22 @@ def _contact(contact: dict[str, Any], sender: dict[str, Any]) -> dict[str, Any]:
     name = " ".join(str(contact.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
     phones = [str(contact["phone_number"])] if contact.get("phone_number") else []
     card: dict[str, Any] = {"name": name, "phones": phones}
-    emails = [line.split(":", 1)[1].strip() for line in str(contact.get("vcard") or "").splitlines()
-              if line.upper().startswith("EMAIL") and ":" in line]
+    emails = [
+        line.split(":", 1)[1].strip()
+        for line in str(contact.get("vcard") or "").splitlines()
+        if line.upper().startswith("EMAIL") and ":" in line
+    ]
     if emails:
         card["emails"] = emails
     if contact.get("user_id"):
         card["user_id"] = contact["user_id"]
     own = bool(phones) and contact.get("user_id") is not None and contact.get("user_id") == sender.get("id")
-    return {"content_type": ContentType.contact, "content": name, "payload": card,
-            **({"sender_phone": phones[0]} if own else {})}
+    return {
+        "content_type": ContentType.contact,
+        "content": name,
+        "payload": card,
+        **({"sender_phone": phones[0]} if own else {}),
+    }
 
 
 def _name(user: dict[str, Any]) -> str | None:
@@ -459,6 +555,6 @@ def _name(user: dict[str, Any]) -> str | None:
 
 def _time(epoch: int) -> datetime:
     try:
-        return datetime.fromtimestamp(epoch, timezone.utc)
+        return datetime.fromtimestamp(epoch, UTC)
     except (OverflowError, OSError, ValueError):
         raise InvalidPayload(f"date {epoch!r} is not a Unix time") from None

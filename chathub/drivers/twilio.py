@@ -10,6 +10,7 @@ Outbound: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with basic auth
 Media goes as `MediaUrl`: Twilio fetches it, so attachments need ChatHub's public link. Errors come back as
 `{"code", "message", "more_info", "status"}`; delivery failures arrive later as `ErrorCode` in callbacks.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,9 +28,21 @@ import httpx
 
 from chathub import netguard
 from chathub.drivers.base import (
+    Capabilities,
+    ChannelDriver,
+    ChannelHealth,
     ConfigField,
-    Capabilities, ChannelDriver, ChannelHealth, CredentialsError, FetchedMedia, InboundEvent, InboundMessage,
-    InvalidPayload, MediaRef, OutboundMessage, PermanentError, RetryableError, SignatureError, StatusUpdate,
+    CredentialsError,
+    FetchedMedia,
+    InboundEvent,
+    InboundMessage,
+    InvalidPayload,
+    MediaRef,
+    OutboundMessage,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    StatusUpdate,
     refuse_unknown_settings,
 )
 from chathub.models import ChannelType, ContentType, MessageStatus
@@ -44,10 +57,15 @@ WHATSAPP_PREFIX = "whatsapp:"
 
 # MessageStatus values of a status callback. Those missing here (queued, accepted, scheduled, sending,
 # receiving, received) say nothing new about our message and are ignored.
-RECEIPT_STATUSES = {"sent": MessageStatus.sent, "delivered": MessageStatus.delivered,
-                    "partially_delivered": MessageStatus.delivered, "read": MessageStatus.read,
-                    "undelivered": MessageStatus.failed, "failed": MessageStatus.failed,
-                    "canceled": MessageStatus.failed}
+RECEIPT_STATUSES = {
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "partially_delivered": MessageStatus.delivered,
+    "read": MessageStatus.read,
+    "undelivered": MessageStatus.failed,
+    "failed": MessageStatus.failed,
+    "canceled": MessageStatus.failed,
+}
 INBOUND_STATUSES = {"", "received", "receiving"}
 
 # Twilio error codes an agent meets, in plain words (https://www.twilio.com/docs/api/errors/<code>).
@@ -56,12 +74,10 @@ ERROR_SENTENCES = {
     "20404": "Twilio does not know this account or resource; check the Account SID",
     "20429": "Twilio is rate limiting this account; the message will be retried",
     "21211": "The 'To' number is not a valid phone number",
-    "21408": "Twilio may not send messages to this country yet; enable it under Messaging > Settings > Geo "
-             "permissions",
+    "21408": "Twilio may not send messages to this country yet; enable it under Messaging > Settings > Geo permissions",
     "21606": "The 'From' number cannot send messages to this destination; check the channel's from_number",
     "21608": "A Twilio trial account can only send to verified phone numbers",
-    "21610": "The customer replied STOP and has unsubscribed; they must text START before you can message "
-             "them again",
+    "21610": "The customer replied STOP and has unsubscribed; they must text START before you can message them again",
     "21612": "Twilio cannot route a message from this sender to the customer's number",
     "21614": "The 'To' number is not a mobile number and cannot receive text messages",
     "21617": "The message is longer than the 1600 characters Twilio allows",
@@ -86,7 +102,7 @@ ERROR_SENTENCES = {
     "63013": "WhatsApp refused the message for a policy violation",
     "63015": "The customer has not joined the WhatsApp sandbox (they must send the join code first)",
     "63016": "More than 24 hours have passed since the customer last wrote; only an approved WhatsApp template "
-             "can reopen the conversation",
+    "can reopen the conversation",
     "63018": "WhatsApp's rate limit for this sender was exceeded",
     "63019": "WhatsApp could not download the attachment",
     "63021": "WhatsApp refused the message content as invalid",
@@ -108,13 +124,21 @@ class TwilioDriver(ChannelDriver):
         ConfigField("account_sid", "Account SID", hint="AC… from the Twilio Console"),
         ConfigField("auth_token", "Auth token", secret=True),
         ConfigField("from_number", "From number", hint="+15551234567 for SMS, whatsapp:+15551234567 for WhatsApp"),
-        ConfigField("messaging_service_sid", "Messaging Service SID", required=False,
-                    hint="MG…; sent instead of the From number when set"),
+        ConfigField(
+            "messaging_service_sid",
+            "Messaging Service SID",
+            required=False,
+            hint="MG…; sent instead of the From number when set",
+        ),
     )
     capabilities = Capabilities(
-        content_types=frozenset({ContentType.text, ContentType.image, ContentType.audio, ContentType.video,
-                                 ContentType.file}),
-        max_text_length=1600, supports_typing=False, supports_receipts=True, supports_edits=False,
+        content_types=frozenset(
+            {ContentType.text, ContentType.image, ContentType.audio, ContentType.video, ContentType.file}
+        ),
+        max_text_length=1600,
+        supports_typing=False,
+        supports_receipts=True,
+        supports_edits=False,
     )
 
     @classmethod
@@ -128,13 +152,16 @@ class TwilioDriver(ChannelDriver):
                 raise ValueError(f"{key} must be text")
             cleaned[key] = (value or "").strip()
         if not ACCOUNT_SID_PATTERN.fullmatch(cleaned["account_sid"]):
-            raise ValueError("account_sid must be the Account SID from the Twilio Console: AC followed by 32 "
-                             "hexadecimal characters")
+            raise ValueError(
+                "account_sid must be the Account SID from the Twilio Console: AC followed by 32 hexadecimal characters"
+            )
         if not cleaned["auth_token"] or re.search(r"\s", cleaned["auth_token"]):
             raise ValueError("auth_token is missing or has spaces in it: copy the Auth Token from the Twilio Console")
         if not FROM_NUMBER_PATTERN.fullmatch(cleaned["from_number"]):
-            raise ValueError("from_number must be the Twilio number in E.164 form, like +15551234567, or "
-                             "whatsapp:+15551234567 for a WhatsApp sender")
+            raise ValueError(
+                "from_number must be the Twilio number in E.164 form, like +15551234567, or "
+                "whatsapp:+15551234567 for a WhatsApp sender"
+            )
         service = cleaned["messaging_service_sid"]
         if service and not SERVICE_SID_PATTERN.fullmatch(service):
             raise ValueError("messaging_service_sid must be MG followed by 32 hexadecimal characters (or empty)")
@@ -147,18 +174,23 @@ class TwilioDriver(ChannelDriver):
         if not given:
             raise SignatureError(f"missing {SIGNATURE_HEADER} header")
         if not self.context.webhook_url:
-            raise SignatureError("the channel's public webhook URL is unknown (set CHATHUB_PUBLIC_URL); Twilio "
-                                 "signs that URL")
+            raise SignatureError(
+                "the channel's public webhook URL is unknown (set CHATHUB_PUBLIC_URL); Twilio signs that URL"
+            )
         try:
             pairs = _form_pairs(body)
         except InvalidPayload:
             raise SignatureError("the body is not form data, so it cannot be Twilio's") from None
         url = self.context.webhook_url + (f"?{query}" if query else "")
         token = str(self.context.config.get("auth_token", ""))
-        if not any(hmac.compare_digest(given.encode(), signature(token, candidate, pairs).encode())
-                   for candidate in _url_variants(url)):
-            raise SignatureError(f"{SIGNATURE_HEADER} does not match; CHATHUB_PUBLIC_URL must be exactly the "
-                                 f"address Twilio calls ({url})")
+        if not any(
+            hmac.compare_digest(given.encode(), signature(token, candidate, pairs).encode())
+            for candidate in _url_variants(url)
+        ):
+            raise SignatureError(
+                f"{SIGNATURE_HEADER} does not match; CHATHUB_PUBLIC_URL must be exactly the "
+                f"address Twilio calls ({url})"
+            )
         account = dict(pairs).get("AccountSid", "")
         if not hmac.compare_digest(account.encode(), str(self.context.config.get("account_sid", "")).encode()):
             raise SignatureError(f"the request is for Twilio account {account or '(none)'}, not this channel's")
@@ -189,8 +221,12 @@ class TwilioDriver(ChannelDriver):
             form.append(("MediaUrl", media_url))
         if message.status_callback_url and _is_public(message.status_callback_url):
             form.append(("StatusCallback", message.status_callback_url))
-        response = await self._request("POST", self._account_path("/Messages.json"), content=urlencode(form),
-                                       headers={"content-type": "application/x-www-form-urlencoded"})
+        response = await self._request(
+            "POST",
+            self._account_path("/Messages.json"),
+            content=urlencode(form),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         if response.is_success:
             sid = _json(response).get("sid")
             if not isinstance(sid, str) or not sid:
@@ -228,18 +264,26 @@ class TwilioDriver(ChannelDriver):
         except RetryableError as error:
             return ChannelHealth(ok=False, summary=str(error), details=details)
         if response.status_code in (401, 403):
-            return ChannelHealth(ok=False, summary="The Account SID or auth token was rejected",
-                                 details={**details, "credentials_rejected": True, "code": "20003"})
+            return ChannelHealth(
+                ok=False,
+                summary="The Account SID or auth token was rejected",
+                details={**details, "credentials_rejected": True, "code": "20003"},
+            )
         if not response.is_success:
             error = _json(response)
-            return ChannelHealth(ok=False, summary=f"Twilio answered HTTP {response.status_code}: "
-                                 f"{error.get('message') or response.reason_phrase}", details=details)
+            return ChannelHealth(
+                ok=False,
+                summary=f"Twilio answered HTTP {response.status_code}: "
+                f"{error.get('message') or response.reason_phrase}",
+                details=details,
+            )
         account = _json(response)
         status, name = str(account.get("status", "")), str(account.get("friendly_name", ""))
         details.update(status=status, friendly_name=name, account_type=account.get("type"))
         if status != "active":
-            return ChannelHealth(ok=False, summary=f"The Twilio account '{name}' is {status or 'not active'}",
-                                 details=details)
+            return ChannelHealth(
+                ok=False, summary=f"The Twilio account '{name}' is {status or 'not active'}", details=details
+            )
         return ChannelHealth(ok=True, summary=f"The Twilio account '{name}' is active", details=details)
 
     # --- helpers -----------------------------------------------------------------------------------------
@@ -259,8 +303,7 @@ class TwilioDriver(ChannelDriver):
 
     def _recipient(self, recipient_id: str) -> str:
         # A WhatsApp channel answers WhatsApp addresses; a bare number (e.g. from the REST API) gets the prefix.
-        if str(self.context.config.get("from_number", "")).startswith(WHATSAPP_PREFIX) \
-                and ":" not in recipient_id:
+        if str(self.context.config.get("from_number", "")).startswith(WHATSAPP_PREFIX) and ":" not in recipient_id:
             return WHATSAPP_PREFIX + recipient_id
         return recipient_id
 
@@ -271,11 +314,13 @@ class TwilioDriver(ChannelDriver):
         host = (target.hostname or "").lower()
         return target.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
 
-    async def _request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
-                       **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         try:
-            return await self._http.request(method, url, auth=self._auth,
-                                            headers={"accept": "application/json", **(headers or {})}, **kwargs)
+            return await self._http.request(
+                method, url, auth=self._auth, headers={"accept": "application/json", **(headers or {})}, **kwargs
+            )
         except (httpx.TimeoutException, httpx.TransportError) as error:
             raise RetryableError(f"Twilio could not be reached: {type(error).__name__}") from None
 
@@ -293,8 +338,11 @@ def signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
 
 def error_sentence(code: str, fallback: str | None = None) -> str:
     """'<code>: <plain words>' for a Twilio error code."""
-    words = ERROR_SENTENCES.get(code) or fallback or f"Twilio reported error {code} (see " \
-                                                     f"https://www.twilio.com/docs/api/errors/{code})"
+    words = (
+        ERROR_SENTENCES.get(code)
+        or fallback
+        or f"Twilio reported error {code} (see https://www.twilio.com/docs/api/errors/{code})"
+    )
     return f"{code}: {words}"
 
 
@@ -324,7 +372,8 @@ def _phone(address: str) -> str | None:
 def _media_kind(mime: str) -> ContentType:
     major = mime.split("/", 1)[0].lower()
     return {"image": ContentType.image, "audio": ContentType.audio, "video": ContentType.video}.get(
-        major, ContentType.file)
+        major, ContentType.file
+    )
 
 
 def _parse_incoming(message_sid: str, params: dict[str, str]) -> list[InboundEvent]:
@@ -348,25 +397,48 @@ def _parse_incoming(message_sid: str, params: dict[str, str]) -> list[InboundEve
             if not url:
                 raise InvalidPayload(f"NumMedia is {media_count} but 'MediaUrl{index}' is missing")
             mime = params.get(f"MediaContentType{index}") or None
-            events.append(InboundMessage(
-                external_id=message_sid if index == 0 else f"{message_sid}/{index}",
-                content_type=_media_kind(mime or ""), content=body if index == 0 else "",
-                media_mime_type=mime, media=MediaRef(ref=url, mime_type=mime),
-                payload={**extra, "media_group_id": message_sid} if media_count > 1 else extra or None, **common))
+            events.append(
+                InboundMessage(
+                    external_id=message_sid if index == 0 else f"{message_sid}/{index}",
+                    content_type=_media_kind(mime or ""),
+                    content=body if index == 0 else "",
+                    media_mime_type=mime,
+                    media=MediaRef(ref=url, mime_type=mime),
+                    payload={**extra, "media_group_id": message_sid} if media_count > 1 else extra or None,
+                    **common,
+                )
+            )
         return events
     if params.get("Latitude") and params.get("Longitude"):
-        return [InboundMessage(external_id=message_sid, content_type=ContentType.location, content=body,
-                               payload={**_location(params), **extra}, **common)]
+        return [
+            InboundMessage(
+                external_id=message_sid,
+                content_type=ContentType.location,
+                content=body,
+                payload={**_location(params), **extra},
+                **common,
+            )
+        ]
     if params.get("ButtonText") or params.get("ButtonPayload"):
         title = params.get("ButtonText") or body or params["ButtonPayload"]
-        return [InboundMessage(external_id=message_sid, content_type=ContentType.text, content=title,
-                               payload={"reply_id": params.get("ButtonPayload") or title, "kind": "button", **extra},
-                               **common)]
+        return [
+            InboundMessage(
+                external_id=message_sid,
+                content_type=ContentType.text,
+                content=title,
+                payload={"reply_id": params.get("ButtonPayload") or title, "kind": "button", **extra},
+                **common,
+            )
+        ]
     if body:
-        return [InboundMessage(external_id=message_sid, content_type=ContentType.text, content=body,
-                               payload=extra or None, **common)]
-    return [InboundMessage(external_id=message_sid, content_type=ContentType.unsupported,
-                           payload={"raw": params}, **common)]
+        return [
+            InboundMessage(
+                external_id=message_sid, content_type=ContentType.text, content=body, payload=extra or None, **common
+            )
+        ]
+    return [
+        InboundMessage(external_id=message_sid, content_type=ContentType.unsupported, payload={"raw": params}, **common)
+    ]
 
 
 def _location(params: dict[str, str]) -> dict[str, Any]:
@@ -403,9 +475,11 @@ def _parse_status(message_sid: str, status: str, params: dict[str, str]) -> list
 def _outbound_media_url(message: OutboundMessage) -> str | None:
     if message.media is not None:
         if not message.media.public_url or not _is_public(message.media.public_url):
-            raise PermanentError("Twilio fetches attachments from ChatHub's public link, and this ChatHub is "
-                                 "not reachable from the internet: CHATHUB_PUBLIC_URL must be ChatHub's public "
-                                 "https address")
+            raise PermanentError(
+                "Twilio fetches attachments from ChatHub's public link, and this ChatHub is "
+                "not reachable from the internet: CHATHUB_PUBLIC_URL must be ChatHub's public "
+                "https address"
+            )
         return message.media.public_url
     return message.media_url or None
 
@@ -446,8 +520,10 @@ def _send_error(response: httpx.Response) -> Exception:
     if status == 429 or code == "20429":
         return RetryableError(error_sentence("20429"), retry_after=_retry_after(response.headers))
     if status >= 500:
-        return RetryableError(f"Twilio had a server error (HTTP {status}){': ' + message if message else ''}",
-                              retry_after=_retry_after(response.headers))
+        return RetryableError(
+            f"Twilio had a server error (HTTP {status}){': ' + message if message else ''}",
+            retry_after=_retry_after(response.headers),
+        )
     if status == 401 or code == "20003":
         return CredentialsError(error_sentence("20003"), code="20003")
     if code:
@@ -457,11 +533,11 @@ def _send_error(response: httpx.Response) -> Exception:
 
 def _media_error(status: int, headers: Mapping[str, str]) -> Exception:
     if status == 429 or status >= 500:
-        return RetryableError(f"Twilio could not hand over the media now (HTTP {status})",
-                              retry_after=_retry_after(headers))
+        return RetryableError(
+            f"Twilio could not hand over the media now (HTTP {status})", retry_after=_retry_after(headers)
+        )
     if status == 401:
-        return CredentialsError("Twilio rejected the Account SID or auth token for the media download",
-                                code="20003")
+        return CredentialsError("Twilio rejected the Account SID or auth token for the media download", code="20003")
     if status == 404:
         return PermanentError("The media is no longer at Twilio (it was deleted)")
     return PermanentError(f"Twilio refused the media download (HTTP {status})")

@@ -12,6 +12,7 @@ Outbound goes to `POST /{phone_number_id}/messages`; attachments are uploaded fi
 `POST /{phone_number_id}/media`. Inbound media is fetched in two steps: `GET /{media_id}` gives a download URL
 that is valid for five minutes and needs the same bearer token.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,20 @@ from urllib.parse import quote
 import httpx
 
 from chathub.drivers.base import (
-    Capabilities, ConfigField, ChannelDriver, ChannelHealth, CredentialsError, FetchedMedia, InboundEvent, MediaRef,
-    OutboundMessage, PermanentError, RetryableError, SignatureError, hmac_sha256_hex, refuse_unknown_settings,
+    Capabilities,
+    ChannelDriver,
+    ChannelHealth,
+    ConfigField,
+    CredentialsError,
+    FetchedMedia,
+    InboundEvent,
+    MediaRef,
+    OutboundMessage,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    hmac_sha256_hex,
+    refuse_unknown_settings,
 )
 from chathub.drivers.whatsapp_errors import error_from_response
 from chathub.drivers.whatsapp_inbound import parse_webhook
@@ -34,16 +47,20 @@ from chathub.models import ChannelType, ContentType
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 MAX_CAPTION_LENGTH = 1024
-OUTBOUND_MEDIA_KINDS = {ContentType.image: "image", ContentType.video: "video", ContentType.audio: "audio",
-                        ContentType.file: "document", ContentType.sticker: "sticker"}
+OUTBOUND_MEDIA_KINDS = {
+    ContentType.image: "image",
+    ContentType.video: "video",
+    ContentType.audio: "audio",
+    ContentType.file: "document",
+    ContentType.sticker: "sticker",
+}
 CAPTIONED_KINDS = {"image", "video", "document"}
 # A business-scoped user id: country code, a dot, optionally ENT. (a parent BSUID), then letters and digits.
 BSUID_PATTERN = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]+$")
 CONFIG_KEYS = ("phone_number_id", "access_token", "app_secret", "verify_token", "waba_id")
 WHERE_TO_FIND = {
     "phone_number_id": "the Phone number ID under WhatsApp > API Setup in the Meta App Dashboard",
-    "access_token": "a permanent System User token with whatsapp_business_messaging (Business Settings > "
-                    "System users)",
+    "access_token": "a permanent System User token with whatsapp_business_messaging (Business Settings > System users)",
     "app_secret": "the App secret under App settings > Basic in the Meta App Dashboard",
 }
 
@@ -51,9 +68,20 @@ WHERE_TO_FIND = {
 class WhatsAppDriver(ChannelDriver):
     type = ChannelType.whatsapp
     capabilities = Capabilities(
-        content_types=frozenset({ContentType.text, ContentType.image, ContentType.file, ContentType.audio,
-                                 ContentType.video, ContentType.sticker, ContentType.location}),
-        max_text_length=4096, supports_typing=True, supports_receipts=True,
+        content_types=frozenset(
+            {
+                ContentType.text,
+                ContentType.image,
+                ContentType.file,
+                ContentType.audio,
+                ContentType.video,
+                ContentType.sticker,
+                ContentType.location,
+            }
+        ),
+        max_text_length=4096,
+        supports_typing=True,
+        supports_receipts=True,
     )
     default_api_base_url = "https://graph.facebook.com/v23.0"
     config_fields = (
@@ -61,8 +89,12 @@ class WhatsAppDriver(ChannelDriver):
         ConfigField("access_token", "Access token", secret=True, hint="A System User's permanent token"),
         ConfigField("app_secret", "App secret", secret=True, hint="App settings > Basic; signs every webhook"),
         # Not secret: it is pasted into Meta's dashboard, and only answers the GET check of the URL.
-        ConfigField("verify_token", "Verify token", required=False,
-                    hint="Paste it into the webhook settings; leave empty to have one generated"),
+        ConfigField(
+            "verify_token",
+            "Verify token",
+            required=False,
+            hint="Paste it into the webhook settings; leave empty to have one generated",
+        ),
         ConfigField("waba_id", "WhatsApp Business Account ID", required=False),
     )
 
@@ -134,12 +166,20 @@ class WhatsAppDriver(ChannelDriver):
     # --- sending ---------------------------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> str:
-        problem = self.check_outbound(message.content_type, message.content, media_url=message.media_url,
-                                      payload=message.payload, has_media=message.media is not None)
+        problem = self.check_outbound(
+            message.content_type,
+            message.content,
+            media_url=message.media_url,
+            payload=message.payload,
+            has_media=message.media is not None,
+        )
         if problem:
             raise PermanentError(problem[0].upper() + problem[1:])
-        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                                **_address(message.recipient_id)}
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            **_address(message.recipient_id),
+        }
         if message.content_type == ContentType.text:
             body |= {"type": "text", "text": {"body": message.content, "preview_url": False}}
         elif message.content_type == ContentType.location:
@@ -157,9 +197,16 @@ class WhatsAppDriver(ChannelDriver):
         """Marks the customer's latest message read and shows "typing…" (up to 25 s or until we answer)."""
         if not last_inbound_id:
             return
-        await self._call("POST", f"/{self.phone_number_id}/messages",
-                         json={"messaging_product": "whatsapp", "status": "read", "message_id": last_inbound_id,
-                               "typing_indicator": {"type": "text"}})
+        await self._call(
+            "POST",
+            f"/{self.phone_number_id}/messages",
+            json={
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": last_inbound_id,
+                "typing_indicator": {"type": "text"},
+            },
+        )
 
     async def _media_object(self, message: OutboundMessage, kind: str) -> dict[str, Any]:
         if message.media is not None:
@@ -180,9 +227,11 @@ class WhatsAppDriver(ChannelDriver):
         except OSError as error:
             raise PermanentError(f"The attached file could not be read: {error}") from None
         answer = await self._call(
-            "POST", f"/{self.phone_number_id}/media",
+            "POST",
+            f"/{self.phone_number_id}/media",
             files={"file": (attachment.file_name, data, attachment.mime_type)},
-            data={"type": attachment.mime_type, "messaging_product": "whatsapp"})
+            data={"type": attachment.mime_type, "messaging_product": "whatsapp"},
+        )
         if not answer.get("id"):
             raise PermanentError("WhatsApp accepted the upload but gave no media id")
         return str(answer["id"])
@@ -192,21 +241,24 @@ class WhatsAppDriver(ChannelDriver):
     async def fetch_media(self, media: MediaRef) -> FetchedMedia:
         cap = self.context.max_media_bytes
         try:
-            info = await self._call("GET", f"/{quote(media.ref, safe='')}",
-                                    params={"phone_number_id": self.phone_number_id})
+            info = await self._call(
+                "GET", f"/{quote(media.ref, safe='')}", params={"phone_number_id": self.phone_number_id}
+            )
         except PermanentError as error:
             if isinstance(error, CredentialsError):
                 raise
-            raise PermanentError(f"The file is no longer at WhatsApp (media ids expire after 7 days): {error}",
-                                 code=error.code) from None
+            raise PermanentError(
+                f"The file is no longer at WhatsApp (media ids expire after 7 days): {error}", code=error.code
+            ) from None
         url = info.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise PermanentError("WhatsApp gave no download URL for the file")
         if str(info.get("file_size") or "").isdigit() and int(info["file_size"]) > cap:
             raise PermanentError(f"the file is larger than {cap} bytes")
         data, content_type = await self._download(url, cap)
-        return FetchedMedia(data=data, mime_type=info.get("mime_type") or content_type or media.mime_type,
-                            file_name=media.file_name)
+        return FetchedMedia(
+            data=data, mime_type=info.get("mime_type") or content_type or media.mime_type, file_name=media.file_name
+        )
 
     async def _download(self, url: str, cap: int) -> tuple[bytes, str | None]:
         try:
@@ -235,22 +287,30 @@ class WhatsAppDriver(ChannelDriver):
 
     async def check_health(self) -> ChannelHealth:
         try:
-            info = await self._call("GET", f"/{self.phone_number_id}",
-                                    params={"fields": "display_phone_number,verified_name,quality_rating"})
+            info = await self._call(
+                "GET",
+                f"/{self.phone_number_id}",
+                params={"fields": "display_phone_number,verified_name,quality_rating"},
+            )
         except CredentialsError as error:
             summary = "The access token is invalid or expired" if error.code == "190" else str(error)
             return ChannelHealth(ok=False, summary=summary, details={"credentials_rejected": True, "code": error.code})
         except RetryableError as error:
             return ChannelHealth(ok=False, summary=f"WhatsApp could not be checked right now: {error}")
         except PermanentError as error:
-            return ChannelHealth(ok=False, summary=f"WhatsApp refused phone number id {self.phone_number_id}: {error}",
-                                 details={"code": error.code})
+            return ChannelHealth(
+                ok=False,
+                summary=f"WhatsApp refused phone number id {self.phone_number_id}: {error}",
+                details={"code": error.code},
+            )
         number = info.get("display_phone_number") or self.phone_number_id
         name = f" ({info['verified_name']})" if info.get("verified_name") else ""
         rating = f", quality rating {info['quality_rating']}" if info.get("quality_rating") else ""
-        return ChannelHealth(ok=True, summary=f"Connected to WhatsApp number {number}{name}{rating}",
-                             details={k: info[k] for k in ("display_phone_number", "verified_name", "quality_rating")
-                                      if k in info})
+        return ChannelHealth(
+            ok=True,
+            summary=f"Connected to WhatsApp number {number}{name}{rating}",
+            details={k: info[k] for k in ("display_phone_number", "verified_name", "quality_rating") if k in info},
+        )
 
     # --- HTTP ------------------------------------------------------------------------------------------------
 

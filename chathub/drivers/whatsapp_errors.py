@@ -6,6 +6,7 @@ failed receipts carry the same fields in ``statuses[].errors[]``. Meta advises b
 `details`), not on titles or HTTP statuses, so the code decides here and the HTTP status only fills in when
 there is no code (an HTML 502 from a proxy, say).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,14 +18,13 @@ from chathub.drivers.base import ChannelError, CredentialsError, PermanentError,
 
 # Codes whose sentence says it all; the rest get Meta's own message plus its `details`.
 SENTENCES = {
-    131047: "More than 24 hours have passed since the customer last wrote; only a template message can reach "
-            "them now",
+    131047: "More than 24 hours have passed since the customer last wrote; only a template message can reach them now",
     131026: "The message could not be delivered: the number may not be on WhatsApp, or the customer has not "
-            "accepted WhatsApp's latest terms or uses an old WhatsApp version",
+    "accepted WhatsApp's latest terms or uses an old WhatsApp version",
     131051: "WhatsApp does not support this kind of message",
     131021: "The recipient is this business's own phone number",
     131030: "The recipient is not on the test number's list of allowed recipients (add it under WhatsApp > "
-            "API Setup in the Meta App Dashboard)",
+    "API Setup in the Meta App Dashboard)",
     131031: "The WhatsApp Business Account has been locked",
     131042: "There is a payment problem with the WhatsApp Business Account",
     131048: "WhatsApp limits messages from this number because too many were blocked or reported as spam",
@@ -67,20 +67,27 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
     error = _error_object(body)
     number = _code(error.get("code"))
     error_data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
-    sentence = error_sentence(number, title=error.get("error_user_title"), message=error.get("message"),
-                              details=error_data.get("details"))
+    sentence = error_sentence(
+        number, title=error.get("error_user_title"), message=error.get("message"), details=error_data.get("details")
+    )
     code = str(number) if number is not None else None
     if number in RATE_LIMIT_WAIT or (number is None and status == 429):
-        return RetryableError(sentence if number is not None else "WhatsApp asked to slow down (HTTP 429)",
-                              retry_after=_wait_hint(headers) or RATE_LIMIT_WAIT.get(number, 60.0))
+        return RetryableError(
+            sentence if number is not None else "WhatsApp asked to slow down (HTTP 429)",
+            retry_after=_wait_hint(headers) or RATE_LIMIT_WAIT.get(number, 60.0),
+        )
     if number in CREDENTIAL_CODES or (number is None and status == 401):
-        return CredentialsError(sentence if number is not None else "WhatsApp refused the access token (HTTP 401)",
-                                code=code or "401")
+        return CredentialsError(
+            sentence if number is not None else "WhatsApp refused the access token (HTTP 401)", code=code or "401"
+        )
     if number in TRANSIENT_CODES or status >= 500:
-        return RetryableError(sentence if number is not None else f"WhatsApp had a server error (HTTP {status})",
-                              retry_after=_wait_hint(headers))
-    return PermanentError(sentence if number is not None else f"WhatsApp refused the request (HTTP {status})",
-                          code=code)
+        return RetryableError(
+            sentence if number is not None else f"WhatsApp had a server error (HTTP {status})",
+            retry_after=_wait_hint(headers),
+        )
+    return PermanentError(
+        sentence if number is not None else f"WhatsApp refused the request (HTTP {status})", code=code
+    )
 
 
 def _error_object(body: bytes) -> dict[str, Any]:
@@ -113,9 +120,13 @@ def _wait_hint(headers: Mapping[str, str]) -> float | None:
         pass
     try:
         usage = json.loads(headers.get("x-business-use-case-usage", "") or "{}")
-        minutes = [float(item.get("estimated_time_to_regain_access") or 0)
-                   for items in usage.values() if isinstance(items, list)
-                   for item in items if isinstance(item, dict)]
+        minutes = [
+            float(item.get("estimated_time_to_regain_access") or 0)
+            for items in usage.values()
+            if isinstance(items, list)
+            for item in items
+            if isinstance(item, dict)
+        ]
     except (ValueError, TypeError, AttributeError):
         return None
     longest = max(minutes, default=0)

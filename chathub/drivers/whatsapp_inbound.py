@@ -17,23 +17,34 @@ Meta posts one envelope for everything a business account subscribed to::
 A customer who adopted a WhatsApp username may come without a phone number (`from`/`wa_id` omitted): the
 business-scoped user id (BSUID, `from_user_id`/`user_id`) is then the only stable address.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chathub.drivers.base import InboundEvent, InboundMessage, InvalidPayload, MediaRef, StatusUpdate
 from chathub.drivers.whatsapp_errors import error_sentence
 from chathub.models import ContentType, MessageStatus
 
-MEDIA_KINDS = {"image": ContentType.image, "video": ContentType.video, "audio": ContentType.audio,
-               "document": ContentType.file, "sticker": ContentType.sticker}
+MEDIA_KINDS = {
+    "image": ContentType.image,
+    "video": ContentType.video,
+    "audio": ContentType.audio,
+    "document": ContentType.file,
+    "sticker": ContentType.sticker,
+}
 # "deleted" is not a delivery state (the customer deleted our message): it is ignored, like any status
 # Meta may add later. A voice note "played" has been seen, so it counts as read.
-RECEIPT_STATUSES = {"sent": MessageStatus.sent, "delivered": MessageStatus.delivered, "read": MessageStatus.read,
-                    "played": MessageStatus.read, "failed": MessageStatus.failed}
+RECEIPT_STATUSES = {
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "read": MessageStatus.read,
+    "played": MessageStatus.read,
+    "failed": MessageStatus.failed,
+}
 
 
 def parse_webhook(body: bytes, phone_number_id: str) -> list[InboundEvent]:
@@ -69,13 +80,17 @@ def _parse_value(value: dict[str, Any]) -> list[InboundEvent]:
 
 # --- messages ------------------------------------------------------------------------------------------------
 
+
 def _parse_message(message: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundMessage:
     kind = str(message.get("type") or "")
     if kind == "edit":
         return _parse_edit(message, contacts)
     identity = _identity(message, contacts)
-    common = dict(external_id=_required_text(message, "id", "a message"), sent_at=_time(message.get("timestamp")),
-                  **identity.pop("sender"))
+    common = dict(
+        external_id=_required_text(message, "id", "a message"),
+        sent_at=_time(message.get("timestamp")),
+        **identity.pop("sender"),
+    )
     extra = {**identity, **_context(message)}
     parser = _KIND_PARSERS.get(kind)
     if parser is None and kind in MEDIA_KINDS:
@@ -112,12 +127,20 @@ def _identity(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[s
         raise InvalidPayload("a message needs 'from' or 'from_user_id'")
     profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
     aliases = (user_id,) if wa_id and user_id else ()  # the stable id, for when the phone number is hidden later
-    identity: dict[str, Any] = {"sender": dict(sender_id=sender_id, sender_name=_text(profile.get("name")) or None,
-                                               sender_phone=f"+{wa_id}" if wa_id.isdigit() else None,
-                                               sender_aliases=aliases)}
-    for key, found in (("wa_id", wa_id), ("user_id", user_id),
-                       ("parent_user_id", _text(message.get("from_parent_user_id") or contact.get("parent_user_id"))),
-                       ("username", _text(profile.get("username")))):
+    identity: dict[str, Any] = {
+        "sender": dict(
+            sender_id=sender_id,
+            sender_name=_text(profile.get("name")) or None,
+            sender_phone=f"+{wa_id}" if wa_id.isdigit() else None,
+            sender_aliases=aliases,
+        )
+    }
+    for key, found in (
+        ("wa_id", wa_id),
+        ("user_id", user_id),
+        ("parent_user_id", _text(message.get("from_parent_user_id") or contact.get("parent_user_id"))),
+        ("username", _text(profile.get("username"))),
+    ):
         if found:
             identity[key] = found
     return identity
@@ -155,9 +178,12 @@ def _parse_media(message: dict[str, Any], kind: str) -> dict[str, Any]:
     mime_type = _text(media.get("mime_type")) or None
     file_name = _text(media.get("filename")) or None
     fields: dict[str, Any] = dict(
-        content_type=MEDIA_KINDS[kind], content=_text(media.get("caption"), strip=False),
+        content_type=MEDIA_KINDS[kind],
+        content=_text(media.get("caption"), strip=False),
         media=MediaRef(ref=_required_text(media, "id", f"'{kind}'"), mime_type=mime_type, file_name=file_name),
-        media_mime_type=mime_type, file_name=file_name)
+        media_mime_type=mime_type,
+        file_name=file_name,
+    )
     if kind == "audio":
         fields["payload"] = {"voice": bool(media.get("voice"))}
     return fields
@@ -173,8 +199,9 @@ def _parse_location(message: dict[str, Any], kind: str) -> dict[str, Any]:
     for key in ("name", "address", "url"):
         if _text(location.get(key)):
             payload[key] = location[key]
-    return dict(content_type=ContentType.location, content=payload.get("name") or payload.get("address") or "",
-                payload=payload)
+    return dict(
+        content_type=ContentType.location, content=payload.get("name") or payload.get("address") or "", payload=payload
+    )
 
 
 def _parse_contacts(message: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -185,14 +212,16 @@ def _parse_contacts(message: dict[str, Any], kind: str) -> dict[str, Any]:
     payload = dict(cards[0])
     if len(cards) > 1:
         payload["cards"] = cards
-    return dict(content_type=ContentType.contact, content=", ".join(c["name"] for c in cards if c["name"]),
-                payload=payload)
+    return dict(
+        content_type=ContentType.contact, content=", ".join(c["name"] for c in cards if c["name"]), payload=payload
+    )
 
 
 def _contact_card(card: dict[str, Any]) -> dict[str, Any]:
     name = card.get("name") if isinstance(card.get("name"), dict) else {}
     full_name = _text(name.get("formatted_name")) or " ".join(
-        part for part in (_text(name.get("first_name")), _text(name.get("last_name"))) if part)
+        part for part in (_text(name.get("first_name")), _text(name.get("last_name"))) if part
+    )
     phones = [_text(p.get("phone")) or _text(p.get("wa_id")) for p in card.get("phones") or [] if isinstance(p, dict)]
     emails = [_text(e.get("email")) for e in card.get("emails") or [] if isinstance(e, dict)]
     result: dict[str, Any] = {"name": full_name, "phones": [p for p in phones if p]}
@@ -204,8 +233,11 @@ def _contact_card(card: dict[str, Any]) -> dict[str, Any]:
 def _parse_reaction(message: dict[str, Any], kind: str) -> dict[str, Any]:
     reaction = _object(message.get("reaction"), "'reaction'")
     emoji = _text(reaction.get("emoji"), strip=False)  # missing or "" when the customer removed the reaction
-    return dict(content_type=ContentType.reaction, content=emoji,
-                payload={"emoji": emoji, "message_id": _required_text(reaction, "message_id", "'reaction'")})
+    return dict(
+        content_type=ContentType.reaction,
+        content=emoji,
+        payload={"emoji": emoji, "message_id": _required_text(reaction, "message_id", "'reaction'")},
+    )
 
 
 def _parse_interactive(message: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -218,8 +250,9 @@ def _parse_interactive(message: dict[str, Any], kind: str) -> dict[str, Any]:
         payload = {"reply_id": _text(reply.get("id")), "kind": reply_kind}
         if _text(reply.get("description")):
             payload["description"] = reply["description"]
-        return dict(content_type=ContentType.text, content=_required_text(reply, "title", f"'{reply_kind}'"),
-                    payload=payload)
+        return dict(
+            content_type=ContentType.text, content=_required_text(reply, "title", f"'{reply_kind}'"), payload=payload
+        )
     if reply_kind == "nfm_reply":
         reply = _object(reply, "'nfm_reply'")
         response = reply.get("response_json")
@@ -227,16 +260,22 @@ def _parse_interactive(message: dict[str, Any], kind: str) -> dict[str, Any]:
             response = json.loads(response) if isinstance(response, str) else response
         except ValueError:
             pass
-        return dict(content_type=ContentType.text, content=_text(reply.get("body")) or "Form submitted",
-                    payload={"reply_id": _text(reply.get("name")), "kind": "nfm_reply", "response": response})
+        return dict(
+            content_type=ContentType.text,
+            content=_text(reply.get("body")) or "Form submitted",
+            payload={"reply_id": _text(reply.get("name")), "kind": "nfm_reply", "response": response},
+        )
     return _unsupported(message)
 
 
 def _parse_button(message: dict[str, Any], kind: str) -> dict[str, Any]:
     """A quick-reply button of a template message."""
     button = _object(message.get("button"), "'button'")
-    return dict(content_type=ContentType.text, content=_required_text(button, "text", "'button'"),
-                payload={"reply_id": _text(button.get("payload")), "kind": "button"})
+    return dict(
+        content_type=ContentType.text,
+        content=_required_text(button, "text", "'button'"),
+        payload={"reply_id": _text(button.get("payload")), "kind": "button"},
+    )
 
 
 def _unsupported(message: dict[str, Any]) -> dict[str, Any]:
@@ -249,11 +288,18 @@ def _unsupported(message: dict[str, Any]) -> dict[str, Any]:
     return dict(content_type=ContentType.unsupported, content=readable, payload={"raw": message})
 
 
-_KIND_PARSERS = {"text": _parse_text, "location": _parse_location, "contacts": _parse_contacts,
-                 "reaction": _parse_reaction, "interactive": _parse_interactive, "button": _parse_button}
+_KIND_PARSERS = {
+    "text": _parse_text,
+    "location": _parse_location,
+    "contacts": _parse_contacts,
+    "reaction": _parse_reaction,
+    "interactive": _parse_interactive,
+    "button": _parse_button,
+}
 
 
 # --- receipts ------------------------------------------------------------------------------------------------
+
 
 def _parse_status(status: dict[str, Any]) -> StatusUpdate | None:
     external_id = _required_text(status, "id", "a status")
@@ -265,12 +311,14 @@ def _parse_status(status: dict[str, Any]) -> StatusUpdate | None:
         errors = status.get("errors") if isinstance(status.get("errors"), list) else []
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         details = first.get("error_data", {}).get("details") if isinstance(first.get("error_data"), dict) else None
-        error = error_sentence(first.get("code"), title=first.get("title"), message=first.get("message"),
-                               details=details)
+        error = error_sentence(
+            first.get("code"), title=first.get("title"), message=first.get("message"), details=details
+        )
     return StatusUpdate(external_id=external_id, status=state, error=error, at=_time(status.get("timestamp")))
 
 
 # --- small readers -------------------------------------------------------------------------------------------
+
 
 def _load(body: bytes) -> Any:
     try:
@@ -309,6 +357,6 @@ def _time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     try:
-        return datetime.fromtimestamp(int(value), timezone.utc)
+        return datetime.fromtimestamp(int(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise InvalidPayload(f"timestamp {value!r} is not a Unix time") from None

@@ -4,11 +4,12 @@ Our own column types render as `models.X` (with `from chathub import models` in 
 `chathub.models.X`: NiceGUI's test reset re-imports the `chathub` package object, which then lacks the
 submodule attributes, while `from chathub import models` still finds the loaded module. SQLModel's own
 types (AutoString) keep their full path, `sqlmodel.sql.sqltypes.X`: the prefix would send them to `models`."""
+
 from alembic import context
 from sqlalchemy import create_engine, pool
+from sqlmodel import SQLModel
 
 from chathub import models  # noqa: F401  (registers the tables)
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -20,8 +21,9 @@ def _include_name(name, type_, parent_names) -> bool:
     return not (type_ == "table" and name.startswith("message_fts"))
 
 
-OPTIONS = dict(target_metadata=target_metadata, render_as_batch=True, user_module_prefix="models.",
-               include_name=_include_name)
+OPTIONS = dict(
+    target_metadata=target_metadata, render_as_batch=True, user_module_prefix="models.", include_name=_include_name
+)
 
 
 def _render_item(kind: str, obj, autogen_context):

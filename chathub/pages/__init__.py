@@ -1,10 +1,20 @@
 """The agent web UI: one module per page; `register()` adds them all (again, for each test app)."""
+
 from __future__ import annotations
 
 from nicegui import app, ui
 
 from chathub.pages import (
-    agents, channels, conversation, customer_detail, customers, inbox, profile, session, signin, simulator,
+    agents,
+    channels,
+    conversation,
+    customer_detail,
+    customers,
+    inbox,
+    profile,
+    session,
+    signin,
+    simulator,
     webhook_logs,
 )
 

@@ -1,4 +1,5 @@
 """Agents (admin only): the team, their roles, who may sign in, and password resets."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -38,18 +39,23 @@ async def page(request: Request):
             with ui.row().classes("w-full items-center gap-3"):
                 with ui.column().classes("gap-0 grow min-w-[12rem]"):
                     ui.label("Team").classes("text-xl font-semibold")
-                    ui.label("Agents answer conversations; admins also manage channels and the team.") \
-                        .classes("text-sm text-slate-500")
-                ui.button("Add agent", icon="person_add", on_click=lambda: _open_create(agent_list.refresh)) \
-                    .props("no-caps unelevated").mark("add-agent")
+                    ui.label("Agents answer conversations; admins also manage channels and the team.").classes(
+                        "text-sm text-slate-500"
+                    )
+                ui.button("Add agent", icon="person_add", on_click=lambda: _open_create(agent_list.refresh)).props(
+                    "no-caps unelevated"
+                ).mark("add-agent")
             with ui.card().props("flat bordered").classes("w-full p-0 gap-0"):
                 await agent_list()
 
 
 def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
     dimmed = "" if member.is_active else " opacity-60"
-    with ui.row().classes("w-full items-center gap-3 px-4 py-3 no-wrap border-b border-slate-100 "
-                          "dark:border-slate-700" + dimmed).mark(f"agent-{member.id}"):
+    with (
+        ui.row()
+        .classes("w-full items-center gap-3 px-4 py-3 no-wrap border-b border-slate-100 dark:border-slate-700" + dimmed)
+        .mark(f"agent-{member.id}")
+    ):
         avatar(member.name)
         with ui.column().classes("gap-0 grow min-w-0"):
             with ui.row().classes("items-center gap-2 no-wrap"):
@@ -59,8 +65,9 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                     ui.badge("You", color="grey").props("outline")
             ui.label(member.email).classes("text-sm text-slate-500 truncate")
         with ui.row().classes("items-center gap-2 justify-end"):
-            ui.badge(ROLE_LABELS[member.role], color="primary" if member.role == AgentRole.admin else "grey") \
-                .props("outline").mark(f"role-{member.id}")
+            ui.badge(ROLE_LABELS[member.role], color="primary" if member.role == AgentRole.admin else "grey").props(
+                "outline"
+            ).mark(f"role-{member.id}")
             if member.is_active:
                 ui.badge("Active", color="green").props("outline")
             else:
@@ -68,21 +75,23 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
         with ui.button(icon="more_vert").props("flat round dense").mark(f"agent-actions-{member.id}"):
             with ui.menu():
                 other_role = AgentRole.agent if member.role == AgentRole.admin else AgentRole.admin
-                ui.menu_item(f"Make {ROLE_LABELS[other_role].lower()}",
-                             lambda: _change(member, me, refresh, role=other_role)) \
-                    .mark(f"make-{other_role.value}-{member.id}")
-                ui.menu_item("Reset password", lambda: _open_reset_password(member)) \
-                    .mark(f"reset-password-{member.id}")
+                ui.menu_item(
+                    f"Make {ROLE_LABELS[other_role].lower()}", lambda: _change(member, me, refresh, role=other_role)
+                ).mark(f"make-{other_role.value}-{member.id}")
+                ui.menu_item("Reset password", lambda: _open_reset_password(member)).mark(f"reset-password-{member.id}")
                 if member.is_active:
-                    ui.menu_item("Deactivate", lambda: _change(member, me, refresh, is_active=False)) \
-                        .classes("text-negative").mark(f"deactivate-{member.id}")
+                    ui.menu_item("Deactivate", lambda: _change(member, me, refresh, is_active=False)).classes(
+                        "text-negative"
+                    ).mark(f"deactivate-{member.id}")
                 else:
-                    ui.menu_item("Reactivate", lambda: _change(member, me, refresh, is_active=True)) \
-                        .mark(f"reactivate-{member.id}")
+                    ui.menu_item("Reactivate", lambda: _change(member, me, refresh, is_active=True)).mark(
+                        f"reactivate-{member.id}"
+                    )
 
 
-async def _change(member: Agent, me: Agent, refresh: Refresh, *, role: AgentRole | None = None,
-                  is_active: bool | None = None) -> None:
+async def _change(
+    member: Agent, me: Agent, refresh: Refresh, *, role: AgentRole | None = None, is_active: bool | None = None
+) -> None:
     if not await session.may_act(admin=True):
         return
     try:
@@ -91,11 +100,13 @@ async def _change(member: Agent, me: Agent, refresh: Refresh, *, role: AgentRole
         ui.notify(widgets.sentence(str(problem)), type="negative")
         return
     if role is not None:
-        ui.notify(f"{changed.name} is now {'an admin' if changed.role == AgentRole.admin else 'an agent'}",
-                  type="positive")
+        ui.notify(
+            f"{changed.name} is now {'an admin' if changed.role == AgentRole.admin else 'an agent'}", type="positive"
+        )
     else:
-        ui.notify(f"{changed.name} {'can sign in again' if changed.is_active else 'can no longer sign in'}",
-                  type="positive")
+        ui.notify(
+            f"{changed.name} {'can sign in again' if changed.is_active else 'can no longer sign in'}", type="positive"
+        )
     if member.id == me.id:  # an admin who demoted or deactivated themselves: the page no longer applies
         ui.navigate.to("/agents")
         return
@@ -108,12 +119,22 @@ def _open_create(refresh: Refresh) -> None:
         ui.label("Add an agent").classes("text-lg font-semibold")
         name = ui.input("Name").props("outlined autofocus").classes("w-full").mark("new-agent-name")
         email = ui.input("Email").props("outlined type=email").classes("w-full").mark("new-agent-email")
-        password = ui.input("Password", password=True, password_toggle_button=True) \
-            .props("outlined hint='At least 8 characters; share it with them, they can change it later.'") \
-            .classes("w-full").mark("new-agent-password")
-        role = ui.select({r.value: f"{ROLE_LABELS[r]} · {ROLE_DUTIES[r]}" for r in AgentRole}, label="Role",
-                         value=AgentRole.agent.value) \
-            .props("outlined").classes("w-full").mark("new-agent-role")
+        password = (
+            ui.input("Password", password=True, password_toggle_button=True)
+            .props("outlined hint='At least 8 characters; share it with them, they can change it later.'")
+            .classes("w-full")
+            .mark("new-agent-password")
+        )
+        role = (
+            ui.select(
+                {r.value: f"{ROLE_LABELS[r]} · {ROLE_DUTIES[r]}" for r in AgentRole},
+                label="Role",
+                value=AgentRole.agent.value,
+            )
+            .props("outlined")
+            .classes("w-full")
+            .mark("new-agent-role")
+        )
         error = ui.label().classes("text-negative text-sm").mark("agent-error")
         error.visible = False
 
@@ -121,9 +142,14 @@ def _open_create(refresh: Refresh) -> None:
             if not await session.may_act(admin=True):
                 return
             try:
-                created = await agents.create_agent(AgentIn(name=name.value or "", email=email.value or "",
-                                                            password=password.value or "",
-                                                            role=AgentRole(role.value)))
+                created = await agents.create_agent(
+                    AgentIn(
+                        name=name.value or "",
+                        email=email.value or "",
+                        password=password.value or "",
+                        role=AgentRole(role.value),
+                    )
+                )
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return
@@ -141,12 +167,21 @@ def _open_reset_password(member: Agent) -> None:
     dialog = widgets.disposable_dialog()
     with dialog, ui.card().classes("w-full max-w-md p-6 gap-3"):
         ui.label(f"New password for {member.name}").classes("text-lg font-semibold")
-        ui.label("Their current password, API tokens and signed-in browsers stop working at once.") \
-            .classes("text-sm text-slate-500")
-        password = ui.input("New password", password=True, password_toggle_button=True).props("outlined") \
-            .classes("w-full").mark("reset-password")
-        repeat = ui.input("Repeat the new password", password=True).props("outlined").classes("w-full") \
+        ui.label("Their current password, API tokens and signed-in browsers stop working at once.").classes(
+            "text-sm text-slate-500"
+        )
+        password = (
+            ui.input("New password", password=True, password_toggle_button=True)
+            .props("outlined")
+            .classes("w-full")
+            .mark("reset-password")
+        )
+        repeat = (
+            ui.input("Repeat the new password", password=True)
+            .props("outlined")
+            .classes("w-full")
             .mark("reset-password-repeat")
+        )
         error = ui.label().classes("text-negative text-sm").mark("reset-error")
         error.visible = False
 

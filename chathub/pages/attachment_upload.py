@@ -6,6 +6,7 @@ so after the route is removed the cache still held the element, its handlers and
 closed thread view: about 50 KB for every thread an agent had opened. On delete this element drops its
 handlers and empties the endpoint's reference to itself, so the cache keeps only a bare function.
 """
+
 from __future__ import annotations
 
 from nicegui import app, ui

@@ -1,4 +1,5 @@
 """Channels (admin only): the inboxes customers write to, their webhook URLs, secrets and settings."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,10 +11,10 @@ import pydantic
 from fastapi import Request
 from nicegui import ui
 
+from chathub import bus
 from chathub.drivers import DRIVERS, driver_class
 from chathub.drivers.base import ConfigField
 from chathub.models import Agent, Channel, ChannelType
-from chathub import bus
 from chathub.pages import session, widgets
 from chathub.pages.layout import admin_only_notice, frame
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelPatch
@@ -21,12 +22,21 @@ from chathub.services import agents, channels
 from chathub.services.errors import ServiceError, ValidationFailed
 
 CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
-TYPE_LABELS = {ChannelType.simulator: "Simulator", ChannelType.telegram: "Telegram",
-               ChannelType.whatsapp: "WhatsApp", ChannelType.twilio: "Twilio (SMS, WhatsApp)"}
+TYPE_LABELS = {
+    ChannelType.simulator: "Simulator",
+    ChannelType.telegram: "Telegram",
+    ChannelType.whatsapp: "WhatsApp",
+    ChannelType.twilio: "Twilio (SMS, WhatsApp)",
+}
 # How setting keys read inside a sentence (services name the key, the form shows the label).
-FIELD_LABELS = {"api_base_url": "the API base URL", "failure_rate": "failure rate", "latency_ms": "latency",
-                "auto_receipts": "automatic receipts", "delivered_after_ms": "the delivered delay",
-                "read_after_ms": "the read delay"}
+FIELD_LABELS = {
+    "api_base_url": "the API base URL",
+    "failure_rate": "failure rate",
+    "latency_ms": "latency",
+    "auto_receipts": "automatic receipts",
+    "delivered_after_ms": "the delivered delay",
+    "read_after_ms": "the read delay",
+}
 MASKED = "***"
 
 ConfigForm = Callable[[dict[str, Any]], Callable[[], dict[str, Any]]]
@@ -50,8 +60,12 @@ async def page(request: Request):
             if not items:
                 _empty_state()
             for channel in items:
-                _channel_card(channel, checks, on_edit=lambda c=channel: _open_editor(agent, c, redraw),
-                              on_toggle=lambda value, c=channel: _set_enabled(agent, c, value, redraw))
+                _channel_card(
+                    channel,
+                    checks,
+                    on_edit=lambda c=channel: _open_editor(agent, c, redraw),
+                    on_toggle=lambda value, c=channel: _set_enabled(agent, c, value, redraw),
+                )
 
         async def redraw() -> None:
             async with drawing:
@@ -61,13 +75,16 @@ async def page(request: Request):
             with ui.row().classes("w-full items-center gap-3"):
                 with ui.column().classes("gap-0 grow min-w-[12rem]"):
                     ui.label("Inboxes").classes("text-xl font-semibold")
-                    ui.label("Point each provider at its channel's webhook URL; replies go back the same way.") \
-                        .classes("text-sm text-slate-500")
-                ui.button("Add channel", icon="add", on_click=lambda: _open_editor(agent, None, redraw)) \
-                    .props("no-caps unelevated").mark("add-channel")
+                    ui.label("Point each provider at its channel's webhook URL; replies go back the same way.").classes(
+                        "text-sm text-slate-500"
+                    )
+                ui.button("Add channel", icon="add", on_click=lambda: _open_editor(agent, None, redraw)).props(
+                    "no-caps unelevated"
+                ).mark("add-channel")
             with ui.column().classes("w-full gap-3"):
                 channel_list(await channels.list_channels())
         bus.channel_changed.subscribe(lambda _: redraw())
+
 
 def _empty_state() -> None:
     with ui.column().classes("w-full items-center py-12 gap-2 text-slate-500"):
@@ -75,8 +92,13 @@ def _empty_state() -> None:
         ui.label("No channels yet. Add one to start receiving messages.")
 
 
-def _channel_card(channel: Channel, checks: dict[int, ChannelHealthOut], *, on_edit: Callable[[], Any],
-                  on_toggle: Callable[[bool], Any]) -> None:
+def _channel_card(
+    channel: Channel,
+    checks: dict[int, ChannelHealthOut],
+    *,
+    on_edit: Callable[[], Any],
+    on_toggle: Callable[[bool], Any],
+) -> None:
     out = channels.channel_out(channel)
     with ui.card().props("flat bordered").classes("w-full p-4 gap-3").mark(f"channel-{channel.id}"):
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
@@ -88,22 +110,31 @@ def _channel_card(channel: Channel, checks: dict[int, ChannelHealthOut], *, on_e
                     ui.label(TYPE_LABELS.get(channel.type, channel.type.value)).classes("text-xs text-slate-500")
                     _state_badge(channel).props("outline").classes("text-xs").mark(f"channel-state-{channel.id}")
             if channels.has_provider(channel.type):
-                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box, checks)) \
-                    .props("flat round dense").tooltip("Check the connection").mark(f"check-channel-{channel.id}")
-            ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)) \
-                .tooltip("Enabled" if channel.enabled else "Disabled").mark(f"enabled-{channel.id}")
-            ui.button(icon="edit", on_click=on_edit).props("flat round dense").tooltip("Edit") \
-                .mark(f"edit-channel-{channel.id}")
+                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box, checks)).props(
+                    "flat round dense"
+                ).tooltip("Check the connection").mark(f"check-channel-{channel.id}")
+            ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)).tooltip(
+                "Enabled" if channel.enabled else "Disabled"
+            ).mark(f"enabled-{channel.id}")
+            ui.button(icon="edit", on_click=on_edit).props("flat round dense").tooltip("Edit").mark(
+                f"edit-channel-{channel.id}"
+            )
         with ui.row().classes("w-full items-center gap-2 no-wrap rounded bg-slate-50 dark:bg-slate-900 px-3 py-1"):
             ui.label("Webhook URL").classes("text-xs text-slate-500 shrink-0 max-sm:hidden")
-            ui.label(out.webhook_url).classes("font-mono text-xs break-all grow min-w-0") \
-                .mark(f"webhook-url-{channel.id}")
+            ui.label(out.webhook_url).classes("font-mono text-xs break-all grow min-w-0").mark(
+                f"webhook-url-{channel.id}"
+            )
             widgets.copy_button(out.webhook_url, what="Webhook URL").mark(f"copy-webhook-{channel.id}")
         if not channel.enabled:
             ui.label("Disabled: its webhook answers 404 and replies are not sent.").classes("text-xs text-orange-600")
         if channel.problem:
-            with ui.row().classes("w-full items-center gap-2 no-wrap text-sm text-red-700 bg-red-50 "
-                                  "dark:bg-red-950 rounded px-3 py-2").mark(f"channel-problem-{channel.id}"):
+            with (
+                ui.row()
+                .classes(
+                    "w-full items-center gap-2 no-wrap text-sm text-red-700 bg-red-50 dark:bg-red-950 rounded px-3 py-2"
+                )
+                .mark(f"channel-problem-{channel.id}")
+            ):
                 ui.icon("error")
                 ui.label(channel.problem).classes("grow")
         health_box = ui.column().classes("w-full gap-1")
@@ -124,7 +155,8 @@ def _state_badge(channel: Channel) -> ui.badge:
     if channel.verified_at:
         return ui.badge("Verified webhooks", color="green").tooltip(
             f"The provider confirmed this channel {widgets.local_time(channel.verified_at, '%d %b %H:%M')}; every "
-            "request is checked against the provider's signature")
+            "request is checked against the provider's signature"
+        )
     return ui.badge("Not checked yet", color="orange").tooltip("Check the connection to verify it")
 
 
@@ -170,24 +202,47 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
     dialog = widgets.disposable_dialog()
     with dialog, ui.card().classes("w-full max-w-lg p-6 gap-3"):
         ui.label(f"Edit {channel.name}" if editing else "Add a channel").classes("text-lg font-semibold")
-        type_select = ui.select({t.value: TYPE_LABELS.get(t, t.value) for t in DRIVERS}, label="Type",
-                                value=(channel.type if editing else next(iter(DRIVERS))).value) \
-            .props("outlined").classes("w-full").mark("channel-type")
+        type_select = (
+            ui.select(
+                {t.value: TYPE_LABELS.get(t, t.value) for t in DRIVERS},
+                label="Type",
+                value=(channel.type if editing else next(iter(DRIVERS))).value,
+            )
+            .props("outlined")
+            .classes("w-full")
+            .mark("channel-type")
+        )
         type_select.set_enabled(not editing)
-        name = ui.input("Name", value=channel.name if editing else "").props("outlined").classes("w-full") \
+        name = (
+            ui.input("Name", value=channel.name if editing else "")
+            .props("outlined")
+            .classes("w-full")
             .mark("channel-name")
+        )
         with ui.row().classes("w-full items-start gap-2 no-wrap") as secret_row:
-            secret = ui.input("Webhook secret", value=(channel.webhook_secret or "") if editing else "",
-                              password=True, password_toggle_button=True) \
-                .props("outlined hint='Signs every request; leave empty to accept unsigned ones.'") \
-                .classes("grow").mark("channel-secret")
-            ui.button("Generate", on_click=lambda: secret.set_value(channels.new_webhook_secret())) \
-                .props("flat no-caps").classes("mt-2").mark("generate-secret")
-        secret_row.bind_visibility_from(type_select, "value",
-                                        backward=lambda value: driver_class(ChannelType(value)).uses_webhook_secret)
-        api_url = ui.input("API base URL (optional)", value=(channel.api_base_url or "") if editing else "") \
-            .props("outlined hint=\"Leave empty for the provider's own\"").classes("w-full") \
+            secret = (
+                ui.input(
+                    "Webhook secret",
+                    value=(channel.webhook_secret or "") if editing else "",
+                    password=True,
+                    password_toggle_button=True,
+                )
+                .props("outlined hint='Signs every request; leave empty to accept unsigned ones.'")
+                .classes("grow")
+                .mark("channel-secret")
+            )
+            ui.button("Generate", on_click=lambda: secret.set_value(channels.new_webhook_secret())).props(
+                "flat no-caps"
+            ).classes("mt-2").mark("generate-secret")
+        secret_row.bind_visibility_from(
+            type_select, "value", backward=lambda value: driver_class(ChannelType(value)).uses_webhook_secret
+        )
+        api_url = (
+            ui.input("API base URL (optional)", value=(channel.api_base_url or "") if editing else "")
+            .props('outlined hint="Leave empty for the provider\'s own"')
+            .classes("w-full")
             .mark("channel-api-url")
+        )
         enabled = ui.switch("Enabled", value=channel.enabled if editing else True).mark("channel-enabled")
         ui.separator()
         ui.label("Settings").classes("font-medium")
@@ -213,14 +268,27 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
             try:
                 config = config_collector["collect"]()
                 if editing:
-                    saved = await channels.update_channel(channel.id, ChannelPatch(
-                        name=name.value or "", config=config, webhook_secret=signing_secret,
-                        api_base_url=(api_url.value or "").strip(), enabled=enabled.value))
+                    saved = await channels.update_channel(
+                        channel.id,
+                        ChannelPatch(
+                            name=name.value or "",
+                            config=config,
+                            webhook_secret=signing_secret,
+                            api_base_url=(api_url.value or "").strip(),
+                            enabled=enabled.value,
+                        ),
+                    )
                 else:
-                    saved = await channels.create_channel(ChannelIn(
-                        type=channel_type, name=name.value or "", config=config,
-                        webhook_secret=signing_secret or None, api_base_url=(api_url.value or "").strip() or None,
-                        enabled=enabled.value))
+                    saved = await channels.create_channel(
+                        ChannelIn(
+                            type=channel_type,
+                            name=name.value or "",
+                            config=config,
+                            webhook_secret=signing_secret or None,
+                            api_base_url=(api_url.value or "").strip() or None,
+                            enabled=enabled.value,
+                        )
+                    )
             except ServiceError as problem:
                 _show(error, _readable(str(problem)))
                 return
@@ -237,30 +305,50 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat no-caps").mark("cancel-channel")
-            ui.button("Save" if editing else "Add channel", on_click=save).props("no-caps unelevated") \
-                .mark("save-channel")
+            ui.button("Save" if editing else "Add channel", on_click=save).props("no-caps unelevated").mark(
+                "save-channel"
+            )
     dialog.open()
 
 
 def simulator_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3"):
-        failure_rate = ui.number("Failure rate", value=config.get("failure_rate"), min=0, max=1, step=0.05) \
-            .props("outlined hint='0 never fails, 1 always fails'").mark("sim-failure-rate")
-        latency = ui.number("Latency", value=config.get("latency_ms"), min=0, max=60_000, step=100, suffix="ms") \
-            .props("outlined hint='Before each reply is sent'").mark("sim-latency")
-    receipts = ui.switch("Send delivered and read receipts automatically",
-                         value=bool(config.get("auto_receipts", True))).mark("sim-auto-receipts")
+        failure_rate = (
+            ui.number("Failure rate", value=config.get("failure_rate"), min=0, max=1, step=0.05)
+            .props("outlined hint='0 never fails, 1 always fails'")
+            .mark("sim-failure-rate")
+        )
+        latency = (
+            ui.number("Latency", value=config.get("latency_ms"), min=0, max=60_000, step=100, suffix="ms")
+            .props("outlined hint='Before each reply is sent'")
+            .mark("sim-latency")
+        )
+    receipts = ui.switch(
+        "Send delivered and read receipts automatically", value=bool(config.get("auto_receipts", True))
+    ).mark("sim-auto-receipts")
     with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3") as delays:
-        delivered = ui.number("Delivered after", value=config.get("delivered_after_ms"), min=0, max=60_000,
-                              step=100, suffix="ms").props("outlined").mark("sim-delivered-after")
-        read = ui.number("Read after", value=config.get("read_after_ms"), min=0, max=60_000, step=100,
-                         suffix="ms").props("outlined").mark("sim-read-after")
+        delivered = (
+            ui.number(
+                "Delivered after", value=config.get("delivered_after_ms"), min=0, max=60_000, step=100, suffix="ms"
+            )
+            .props("outlined")
+            .mark("sim-delivered-after")
+        )
+        read = (
+            ui.number("Read after", value=config.get("read_after_ms"), min=0, max=60_000, step=100, suffix="ms")
+            .props("outlined")
+            .mark("sim-read-after")
+        )
     delays.bind_visibility_from(receipts, "value")
 
     def collect() -> dict[str, Any]:
-        return {"failure_rate": failure_rate.value, "latency_ms": _whole(latency.value),
-                "auto_receipts": receipts.value, "delivered_after_ms": _whole(delivered.value),
-                "read_after_ms": _whole(read.value)}
+        return {
+            "failure_rate": failure_rate.value,
+            "latency_ms": _whole(latency.value),
+            "auto_receipts": receipts.value,
+            "delivered_after_ms": _whole(delivered.value),
+            "read_after_ms": _whole(read.value),
+        }
 
     return collect
 
@@ -275,9 +363,17 @@ def fields_config_form(fields: tuple[ConfigField, ...], config: dict[str, Any]) 
     inputs = {}
     for field in fields:
         label = field.label + ("" if field.required else " (optional)")
-        box = ui.input(label, value=str(config.get(field.key) or ""), password=field.secret,
-                       password_toggle_button=field.secret).props("outlined").classes("w-full") \
+        box = (
+            ui.input(
+                label,
+                value=str(config.get(field.key) or ""),
+                password=field.secret,
+                password_toggle_button=field.secret,
+            )
+            .props("outlined")
+            .classes("w-full")
             .mark(f"config-{field.key}")
+        )
         if field.hint:
             box.props(f"hint={json.dumps(field.hint)}")
         inputs[field.key] = box
@@ -292,9 +388,12 @@ def fields_config_form(fields: tuple[ConfigField, ...], config: dict[str, Any]) 
 def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     """Any type without its own form: its settings as JSON. Stored credentials show as *** and stay
     unchanged unless replaced."""
-    editor = ui.textarea("Settings (JSON)", value=json.dumps(config, indent=2)) \
-        .props("outlined autogrow hint='Credentials already stored show as ***; leave them to keep them.'") \
-        .classes("w-full font-mono text-sm").mark("channel-config-json")
+    editor = (
+        ui.textarea("Settings (JSON)", value=json.dumps(config, indent=2))
+        .props("outlined autogrow hint='Credentials already stored show as ***; leave them to keep them.'")
+        .classes("w-full font-mono text-sm")
+        .mark("channel-config-json")
+    )
 
     def collect() -> dict[str, Any]:
         try:
@@ -302,7 +401,7 @@ def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
         except ValueError as problem:
             raise ValidationFailed(f"the settings are not valid JSON: {problem}") from None
         if not isinstance(data, dict):
-            raise ValidationFailed("the settings must be a JSON object: {\"key\": \"value\", ...}")
+            raise ValidationFailed('the settings must be a JSON object: {"key": "value", ...}')
         return {key: value for key, value in data.items() if not str(value).startswith(MASKED)}
 
     return collect

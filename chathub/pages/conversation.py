@@ -3,11 +3,12 @@
 The inbox frames it (see `inbox.Inbox`): on a wide screen the list stays on the left and opening another
 conversation swaps only the thread; on a phone the thread is alone.
 """
+
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 from nicegui import Event, ui
@@ -23,8 +24,8 @@ from chathub.pages.snooze_dialog import SnoozeDialog
 from chathub.pages.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
 from chathub.services import channels, conversations, media, outbound, presence, runtime
-from chathub.services.media import StoredFile
 from chathub.services.errors import NotFound, ServiceError
+from chathub.services.media import StoredFile
 
 HISTORY_PAGE = 40
 ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
@@ -86,32 +87,44 @@ class ThreadView:
         self.asking: str | None = None  # the collision this agent is asked to confirm, until they answer
         self.typing_until: dict[str, datetime] = {}  # who (other agents, the customer) -> until when
         self.other_reply: tuple[str, datetime] | None = None  # the latest reply by another agent
-        self.acknowledged_at = datetime.now(timezone.utc)  # replies before this are known to this agent
+        self.acknowledged_at = datetime.now(UTC)  # replies before this are known to this agent
         self.warning_label: ui.label | None = None
         self.tab_id = ui.context.client.id
 
     async def build(self) -> None:
         with ui.row().classes("w-full h-full no-wrap gap-0") as self.root:
             with ui.column().classes("h-full grow min-w-0 gap-0"):
-                self.header = ui.row().classes("w-full items-center gap-2 px-3 py-2 border-b no-wrap thread-header "
-                                               "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800")
+                self.header = ui.row().classes(
+                    "w-full items-center gap-2 px-3 py-2 border-b no-wrap thread-header "
+                    "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
+                )
                 self._draw_header()
-                self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes("w-full grow bg-slate-50 "
-                                                                                   "dark:bg-slate-900")
+                self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes(
+                    "w-full grow bg-slate-50 dark:bg-slate-900"
+                )
                 with self.scroller:
-                    self.older_button = ui.button("Load older messages", on_click=self.load_older) \
-                        .props("flat dense no-caps").classes("self-center").mark("load-older")
+                    self.older_button = (
+                        ui.button("Load older messages", on_click=self.load_older)
+                        .props("flat dense no-caps")
+                        .classes("self-center")
+                        .mark("load-older")
+                    )
                     self.column = ui.column().classes("w-full gap-2 px-2 sm:px-4 py-3")
                 self._composer()
             # beside the thread on a wide screen; below 1280 px a drawer over it, opened from the header
-            self.customer_drawer = ui.column().classes(
-                "customer-panel h-full w-72 shrink-0 border-l border-slate-200 dark:border-slate-700 bg-[#fff] "
-                "dark:bg-slate-800 p-4 gap-3 overflow-y-auto max-xl:fixed max-xl:inset-y-0 max-xl:right-0 "
-                "max-xl:w-80 max-xl:max-w-[90vw] max-xl:z-[3000] max-xl:shadow-2xl max-xl:hidden") \
+            self.customer_drawer = (
+                ui.column()
+                .classes(
+                    "customer-panel h-full w-72 shrink-0 border-l border-slate-200 dark:border-slate-700 bg-[#fff] "
+                    "dark:bg-slate-800 p-4 gap-3 overflow-y-auto max-xl:fixed max-xl:inset-y-0 max-xl:right-0 "
+                    "max-xl:w-80 max-xl:max-w-[90vw] max-xl:z-[3000] max-xl:shadow-2xl max-xl:hidden"
+                )
                 .mark("customer-panel")
+            )
             with self.customer_drawer:
-                ui.button(icon="close", on_click=self.toggle_customer_panel).props("flat round dense") \
-                    .classes("xl:hidden self-end").tooltip("Close").mark("customer-panel-close")
+                ui.button(icon="close", on_click=self.toggle_customer_panel).props("flat round dense").classes(
+                    "xl:hidden self-end"
+                ).tooltip("Close").mark("customer-panel-close")
                 await customer_panel(self.conversation)
             # not immediate: a timer's first run waits for the browser, which would send the page half-built
             ui.timer(ACTIVITY_TICK_SECONDS, self._tick_activity, immediate=False)
@@ -132,13 +145,18 @@ class ThreadView:
             event.subscribe(callback, unsubscribe_on_delete=False)
 
     def _conversation_subscriptions(self) -> list[tuple[bus.ConversationEvent, Callable]]:
-        return [(bus.message_created, self._on_message_created),
-                (bus.message_status_changed, self._on_message_changed),
-                (bus.conversation_updated, self._on_conversation_updated)]
+        return [
+            (bus.message_created, self._on_message_created),
+            (bus.message_status_changed, self._on_message_changed),
+            (bus.conversation_updated, self._on_conversation_updated),
+        ]
 
     def _tab_subscriptions(self) -> list[tuple[Event, Callable]]:
-        return [(bus.typing, self._on_typing), (bus.viewers_changed, self._on_viewers_changed),
-                (bus.presence_changed, self._on_presence_changed)]
+        return [
+            (bus.typing, self._on_typing),
+            (bus.viewers_changed, self._on_viewers_changed),
+            (bus.presence_changed, self._on_presence_changed),
+        ]
 
     def close(self) -> None:
         """The thread leaves the tab (another one opens, or the tab closes): it hears nothing more."""
@@ -157,38 +175,44 @@ class ThreadView:
         resolved = conversation.status == ConversationStatus.resolved
         self.header.clear()
         with self.header:
-            ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round dense") \
-                .classes("md:hidden shrink-0")
+            ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round dense").classes(
+                "md:hidden shrink-0"
+            )
             avatar(conversation.customer.name, size="sm").classes("shrink-0 max-xl:hidden")
             with ui.column().classes("gap-0 min-w-0 grow overflow-hidden").mark("header-title"):
-                ui.link(conversation.customer.name, f"/customers/{conversation.customer.id}") \
-                    .classes("font-semibold truncate max-w-full no-underline text-inherit")
+                ui.link(conversation.customer.name, f"/customers/{conversation.customer.id}").classes(
+                    "font-semibold truncate max-w-full no-underline text-inherit"
+                )
                 with ui.row().classes("items-center gap-1 text-xs text-slate-500 no-wrap min-w-0 max-w-full"):
                     channel_icon(conversation.channel.type)
                     ui.label(conversation.channel.name).classes("truncate min-w-0 max-xl:hidden")
                     if snoozed:
-                        ui.badge(snoozed_until(conversation.snoozed_until), color="blue").props("outline") \
-                            .classes("conversation-status truncate min-w-0").mark("snoozed-until")
+                        ui.badge(snoozed_until(conversation.snoozed_until), color="blue").props("outline").classes(
+                            "conversation-status truncate min-w-0"
+                        ).mark("snoozed-until")
                     else:
                         status_chip(conversation.status).classes("conversation-status shrink-0")
                     if conversation.assignee_id is not None:
-                        ui.label(f"→ {self.agent_names.get(conversation.assignee_id, 'someone')}") \
-                            .classes("truncate min-w-0 xl:hidden").mark("header-assignee")
+                        ui.label(f"→ {self.agent_names.get(conversation.assignee_id, 'someone')}").classes(
+                            "truncate min-w-0 xl:hidden"
+                        ).mark("header-assignee")
             self.viewers_row = ui.row().classes("items-center gap-0 no-wrap shrink-0 max-sm:hidden").mark("viewers")
             self.assign_select = self._assign_picker().classes("w-40 shrink-0 max-xl:hidden").mark("assign")
             with ui.row().classes("items-center gap-1 no-wrap shrink-0 max-sm:hidden"):
-                ui.button(icon="snooze", on_click=self.open_snooze).props("flat round dense").tooltip("Snooze") \
-                    .mark("snooze")
+                ui.button(icon="snooze", on_click=self.open_snooze).props("flat round dense").tooltip("Snooze").mark(
+                    "snooze"
+                )
                 if snoozed:
-                    self._labelled_button("Reopen now", "alarm_off", self.reopen, "outline dense") \
-                        .mark("reopen-now")
+                    self._labelled_button("Reopen now", "alarm_off", self.reopen, "outline dense").mark("reopen-now")
                 if resolved:
                     self._labelled_button("Reopen", "undo", self.reopen, "outline dense").mark("reopen")
                 else:
-                    self._labelled_button("Resolve", "check", self.resolve, "unelevated dense color=positive") \
-                        .mark("resolve")
-            ui.button(icon="contact_page", on_click=self.toggle_customer_panel).props("flat round dense") \
-                .classes("xl:hidden shrink-0").tooltip("Customer").mark("customer-toggle")
+                    self._labelled_button("Resolve", "check", self.resolve, "unelevated dense color=positive").mark(
+                        "resolve"
+                    )
+            ui.button(icon="contact_page", on_click=self.toggle_customer_panel).props("flat round dense").classes(
+                "xl:hidden shrink-0"
+            ).tooltip("Customer").mark("customer-toggle")
             self._header_menu(snoozed=snoozed, resolved=resolved)
         self._draw_viewers(self.viewers)
 
@@ -202,8 +226,13 @@ class ThreadView:
 
     def _header_menu(self, *, snoozed: bool, resolved: bool) -> None:
         """Assignment below 1280 px, and on a phone every action of the header, in one menu."""
-        with ui.button(icon="more_vert").props("flat round dense").classes("xl:hidden shrink-0") \
-                .tooltip("Actions").mark("header-menu"):
+        with (
+            ui.button(icon="more_vert")
+            .props("flat round dense")
+            .classes("xl:hidden shrink-0")
+            .tooltip("Actions")
+            .mark("header-menu")
+        ):
             with ui.menu():
                 ui.menu_item("Assign…", self.open_assignment).mark("menu-assign")
                 ui.menu_item("Snooze…", self.open_snooze).mark("menu-snooze")
@@ -215,14 +244,18 @@ class ThreadView:
                     ui.menu_item("Resolve", self.resolve).mark("menu-resolve")
 
     def _assign_picker(self, on_change=None) -> ui.select:
-        return ui.select(self._assign_options(), value=self.conversation.assignee_id,
-                         on_change=on_change or (lambda e: self._assign(e.value))) \
-            .props("dense outlined options-dense")
+        return ui.select(
+            self._assign_options(),
+            value=self.conversation.assignee_id,
+            on_change=on_change or (lambda e: self._assign(e.value)),
+        ).props("dense outlined options-dense")
 
     def _assign_options(self) -> dict[int | None, str]:
         """Agents with their presence, so an agent assigns to someone who is around."""
-        return {None: "Unassigned", **{agent_id: f"{name} · {presence.agent_status(agent_id)}"
-                                       for agent_id, name in self.agent_names.items()}}
+        return {
+            None: "Unassigned",
+            **{agent_id: f"{name} · {presence.agent_status(agent_id)}" for agent_id, name in self.agent_names.items()},
+        }
 
     def _on_presence_changed(self, _: object) -> None:
         self.assign_select.set_options(self._assign_options(), value=self.assign_select.value)
@@ -241,8 +274,9 @@ class ThreadView:
         if not await session.may_act():
             return False
         try:
-            self.conversation = await conversations.update_conversation(self.conversation.id,
-                                                                        ConversationPatch(**changes))
+            self.conversation = await conversations.update_conversation(
+                self.conversation.id, ConversationPatch(**changes)
+            )
         except ServiceError as error:
             self._notify(widgets.sentence(str(error)), type="negative")
             return False
@@ -267,8 +301,7 @@ class ThreadView:
             await self._update(status=ConversationStatus.open, done="Reopened")
 
     async def snooze(self, until: datetime) -> bool:
-        return await self._update(status=ConversationStatus.snoozed, snoozed_until=until,
-                                  done=snoozed_until(until))
+        return await self._update(status=ConversationStatus.snoozed, snoozed_until=until, done=snoozed_until(until))
 
     def open_snooze(self) -> None:
         with self.root:
@@ -277,8 +310,9 @@ class ThreadView:
     def open_assignment(self) -> None:
         with self.root, widgets.disposable_dialog() as dialog, ui.card().classes("w-80 max-w-full"):
             ui.label("Assign to").classes("text-lg font-semibold")
-            self._assign_picker(lambda e: self._assign_and_close(e.value, dialog)).classes("w-full") \
-                .props("autofocus").mark("assign-dialog")
+            self._assign_picker(lambda e: self._assign_and_close(e.value, dialog)).classes("w-full").props(
+                "autofocus"
+            ).mark("assign-dialog")
             ui.button("Cancel", on_click=dialog.close).props("flat").classes("self-end")
         dialog.open()
 
@@ -315,8 +349,9 @@ class ThreadView:
             return
         self.loading_older = True
         try:
-            page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE,
-                                                cursor=self.older_cursor)
+            page = await outbound.list_messages(
+                conversation_id=self.conversation.id, limit=HISTORY_PAGE, cursor=self.older_cursor
+            )
             self.messages = page.items + self.messages
             self.older_cursor = page.next_cursor
             self._redraw_messages()
@@ -387,19 +422,19 @@ class ThreadView:
         with self.viewers_row:
             for agent_id, name in viewers.items():
                 if agent_id != self.agent.id:
-                    avatar(name, size="sm").classes("-ml-1 ring-2 ring-white").tooltip(f"{name} is viewing") \
-                        .mark(f"viewer-{agent_id}")
+                    avatar(name, size="sm").classes("-ml-1 ring-2 ring-white").tooltip(f"{name} is viewing").mark(
+                        f"viewer-{agent_id}"
+                    )
 
     def _on_typing(self, signal: TypingSignal) -> None:
         if signal.conversation_id != self.conversation.id or signal.agent_id == self.agent.id:
             return
         self.typing_until[signal.name] = signal.expires_at
         self._draw_activity()
-        ui.timer((signal.expires_at - datetime.now(timezone.utc)).total_seconds() + 0.1,
-                 self._draw_activity, once=True)
+        ui.timer((signal.expires_at - datetime.now(UTC)).total_seconds() + 0.1, self._draw_activity, once=True)
 
     def _typing_names(self) -> list[str]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return [name for name, until in self.typing_until.items() if until > now]
 
     def _collision_warning(self) -> str | None:
@@ -422,19 +457,22 @@ class ThreadView:
         with self.activity:
             names = self._typing_names()
             if names:
-                ui.label(f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} typing…") \
-                    .classes("text-xs text-slate-500 italic typing-indicator")
+                ui.label(f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} typing…").classes(
+                    "text-xs text-slate-500 italic typing-indicator"
+                )
             warning = self._warning_text()
             if warning:
-                with ui.row().classes("items-center gap-2 text-amber-800 bg-amber-50 dark:bg-amber-950 rounded "
-                                      "px-2 py-1 w-full no-wrap collision-warning"):
+                with ui.row().classes(
+                    "items-center gap-2 text-amber-800 bg-amber-50 dark:bg-amber-950 rounded "
+                    "px-2 py-1 w-full no-wrap collision-warning"
+                ):
                     ui.icon("warning", size="xs")
                     self.warning_label = ui.label(warning).classes("grow min-w-0 text-xs")
                     if self.asking is not None:
-                        ui.button("Send anyway", on_click=self._send_anyway) \
-                            .props("dense unelevated no-caps color=warning").mark("send-anyway")
-                        ui.button("Cancel", on_click=self._cancel_send).props("dense flat no-caps") \
-                            .mark("send-cancel")
+                        ui.button("Send anyway", on_click=self._send_anyway).props(
+                            "dense unelevated no-caps color=warning"
+                        ).mark("send-anyway")
+                        ui.button("Cancel", on_click=self._cancel_send).props("dense flat no-caps").mark("send-cancel")
 
     def _tick_activity(self) -> None:
         """Keep "replied 6 s ago" true while it shows."""
@@ -465,18 +503,23 @@ class ThreadView:
     # ---- composer ----
 
     def _composer(self) -> None:
-        with ui.column().classes("w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 "
-                                 "bg-[#fff] dark:bg-slate-800"):
+        with ui.column().classes(
+            "w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
+        ):
             self.activity = ui.column().classes("w-full gap-1")
             self.attachment_row = ui.row().classes("w-full items-center gap-2")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self._attach_button()
-                self.text = ui.textarea(placeholder="Reply… (Enter sends, Shift+Enter adds a line)",
-                                        on_change=self._check_draft) \
-                    .props("outlined dense autogrow rows=1").classes("grow").mark("composer")
+                self.text = (
+                    ui.textarea(
+                        placeholder="Reply… (Enter sends, Shift+Enter adds a line)", on_change=self._check_draft
+                    )
+                    .props("outlined dense autogrow rows=1")
+                    .classes("grow")
+                    .mark("composer")
+                )
                 self.text.on("keydown.enter.exact.prevent", self.send)
-                self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated") \
-                    .mark("send")
+                self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated").mark("send")
             with ui.row().classes("w-full items-center"):
                 self.problem = ui.label().classes("text-xs text-red-600 composer-error")
                 ui.space()
@@ -485,21 +528,30 @@ class ThreadView:
     def _attach_button(self) -> None:
         """A paperclip that picks one file; it goes with the next reply (the text becomes its caption)."""
         limit = runtime.settings().max_media_bytes
-        self.uploader = AttachmentUpload(
-            auto_upload=True, max_file_size=limit, on_upload=self._on_file_picked,
-            on_rejected=lambda: self.problem.set_text(
-                f"That file is too large; at most {media.human_size(limit)} can be sent.")) \
-            .classes("hidden").mark("attachment-upload")
-        ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")) \
-            .props("flat round dense").tooltip("Attach a photo or a file").mark("attach")
+        self.uploader = (
+            AttachmentUpload(
+                auto_upload=True,
+                max_file_size=limit,
+                on_upload=self._on_file_picked,
+                on_rejected=lambda: self.problem.set_text(
+                    f"That file is too large; at most {media.human_size(limit)} can be sent."
+                ),
+            )
+            .classes("hidden")
+            .mark("attachment-upload")
+        )
+        ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")).props(
+            "flat round dense"
+        ).tooltip("Attach a photo or a file").mark("attach")
 
     async def _on_file_picked(self, event) -> None:
         self.uploader.reset()
         if not await session.may_act():
             return
         try:
-            self.attachment = media.store_upload(await event.file.read(), file_name=event.file.name,
-                                                 mime_type=event.file.content_type)
+            self.attachment = media.store_upload(
+                await event.file.read(), file_name=event.file.name, mime_type=event.file.content_type
+            )
         except ServiceError as error:
             self.problem.set_text(widgets.sentence(str(error)))
             return
@@ -510,9 +562,12 @@ class ThreadView:
         if self.attachment is None:
             return
         with self.attachment_row:
-            ui.chip(f"{self.attachment.file_name} · {media.human_size(self.attachment.size)}", icon="attach_file",
-                    removable=True, on_value_change=lambda e: self._drop_attachment() if not e.value else None) \
-                .props("outline").mark("attachment-chip")
+            ui.chip(
+                f"{self.attachment.file_name} · {media.human_size(self.attachment.size)}",
+                icon="attach_file",
+                removable=True,
+                on_value_change=lambda e: self._drop_attachment() if not e.value else None,
+            ).props("outline").mark("attachment-chip")
 
     def _drop_attachment(self) -> None:
         self.attachment = None
@@ -525,16 +580,21 @@ class ThreadView:
         self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
         self.problem.set_text(
             f"Too long for {self.conversation.channel.type.value}: {length} of {self.text_limit} characters."
-            if length > self.text_limit else "")
+            if length > self.text_limit
+            else ""
+        )
 
     async def send(self, *, anyway: bool = False) -> None:
         if not await session.may_act():
             return
         content = self.text.value or ""
         attachment = self.attachment
-        problem = channels.outbound_problem(self.conversation.channel.type, content,
-                                            media.content_type_for(attachment.mime_type) if attachment else ContentType.text,
-                                            has_media=attachment is not None)
+        problem = channels.outbound_problem(
+            self.conversation.channel.type,
+            content,
+            media.content_type_for(attachment.mime_type) if attachment else ContentType.text,
+            has_media=attachment is not None,
+        )
         if problem:
             self.problem.set_text(problem[:1].upper() + problem[1:] + ".")
             return
@@ -543,14 +603,17 @@ class ThreadView:
             self.asking = warning
             self._draw_activity()
             return
-        self.acknowledged_at = datetime.now(timezone.utc)
+        self.acknowledged_at = datetime.now(UTC)
         self._draw_activity()
         client_id = self.client_id
         self._draw_optimistic(content, client_id)
         try:
             message, _ = await outbound.send_message(
-                conversation_id=self.conversation.id, agent_id=self.agent.id, attachment=attachment,
-                message=MessageIn(content=content, client_id=client_id))
+                conversation_id=self.conversation.id,
+                agent_id=self.agent.id,
+                attachment=attachment,
+                message=MessageIn(content=content, client_id=client_id),
+            )
         except ServiceError as error:
             self.optimistic.pop(client_id).row.delete()
             self.problem.set_text(str(error))  # the draft stays in the composer
@@ -565,10 +628,19 @@ class ThreadView:
 
     def _draw_optimistic(self, content: str, client_id: str) -> None:
         """Show the reply at once, as pending; the stored message replaces it (never a second bubble)."""
-        draft = MessageOut(id=0, conversation_id=self.conversation.id, channel_id=self.conversation.channel.id,
-                           direction=MessageDirection.outbound, content_type=ContentType.text, content=content,
-                           status=MessageStatus.pending, attempts=0, agent_id=self.agent.id, client_id=client_id,
-                           created_at=datetime.now(timezone.utc))
+        draft = MessageOut(
+            id=0,
+            conversation_id=self.conversation.id,
+            channel_id=self.conversation.channel.id,
+            direction=MessageDirection.outbound,
+            content_type=ContentType.text,
+            content=content,
+            status=MessageStatus.pending,
+            attempts=0,
+            agent_id=self.agent.id,
+            client_id=client_id,
+            created_at=datetime.now(UTC),
+        )
         with self.column:
             self.optimistic[client_id] = MessageBubble(draft, agent_name=self.agent.name, on_retry=self._retry)
         self.scroller.scroll_to(percent=1.0)

@@ -1,4 +1,5 @@
 """The inbox's conversation list: filters, search, and keyset-paged loading (never everything)."""
+
 from __future__ import annotations
 
 import logging
@@ -50,32 +51,52 @@ class ConversationList:
     async def build(self) -> None:
         channel_options = {None: "All channels", **{c.id: c.name for c in await channels.list_channels()}}
         with ui.column().classes("w-full gap-2 p-3 border-b border-slate-200 dark:border-slate-700"):
-            self.search = ui.input(placeholder="Search name, phone or message", value=self.filters["q"],
-                     on_change=lambda e: self._set("q", e.value)).props("outlined dense clearable debounce=300") \
-                .classes("w-full").mark("inbox-search")
+            self.search = (
+                ui.input(
+                    placeholder="Search name, phone or message",
+                    value=self.filters["q"],
+                    on_change=lambda e: self._set("q", e.value),
+                )
+                .props("outlined dense clearable debounce=300")
+                .classes("w-full")
+                .mark("inbox-search")
+            )
             # Each filter is as wide as its label and they wrap onto a second line before one is cut short.
             with ui.row().classes("w-full gap-2 items-center"):
-                for options, key in ((STATUS_OPTIONS, "status"), (channel_options, "channel_id"),
-                                     (ASSIGNED_OPTIONS, "assigned")):
+                for options, key in (
+                    (STATUS_OPTIONS, "status"),
+                    (channel_options, "channel_id"),
+                    (ASSIGNED_OPTIONS, "assigned"),
+                ):
                     self._filter(options, key)
-                ui.switch("Unread only", value=self.filters["unread"],
-                          on_change=lambda e: self._set("unread", e.value)) \
-                    .props("dense").classes("text-sm shrink-0").mark("filter-unread")
+                ui.switch(
+                    "Unread only", value=self.filters["unread"], on_change=lambda e: self._set("unread", e.value)
+                ).props("dense").classes("text-sm shrink-0").mark("filter-unread")
         # the content is exactly as wide as the list, so a long row truncates rather than scrolling sideways
-        with ui.scroll_area().classes("w-full grow").props('content-style="width: 100%" '
-                                                            'content-active-style="width: 100%"'):
+        with (
+            ui.scroll_area()
+            .classes("w-full grow")
+            .props('content-style="width: 100%" content-active-style="width: 100%"')
+        ):
             self.rows = ConversationRows(self.selected_id).classes("w-full").mark("conversation-list")
             self.empty_state = _empty_state()
             with ui.row().classes("w-full justify-center py-2"):
-                self.more_button = ui.button("Load more", on_click=self.load_more).props("flat no-caps") \
+                self.more_button = (
+                    ui.button("Load more", on_click=self.load_more)
+                    .props("flat no-caps")
                     .mark("load-more-conversations")
+                )
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
         ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
 
     def _filter(self, options: dict, key: str) -> ui.select:
-        return ui.select(options, value=self.filters[key], on_change=lambda e: self._set(key, e.value)) \
-            .props("dense outlined options-dense").classes("grow min-w-fit").mark("filter-" + key.removesuffix("_id"))
+        return (
+            ui.select(options, value=self.filters[key], on_change=lambda e: self._set(key, e.value))
+            .props("dense outlined options-dense")
+            .classes("grow min-w-fit")
+            .mark("filter-" + key.removesuffix("_id"))
+        )
 
     async def _set(self, key: str, value: Any) -> None:
         self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
@@ -99,8 +120,12 @@ class ConversationList:
 
     def _draw(self) -> None:
         newest_first = sorted(self.shown.values(), key=_sort_key, reverse=True)
-        self.rows.show(newest_first, show_status=self.filters["status"] == "all", agent_names=self.agent_names,
-                       query=self.filters["q"] or "")
+        self.rows.show(
+            newest_first,
+            show_status=self.filters["status"] == "all",
+            agent_names=self.agent_names,
+            query=self.filters["q"] or "",
+        )
         self.empty_state.visible = not self.shown
         self._note_selected_index()
 
@@ -137,22 +162,32 @@ class ConversationList:
 
     def _query(self) -> dict[str, Any]:
         f = self.filters
-        return {"status": None if f["status"] == "all" else ConversationStatus(f["status"]),
-                "channel_id": f["channel_id"], "unread": f["unread"] or None, "q": f["q"] or None,
-                "assignee_id": self.agent.id if f["assigned"] == "mine" else None,
-                "unassigned": f["assigned"] == "unassigned"}
+        return {
+            "status": None if f["status"] == "all" else ConversationStatus(f["status"]),
+            "channel_id": f["channel_id"],
+            "unread": f["unread"] or None,
+            "q": f["q"] or None,
+            "assignee_id": self.agent.id if f["assigned"] == "mine" else None,
+            "unassigned": f["assigned"] == "unassigned",
+        }
 
     def matches(self, conversation: ConversationOut) -> bool:
         """Whether the tab's filters let this conversation in (the list's live twin of `_query`)."""
         f = self.filters
         q = (f["q"] or "").strip().lower()
-        return ((f["status"] == "all" or conversation.status.value == f["status"])
-                and (f["channel_id"] is None or conversation.channel.id == f["channel_id"])
-                and (not f["unread"] or conversation.unread_count > 0)
-                and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
-                and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
-                and (not q or q in conversation.customer.name.lower() or q in conversation.last_message_preview.lower()
-                     or conversation.search_match is not None))
+        return (
+            (f["status"] == "all" or conversation.status.value == f["status"])
+            and (f["channel_id"] is None or conversation.channel.id == f["channel_id"])
+            and (not f["unread"] or conversation.unread_count > 0)
+            and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
+            and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
+            and (
+                not q
+                or q in conversation.customer.name.lower()
+                or q in conversation.last_message_preview.lower()
+                or conversation.search_match is not None
+            )
+        )
 
     def on_conversation_updated(self, conversation: ConversationOut) -> None:
         """Every open inbox hears every change, inside the worker that announced it: only note the newest
@@ -197,8 +232,12 @@ class ConversationList:
         if not self.matches(conversation):
             self.shown.pop(conversation.id, None)
             return
-        if conversation.id not in self.shown and self.cursor is not None and self.shown \
-                and _sort_key(conversation) < min(map(_sort_key, self.shown.values())):
+        if (
+            conversation.id not in self.shown
+            and self.cursor is not None
+            and self.shown
+            and _sort_key(conversation) < min(map(_sort_key, self.shown.values()))
+        ):
             return  # older than everything loaded: it comes with "Load more"
         self.shown[conversation.id] = conversation
 
@@ -207,7 +246,7 @@ class ConversationList:
         the rows it loaded, not one for every conversation that wrote since."""
         if len(self.shown) <= self.window:
             return
-        kept = sorted(self.shown.values(), key=_sort_key, reverse=True)[:self.window]
+        kept = sorted(self.shown.values(), key=_sort_key, reverse=True)[: self.window]
         self.shown = {conversation.id: conversation for conversation in kept}
         last = kept[-1]
         self.cursor = encode_cursor(last.last_message_at.isoformat(), last.id)  # as list_conversations does

@@ -1,4 +1,5 @@
 """One customer: edit the profile, see identities and every conversation, merge a duplicate into it."""
+
 from __future__ import annotations
 
 import pydantic
@@ -43,9 +44,13 @@ async def _find(customer_id: str) -> CustomerOut | None:
 
 
 def not_found() -> None:
-    notice("person_off", "This customer does not exist.",
-                   "It may have been merged into another customer, or the link is wrong.",
-                   "Back to customers", "/customers")
+    notice(
+        "person_off",
+        "This customer does not exist.",
+        "It may have been merged into another customer, or the link is wrong.",
+        "Back to customers",
+        "/customers",
+    )
 
 
 def _sentence(text: str) -> str:
@@ -107,9 +112,10 @@ class CustomerView:
             avatar(customer.name, size="xl")
             with ui.column().classes("gap-0 min-w-0"):
                 ui.label(customer.name).classes("text-2xl font-semibold break-all").mark("customer-title")
-                ui.label(f"Customer since {local_time(customer.created_at, '%d %b %Y')} · "
-                         f"{_plural(len(customer.identities), 'identity', 'identities')}") \
-                    .classes("text-sm text-slate-500")
+                ui.label(
+                    f"Customer since {local_time(customer.created_at, '%d %b %Y')} · "
+                    f"{_plural(len(customer.identities), 'identity', 'identities')}"
+                ).classes("text-sm text-slate-500")
 
     # ---- profile ----
 
@@ -117,14 +123,30 @@ class CustomerView:
         customer = self.customer
         with ui.card().classes("w-full gap-2"):
             ui.label("Profile").classes("font-semibold")
-            name = ui.input("Name", value=customer.name).props("outlined dense maxlength=200").classes("w-full") \
+            name = (
+                ui.input("Name", value=customer.name)
+                .props("outlined dense maxlength=200")
+                .classes("w-full")
                 .mark("customer-name-input")
-            email = ui.input("Email", value=customer.email or "").props("outlined dense type=email") \
-                .classes("w-full").mark("customer-email-input")
-            phone = ui.input("Phone", value=customer.phone or "").props("outlined dense").classes("w-full") \
+            )
+            email = (
+                ui.input("Email", value=customer.email or "")
+                .props("outlined dense type=email")
+                .classes("w-full")
+                .mark("customer-email-input")
+            )
+            phone = (
+                ui.input("Phone", value=customer.phone or "")
+                .props("outlined dense")
+                .classes("w-full")
                 .mark("customer-phone-input")
-            notes = ui.textarea("Notes", value=customer.notes).props("outlined dense autogrow").classes("w-full") \
+            )
+            notes = (
+                ui.textarea("Notes", value=customer.notes)
+                .props("outlined dense autogrow")
+                .classes("w-full")
                 .mark("customer-notes-input")
+            )
             problem = ui.label().classes("text-negative text-sm").mark("profile-error")
             problem.visible = False
 
@@ -138,8 +160,12 @@ class CustomerView:
                 if not await session.may_act():
                     return
                 try:
-                    patch = CustomerPatch(name=text, email=(email.value or "").strip() or None,
-                                          phone=(phone.value or "").strip() or None, notes=notes.value or "")
+                    patch = CustomerPatch(
+                        name=text,
+                        email=(email.value or "").strip() or None,
+                        phone=(phone.value or "").strip() or None,
+                        notes=notes.value or "",
+                    )
                     updated = await customers.update_customer(self.id, patch)
                 except pydantic.ValidationError:
                     name.error = "The name can have at most 200 characters."
@@ -161,16 +187,16 @@ class CustomerView:
                 self.render.refresh()
 
             with ui.row().classes("w-full justify-end"):
-                ui.button("Save changes", icon="save", on_click=save).props("unelevated no-caps") \
-                    .mark("save-customer")
+                ui.button("Save changes", icon="save", on_click=save).props("unelevated no-caps").mark("save-customer")
 
     # ---- identities ----
 
     def _identities(self) -> None:
         with ui.card().classes("w-full gap-1"):
             ui.label("Identities").classes("font-semibold")
-            ui.label("Where this customer writes from: one identity per channel account.") \
-                .classes("text-xs text-slate-500")
+            ui.label("Where this customer writes from: one identity per channel account.").classes(
+                "text-xs text-slate-500"
+            )
             if not self.customer.identities:
                 ui.label("None").classes("text-sm text-slate-500")
             for identity in self.customer.identities:
@@ -202,14 +228,20 @@ class CustomerView:
                 self._conversation(conversation)
             if self.next_cursor:
                 with ui.row().classes("w-full justify-center py-2"):
-                    ui.button("Show older conversations", on_click=self._more).props("flat no-caps") \
-                        .mark("more-conversations")
+                    ui.button("Show older conversations", on_click=self._more).props("flat no-caps").mark(
+                        "more-conversations"
+                    )
 
     def _conversation(self, conversation: ConversationOut) -> None:
-        with ui.link(target=f"/conversations/{conversation.id}").classes("no-underline text-inherit w-full") \
-                .mark(f"conversation-{conversation.id}"):
-            with ui.row().classes("items-center gap-3 w-full flex-nowrap px-4 py-3 border-t border-slate-100 "
-                                  "dark:border-slate-700 hover:bg-slate-50 dark:hover:bg-slate-700/50"):
+        with (
+            ui.link(target=f"/conversations/{conversation.id}")
+            .classes("no-underline text-inherit w-full")
+            .mark(f"conversation-{conversation.id}")
+        ):
+            with ui.row().classes(
+                "items-center gap-3 w-full flex-nowrap px-4 py-3 border-t border-slate-100 "
+                "dark:border-slate-700 hover:bg-slate-50 dark:hover:bg-slate-700/50"
+            ):
                 channel_icon(conversation.channel.type, size="sm")
                 with ui.column().classes("gap-0 min-w-0 flex-1"):
                     with ui.row().classes("items-center gap-2 flex-nowrap min-w-0"):
@@ -218,12 +250,14 @@ class CustomerView:
                         if conversation.unread_count:
                             ui.badge(str(conversation.unread_count)).props("rounded")
                     ui.label(conversation.last_message_preview or "—").classes("text-sm truncate max-w-full")
-                ui.label(relative_time(conversation.last_message_at)).classes("text-xs text-slate-500 shrink-0") \
-                    .tooltip(local_time(conversation.last_message_at))
+                ui.label(relative_time(conversation.last_message_at)).classes(
+                    "text-xs text-slate-500 shrink-0"
+                ).tooltip(local_time(conversation.last_message_at))
 
     async def _more(self) -> None:
-        page = await conversations.list_conversations(customer_id=self.id, limit=CONVERSATIONS_PAGE,
-                                                      cursor=self.next_cursor)
+        page = await conversations.list_conversations(
+            customer_id=self.id, limit=CONVERSATIONS_PAGE, cursor=self.next_cursor
+        )
         self.conversations += page.items
         self.next_cursor = page.next_cursor
         self.render.refresh()
@@ -239,12 +273,16 @@ class MergePanel:
     def build(self) -> None:
         with ui.card().classes("w-full gap-2"):
             ui.label("Merge a duplicate into this customer").classes("font-semibold")
-            ui.label("Found the same person twice? Pick the other record: its identities and conversations move "
-                     "here, and it is removed.").classes("text-xs text-slate-500")
-            with ui.input(placeholder="Search name, phone or email",
-                          on_change=lambda e: self._search(e.value)) \
-                    .props("outlined dense clearable debounce=300 maxlength=200").classes("w-full") \
-                    .mark("merge-search") as search:
+            ui.label(
+                "Found the same person twice? Pick the other record: its identities and conversations move "
+                "here, and it is removed."
+            ).classes("text-xs text-slate-500")
+            with (
+                ui.input(placeholder="Search name, phone or email", on_change=lambda e: self._search(e.value))
+                .props("outlined dense clearable debounce=300 maxlength=200")
+                .classes("w-full")
+                .mark("merge-search") as search
+            ):
                 with search.add_slot("prepend"):
                     ui.icon("search").classes("text-slate-400")
             self.results = ui.column().classes("w-full gap-0")
@@ -253,8 +291,9 @@ class MergePanel:
         self._generation += 1
         generation = self._generation
         text = (text or "").strip()
-        found = (await customers.browse_customers(q=text, sort="name", limit=MERGE_CANDIDATES + 1)).items \
-            if text else []
+        found = (
+            (await customers.browse_customers(q=text, sort="name", limit=MERGE_CANDIDATES + 1)).items if text else []
+        )
         if generation != self._generation or self.results.is_deleted:
             return
         candidates = [c for c in found if c.id != self.view.id][:MERGE_CANDIDATES]
@@ -266,16 +305,19 @@ class MergePanel:
                 self._candidate(candidate)
 
     def _candidate(self, candidate: CustomerOut) -> None:
-        with ui.row().classes("items-center gap-3 w-full flex-nowrap py-2 border-t border-slate-100 "
-                              "dark:border-slate-700"):
+        with ui.row().classes(
+            "items-center gap-3 w-full flex-nowrap py-2 border-t border-slate-100 dark:border-slate-700"
+        ):
             avatar(candidate.name, size="sm")
             with ui.column().classes("gap-0 min-w-0 flex-1"):
                 ui.label(candidate.name).classes("text-sm font-medium truncate max-w-full")
-                ui.label(" · ".join(filter(None, (candidate.email, candidate.phone)))
-                         or _plural(len(candidate.identities), "identity", "identities")) \
-                    .classes("text-xs text-slate-500 truncate max-w-full")
-            ui.button("Merge…", on_click=lambda: self._confirm(candidate.id)).props("outline dense no-caps") \
-                .classes("shrink-0").mark(f"merge-pick-{candidate.id}")
+                ui.label(
+                    " · ".join(filter(None, (candidate.email, candidate.phone)))
+                    or _plural(len(candidate.identities), "identity", "identities")
+                ).classes("text-xs text-slate-500 truncate max-w-full")
+            ui.button("Merge…", on_click=lambda: self._confirm(candidate.id)).props("outline dense no-caps").classes(
+                "shrink-0"
+            ).mark(f"merge-pick-{candidate.id}")
 
     async def _confirm(self, duplicate_id: int) -> None:
         try:
@@ -286,10 +328,10 @@ class MergePanel:
         with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg gap-3").mark("merge-dialog"):
             self._explain(preview)
             with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat no-caps") \
-                    .mark("cancel-merge")
-                ui.button("Merge", icon="merge", on_click=lambda: dialog.submit(True)) \
-                    .props("unelevated no-caps color=negative").mark("confirm-merge")
+                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat no-caps").mark("cancel-merge")
+                ui.button("Merge", icon="merge", on_click=lambda: dialog.submit(True)).props(
+                    "unelevated no-caps color=negative"
+                ).mark("confirm-merge")
         confirmed = await dialog
         if not dialog.is_deleted:
             dialog.delete()
@@ -307,19 +349,23 @@ class MergePanel:
             ui.label(keep.name).classes("font-medium truncate min-w-0")
         ui.label("Moves to the customer you are viewing:").classes("text-sm")
         with ui.column().classes("gap-1 pl-2 text-sm"):
-            identities = ", ".join(f"{self.view.channel_name(i.channel_id)} · {i.external_id}"
-                                   for i in duplicate.identities)
+            identities = ", ".join(
+                f"{self.view.channel_name(i.channel_id)} · {i.external_id}" for i in duplicate.identities
+            )
             count = _plural(len(duplicate.identities), "identity", "identities")
             ui.label(f"• {count}: {identities}" if identities else f"• {count}").classes("break-all")
             ui.label(f"• {_plural(preview.conversation_count, 'conversation', 'conversations')}, with all messages")
             if preview.filled_fields:
                 fields = " and ".join(preview.filled_fields)
-                ui.label(f"• Their {fields} {'fills' if len(preview.filled_fields) == 1 else 'fill'} the empty "
-                         f"{'one' if len(preview.filled_fields) == 1 else 'ones'} here.")
+                ui.label(
+                    f"• Their {fields} {'fills' if len(preview.filled_fields) == 1 else 'fill'} the empty "
+                    f"{'one' if len(preview.filled_fields) == 1 else 'ones'} here."
+                )
             if preview.notes_joined:
                 ui.label("• Their notes are added to the notes here.")
-        ui.label("The duplicate is then deleted and its page no longer exists. This cannot be undone.") \
-            .classes("text-sm text-negative")
+        ui.label("The duplicate is then deleted and its page no longer exists. This cannot be undone.").classes(
+            "text-sm text-negative"
+        )
 
     async def _merge(self, preview: MergePreview) -> None:
         if not await session.may_act():

@@ -1,5 +1,6 @@
 """The thread's side panel: who the customer is, the team's notes on them, where they write from, their other
 conversations."""
+
 from __future__ import annotations
 
 from nicegui import ui
@@ -32,8 +33,11 @@ async def customer_panel(conversation: ConversationOut) -> None:
         with ui.row().classes("items-center gap-1 text-sm"):
             ui.label(channel_names.get(identity.channel_id, f"Channel {identity.channel_id}")).classes("font-medium")
             ui.label(identity.external_id).classes("text-slate-500 break-all")
-    others = [c for c in (await conversations.list_conversations(customer_id=customer.id, limit=10)).items
-              if c.id != conversation.id]
+    others = [
+        c
+        for c in (await conversations.list_conversations(customer_id=customer.id, limit=10)).items
+        if c.id != conversation.id
+    ]
     ui.separator()
     ui.label("Other conversations").classes("text-xs uppercase text-slate-500 font-semibold")
     if not others:
@@ -52,8 +56,12 @@ async def customer_panel(conversation: ConversationOut) -> None:
 def _notes(customer: CustomerOut) -> None:
     """The notes, editable in place (shown as text, whoever wrote them)."""
     ui.label("Notes").classes("text-xs uppercase text-slate-500 font-semibold")
-    notes = ui.textarea(value=customer.notes, placeholder="Notes for the team about this customer") \
-        .props("outlined dense autogrow").classes("w-full").mark("customer-notes")
+    notes = (
+        ui.textarea(value=customer.notes, placeholder="Notes for the team about this customer")
+        .props("outlined dense autogrow")
+        .classes("w-full")
+        .mark("customer-notes")
+    )
 
     async def save() -> None:
         if not await session.may_act():

@@ -1,4 +1,5 @@
 """Customers: everyone who has written in — searched, sorted and paged; a row opens the customer."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -23,8 +24,9 @@ async def page(request: Request, q: str = "", sort: str = "newest"):
     if not isinstance(agent, Agent):
         return agent
     async with frame("Customers", agent):
-        table = CustomerTable({c.id: c for c in await channels.list_channels()},
-                              q=q[:200], sort=sort if sort in SORTS else "newest")
+        table = CustomerTable(
+            {c.id: c for c in await channels.list_channels()}, q=q[:200], sort=sort if sort in SORTS else "newest"
+        )
         with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
             table.toolbar()
             with ui.card().classes("w-full p-0 gap-0 overflow-hidden"):
@@ -78,16 +80,22 @@ class CustomerTable:
 
     def toolbar(self) -> None:
         with ui.row().classes("w-full items-center gap-3 flex-nowrap"):
-            with ui.input(placeholder="Search name, phone or email", value=self.q,
-                          on_change=lambda e: self._search(e.value)) \
-                    .props("outlined dense clearable debounce=300 maxlength=200") \
-                    .classes("flex-grow bg-[#fff] dark:bg-slate-800 rounded") \
-                    .mark("customer-search") as self.search_input:
+            with (
+                ui.input(
+                    placeholder="Search name, phone or email", value=self.q, on_change=lambda e: self._search(e.value)
+                )
+                .props("outlined dense clearable debounce=300 maxlength=200")
+                .classes("flex-grow bg-[#fff] dark:bg-slate-800 rounded")
+                .mark("customer-search") as self.search_input
+            ):
                 with self.search_input.add_slot("prepend"):
                     ui.icon("search").classes("text-slate-400")
-            self.sort_select = ui.select(SORTS, value=self.sort, on_change=lambda e: self._sort_by(e.value)) \
-                .props("outlined dense options-dense") \
-                .classes("w-36 sm:w-44 shrink-0 bg-[#fff] dark:bg-slate-800 rounded").mark("customer-sort")
+            self.sort_select = (
+                ui.select(SORTS, value=self.sort, on_change=lambda e: self._sort_by(e.value))
+                .props("outlined dense options-dense")
+                .classes("w-36 sm:w-44 shrink-0 bg-[#fff] dark:bg-slate-800 rounded")
+                .mark("customer-sort")
+            )
 
     @ui.refreshable_method
     def render(self) -> None:
@@ -104,8 +112,10 @@ class CustomerTable:
         self._pager()
 
     def _header(self) -> None:
-        with ui.row().classes("w-full items-center gap-3 px-4 py-1 flex-nowrap text-xs uppercase tracking-wide "
-                              "text-slate-500 border-b border-slate-200 dark:border-slate-700 max-sm:hidden"):
+        with ui.row().classes(
+            "w-full items-center gap-3 px-4 py-1 flex-nowrap text-xs uppercase tracking-wide "
+            "text-slate-500 border-b border-slate-200 dark:border-slate-700 max-sm:hidden"
+        ):
             self._sort_heading("Customer", "name", "name_desc", "flex-[2] min-w-0 pl-12")
             ui.label("Contact").classes("flex-[2] min-w-0 max-md:hidden")
             ui.label("Channels").classes("w-36 shrink-0")
@@ -113,13 +123,24 @@ class CustomerTable:
 
     def _sort_heading(self, text: str, first: str, second: str, classes: str) -> None:
         active = self.sort in (first, second)
-        arrow = {"name": "arrow_upward", "name_desc": "arrow_downward",
-                 "newest": "arrow_downward", "oldest": "arrow_upward"}[self.sort] if active else None
+        arrow = (
+            {
+                "name": "arrow_upward",
+                "name_desc": "arrow_downward",
+                "newest": "arrow_downward",
+                "oldest": "arrow_upward",
+            }[self.sort]
+            if active
+            else None
+        )
         target = second if self.sort == first else first
         with ui.row().classes(f"{classes} items-center gap-0"):
-            button = ui.button(text, on_click=lambda: self._set_sort(target)).props("flat dense no-caps size=sm") \
-                .classes("text-xs uppercase tracking-wide " + ("text-primary" if active else "text-slate-500")) \
+            button = (
+                ui.button(text, on_click=lambda: self._set_sort(target))
+                .props("flat dense no-caps size=sm")
+                .classes("text-xs uppercase tracking-wide " + ("text-primary" if active else "text-slate-500"))
                 .mark(f"sort-by-{first}")
+            )
             if arrow:
                 button.props(f"icon-right={arrow}")
 
@@ -128,16 +149,22 @@ class CustomerTable:
 
     def _row(self, customer: CustomerOut) -> None:
         channel_ids = list(dict.fromkeys(i.channel_id for i in customer.identities))
-        with ui.link(target=f"/customers/{customer.id}").classes("no-underline text-inherit w-full") \
-                .mark(f"customer-{customer.id}"):
-            with ui.row().classes("w-full items-center gap-3 px-4 py-3 flex-nowrap border-b border-slate-100 "
-                                  "dark:border-slate-700 hover:bg-slate-50 dark:hover:bg-slate-700/50"):
+        with (
+            ui.link(target=f"/customers/{customer.id}")
+            .classes("no-underline text-inherit w-full")
+            .mark(f"customer-{customer.id}")
+        ):
+            with ui.row().classes(
+                "w-full items-center gap-3 px-4 py-3 flex-nowrap border-b border-slate-100 "
+                "dark:border-slate-700 hover:bg-slate-50 dark:hover:bg-slate-700/50"
+            ):
                 with ui.row().classes("flex-[2] min-w-0 items-center gap-3 flex-nowrap"):
                     avatar(customer.name)
                     with ui.column().classes("gap-0 min-w-0"):
                         ui.label(customer.name).classes("font-medium truncate max-w-full").mark("customer-name")
-                        ui.label(customer.email or customer.phone or "").classes("text-xs text-slate-500 truncate "
-                                                                                 "md:hidden")
+                        ui.label(customer.email or customer.phone or "").classes(
+                            "text-xs text-slate-500 truncate md:hidden"
+                        )
                 with ui.column().classes("flex-[2] min-w-0 gap-0 max-md:hidden text-sm"):
                     ui.label(customer.email or customer.phone or "—").classes("truncate max-w-full")
                     if customer.email and customer.phone:
@@ -147,13 +174,13 @@ class CustomerTable:
                         channel = self.channels.get(channel_id)
                         if channel is not None:
                             channel_icon(channel.type, size="xs").tooltip(channel.name)
-                    ui.label(_plural(len(customer.identities), "identity", "identities")
-                             + (f" · {_plural(len(channel_ids), 'channel', 'channels')}" if len(channel_ids) > 1
-                                else "")).classes("text-xs text-slate-500 truncate max-sm:hidden") \
-                        .mark("customer-identities")
-                ui.label(relative_time(customer.created_at)).classes("w-24 shrink-0 text-right text-xs "
-                                                                     "text-slate-500 max-sm:hidden") \
-                    .tooltip(local_time(customer.created_at))
+                    ui.label(
+                        _plural(len(customer.identities), "identity", "identities")
+                        + (f" · {_plural(len(channel_ids), 'channel', 'channels')}" if len(channel_ids) > 1 else "")
+                    ).classes("text-xs text-slate-500 truncate max-sm:hidden").mark("customer-identities")
+                ui.label(relative_time(customer.created_at)).classes(
+                    "w-24 shrink-0 text-right text-xs text-slate-500 max-sm:hidden"
+                ).tooltip(local_time(customer.created_at))
 
     def _pager(self) -> None:
         listing = self.listing
@@ -161,11 +188,13 @@ class CustomerTable:
         with ui.row().classes("w-full items-center gap-2 px-4 py-2 text-sm text-slate-500"):
             ui.label(f"{first}–{last} of {listing.total}").mark("customers-range")
             ui.space()
-            ui.button(icon="chevron_left", on_click=lambda: self._turn(-1)).props("flat round dense") \
-                .tooltip("Previous page").mark("customers-previous").set_enabled(listing.offset > 0)
+            ui.button(icon="chevron_left", on_click=lambda: self._turn(-1)).props("flat round dense").tooltip(
+                "Previous page"
+            ).mark("customers-previous").set_enabled(listing.offset > 0)
             ui.label(f"Page {listing.offset // PAGE_SIZE + 1} of {max(1, -(-listing.total // PAGE_SIZE))}")
-            ui.button(icon="chevron_right", on_click=lambda: self._turn(1)).props("flat round dense") \
-                .tooltip("Next page").mark("customers-next").set_enabled(last < listing.total)
+            ui.button(icon="chevron_right", on_click=lambda: self._turn(1)).props("flat round dense").tooltip(
+                "Next page"
+            ).mark("customers-next").set_enabled(last < listing.total)
 
     def _empty(self) -> None:
         with ui.column().classes("w-full items-center gap-2 py-16 px-4 text-center"):
@@ -173,12 +202,10 @@ class CustomerTable:
             if self.q:
                 ui.label("No customer matches").classes("text-lg")
                 ui.label(self.q).classes("text-slate-500 italic break-all")
-                ui.button("Clear the search", on_click=self._clear_search).props("flat no-caps") \
-                    .mark("clear-search")
+                ui.button("Clear the search", on_click=self._clear_search).props("flat no-caps").mark("clear-search")
             else:
                 ui.label("No customers yet").classes("text-lg")
-                ui.label("Customers appear here when someone writes to one of your channels.") \
-                    .classes("text-slate-500")
+                ui.label("Customers appear here when someone writes to one of your channels.").classes("text-slate-500")
                 ui.link("Try it with the simulator", "/simulator")
 
     def _clear_search(self) -> None:

@@ -3,6 +3,7 @@
 Opening a conversation swaps only the thread (NiceGUI's sub pages: the URL changes, back and forward swap the
 thread again): the list keeps its filters, its loaded rows and its scroll position.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,15 +60,18 @@ class Inbox:
         self.agent_names = {a.id: a.name for a in await agents.list_agents() if a.is_active}
         async with frame("Inbox", self.agent, full_height=True):
             with ui.row().classes("w-full h-full no-wrap gap-0"):
-                self.list_pane = ui.column().classes("h-full gap-0 w-full md:w-96 shrink-0 border-r border-slate-200 "
-                                                     "dark:border-slate-700 bg-[#fff] dark:bg-slate-800")
+                self.list_pane = ui.column().classes(
+                    "h-full gap-0 w-full md:w-96 shrink-0 border-r border-slate-200 "
+                    "dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
+                )
                 with self.list_pane:
                     self.list = ConversationList(self.agent, self.agent_names, self.selected_id)
                     await self.list.build()
                 self.thread_pane = ui.column().classes("inbox-thread h-full grow min-w-0 gap-0")
                 with self.thread_pane:
-                    ui.sub_pages({"/": self._show_nothing, "/conversations/{conversation_id}": self._show_thread},
-                                 show_404=False).classes("w-full h-full")
+                    ui.sub_pages(
+                        {"/": self._show_nothing, "/conversations/{conversation_id}": self._show_thread}, show_404=False
+                    ).classes("w-full h-full")
             self._show_panes(self.selected_id)
             if self.selected_id is not None:  # a direct load comes with its thread drawn (sub pages draw it apart)
                 await self.first_thread_drawn.wait()
@@ -94,8 +98,13 @@ class Inbox:
         number = int(conversation_id) if conversation_id.isdecimal() else -1  # -1: no such conversation
         self._select(number)
         if not await session.may_act():  # signed out or deactivated since the tab opened: it says why
-            notice("lock", "Sign in again to open this conversation.", "", "Sign in",
-                   f"/signin?next={quote(f'/conversations/{conversation_id}', safe='')}")
+            notice(
+                "lock",
+                "Sign in again to open this conversation.",
+                "",
+                "Sign in",
+                f"/signin?next={quote(f'/conversations/{conversation_id}', safe='')}",
+            )
             return
         await _mark_read(number)
         self.thread = await thread(self.agent, number, self.agent_names)
@@ -114,8 +123,9 @@ class Inbox:
         self._show_panes(conversation_id)
 
     def _show_panes(self, conversation_id: int | None) -> None:
-        shown, hidden = (self.thread_pane, self.list_pane) if conversation_id is not None \
-            else (self.list_pane, self.thread_pane)
+        shown, hidden = (
+            (self.thread_pane, self.list_pane) if conversation_id is not None else (self.list_pane, self.thread_pane)
+        )
         shown.classes(remove=ON_PHONE_HIDDEN)
         hidden.classes(add=ON_PHONE_HIDDEN)
 

@@ -1,4 +1,5 @@
 """The frame every signed-in page shares: navigation, unread total, the agent, dark mode."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -39,8 +40,7 @@ def avatar(name: str, size: str = "md") -> ui.avatar:
     """Initials on a colour derived from the name. The initials go in as text: Quasar would read the
     avatar's icon argument as an icon name or an "img:" URL, which a customer's name must never become."""
     hue = avatar_hue(name)
-    with ui.avatar(color=None, text_color="white", size=size) \
-            .style(f"background: hsl({hue} 55% 45%)") as element:
+    with ui.avatar(color=None, text_color="white", size=size).style(f"background: hsl({hue} 55% 45%)") as element:
         ui.label(initials(name)).classes("font-semibold leading-none")
     return element
 
@@ -56,13 +56,14 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
     with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
         navigation = _navigation(agent, unread_total)
-    with ui.header(elevated=False).classes("bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
-                                           "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"):
+    with ui.header(elevated=False).classes(
+        "bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
+        "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"
+    ):
         ui.button(icon="menu", on_click=drawer.toggle).props("flat round dense").classes("lg:hidden")
         ui.label(title).classes("text-lg font-semibold")
         ui.space()
-        ui.button(icon="dark_mode", on_click=lambda: _toggle_dark(dark)).props("flat round dense") \
-            .tooltip("Dark mode")
+        ui.button(icon="dark_mode", on_click=lambda: _toggle_dark(dark)).props("flat round dense").tooltip("Dark mode")
         _agent_menu(agent)
     if full_height:  # the inbox fills the window below the header; its panes scroll on their own
         ui.query(".nicegui-content").classes("p-0")
@@ -108,6 +109,7 @@ def _follow_unread_total(navigation: Navigation) -> None:
     def start_refresh() -> None:
         if not navigation.is_deleted:
             background_tasks.create(refresh(), name="unread total")
+
     pace = LivePace(start_refresh)
     ui.context.client.on_delete(pace.stop)
     bus.conversation_updated.subscribe(lambda _: pace.changed())
@@ -120,6 +122,7 @@ def _sound_on_new_messages() -> None:
     def chime() -> None:  # once for a batch of new messages, not a chord of fifty
         if preferences.get("sound_on_new_messages"):
             ui.run_javascript(CHIME_JS)
+
     bus.customers_wrote.subscribe(chime)
 
 
@@ -135,8 +138,11 @@ const ctx = new (window.AudioContext || window.webkitAudioContext)();
 
 
 def _navigation(agent: Agent, unread_total: int) -> Navigation:
-    links = [(label, path, icon) for label, path, icon, admin_only in NAVIGATION
-             if not admin_only or agent.role == AgentRole.admin]
+    links = [
+        (label, path, icon)
+        for label, path, icon, admin_only in NAVIGATION
+        if not admin_only or agent.role == AgentRole.admin
+    ]
     return Navigation(links, unread_total).mark("navigation")
 
 
@@ -150,9 +156,11 @@ def _agent_menu(agent: Agent) -> None:
             ui.separator()
             ui.menu_item("Profile and API tokens", lambda: ui.navigate.to("/profile"))
             with ui.menu_item():
-                ui.switch("Sound on new messages", value=app.storage.user.get("sound_on_new_messages", False),
-                           on_change=lambda e: app.storage.user.update(sound_on_new_messages=e.value)) \
-                    .props("dense").mark("sound-toggle")
+                ui.switch(
+                    "Sound on new messages",
+                    value=app.storage.user.get("sound_on_new_messages", False),
+                    on_change=lambda e: app.storage.user.update(sound_on_new_messages=e.value),
+                ).props("dense").mark("sound-toggle")
             ui.menu_item("Sign out", _sign_out).mark("sign-out")
 
 

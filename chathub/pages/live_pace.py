@@ -5,6 +5,7 @@ moment. While changes keep coming, the tab redraws at most every BUSY_INTERVAL_S
 webhooks every open tab would otherwise redraw twice a second, and on a small server the browsers' rendering
 and the fan-out took the CPU the webhooks needed (measured with bench/ingest.py --tabs 20).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ element new event handlers, so every component renders again. For values that ch
 customers write (the inbox rows, the unread total) the new value goes to the element's component through its
 `show` method instead; the props keep it, with updates suspended, for a page served again.
 """
+
 from __future__ import annotations
 
 from typing import Any

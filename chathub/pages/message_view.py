@@ -1,4 +1,5 @@
 """One message as a chat bubble: every content type shown properly, customer text always as text."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,15 @@ from nicegui import ui
 
 from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
 from chathub.pages.text_bubble import (
-    STATUS_ICONS, TextBubble, fits_text_bubble, received_note, text_segments, time_title,
+    STATUS_ICONS,
+    TextBubble,
+    fits_text_bubble,
+    received_note,
+    text_segments,
+    time_title,
 )
 from chathub.pages.widgets import local_time
 from chathub.schemas import MessageOut
-
 
 
 def is_chathub_media(url: str | None) -> bool:
@@ -37,8 +42,9 @@ def raw_text(text: str) -> ui.label:
 
 
 MEDIA_ICONS = {"file": "description", "audio": "audiotrack", "video": "movie", "image": "image", "sticker": "image"}
-MEDIA_KINDS = frozenset({ContentType.image, ContentType.sticker, ContentType.audio, ContentType.video,
-                         ContentType.file})
+MEDIA_KINDS = frozenset(
+    {ContentType.image, ContentType.sticker, ContentType.audio, ContentType.video, ContentType.file}
+)
 
 
 def message_body(message: MessageOut) -> None:
@@ -51,9 +57,12 @@ def message_body(message: MessageOut) -> None:
     elif message.media_status == MediaStatus.failed:
         _not_shown_media(message, message.error or "The file could not be fetched.")
     elif kind in MEDIA_KINDS and not is_chathub_media(message.media_url):
-        _not_shown_media(message, "Sent from an outside address, not loaded here."
-                         if message.direction == MessageDirection.outbound
-                         else "Not shown: ChatHub shows only files it fetched itself.")
+        _not_shown_media(
+            message,
+            "Sent from an outside address, not loaded here."
+            if message.direction == MessageDirection.outbound
+            else "Not shown: ChatHub shows only files it fetched itself.",
+        )
     elif kind in (ContentType.image, ContentType.sticker):
         size = "w-32" if kind == ContentType.sticker else "w-64 max-w-full rounded-lg"
         with ui.link(target=message.media_url, new_tab=True):
@@ -104,12 +113,14 @@ def _file_link(message: MessageOut, kind: ContentType) -> None:
     with ui.row().classes("items-center gap-1"):
         ui.icon(MEDIA_ICONS.get(kind.value, "attachment"))
         size = f" · {message.media_size / 1000:.0f} kB" if message.media_size else ""
-        ui.link((message.file_name or f"Open {kind.value}") + size, message.media_url, new_tab=True) \
-            .classes("underline break-all")
+        ui.link((message.file_name or f"Open {kind.value}") + size, message.media_url, new_tab=True).classes(
+            "underline break-all"
+        )
 
 
-def status_line(message: MessageOut, *, agent_name: str | None,
-                on_retry: Callable[[int], Awaitable[None]] | None = None) -> None:
+def status_line(
+    message: MessageOut, *, agent_name: str | None, on_retry: Callable[[int], Awaitable[None]] | None = None
+) -> None:
     with ui.row().classes("items-center gap-1 text-[11px] text-slate-500 justify-end w-full"):
         if agent_name:
             ui.label(agent_name).classes("font-medium")
@@ -123,21 +134,24 @@ def status_line(message: MessageOut, *, agent_name: str | None,
             ui.icon(icon, size="14px").classes(f"{color} status-{message.status.value}").tooltip(label)
     if message.possibly_sent_twice:
         ui.label("May have been sent twice: the server stopped during an earlier send").classes(
-            "text-xs text-amber-700 w-full text-right possibly-sent-twice")
+            "text-xs text-amber-700 w-full text-right possibly-sent-twice"
+        )
     if message.status == MessageStatus.failed:
         with ui.row().classes("items-center gap-2 text-xs text-red-600 w-full no-wrap"):
             ui.label(message.error or "Not delivered").classes("message-error")
             if on_retry:
-                ui.button("Retry", icon="refresh", on_click=lambda: on_retry(message.id)) \
-                    .props("flat dense size=sm color=negative").mark(f"retry-{message.id}")
+                ui.button("Retry", icon="refresh", on_click=lambda: on_retry(message.id)).props(
+                    "flat dense size=sm color=negative"
+                ).mark(f"retry-{message.id}")
 
 
 class MessageBubble:
     """A message's bubble: one TextBubble element for plain text, the full tree for everything else. A
     receipt, an edit or fetched media updates it in place."""
 
-    def __init__(self, message: MessageOut, *, agent_name: str | None,
-                 on_retry: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self, message: MessageOut, *, agent_name: str | None, on_retry: Callable[[int], Awaitable[None]]
+    ) -> None:
         self.message = message
         self.agent_name = agent_name
         self.on_retry = on_retry
@@ -148,11 +162,14 @@ class MessageBubble:
             return TextBubble(message, agent_name=self.agent_name).mark(f"message-{message.id}")
         outbound = message.direction == MessageDirection.outbound
         with ui.row().classes("w-full " + ("justify-end" if outbound else "justify-start")) as row:
-            colors = ("bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-[#fff] dark:bg-slate-700")
+            colors = "bg-indigo-100 dark:bg-indigo-900" if outbound else "bg-[#fff] dark:bg-slate-700"
             if message.status == MessageStatus.failed:
                 colors = "bg-red-50 dark:bg-red-950 border border-red-300"
-            with ui.column().classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] "
-                                     "shadow-sm chat-bubble").mark(f"message-{message.id}"):
+            with (
+                ui.column()
+                .classes(f"{colors} rounded-2xl px-3 py-2 gap-1 max-w-[80%] sm:max-w-[70%] shadow-sm chat-bubble")
+                .mark(f"message-{message.id}")
+            ):
                 message_body(message)
                 status_line(message, agent_name=self.agent_name, on_retry=self.on_retry)
         return row

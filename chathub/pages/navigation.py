@@ -5,6 +5,7 @@ of the inbox tab's 79 elements, and every element costs the server memory in eve
 anchors, as `ui.link`'s are. The unread total changes whenever a customer writes, in every open tab, so a new
 total reaches it through a method call (see live_value.py).
 """
+
 from __future__ import annotations
 
 from chathub.pages.live_value import LiveValueElement

@@ -1,4 +1,5 @@
 """Profile (every agent): their own name, password and API tokens."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -55,8 +56,10 @@ def _name_card(agent: Agent) -> None:
             avatar(agent.name, size="lg")
             with ui.column().classes("gap-0 min-w-0"):
                 ui.label(agent.email).classes("text-slate-500 truncate")
-                ui.badge("Admin" if agent.role == AgentRole.admin else "Agent",
-                         color="primary" if agent.role == AgentRole.admin else "grey").props("outline")
+                ui.badge(
+                    "Admin" if agent.role == AgentRole.admin else "Agent",
+                    color="primary" if agent.role == AgentRole.admin else "grey",
+                ).props("outline")
         with ui.row().classes("items-start gap-2 w-full no-wrap"):
             name = ui.input("Your name", value=agent.name).props("outlined").classes("grow").mark("profile-name")
             save = ui.button("Save").props("no-caps unelevated").classes("mt-2").mark("save-name")
@@ -80,13 +83,23 @@ def _name_card(agent: Agent) -> None:
 def _password_card(agent: Agent) -> None:
     with ui.card().props("flat bordered").classes(CARD):
         _card_title("Password", "At least 8 characters, mixing letters with digits, capitals or symbols.")
-        current = ui.input("Current password", password=True).props("outlined autocomplete=current-password") \
-            .classes("w-full").mark("current-password")
+        current = (
+            ui.input("Current password", password=True)
+            .props("outlined autocomplete=current-password")
+            .classes("w-full")
+            .mark("current-password")
+        )
         with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3"):
-            new = ui.input("New password", password=True, password_toggle_button=True) \
-                .props("outlined autocomplete=new-password").mark("new-password")
-            repeat = ui.input("Repeat the new password", password=True) \
-                .props("outlined autocomplete=new-password").mark("repeat-password")
+            new = (
+                ui.input("New password", password=True, password_toggle_button=True)
+                .props("outlined autocomplete=new-password")
+                .mark("new-password")
+            )
+            repeat = (
+                ui.input("Repeat the new password", password=True)
+                .props("outlined autocomplete=new-password")
+                .mark("repeat-password")
+            )
         error = _error_label("password-error")
 
         async def change() -> None:
@@ -97,8 +110,9 @@ def _password_card(agent: Agent) -> None:
             if not await session.may_act():
                 return
             try:
-                await agents.change_own_password(agent.id, current=current.value or "", new=new.value or "",
-                                                 keep=session.session_token())
+                await agents.change_own_password(
+                    agent.id, current=current.value or "", new=new.value or "", keep=session.session_token()
+                )
             except ServiceError as problem:
                 _show(error, widgets.sentence(str(problem)))
                 return
@@ -123,13 +137,18 @@ async def _tokens_card(agent: Agent) -> None:
             shown.add(token, _token_row(agent, token, token_list.refresh))
 
     with ui.card().props("flat bordered").classes(CARD):
-        _card_title("API tokens", "For scripts and integrations: send one as the Bearer token of REST API "
-                                  "requests. Each acts as you; revoke the ones you no longer use.")
+        _card_title(
+            "API tokens",
+            "For scripts and integrations: send one as the Bearer token of REST API "
+            "requests. Each acts as you; revoke the ones you no longer use.",
+        )
         with ui.row().classes("items-start gap-2 w-full no-wrap"):
-            name = ui.input("Token name", placeholder="e.g. CRM sync").props("outlined").classes("grow") \
-                .mark("token-name")
-            create = ui.button("Create token", icon="key").props("no-caps unelevated").classes("mt-2") \
-                .mark("create-token")
+            name = (
+                ui.input("Token name", placeholder="e.g. CRM sync").props("outlined").classes("grow").mark("token-name")
+            )
+            create = (
+                ui.button("Create token", icon="key").props("no-caps unelevated").classes("mt-2").mark("create-token")
+            )
         error = _error_label("token-error")
         with ui.column().classes("w-full gap-0"):
             await token_list()
@@ -180,14 +199,18 @@ class TokenTimes:
 
 def _token_row(agent: Agent, token: ApiToken, refresh: Refresh) -> ui.label:
     """The token's row; returns the label saying when it was created and last used."""
-    with ui.row().classes("w-full items-center gap-3 no-wrap py-2 border-t border-slate-100 "
-                          "dark:border-slate-700").mark(f"token-{token.id}"):
+    with (
+        ui.row()
+        .classes("w-full items-center gap-3 no-wrap py-2 border-t border-slate-100 dark:border-slate-700")
+        .mark(f"token-{token.id}")
+    ):
         ui.icon("key").classes("text-slate-400")
         with ui.column().classes("gap-0 grow min-w-0"):
             ui.label(token.name).classes("font-medium truncate w-full")
             dates = ui.label(_dates(token)).classes("text-xs text-slate-500").mark(f"token-used-{token.id}")
-        ui.button("Revoke", on_click=lambda: _confirm_revoke(agent, token, refresh)) \
-            .props("flat no-caps color=negative").mark(f"revoke-token-{token.id}")
+        ui.button("Revoke", on_click=lambda: _confirm_revoke(agent, token, refresh)).props(
+            "flat no-caps color=negative"
+        ).mark(f"revoke-token-{token.id}")
     return dates
 
 
@@ -215,8 +238,7 @@ def _show_new_token(name: str, token: str) -> None:
             widgets.copy_button(token, what="Token").mark("copy-token")
         with ui.row().classes("items-center gap-2 no-wrap text-orange-700 dark:text-orange-300"):
             ui.icon("warning")
-            ui.label("Copy it now: it will not be shown again. Only a fingerprint of it is stored.") \
-                .classes("text-sm")
+            ui.label("Copy it now: it will not be shown again. Only a fingerprint of it is stored.").classes("text-sm")
         with ui.row().classes("w-full justify-end"):
             ui.button("Done", on_click=dialog.close).props("no-caps unelevated").mark("token-done")
     dialog.open()
@@ -227,8 +249,9 @@ def _confirm_revoke(agent: Agent, token: ApiToken, refresh: Refresh) -> None:
     with dialog, ui.card().classes("w-full max-w-md p-6 gap-3"):
         ui.label("Revoke this token?").classes("text-lg font-semibold")
         ui.label(token.name).classes("font-medium truncate w-full")
-        ui.label("Anything that uses it is refused from now on. This cannot be undone.") \
-            .classes("text-sm text-slate-500")
+        ui.label("Anything that uses it is refused from now on. This cannot be undone.").classes(
+            "text-sm text-slate-500"
+        )
 
         async def revoke() -> None:
             if not await session.may_act():

@@ -6,6 +6,7 @@ signing in happens in a socket event, so the sign-in tab hands over through a on
 `/signin/complete`, a plain request that gives the browser a new session: a new NiceGUI browser id (so
 nothing kept before sign-in carries over) and the new token. A cookie planted before sign-in stays signed out.
 """
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 
 The keys a shortcut needs never reach the server one by one: only an action name does, once per shortcut.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -28,12 +29,14 @@ class Shortcuts(ui.element, component="shortcuts.js"):
         self.on("shortcut", lambda event: on_action(str(event.args)))
         with ui.dialog() as self.help, ui.card().classes("gap-2").mark("shortcut-help"):
             ui.label("Keyboard shortcuts").classes("text-lg font-semibold")
-            ui.label("They work while you are not typing in a field; Alt+↓/↑ work while typing too.") \
-                .classes("text-sm text-slate-500")
+            ui.label("They work while you are not typing in a field; Alt+↓/↑ work while typing too.").classes(
+                "text-sm text-slate-500"
+            )
             with ui.grid(columns="auto 1fr").classes("items-center gap-x-4 gap-y-1"):
                 for keys, action in HELP:
-                    ui.label(keys).classes("font-mono text-sm bg-slate-100 dark:bg-slate-700 rounded px-2 "
-                                           "whitespace-pre")
+                    ui.label(keys).classes(
+                        "font-mono text-sm bg-slate-100 dark:bg-slate-700 rounded px-2 whitespace-pre"
+                    )
                     ui.label(action).classes("text-sm")
 
     def show_help(self) -> None:

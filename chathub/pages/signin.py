@@ -1,4 +1,5 @@
 """Sign-in, and the first-run page that creates the admin when no agent exists yet."""
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -68,8 +69,9 @@ async def setup_page():
             error.visible = True
             return
         try:
-            agent = await agents.create_first_admin(email=email.value or "", name=name.value or "",
-                                                    password=password.value or "")
+            agent = await agents.create_first_admin(
+                email=email.value or "", name=name.value or "", password=password.value or ""
+            )
         except ServiceError as problem:
             error.set_text(_sentence(str(problem)))
             error.visible = True

@@ -6,6 +6,7 @@ the pane shows the HTTP answer under each message. Agents' replies appear when t
 takes them (the driver's `outbox` calls this tab's listener); receipts come back through the same route,
 automatically or by hand from the phone. Customer text is only ever rendered as text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,7 +14,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -21,7 +22,7 @@ from nicegui import Client, app, ui
 
 from chathub import bus
 from chathub.drivers.simulator import OutboxEntry, outbox
-from chathub.models import Agent, Channel, ContentType, MessageDirection, MessageStatus
+from chathub.models import Agent, Channel, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.layout import avatar, frame
 from chathub.pages.widgets import local_time, notice
@@ -32,36 +33,51 @@ from chathub.services.simulator import FakeCustomer, PostResult
 
 log = logging.getLogger(__name__)
 
-SAVED_KEY = "simulator_customers"      # the tester's fake customers: [{"name", "phone"}], newest first
-SELECTED_KEY = "simulator_selected"    # {channel id: {"name", "phone"}}: who the phone plays, per channel
+SAVED_KEY = "simulator_customers"  # the tester's fake customers: [{"name", "phone"}], newest first
+SELECTED_KEY = "simulator_selected"  # {channel id: {"name", "phone"}}: who the phone plays, per channel
 CHANNEL_KEY = "simulator_channel"
 MAX_SAVED = 12
 SAMPLE_IMAGE = "https://picsum.photos/seed/{seed}/400"
 MALFORMED_BODY = b'{"from": "+15550000000", "type": "text", "message": "this body stops mid-string'
 SAMPLE_LOCATION = (52.52, 13.405)
-FAKE_NAMES = ("Ann Lee", "Bruno Diaz", "Chen Wei", "Dana Novak", "Emeka Obi", "Fatima Khan", "Goran Petrov",
-              "Hana Sato", "Ines Moreau", "Jonas Berg")
-RECEIPT_LABELS = {MessageStatus.sent: ("done", "sent"), MessageStatus.delivered: ("done_all", "delivered"),
-                  MessageStatus.read: ("done_all", "read"), MessageStatus.failed: ("error_outline", "failed")}
+FAKE_NAMES = (
+    "Ann Lee",
+    "Bruno Diaz",
+    "Chen Wei",
+    "Dana Novak",
+    "Emeka Obi",
+    "Fatima Khan",
+    "Goran Petrov",
+    "Hana Sato",
+    "Ines Moreau",
+    "Jonas Berg",
+)
+RECEIPT_LABELS = {
+    MessageStatus.sent: ("done", "sent"),
+    MessageStatus.delivered: ("done_all", "delivered"),
+    MessageStatus.read: ("done_all", "read"),
+    MessageStatus.failed: ("error_outline", "failed"),
+}
 NOTE = "note"  # a bubble kind of this pane only: something the tester did that is no message
-RAW = "raw"    # a bubble kind of this pane only: bytes posted as they are
+RAW = "raw"  # a bubble kind of this pane only: bytes posted as they are
 ADMINS_ONLY = "Only admins can change how the simulated provider behaves."
 
 
 @dataclass
 class Bubble:
     """One line of the phone's chat: the customer's (mine), an agent's reply, or a note."""
+
     key: str
     mine: bool
     kind: str
     text: str = ""
     media_url: str | None = None
     location: tuple[float, float] | None = None
-    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    answer: str | None = None          # the HTTP answer to the request that carried it
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    answer: str | None = None  # the HTTP answer to the request that carried it
     answer_ok: bool = True
     status: MessageStatus | None = None
-    stored: bool = False               # a customer message the inbox has stored
+    stored: bool = False  # a customer message the inbox has stored
 
 
 def _location(payload: dict[str, Any] | None) -> tuple[float, float] | None:
@@ -73,16 +89,30 @@ def _location(payload: dict[str, Any] | None) -> tuple[float, float] | None:
 
 def bubble_of_message(message: MessageOut) -> Bubble:
     mine = message.direction == MessageDirection.inbound
-    return Bubble(key=message.external_id or f"db-{message.id}", mine=mine, kind=message.content_type.value,
-                  text=message.content, media_url=message.media_url, location=_location(message.payload),
-                  at=message.created_at if mine else (message.sent_at or message.created_at),
-                  status=None if mine else message.status, stored=mine)
+    return Bubble(
+        key=message.external_id or f"db-{message.id}",
+        mine=mine,
+        kind=message.content_type.value,
+        text=message.content,
+        media_url=message.media_url,
+        location=_location(message.payload),
+        at=message.created_at if mine else (message.sent_at or message.created_at),
+        status=None if mine else message.status,
+        stored=mine,
+    )
 
 
 def bubble_of_delivery(entry: OutboxEntry) -> Bubble:
-    return Bubble(key=entry.external_id, mine=False, kind=entry.content_type.value, text=entry.content,
-                  media_url=entry.media_url, location=_location(entry.payload), at=entry.sent_at,
-                  status=MessageStatus.sent)
+    return Bubble(
+        key=entry.external_id,
+        mine=False,
+        kind=entry.content_type.value,
+        text=entry.content,
+        media_url=entry.media_url,
+        location=_location(entry.payload),
+        at=entry.sent_at,
+        status=MessageStatus.sent,
+    )
 
 
 def _is_chathub_file(url: str) -> bool:
@@ -148,8 +178,13 @@ async def page(request: Request, channel: int | None = None):
 
 
 def _no_channel_notice() -> None:
-    notice("smartphone", "There is no simulator channel.", "An admin can add one on the Channels page.",
-                   "Go to Channels", "/channels")
+    notice(
+        "smartphone",
+        "There is no simulator channel.",
+        "An admin can add one on the Channels page.",
+        "Go to Channels",
+        "/channels",
+    )
 
 
 class SimulatorPanel:
@@ -162,11 +197,11 @@ class SimulatorPanel:
         self.customer: FakeCustomer | None = None
         self.conversation_ids: set[int] = set()
         self.bubbles: dict[str, Bubble] = {}
-        self.posted: set[str] = set()          # message ids this tab posted for the current customer
-        self.last_body: bytes | None = None    # the last message webhook, for "Resend last"
+        self.posted: set[str] = set()  # message ids this tab posted for the current customer
+        self.last_body: bytes | None = None  # the last message webhook, for "Resend last"
         self.auto_receipts = bool(channel.config.get("auto_receipts", True))
         self.search = ""
-        self.typing_until = 0.0                # an agent is typing to this phone until then (monotonic)
+        self.typing_until = 0.0  # an agent is typing to this phone until then (monotonic)
         self.client = ui.context.client
 
     # ----- building -----------------------------------------------------------------------------------
@@ -198,20 +233,25 @@ class SimulatorPanel:
     def _channel_bar(self) -> None:
         with ui.row().classes("w-full items-center gap-3 flex-wrap"):
             if len(self.channels) > 1:
-                ui.select({c.id: c.name for c in self.channels}, value=self.channel.id, label="Simulator channel",
-                          on_change=lambda e: ui.navigate.to(f"/simulator?channel={e.value}")) \
-                    .props("outlined dense options-dense").classes("w-64").mark("channel-select")
+                ui.select(
+                    {c.id: c.name for c in self.channels},
+                    value=self.channel.id,
+                    label="Simulator channel",
+                    on_change=lambda e: ui.navigate.to(f"/simulator?channel={e.value}"),
+                ).props("outlined dense options-dense").classes("w-64").mark("channel-select")
             else:
                 with ui.row().classes("items-center gap-2"):
                     ui.icon("smartphone").classes("text-primary")
                     ui.label("Channel").classes("text-sm text-slate-500")
                     ui.label(self.channel.name).classes("text-base font-medium")
             if self.channel.webhook_secret:
-                ui.chip("Signed requests", icon="verified_user", color="green-1", text_color="green-9") \
-                    .props("dense square").tooltip("Every request carries X-ChatHub-Signature (HMAC-SHA256)")
+                ui.chip("Signed requests", icon="verified_user", color="green-1", text_color="green-9").props(
+                    "dense square"
+                ).tooltip("Every request carries X-ChatHub-Signature (HMAC-SHA256)")
             if not self.channel.enabled:
-                ui.chip("Channel disabled: webhooks answer 404", icon="block", color="orange-1",
-                        text_color="orange-9").props("dense square")
+                ui.chip(
+                    "Channel disabled: webhooks answer 404", icon="block", color="orange-1", text_color="orange-9"
+                ).props("dense square")
             ui.space()
             ui.label(f"POST /webhooks/simulator/{self.channel.id}").classes("font-mono text-xs text-slate-500")
             ui.link("Webhook logs", "/webhooks").classes("text-sm")
@@ -220,16 +260,19 @@ class SimulatorPanel:
         ui.label("Play a customer").classes("text-base font-semibold")
         ui.label("Pick who the phone belongs to, or make one up.").classes("text-xs text-slate-500 -mt-2")
         self.name_input = ui.input("Name").props("outlined dense").classes("w-full").mark("fake-name")
-        self.phone_input = ui.input("Phone", placeholder="+15550001234").props("outlined dense") \
-            .classes("w-full").mark("fake-phone")
+        self.phone_input = (
+            ui.input("Phone", placeholder="+15550001234").props("outlined dense").classes("w-full").mark("fake-phone")
+        )
         self.phone_input.on("keydown.enter", self._add_customer)
         self.form_error = ui.label().classes("text-negative text-sm")
         self.form_error.visible = False
         with ui.row().classes("w-full gap-2"):
-            ui.button("Add customer", icon="person_add", on_click=self._add_customer) \
-                .props("unelevated no-caps").classes("flex-1").mark("add-customer")
-            ui.button(icon="casino", on_click=self._add_random_customer).props("outline no-caps") \
-                .tooltip("Make up a random customer").mark("random-customer")
+            ui.button("Add customer", icon="person_add", on_click=self._add_customer).props(
+                "unelevated no-caps"
+            ).classes("flex-1").mark("add-customer")
+            ui.button(icon="casino", on_click=self._add_random_customer).props("outline no-caps").tooltip(
+                "Make up a random customer"
+            ).mark("random-customer")
 
     @ui.refreshable_method
     async def customer_lists(self) -> None:
@@ -244,24 +287,32 @@ class SimulatorPanel:
             ui.label("None yet. They are kept in this browser.").classes("text-sm text-slate-500")
         ui.separator()
         ui.label("Customers on this channel").classes("text-xs font-semibold uppercase text-slate-500")
-        ui.input(placeholder="Search name or number", value=self.search, on_change=self._search_changed) \
-            .props("outlined dense clearable debounce=300").classes("w-full").mark("channel-customer-search")
+        ui.input(placeholder="Search name or number", value=self.search, on_change=self._search_changed).props(
+            "outlined dense clearable debounce=300"
+        ).classes("w-full").mark("channel-customer-search")
         known = {c.phone for c in saved}
-        others = [c for c in await simulator.channel_customers(channel_id=self.channel.id, q=self.search)
-                  if c.phone not in known]
+        others = [
+            c
+            for c in await simulator.channel_customers(channel_id=self.channel.id, q=self.search)
+            if c.phone not in known
+        ]
         if others:
             with ui.list().props("dense").classes("w-full"):
                 for customer in others:
                     self._customer_item(customer, removable=False)
         else:
-            ui.label("Nobody else has written here yet." if not self.search else "Nobody matches.") \
-                .classes("text-sm text-slate-500")
+            ui.label("Nobody else has written here yet." if not self.search else "Nobody matches.").classes(
+                "text-sm text-slate-500"
+            )
 
     def _customer_item(self, customer: FakeCustomer, *, removable: bool) -> None:
         chosen = self.customer is not None and self.customer.phone == customer.phone
-        item = ui.item(on_click=lambda c=customer: self.select(c)).props("clickable") \
-            .classes("rounded-lg px-2" + (" bg-indigo-50 dark:bg-slate-700" if chosen else "")) \
+        item = (
+            ui.item(on_click=lambda c=customer: self.select(c))
+            .props("clickable")
+            .classes("rounded-lg px-2" + (" bg-indigo-50 dark:bg-slate-700" if chosen else ""))
             .mark(f"pick-{customer.phone}")
+        )
         with item:
             with ui.item_section().props("avatar"):
                 avatar(customer.name or customer.phone, size="sm")
@@ -270,8 +321,9 @@ class SimulatorPanel:
                 ui.label(customer.phone).classes("text-xs text-slate-500")
             if removable:
                 with ui.item_section().props("side"):
-                    ui.button(icon="close").props("flat round dense size=sm").tooltip("Remove from your list") \
-                        .on("click.stop", lambda c=customer: self._forget(c)).mark(f"forget-{customer.phone}")
+                    ui.button(icon="close").props("flat round dense size=sm").tooltip("Remove from your list").on(
+                        "click.stop", lambda c=customer: self._forget(c)
+                    ).mark(f"forget-{customer.phone}")
 
     @ui.refreshable_method
     def playing_bar(self) -> None:
@@ -284,16 +336,20 @@ class SimulatorPanel:
             ui.label(self.customer.phone).classes("text-sm text-slate-500")
             ui.space()
             if self.conversation_ids:
-                ui.link("Open in inbox", f"/conversations/{max(self.conversation_ids)}").classes("text-sm") \
-                    .mark("open-conversation")
+                ui.link("Open in inbox", f"/conversations/{max(self.conversation_ids)}").classes("text-sm").mark(
+                    "open-conversation"
+                )
 
     def _phone(self) -> None:
-        with ui.element("div").classes("w-full rounded-[2.6rem] bg-slate-900 dark:bg-black p-3 shadow-2xl "
-                                       "ring-1 ring-slate-700"):
-            with ui.column().classes("w-full h-[620px] max-h-[75vh] rounded-[2rem] overflow-hidden gap-0 "
-                                     "bg-[#efeae2] dark:bg-slate-950"):
-                with ui.row().classes("w-full justify-between px-6 pt-2 pb-1 text-[11px] font-semibold "
-                                      "bg-emerald-800 text-white"):
+        with ui.element("div").classes(
+            "w-full rounded-[2.6rem] bg-slate-900 dark:bg-black p-3 shadow-2xl ring-1 ring-slate-700"
+        ):
+            with ui.column().classes(
+                "w-full h-[620px] max-h-[75vh] rounded-[2rem] overflow-hidden gap-0 bg-[#efeae2] dark:bg-slate-950"
+            ):
+                with ui.row().classes(
+                    "w-full justify-between px-6 pt-2 pb-1 text-[11px] font-semibold bg-emerald-800 text-white"
+                ):
                     ui.label(datetime.now().strftime("%H:%M"))
                     with ui.row().classes("gap-1 items-center"):
                         for icon in ("signal_cellular_alt", "wifi", "battery_full"):
@@ -306,16 +362,18 @@ class SimulatorPanel:
                 with ui.element("div").classes("w-full flex-1 min-h-0 overflow-y-auto flex flex-col-reverse"):
                     with ui.column().classes("w-full gap-2 p-3"):
                         self.messages()
-                with ui.row().classes("w-full items-center gap-2 px-2 py-2 no-wrap bg-[#f0f2f5] "
-                                      "dark:bg-slate-900"):
-                    self.composer = ui.input(placeholder="Message") \
-                        .props("rounded outlined dense maxlength=4096") \
-                        .classes("flex-1 rounded-full bg-[#ffffff] dark:bg-slate-800") \
+                with ui.row().classes("w-full items-center gap-2 px-2 py-2 no-wrap bg-[#f0f2f5] dark:bg-slate-900"):
+                    self.composer = (
+                        ui.input(placeholder="Message")
+                        .props("rounded outlined dense maxlength=4096")
+                        .classes("flex-1 rounded-full bg-[#ffffff] dark:bg-slate-800")
                         .mark("composer")
+                    )
                     self.composer.on("keydown.enter", self._send_text)
                     self.composer.on_value_change(self._customer_types)
-                    ui.button(icon="send", on_click=self._send_text).props("round unelevated color=green-8") \
-                        .mark("send-message")
+                    ui.button(icon="send", on_click=self._send_text).props("round unelevated color=green-8").mark(
+                        "send-message"
+                    )
 
     @ui.refreshable_method
     def messages(self) -> None:
@@ -325,28 +383,36 @@ class SimulatorPanel:
                 ui.label("Pick or create a fake customer to start chatting.")
             return
         if not self.bubbles:
-            ui.label("Say hello: whatever you send arrives through the channel's webhook.") \
-                .classes("self-center text-xs text-slate-600 dark:text-slate-300 bg-[#ffffffcc] dark:bg-slate-800 "
-                         "rounded-lg px-3 py-1 text-center")
+            ui.label("Say hello: whatever you send arrives through the channel's webhook.").classes(
+                "self-center text-xs text-slate-600 dark:text-slate-300 bg-[#ffffffcc] dark:bg-slate-800 "
+                "rounded-lg px-3 py-1 text-center"
+            )
         for bubble in list(self.bubbles.values()):
             self._bubble(bubble)
 
     def _bubble(self, bubble: Bubble) -> None:
         if bubble.kind == NOTE:
             with ui.column().classes("self-center items-center gap-0 max-w-[90%]"):
-                ui.label(bubble.text).classes("text-xs text-slate-700 bg-[#ffffffcc] dark:bg-slate-800 "
-                                              "dark:text-slate-200 rounded-lg px-3 py-1 text-center")
+                ui.label(bubble.text).classes(
+                    "text-xs text-slate-700 bg-[#ffffffcc] dark:bg-slate-800 "
+                    "dark:text-slate-200 rounded-lg px-3 py-1 text-center"
+                )
                 self._answer_line(bubble)
             return
         side = "self-end items-end" if bubble.mine else "self-start items-start"
-        shape = ("bg-[#d9fdd3] dark:bg-emerald-900 rounded-br-sm" if bubble.mine
-                 else "bg-[#ffffff] dark:bg-slate-700 rounded-bl-sm")
+        shape = (
+            "bg-[#d9fdd3] dark:bg-emerald-900 rounded-br-sm"
+            if bubble.mine
+            else "bg-[#ffffff] dark:bg-slate-700 rounded-bl-sm"
+        )
         with ui.column().classes(f"{side} gap-0.5 max-w-[82%]").mark("reply" if not bubble.mine else "mine"):
-            with ui.column().classes(f"{shape} rounded-2xl px-3 py-2 gap-1 shadow-sm text-slate-900 "
-                                     "dark:text-slate-100"):
+            with ui.column().classes(
+                f"{shape} rounded-2xl px-3 py-2 gap-1 shadow-sm text-slate-900 dark:text-slate-100"
+            ):
                 self._content(bubble)
-                with ui.row().classes("w-full justify-end items-center gap-1 text-[11px] text-slate-500 "
-                                      "dark:text-slate-300"):
+                with ui.row().classes(
+                    "w-full justify-end items-center gap-1 text-[11px] text-slate-500 dark:text-slate-300"
+                ):
                     ui.label(local_time(bubble.at, "%H:%M"))
                     if not bubble.mine and bubble.status in RECEIPT_LABELS:
                         icon, word = RECEIPT_LABELS[bubble.status]
@@ -364,8 +430,9 @@ class SimulatorPanel:
             ui.label(bubble.text).classes("font-mono text-xs break-all")
         elif bubble.media_url:
             if _is_chathub_file(bubble.media_url):
-                ui.image(bubble.media_url).props("ratio=1") \
-                    .classes("w-56 max-w-full rounded-lg bg-slate-200 dark:bg-slate-600")
+                ui.image(bubble.media_url).props("ratio=1").classes(
+                    "w-56 max-w-full rounded-lg bg-slate-200 dark:bg-slate-600"
+                )
             with ui.row().classes("items-center gap-1 text-xs text-slate-500"):
                 ui.icon("image" if bubble.kind == "image" else "attach_file", size="14px")
                 ui.label(bubble.media_url).classes("break-all")
@@ -374,8 +441,9 @@ class SimulatorPanel:
             with ui.row().classes("items-center gap-1"):
                 ui.icon("place").classes("text-red-500")
                 ui.label(f"{lat:.5f}, {lon:.5f}")
-            ui.link("Open map", f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
-                    new_tab=True).classes("text-xs")
+            ui.link(
+                "Open map", f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}", new_tab=True
+            ).classes("text-xs")
         elif bubble.kind not in ("text", "image"):
             ui.label(f"[{bubble.kind}]").classes("text-xs text-slate-500")
         if bubble.text and bubble.kind != RAW:
@@ -386,10 +454,12 @@ class SimulatorPanel:
             return
         with ui.row().classes("gap-1"):
             if bubble.status == MessageStatus.sent:
-                ui.button("Delivered", icon="done_all", on_click=lambda b=bubble: self._receipt(b, "delivered")) \
-                    .props("dense flat no-caps size=sm").mark(f"receipt-delivered receipt-delivered-{bubble.key}")
-            ui.button("Read", icon="visibility", on_click=lambda b=bubble: self._receipt(b, "read")) \
-                .props("dense flat no-caps size=sm").mark(f"receipt-read receipt-read-{bubble.key}")
+                ui.button("Delivered", icon="done_all", on_click=lambda b=bubble: self._receipt(b, "delivered")).props(
+                    "dense flat no-caps size=sm"
+                ).mark(f"receipt-delivered receipt-delivered-{bubble.key}")
+            ui.button("Read", icon="visibility", on_click=lambda b=bubble: self._receipt(b, "read")).props(
+                "dense flat no-caps size=sm"
+            ).mark(f"receipt-read receipt-read-{bubble.key}")
 
     def _answer_line(self, bubble: Bubble) -> None:
         if bubble.answer is None:
@@ -400,35 +470,51 @@ class SimulatorPanel:
             ui.label(bubble.answer).classes("break-words").mark("http-answer")
 
     def _tools(self) -> None:
-        tools = [("Image", "image", self._send_image, "send-image", "A photo, with the composer's text as caption"),
-                 ("Location", "place", self._location_dialog, "location", "Share a latitude and longitude"),
-                 ("Resend last", "replay", self._resend_last, "resend-last",
-                  "Post the last message webhook again, byte for byte"),
-                 ("Malformed JSON", "code_off", self._send_malformed, "send-malformed",
-                  "Post a body that is not JSON: the webhook answers 400")]
+        tools = [
+            ("Image", "image", self._send_image, "send-image", "A photo, with the composer's text as caption"),
+            ("Location", "place", self._location_dialog, "location", "Share a latitude and longitude"),
+            (
+                "Resend last",
+                "replay",
+                self._resend_last,
+                "resend-last",
+                "Post the last message webhook again, byte for byte",
+            ),
+            (
+                "Malformed JSON",
+                "code_off",
+                self._send_malformed,
+                "send-malformed",
+                "Post a body that is not JSON: the webhook answers 400",
+            ),
+        ]
         with ui.element("div").classes("w-full grid grid-cols-2 gap-2"):
             for label, icon, action, marker, hint in tools:
                 color = " color=negative" if marker == "send-malformed" else ""
-                ui.button(label, icon=icon, on_click=action).props(f"outline no-caps{color}").classes("w-full") \
-                    .tooltip(hint).mark(marker)
+                ui.button(label, icon=icon, on_click=action).props(f"outline no-caps{color}").classes("w-full").tooltip(
+                    hint
+                ).mark(marker)
 
     def _provider_controls(self) -> None:
         config = self.channel.config
         ui.label("Provider behaviour").classes("text-base font-semibold")
-        ui.label("How the simulated provider treats agents' replies on this channel.") \
-            .classes("text-xs text-slate-500 -mt-2")
+        ui.label("How the simulated provider treats agents' replies on this channel.").classes(
+            "text-xs text-slate-500 -mt-2"
+        )
         if not agents.is_admin(self.agent):
             self._provider_summary(config)
             return
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Failure rate").classes("text-sm")
             rate_label = ui.label().classes("text-sm font-medium")
-        rate = ui.slider(min=0, max=100, step=5, value=round(float(config.get("failure_rate", 0)) * 100)) \
-            .mark("failure-rate")
+        rate = ui.slider(min=0, max=100, step=5, value=round(float(config.get("failure_rate", 0)) * 100)).mark(
+            "failure-rate"
+        )
         rate_label.bind_text_from(rate, "value", lambda v: f"{v or 0:.0f} %")
         rate.on("change", lambda e: self._save_provider(e, rate, "failure_rate", lambda v: round(v / 100, 2)))
-        ui.label("Failed sends are retried by the outbound worker, then marked failed.") \
-            .classes("text-xs text-slate-500 -mt-2")
+        ui.label("Failed sends are retried by the outbound worker, then marked failed.").classes(
+            "text-xs text-slate-500 -mt-2"
+        )
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Latency").classes("text-sm")
             latency_label = ui.label().classes("text-sm font-medium")
@@ -436,8 +522,9 @@ class SimulatorPanel:
         latency_label.bind_text_from(latency, "value", lambda v: f"{v or 0:.0f} ms")
         latency.on("change", lambda e: self._save_provider(e, latency, "latency_ms", int))
         ui.separator()
-        ui.switch("Automatic receipts", value=self.auto_receipts, on_change=self._toggle_auto_receipts) \
-            .mark("auto-receipts")
+        ui.switch("Automatic receipts", value=self.auto_receipts, on_change=self._toggle_auto_receipts).mark(
+            "auto-receipts"
+        )
         self.receipts_hint = ui.label().classes("text-xs text-slate-500 -mt-2")
         self._set_receipts_hint()
 
@@ -455,8 +542,10 @@ class SimulatorPanel:
         config = self.channel.config
         self.receipts_hint.set_text(
             f"Replies turn delivered after {config.get('delivered_after_ms', 300)} ms and read after "
-            f"{config.get('read_after_ms', 1500)} ms." if self.auto_receipts
-            else "Mark each reply delivered or read by hand, on the phone.")
+            f"{config.get('read_after_ms', 1500)} ms."
+            if self.auto_receipts
+            else "Mark each reply delivered or read by hand, on the phone."
+        )
 
     # ----- actions --------------------------------------------------------------------------------------
 
@@ -476,8 +565,9 @@ class SimulatorPanel:
 
     async def _add_customer(self) -> None:
         try:
-            customer = simulator.check_fake_customer(name=self.name_input.value or "",
-                                                     phone=self.phone_input.value or "")
+            customer = simulator.check_fake_customer(
+                name=self.name_input.value or "", phone=self.phone_input.value or ""
+            )
         except ServiceError as problem:
             self.form_error.set_text(str(problem)[:1].upper() + str(problem)[1:] + ".")
             self.form_error.visible = True
@@ -531,10 +621,17 @@ class SimulatorPanel:
         caption = (self.composer.value or "").strip()
         self.composer.value = ""
         url = SAMPLE_IMAGE.format(seed=uuid.uuid4().hex[:8])
-        payload = simulator.customer_message(phone=customer.phone, name=customer.name or None, kind="image",
-                                             media_url=url, mime_type="image/jpeg", message=caption)
-        await self._post_message(payload, Bubble(key=payload["message_id"], mine=True, kind="image",
-                                                 text=caption, media_url=url))
+        payload = simulator.customer_message(
+            phone=customer.phone,
+            name=customer.name or None,
+            kind="image",
+            media_url=url,
+            mime_type="image/jpeg",
+            message=caption,
+        )
+        await self._post_message(
+            payload, Bubble(key=payload["message_id"], mine=True, kind="image", text=caption, media_url=url)
+        )
 
     def _location_dialog(self) -> None:
         if self._need_customer():
@@ -544,10 +641,18 @@ class SimulatorPanel:
     def _build_location_dialog(self) -> None:
         with ui.dialog() as self.location_dialog, ui.card().classes("w-80 gap-3"):
             ui.label("Share a location").classes("text-base font-semibold")
-            latitude = ui.number("Latitude", value=SAMPLE_LOCATION[0], format="%.5f").props("outlined dense") \
-                .classes("w-full").mark("latitude")
-            longitude = ui.number("Longitude", value=SAMPLE_LOCATION[1], format="%.5f").props("outlined dense") \
-                .classes("w-full").mark("longitude")
+            latitude = (
+                ui.number("Latitude", value=SAMPLE_LOCATION[0], format="%.5f")
+                .props("outlined dense")
+                .classes("w-full")
+                .mark("latitude")
+            )
+            longitude = (
+                ui.number("Longitude", value=SAMPLE_LOCATION[1], format="%.5f")
+                .props("outlined dense")
+                .classes("w-full")
+                .mark("longitude")
+            )
             self.location_error = ui.label("Enter both numbers.").classes("text-negative text-sm")
             self.location_error.visible = False
 
@@ -565,10 +670,12 @@ class SimulatorPanel:
     async def _send_location(self, latitude: float, longitude: float) -> None:
         if not (customer := self._need_customer()):
             return
-        payload = simulator.customer_message(phone=customer.phone, name=customer.name or None, kind="location",
-                                             latitude=latitude, longitude=longitude)
-        await self._post_message(payload, Bubble(key=payload["message_id"], mine=True, kind="location",
-                                                 location=(latitude, longitude)))
+        payload = simulator.customer_message(
+            phone=customer.phone, name=customer.name or None, kind="location", latitude=latitude, longitude=longitude
+        )
+        await self._post_message(
+            payload, Bubble(key=payload["message_id"], mine=True, kind="location", location=(latitude, longitude))
+        )
 
     async def _post_message(self, payload: dict[str, Any], bubble: Bubble) -> None:
         """Show the message at once, post it through the webhook route, then show the answer under it."""
@@ -592,8 +699,12 @@ class SimulatorPanel:
         body = self.last_body
         result = await self._post(lambda: simulator.post_raw(self.channel.id, body))
         if result is not None:
-            note = Bubble(key=f"note-{uuid.uuid4().hex}", mine=True, kind=NOTE,
-                          text="Posted the last message webhook again, byte for byte")
+            note = Bubble(
+                key=f"note-{uuid.uuid4().hex}",
+                mine=True,
+                kind=NOTE,
+                text="Posted the last message webhook again, byte for byte",
+            )
             self.bubbles[note.key] = note
             self._show_answer(note, result)
 
@@ -672,8 +783,11 @@ class SimulatorPanel:
             log.exception("the simulator panel could not show a delivered reply")
 
     def _on_message_created(self, message: MessageOut) -> None:
-        if (self.customer is None or message.channel_id != self.channel.id
-                or message.direction != MessageDirection.inbound):
+        if (
+            self.customer is None
+            or message.channel_id != self.channel.id
+            or message.direction != MessageDirection.inbound
+        ):
             return
         if message.external_id not in self.posted and message.conversation_id not in self.conversation_ids:
             return
@@ -709,7 +823,9 @@ class SimulatorPanel:
             self.header_status.set_text("Business account")
 
     def _stop_listening(self) -> None:
-        for listeners, listener in ((outbox.listeners, self._on_delivered),
-                                    (outbox.typing_listeners, self._on_agent_typing)):
+        for listeners, listener in (
+            (outbox.listeners, self._on_delivered),
+            (outbox.typing_listeners, self._on_agent_typing),
+        ):
             if listener in listeners:
                 listeners.remove(listener)

@@ -1,8 +1,9 @@
 """Snoozing a conversation: a few usual moments, or a date and time the agent picks (their local time)."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 
@@ -18,10 +19,12 @@ def snooze_presets(now: datetime) -> list[tuple[str, str, datetime]]:
     def nine_am(days_ahead: int) -> datetime:
         return (local + timedelta(days=days_ahead)).replace(hour=9, minute=0, second=0, microsecond=0)
 
-    return [("1h", "In 1 hour", now + timedelta(hours=1)),
-            ("3h", "In 3 hours", now + timedelta(hours=3)),
-            ("tomorrow", "Tomorrow morning", nine_am(1)),
-            ("next-week", "Next week", nine_am(7 - local.weekday()))]
+    return [
+        ("1h", "In 1 hour", now + timedelta(hours=1)),
+        ("3h", "In 3 hours", now + timedelta(hours=3)),
+        ("tomorrow", "Tomorrow morning", nine_am(1)),
+        ("next-week", "Next week", nine_am(7 - local.weekday())),
+    ]
 
 
 def picked_moment(value: str | None, now: datetime) -> datetime | str:
@@ -36,16 +39,21 @@ def picked_moment(value: str | None, now: datetime) -> datetime | str:
 class SnoozeDialog:
     def __init__(self, snooze: Callable[[datetime], Awaitable[bool]]) -> None:
         self.snooze = snooze
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.dialog = disposable_dialog()
         with self.dialog, ui.card().classes("w-80 max-w-full gap-1").mark("snooze-dialog"):
             ui.label("Snooze until").classes("text-lg font-semibold")
             for key, label, moment in snooze_presets(now):
-                ui.button(f"{label} · {clock_time(moment, now)}", on_click=lambda m=moment: self._choose(m)) \
-                    .props("flat no-caps align=left").classes("w-full").mark(f"snooze-{key}")
+                ui.button(f"{label} · {clock_time(moment, now)}", on_click=lambda m=moment: self._choose(m)).props(
+                    "flat no-caps align=left"
+                ).classes("w-full").mark(f"snooze-{key}")
             ui.separator()
-            self.picker = ui.input("Or pick a date and time", value=snooze_presets(now)[2][2].strftime(PICKER_FORMAT)) \
-                .props("type=datetime-local outlined dense stack-label").classes("w-full").mark("snooze-at")
+            self.picker = (
+                ui.input("Or pick a date and time", value=snooze_presets(now)[2][2].strftime(PICKER_FORMAT))
+                .props("type=datetime-local outlined dense stack-label")
+                .classes("w-full")
+                .mark("snooze-at")
+            )
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
                 ui.button("Snooze", on_click=self._choose_picked).props("unelevated").mark("snooze-custom")
@@ -54,12 +62,12 @@ class SnoozeDialog:
         self.dialog.open()
 
     async def _choose_picked(self) -> None:
-        moment = picked_moment(self.picker.value, datetime.now(timezone.utc))
+        moment = picked_moment(self.picker.value, datetime.now(UTC))
         if isinstance(moment, str):
             self.picker.error = moment
             return
         await self._choose(moment)
 
     async def _choose(self, moment: datetime) -> None:
-        if await self.snooze(moment.astimezone(timezone.utc)):
+        if await self.snooze(moment.astimezone(UTC)):
             self.dialog.close()

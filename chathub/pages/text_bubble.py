@@ -4,6 +4,7 @@ Most of a thread is plain text. As a tree of NiceGUI elements each bubble cost a
 memory in every open tab; as data it is one. Media, failed replies (with their Retry button) and the other
 kinds keep the full bubble of message_view.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,20 +17,24 @@ from chathub.models import ContentType, MessageDirection, MessageStatus
 from chathub.pages.widgets import local_time
 from chathub.schemas import MessageOut
 
-
-
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
-STATUS_ICONS = {MessageStatus.pending: ("schedule", "text-slate-400", "Sending…"),
-                MessageStatus.sent: ("done", "text-slate-400", "Sent"),
-                MessageStatus.delivered: ("done_all", "text-slate-400", "Delivered"),
-                MessageStatus.read: ("done_all", "text-sky-500", "Read"),
-                MessageStatus.failed: ("error", "text-red-600", "Failed")}
+STATUS_ICONS = {
+    MessageStatus.pending: ("schedule", "text-slate-400", "Sending…"),
+    MessageStatus.sent: ("done", "text-slate-400", "Sent"),
+    MessageStatus.delivered: ("done_all", "text-slate-400", "Delivered"),
+    MessageStatus.read: ("done_all", "text-sky-500", "Read"),
+    MessageStatus.failed: ("error", "text-red-600", "Failed"),
+}
 
 
 def fits_text_bubble(message: MessageOut) -> bool:
-    return (message.content_type == ContentType.text and message.media_url is None
-            and message.media_status is None and message.status != MessageStatus.failed
-            and not message.possibly_sent_twice)
+    return (
+        message.content_type == ContentType.text
+        and message.media_url is None
+        and message.media_status is None
+        and message.status != MessageStatus.failed
+        and not message.possibly_sent_twice
+    )
 
 
 class TextBubble(ui.element, component="text_bubble.js"):
@@ -46,21 +51,29 @@ class TextBubble(ui.element, component="text_bubble.js"):
     def _displayed_contents(self, *, only_visible: bool) -> list:
         """What the bubble shows as text, for `user.should_see` in page tests."""
         data = self.data
-        return ["".join(s["text"] for s in data["segments"]), data["agent"], data["time"], data["received"],
-                "edited" if data["edited"] else None]
+        return [
+            "".join(s["text"] for s in data["segments"]),
+            data["agent"],
+            data["time"],
+            data["received"],
+            "edited" if data["edited"] else None,
+        ]
 
 
 def bubble_data(message: MessageOut, *, agent_name: str | None) -> dict:
-    icon, color, label = STATUS_ICONS[message.status] if message.direction == MessageDirection.outbound \
-        else ("", "", "")
+    icon, color, label = (
+        STATUS_ICONS[message.status] if message.direction == MessageDirection.outbound else ("", "", "")
+    )
     return {
         "outbound": message.direction == MessageDirection.outbound,
         "segments": text_segments(message.content),
         "agent": agent_name or "",
         "edited": f"Edited {local_time(message.edited_at)}" if message.edited_at else "",
-        "time": local_time(message.created_at, "%H:%M"), "time_title": time_title(message),
+        "time": local_time(message.created_at, "%H:%M"),
+        "time_title": time_title(message),
         "received": received_note(message),
-        "status_icon": icon, "status_label": label,
+        "status_icon": icon,
+        "status_label": label,
         "status_class": f"{color} status-{message.status.value}" if icon else "",
     }
 
@@ -69,7 +82,7 @@ LATE_AFTER = timedelta(minutes=1)
 
 
 def received_note(message: MessageOut) -> str:
-    """"received 09:24" when a message reached ChatHub more than a minute after its provider time: the bubble
+    """ "received 09:24" when a message reached ChatHub more than a minute after its provider time: the bubble
     sits at the provider time in the thread, the inbox lists it by arrival, and both are shown true."""
     received = message.received_at
     if received is None or received - message.created_at <= LATE_AFTER:
@@ -88,7 +101,7 @@ def text_segments(text: str) -> list[dict]:
     segments, position = [], 0
     for match in URL_PATTERN.finditer(text):
         if match.start() > position:
-            segments.append({"text": text[position:match.start()], "href": None})
+            segments.append({"text": text[position : match.start()], "href": None})
         segments.append({"text": match.group(0), "href": match.group(0)})
         position = match.end()
     if position < len(text) or not segments:

@@ -4,6 +4,7 @@ The list and the counts follow the bus (`webhook_logged`): the subscriber only m
 no redraw is due yet, schedules one in half a second, so a burst of webhooks costs each open tab a couple
 of queries. Nothing runs while nothing happens.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,19 @@ from chathub.services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 25
 SHOWN_BODY_CHARS = 100_000
-STATUSES = {"all": "All statuses", WebhookStatus.received.value: "Received",
-            WebhookStatus.processed.value: "Processed", WebhookStatus.failed.value: "Failed",
-            WebhookStatus.rejected.value: "Rejected"}
-TIME_RANGES = {"1h": ("Last hour", timedelta(hours=1)), "24h": ("Last 24 hours", timedelta(hours=24)),
-               "7d": ("Last 7 days", timedelta(days=7)), "all": ("All time", None)}
+STATUSES = {
+    "all": "All statuses",
+    WebhookStatus.received.value: "Received",
+    WebhookStatus.processed.value: "Processed",
+    WebhookStatus.failed.value: "Failed",
+    WebhookStatus.rejected.value: "Rejected",
+}
+TIME_RANGES = {
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "all": ("All time", None),
+}
 ALL_CHANNELS = "all"
 REDRAW_SECONDS = 0.5
 
@@ -43,16 +52,17 @@ async def page(request: Request):
             view.filters()
             with ui.card().classes("w-full p-0 gap-0 overflow-hidden"):
                 view.table()
-            ui.label(_retention_note(webhook_retention.kept_days())).classes("text-xs text-slate-500") \
-                .mark("retention")
+            ui.label(_retention_note(webhook_retention.kept_days())).classes("text-xs text-slate-500").mark("retention")
         view.detail = LogDetail(view)
         await view.reload()
         bus.webhook_logged.subscribe(view.on_logged)
 
 
 def _retention_note(days: int) -> str:
-    return (f"Processed and rejected webhooks are deleted {days} day{'s' if days != 1 else ''} after they finished "
-            "(CHATHUB_WEBHOOK_LOG_DAYS); waiting and failed ones are kept until they are processed or replayed.")
+    return (
+        f"Processed and rejected webhooks are deleted {days} day{'s' if days != 1 else ''} after they finished "
+        "(CHATHUB_WEBHOOK_LOG_DAYS); waiting and failed ones are kept until they are processed or replayed."
+    )
 
 
 def _sentence(text: str) -> str:
@@ -82,7 +92,10 @@ class WebhookLogView:
         page = await webhooks.list_webhook_logs(
             status=None if self.status == "all" else WebhookStatus(self.status),
             channel_id=None if self.channel == ALL_CHANNELS else self.channel,
-            since=utcnow() - since if since else None, limit=PAGE_SIZE, cursor=self.cursors[-1])
+            since=utcnow() - since if since else None,
+            limit=PAGE_SIZE,
+            cursor=self.cursors[-1],
+        )
         depths = await webhooks.queue_depths()
         if generation != self._generation:
             return
@@ -142,14 +155,20 @@ class WebhookLogView:
     def summary(self) -> None:
         failed, waiting = self.depths["webhooks_failed_24h"], self.depths["webhooks_waiting"]
         with ui.element("div").classes("grid grid-cols-2 gap-3 w-full sm:max-w-xl"):
-            with ui.card().classes("gap-1 p-4 cursor-pointer " + ("border-l-4 border-red-500" if failed else "")) \
-                    .on("click", self._show_failures).mark("failed-24h-card"):
+            with (
+                ui.card()
+                .classes("gap-1 p-4 cursor-pointer " + ("border-l-4 border-red-500" if failed else ""))
+                .on("click", self._show_failures)
+                .mark("failed-24h-card")
+            ):
                 with ui.row().classes("items-center gap-2"):
-                    ui.icon("error" if failed else "check_circle", size="sm") \
-                        .classes("text-red-500" if failed else "text-green-600")
+                    ui.icon("error" if failed else "check_circle", size="sm").classes(
+                        "text-red-500" if failed else "text-green-600"
+                    )
                     ui.label("Failed in the last 24 h").classes("text-sm text-slate-500")
-                ui.label(str(failed)).classes("text-3xl font-bold " + ("text-red-600" if failed else "")) \
-                    .mark("failed-24h")
+                ui.label(str(failed)).classes("text-3xl font-bold " + ("text-red-600" if failed else "")).mark(
+                    "failed-24h"
+                )
             with ui.card().classes("gap-1 p-4"):
                 with ui.row().classes("items-center gap-2"):
                     ui.icon("hourglass_top", size="sm").classes("text-slate-400")
@@ -163,21 +182,30 @@ class WebhookLogView:
         channel_options: dict[str | int, str] = {ALL_CHANNELS: "All channels"}
         channel_options.update({c.id: c.name for c in self.channels.values()})
         with ui.row().classes("w-full items-center gap-3"):
-            self.status_select = ui.select(STATUSES, value=self.status, label="Status",
-                                           on_change=lambda e: self._filter(status=e.value)) \
-                .props("outlined dense options-dense").classes("w-36 sm:w-40 bg-[#fff] dark:bg-slate-800 rounded") \
+            self.status_select = (
+                ui.select(STATUSES, value=self.status, label="Status", on_change=lambda e: self._filter(status=e.value))
+                .props("outlined dense options-dense")
+                .classes("w-36 sm:w-40 bg-[#fff] dark:bg-slate-800 rounded")
                 .mark("filter-status")
-            ui.select(channel_options, value=self.channel, label="Channel",
-                      on_change=lambda e: self._filter(channel=e.value)) \
-                .props("outlined dense options-dense").classes("w-36 sm:w-44 bg-[#fff] dark:bg-slate-800 rounded") \
-                .mark("filter-channel")
-            self.time_select = ui.select({k: label for k, (label, _) in TIME_RANGES.items()}, value=self.time_range,
-                                         label="Received", on_change=lambda e: self._filter(time_range=e.value)) \
-                .props("outlined dense options-dense").classes("w-36 sm:w-40 bg-[#fff] dark:bg-slate-800 rounded") \
+            )
+            ui.select(
+                channel_options, value=self.channel, label="Channel", on_change=lambda e: self._filter(channel=e.value)
+            ).props("outlined dense options-dense").classes("w-36 sm:w-44 bg-[#fff] dark:bg-slate-800 rounded").mark(
+                "filter-channel"
+            )
+            self.time_select = (
+                ui.select(
+                    {k: label for k, (label, _) in TIME_RANGES.items()},
+                    value=self.time_range,
+                    label="Received",
+                    on_change=lambda e: self._filter(time_range=e.value),
+                )
+                .props("outlined dense options-dense")
+                .classes("w-36 sm:w-40 bg-[#fff] dark:bg-slate-800 rounded")
                 .mark("filter-time")
+            )
             ui.space()
-            ui.button(icon="refresh", on_click=self.reload).props("flat round").tooltip("Refresh") \
-                .mark("refresh-logs")
+            ui.button(icon="refresh", on_click=self.reload).props("flat round").tooltip("Refresh").mark("refresh-logs")
 
     @ui.refreshable_method
     def table(self) -> None:
@@ -188,13 +216,16 @@ class WebhookLogView:
         if not self.page.items:
             with ui.column().classes("w-full items-center gap-2 py-16 px-4 text-center"):
                 ui.icon("webhook", size="xl").classes("text-slate-300")
-                ui.label("No webhooks match these filters." if self._filtered() else "No webhooks received yet.") \
-                    .classes("text-lg")
+                ui.label(
+                    "No webhooks match these filters." if self._filtered() else "No webhooks received yet."
+                ).classes("text-lg")
                 ui.label("Every request a channel sends is logged here, accepted or not.").classes("text-slate-500")
             self._pager()
             return
-        with ui.row().classes("w-full items-center gap-3 px-4 py-2 flex-nowrap text-xs uppercase tracking-wide "
-                              "text-slate-500 border-b border-slate-200 dark:border-slate-700 max-sm:hidden"):
+        with ui.row().classes(
+            "w-full items-center gap-3 px-4 py-2 flex-nowrap text-xs uppercase tracking-wide "
+            "text-slate-500 border-b border-slate-200 dark:border-slate-700 max-sm:hidden"
+        ):
             ui.label("Status").classes("w-24 shrink-0")
             ui.label("Channel").classes("w-40 shrink-0")
             ui.label("Result").classes("flex-1 min-w-0")
@@ -208,46 +239,58 @@ class WebhookLogView:
 
     def _row(self, log: WebhookLogOut) -> None:
         channel_type, channel_name = self.channel_label(log)
-        with ui.row().classes("w-full items-center gap-x-3 gap-y-1 px-4 py-3 cursor-pointer flex-wrap "
-                              "sm:flex-nowrap border-b border-slate-100 dark:border-slate-700 hover:bg-slate-50 "
-                              "dark:hover:bg-slate-700/50").props("tabindex=0 role=button") \
-                .on("click", lambda: self.detail.show(log.id)) \
-                .on("keydown.enter", lambda: self.detail.show(log.id)).mark(f"log-{log.id}"):
+        with (
+            ui.row()
+            .classes(
+                "w-full items-center gap-x-3 gap-y-1 px-4 py-3 cursor-pointer flex-wrap "
+                "sm:flex-nowrap border-b border-slate-100 dark:border-slate-700 hover:bg-slate-50 "
+                "dark:hover:bg-slate-700/50"
+            )
+            .props("tabindex=0 role=button")
+            .on("click", lambda: self.detail.show(log.id))
+            .on("keydown.enter", lambda: self.detail.show(log.id))
+            .mark(f"log-{log.id}")
+        ):
             with ui.row().classes("w-24 max-sm:w-auto shrink-0 items-center gap-1"):
                 status_chip(log.status)
-            with ui.row().classes("w-40 max-sm:w-auto shrink-0 items-center gap-1 flex-nowrap min-w-0 "
-                                  "max-sm:order-first"):
+            with ui.row().classes(
+                "w-40 max-sm:w-auto shrink-0 items-center gap-1 flex-nowrap min-w-0 max-sm:order-first"
+            ):
                 if channel_type is not None:
                     channel_icon(channel_type)
                 ui.label(channel_name).classes("text-sm truncate")
             with ui.column().classes("flex-1 min-w-0 gap-0 max-sm:basis-full max-sm:order-last"):
-                ui.label(_result_line(log)).classes("text-sm truncate max-w-full " +
-                                                    ("text-red-600" if log.error else "text-slate-600 "
-                                                     "dark:text-slate-300"))
-                ui.label(f"#{log.id} · HTTP {log.http_status} · "
-                         f"{log.attempts} attempt{'s' if log.attempts != 1 else ''}") \
-                    .classes("text-xs text-slate-500 font-mono")
-            ui.label(relative_time(log.received_at)) \
-                .classes("w-24 max-sm:w-auto shrink-0 text-right text-xs text-slate-500 "
-                         "max-sm:order-1 max-sm:ml-auto") \
-                .tooltip(local_time(log.received_at))
+                ui.label(_result_line(log)).classes(
+                    "text-sm truncate max-w-full "
+                    + ("text-red-600" if log.error else "text-slate-600 dark:text-slate-300")
+                )
+                ui.label(
+                    f"#{log.id} · HTTP {log.http_status} · {log.attempts} attempt{'s' if log.attempts != 1 else ''}"
+                ).classes("text-xs text-slate-500 font-mono")
+            ui.label(relative_time(log.received_at)).classes(
+                "w-24 max-sm:w-auto shrink-0 text-right text-xs text-slate-500 max-sm:order-1 max-sm:ml-auto"
+            ).tooltip(local_time(log.received_at))
 
     def _pager(self) -> None:
         with ui.row().classes("w-full items-center gap-2 px-4 py-2 text-sm text-slate-500"):
             ui.label(f"Page {len(self.cursors)} · newest first").mark("logs-page")
             ui.space()
-            ui.button("Newer", icon="chevron_left", on_click=self._turn_newer).props("flat dense no-caps") \
-                .mark("logs-newer").set_enabled(len(self.cursors) > 1)
-            ui.button("Older", on_click=self._turn_older).props("flat dense no-caps icon-right=chevron_right") \
-                .mark("logs-older").set_enabled(bool(self.page and self.page.next_cursor))
+            ui.button("Newer", icon="chevron_left", on_click=self._turn_newer).props("flat dense no-caps").mark(
+                "logs-newer"
+            ).set_enabled(len(self.cursors) > 1)
+            ui.button("Older", on_click=self._turn_older).props("flat dense no-caps icon-right=chevron_right").mark(
+                "logs-older"
+            ).set_enabled(bool(self.page and self.page.next_cursor))
 
 
 def _result_line(log: WebhookLogOut) -> str:
     if log.error:
         return " ".join(log.error.split())[:300]
-    return {WebhookStatus.processed: "Processed" + (f" · message #{log.message_id}" if log.message_id else ""),
-            WebhookStatus.received: "Waiting to be processed",
-            WebhookStatus.processing: "Processing"}.get(log.status, log.status.value.capitalize())
+    return {
+        WebhookStatus.processed: "Processed" + (f" · message #{log.message_id}" if log.message_id else ""),
+        WebhookStatus.received: "Waiting to be processed",
+        WebhookStatus.processing: "Processing",
+    }.get(log.status, log.status.value.capitalize())
 
 
 class LogDetail:
@@ -260,8 +303,11 @@ class LogDetail:
         self.replayed = False
         self.stale = False
         with ui.dialog().props("position=right full-height") as self.dialog:
-            self.card = ui.card().classes("w-[44rem] max-w-[100vw] h-full rounded-none gap-3 flex-nowrap "
-                                          "overflow-y-auto").mark("webhook-detail")
+            self.card = (
+                ui.card()
+                .classes("w-[44rem] max-w-[100vw] h-full rounded-none gap-3 flex-nowrap overflow-y-auto")
+                .mark("webhook-detail")
+            )
         self.dialog.on_value_change(self._toggled)
 
     def on_logged(self, log: WebhookLogOut) -> None:
@@ -286,8 +332,9 @@ class LogDetail:
         except NotFound:
             ui.notify(f"Webhook #{log_id} no longer exists.", type="warning")
             return
-        self.conversation_id = await webhooks.conversation_id_of_message(message_id=log.message_id) \
-            if log.message_id else None
+        self.conversation_id = (
+            await webhooks.conversation_id_of_message(message_id=log.message_id) if log.message_id else None
+        )
         self.log = log
         self.card.clear()
         with self.card:
@@ -310,8 +357,9 @@ class LogDetail:
         if log.error:
             with ui.row().classes("w-full items-start gap-2 p-3 rounded bg-red-50 dark:bg-red-950 flex-nowrap"):
                 ui.icon("error_outline").classes("text-red-600 shrink-0")
-                ui.label(log.error).classes("text-sm text-red-700 dark:text-red-300 whitespace-pre-wrap "
-                                            "break-all").mark("detail-error")
+                ui.label(log.error).classes(
+                    "text-sm text-red-700 dark:text-red-300 whitespace-pre-wrap break-all"
+                ).mark("detail-error")
         with ui.element("div").classes("grid grid-cols-2 sm:grid-cols-3 gap-x-4 gap-y-2 w-full"):
             _fact("Channel", channel_name, icon_type=channel_type)
             _fact("HTTP status", str(log.http_status))
@@ -320,18 +368,23 @@ class LogDetail:
             _fact("Finished", local_time(log.processed_at))
         with ui.row().classes("items-center gap-3 w-full"):
             if self.conversation_id is not None:
-                ui.link(f"Open conversation #{self.conversation_id}", f"/conversations/{self.conversation_id}") \
-                    .classes("text-primary").mark("detail-conversation")
+                ui.link(f"Open conversation #{self.conversation_id}", f"/conversations/{self.conversation_id}").classes(
+                    "text-primary"
+                ).mark("detail-conversation")
             elif log.message_id:
                 ui.label(f"Message #{log.message_id}").classes("text-sm text-slate-500")
             ui.space()
             if log.status == WebhookStatus.failed:
-                ui.button("Replay", icon="replay", on_click=self._replay).props("unelevated no-caps") \
-                    .mark("replay-webhook")
+                ui.button("Replay", icon="replay", on_click=self._replay).props("unelevated no-caps").mark(
+                    "replay-webhook"
+                )
         _section("Headers")
         if log.headers:
-            with ui.element("div").classes("grid grid-cols-[minmax(0,12rem)_minmax(0,1fr)] gap-x-3 gap-y-1 w-full "
-                                           "text-xs font-mono").mark("detail-headers"):
+            with (
+                ui.element("div")
+                .classes("grid grid-cols-[minmax(0,12rem)_minmax(0,1fr)] gap-x-3 gap-y-1 w-full text-xs font-mono")
+                .mark("detail-headers")
+            ):
                 for name, value in sorted(log.headers.items()):
                     ui.label(str(name)).classes("text-slate-500 break-all")
                     ui.label(value if isinstance(value, str) else json.dumps(value)).classes("break-all")
@@ -341,22 +394,30 @@ class LogDetail:
         with ui.row().classes("items-center w-full"):
             _section(f"Body · {len(log.body)} characters")
             ui.space()
-            ui.button(icon="content_copy", on_click=lambda: self._copy(log.body)).props("flat round dense size=sm") \
-                .tooltip("Copy the raw body")
+            ui.button(icon="content_copy", on_click=lambda: self._copy(log.body)).props(
+                "flat round dense size=sm"
+            ).tooltip("Copy the raw body")
         shown = body if len(body) <= SHOWN_BODY_CHARS else body[:SHOWN_BODY_CHARS] + "\n… (cut short here)"
-        ui.label(shown or "(empty)").classes("w-full text-xs font-mono whitespace-pre-wrap break-all p-3 rounded "
-                                             "bg-slate-100 dark:bg-slate-900").mark("detail-body")
+        ui.label(shown or "(empty)").classes(
+            "w-full text-xs font-mono whitespace-pre-wrap break-all p-3 rounded bg-slate-100 dark:bg-slate-900"
+        ).mark("detail-body")
 
     def _replay_outcome(self, log: WebhookLogDetail) -> None:
         if log.status in (WebhookStatus.received, WebhookStatus.processing):
             colors, icon = "bg-blue-50 dark:bg-blue-950 text-blue-800 dark:text-blue-200", None
             text = f"Replaying… attempt {log.attempts + 1}" if log.attempts else "Replay queued…"
         elif log.status == WebhookStatus.processed:
-            colors, icon, text = "bg-green-50 dark:bg-green-950 text-green-800 dark:text-green-200", "check_circle", \
-                "Replay succeeded: the webhook was processed."
+            colors, icon, text = (
+                "bg-green-50 dark:bg-green-950 text-green-800 dark:text-green-200",
+                "check_circle",
+                "Replay succeeded: the webhook was processed.",
+            )
         else:
-            colors, icon, text = "bg-red-50 dark:bg-red-950 text-red-800 dark:text-red-200", "error", \
-                f"Replay failed again after {log.attempts} attempt{'s' if log.attempts != 1 else ''}."
+            colors, icon, text = (
+                "bg-red-50 dark:bg-red-950 text-red-800 dark:text-red-200",
+                "error",
+                f"Replay failed again after {log.attempts} attempt{'s' if log.attempts != 1 else ''}.",
+            )
         with ui.row().classes(f"w-full items-center gap-2 p-3 rounded {colors}"):
             if icon:
                 ui.icon(icon)

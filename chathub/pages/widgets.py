@@ -1,23 +1,36 @@
 """Small display pieces several pages share: times, channel icons, status chips."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
 
-CHANNEL_ICONS = {ChannelType.simulator: "smartphone", ChannelType.telegram: "send",
-                 ChannelType.whatsapp: "chat", ChannelType.twilio: "sms"}
-CONVERSATION_STATUS_COLORS = {ConversationStatus.open: "green", ConversationStatus.pending: "orange",
-                              ConversationStatus.resolved: "grey", ConversationStatus.snoozed: "blue"}
-WEBHOOK_STATUS_COLORS = {WebhookStatus.received: "blue", WebhookStatus.processing: "blue",
-                         WebhookStatus.processed: "green", WebhookStatus.failed: "red",
-                         WebhookStatus.rejected: "orange"}
+CHANNEL_ICONS = {
+    ChannelType.simulator: "smartphone",
+    ChannelType.telegram: "send",
+    ChannelType.whatsapp: "chat",
+    ChannelType.twilio: "sms",
+}
+CONVERSATION_STATUS_COLORS = {
+    ConversationStatus.open: "green",
+    ConversationStatus.pending: "orange",
+    ConversationStatus.resolved: "grey",
+    ConversationStatus.snoozed: "blue",
+}
+WEBHOOK_STATUS_COLORS = {
+    WebhookStatus.received: "blue",
+    WebhookStatus.processing: "blue",
+    WebhookStatus.processed: "green",
+    WebhookStatus.failed: "red",
+    WebhookStatus.rejected: "orange",
+}
 
 
 def relative_time(moment: datetime, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (now - moment).total_seconds()
     if seconds < 60:
         return "now"
@@ -36,7 +49,7 @@ def local_time(moment: datetime | None, fmt: str = "%d %b %Y %H:%M:%S") -> str:
 
 def clock_time(moment: datetime, now: datetime | None = None) -> str:
     """A moment to come, in the agent's local time: "Tue 09:00" within the week, else "12 Jan 09:00"."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return local_time(moment, "%a %H:%M" if moment - now < timedelta(days=6) else "%d %b %H:%M")
 
 
@@ -46,13 +59,16 @@ def snoozed_until(moment: datetime | None) -> str:
 
 def seconds_ago(moment: datetime, now: datetime | None = None) -> str:
     """How long ago, to the second under a minute: for things that happened while the agent watched."""
-    seconds = max(0, int(((now or datetime.now(timezone.utc)) - moment).total_seconds()))
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
     return f"{seconds} s ago" if seconds < 60 else f"{seconds // 60} min ago"
 
 
 def channel_icon(channel_type: ChannelType, *, size: str = "xs") -> ui.icon:
-    return ui.icon(CHANNEL_ICONS.get(channel_type, "forum"), size=size).classes("text-slate-400") \
+    return (
+        ui.icon(CHANNEL_ICONS.get(channel_type, "forum"), size=size)
+        .classes("text-slate-400")
         .tooltip(channel_type.value.capitalize())
+    )
 
 
 def status_chip(status: ConversationStatus | WebhookStatus) -> ui.badge:
@@ -78,6 +94,7 @@ def disposable_dialog() -> ui.dialog:
 
 def copy_button(text: str, *, what: str = "Text") -> ui.button:
     """A small icon button that puts `text` on the clipboard and says so."""
+
     def copy() -> None:
         ui.clipboard.write(text)
         ui.notify(f"{what} copied to the clipboard", type="positive")

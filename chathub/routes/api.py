@@ -1,26 +1,43 @@
 """The REST API under /api/v1: parse the request, call a service, answer. Errors are {"detail": ...}."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
 from chathub.routes.deps import BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
-    AgentIn, AgentOut, AgentPatch, ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch, ConversationOut, ConversationPatch, CustomerOut,
-    CustomerPatch, LoginIn, LoginOut, MessageIn, MessageOut, Page, WebhookLogDetail, WebhookLogOut,
+    AgentIn,
+    AgentOut,
+    AgentPatch,
+    ChannelHealthOut,
+    ChannelIn,
+    ChannelOut,
+    ChannelPatch,
+    ConversationOut,
+    ConversationPatch,
+    CustomerOut,
+    CustomerPatch,
+    LoginIn,
+    LoginOut,
+    MessageIn,
+    MessageOut,
+    Page,
+    WebhookLogDetail,
+    WebhookLogOut,
 )
 from chathub.services import agents, channels, conversations, customers, media, outbound, runtime, webhooks
 from chathub.services.throttle import TooManyAttempts, sign_in
 
 router = APIRouter(prefix="/api/v1")
 RowId = Annotated[int, Path(ge=1, lt=2**63, description="a row id")]  # beyond SQLite's integers: 422, not 500
-Limit = Annotated[Optional[int], Query(ge=1, le=100, description="at most 100")]
-Cursor = Annotated[Optional[str], Query(description="next_cursor of the previous page")]
+Limit = Annotated[int | None, Query(ge=1, le=100, description="at most 100")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 # An id filter beyond SQLite's 64-bit integers is a 422, not an OverflowError (500) in the query.
-IdFilter = Annotated[Optional[int], Query(ge=-(2**63), lt=2**63)]
+IdFilter = Annotated[int | None, Query(ge=-(2**63), lt=2**63)]
 
 
 @router.post("/auth/login", tags=["auth"], responses={429: {"description": "Too many failed sign-ins"}})
@@ -28,8 +45,9 @@ async def login(body: LoginIn, request: Request) -> LoginOut:
     try:
         agent = await sign_in(body.email, body.password, request.client.host if request.client else None)
     except TooManyAttempts as refused:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(refused),
-                            headers={"Retry-After": str(refused.retry_after)}) from None
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(refused), headers={"Retry-After": str(refused.retry_after)}
+        ) from None
     if agent is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     token = await agents.issue_api_token(agent.id, "API sign-in")
@@ -64,14 +82,30 @@ async def channel_health(channel_id: RowId, _: CurrentAdmin) -> ChannelHealthOut
 
 @router.get("/conversations", tags=["conversations"])
 async def list_conversations(
-    _: CurrentAgent, status: Optional[ConversationStatus] = None, channel_type: Optional[ChannelType] = None,
-    unread: Optional[bool] = None, customer_id: IdFilter = None, assignee_id: IdFilter = None,
-    unassigned: bool = False, q: Optional[str] = None, limit: Limit = None, cursor: Cursor = None,
+    _: CurrentAgent,
+    status: ConversationStatus | None = None,
+    channel_type: ChannelType | None = None,
+    unread: bool | None = None,
+    customer_id: IdFilter = None,
+    assignee_id: IdFilter = None,
+    unassigned: bool = False,
+    q: str | None = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
     channel_id: IdFilter = None,
 ) -> Page[ConversationOut]:
     return await conversations.list_conversations(
-        status=status, channel_type=channel_type, channel_id=channel_id, unread=unread, customer_id=customer_id,
-        assignee_id=assignee_id, unassigned=unassigned, q=q, limit=limit, cursor=cursor)
+        status=status,
+        channel_type=channel_type,
+        channel_id=channel_id,
+        unread=unread,
+        customer_id=customer_id,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 @router.get("/conversations/{conversation_id}", tags=["conversations"])
@@ -90,14 +124,20 @@ async def mark_conversation_read(conversation_id: RowId, _: CurrentAgent) -> Con
 
 
 @router.get("/conversations/{conversation_id}/messages", tags=["messages"])
-async def list_messages(conversation_id: RowId, _: CurrentAgent, limit: Limit = None,
-                        before: IdFilter = None, cursor: Cursor = None) -> Page[MessageOut]:
+async def list_messages(
+    conversation_id: RowId, _: CurrentAgent, limit: Limit = None, before: IdFilter = None, cursor: Cursor = None
+) -> Page[MessageOut]:
     return await outbound.list_messages(conversation_id=conversation_id, limit=limit, before=before, cursor=cursor)
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
-async def send_message(conversation_id: RowId, body: MessageIn, agent: CurrentAgent, response: Response,
-                       idempotency_key: Annotated[Optional[str], Header(max_length=200)] = None) -> MessageOut:
+async def send_message(
+    conversation_id: RowId,
+    body: MessageIn,
+    agent: CurrentAgent,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MessageOut:
     if idempotency_key:
         body = body.model_copy(update={"client_id": idempotency_key})
     message, created = await outbound.send_message(conversation_id=conversation_id, message=body, agent_id=agent.id)
@@ -107,14 +147,22 @@ async def send_message(conversation_id: RowId, body: MessageIn, agent: CurrentAg
 
 
 @router.post("/conversations/{conversation_id}/attachments", status_code=201, tags=["messages"])
-async def send_attachment(conversation_id: RowId, agent: CurrentAgent, file: UploadFile,
-                          content: Annotated[str, Form(max_length=4096)] = "",
-                          client_id: Annotated[Optional[str], Form(max_length=200)] = None) -> MessageOut:
+async def send_attachment(
+    conversation_id: RowId,
+    agent: CurrentAgent,
+    file: UploadFile,
+    content: Annotated[str, Form(max_length=4096)] = "",
+    client_id: Annotated[str | None, Form(max_length=200)] = None,
+) -> MessageOut:
     """Send a file (multipart form: `file`, optional `content` as its caption): it goes out the channel's way."""
     data = await file.read(runtime.settings().max_media_bytes + 1)
     stored = media.store_upload(data, file_name=file.filename or "file", mime_type=file.content_type)
-    message, _ = await outbound.send_message(conversation_id=conversation_id, agent_id=agent.id, attachment=stored,
-                                             message=MessageIn(content=content, client_id=client_id))
+    message, _ = await outbound.send_message(
+        conversation_id=conversation_id,
+        agent_id=agent.id,
+        attachment=stored,
+        message=MessageIn(content=content, client_id=client_id),
+    )
     return MessageOut.model_validate(message)
 
 
@@ -124,8 +172,9 @@ async def retry_message(message_id: RowId, _: CurrentAgent) -> MessageOut:
 
 
 @router.get("/customers", tags=["customers"])
-async def list_customers(_: CurrentAgent, q: Optional[str] = None, limit: Limit = None,
-                         cursor: Cursor = None) -> Page[CustomerOut]:
+async def list_customers(
+    _: CurrentAgent, q: str | None = None, limit: Limit = None, cursor: Cursor = None
+) -> Page[CustomerOut]:
     return await customers.list_customers(q=q, limit=limit, cursor=cursor)
 
 
@@ -140,12 +189,18 @@ async def update_customer(customer_id: RowId, body: CustomerPatch, _: CurrentAge
 
 
 @router.get("/webhook-logs", tags=["webhook logs"])
-async def list_webhook_logs(_: CurrentAgent, status: Optional[WebhookStatus] = None,
-                            channel_type: Optional[str] = None, channel_id: IdFilter = None,
-                            since: Optional[datetime] = None, limit: Limit = None,
-                            cursor: Cursor = None) -> Page[WebhookLogOut]:
-    return await webhooks.list_webhook_logs(status=status, channel_type=channel_type, channel_id=channel_id,
-                                            since=since, limit=limit, cursor=cursor)
+async def list_webhook_logs(
+    _: CurrentAgent,
+    status: WebhookStatus | None = None,
+    channel_type: str | None = None,
+    channel_id: IdFilter = None,
+    since: datetime | None = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> Page[WebhookLogOut]:
+    return await webhooks.list_webhook_logs(
+        status=status, channel_type=channel_type, channel_id=channel_id, since=since, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/webhook-logs/{log_id}", tags=["webhook logs"])
@@ -173,6 +228,12 @@ async def update_agent(agent_id: RowId, body: AgentPatch, _: CurrentAdmin, token
     """Change an agent (admins): `name`, `role`, `active`, `password`. A new password or `active: false` ends
     that agent's API tokens and browser sessions (an admin changing their own password keeps the token of this
     request). The last active admin can be neither demoted nor deactivated (409)."""
-    agent = await agents.update_agent(agent_id, name=body.name, role=body.role, is_active=body.active,
-                                      password=body.password, keep=token.credentials if token else None)
+    agent = await agents.update_agent(
+        agent_id,
+        name=body.name,
+        role=body.role,
+        is_active=body.active,
+        password=body.password,
+        keep=token.credentials if token else None,
+    )
     return AgentOut.model_validate(agent)

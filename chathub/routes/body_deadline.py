@@ -6,6 +6,7 @@ must arrive within CHATHUB_BODY_TIMEOUT_SECONDS, plus one second for every MIN_B
 so a large attachment on a slow line still gets through while a trickle does not. Late, the route's read
 raises `BodyTimeout`: a 408 that closes the connection, with a log line (webhook routes also log a row).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,9 @@ class BodyTimeout(HTTPException):
     Starlette answers it (408, connection closed) wherever no route catches it first."""
 
     def __init__(self, received: int) -> None:
-        super().__init__(408, f"The request body did not arrive in time ({received} bytes came).",
-                         headers={"connection": "close"})
+        super().__init__(
+            408, f"The request body did not arrive in time ({received} bytes came).", headers={"connection": "close"}
+        )
         self.received = received
 
 
@@ -51,8 +53,13 @@ class BodyDeadline:
                 async with asyncio.timeout(max(remaining, 0)):
                     message = await receive()
             except TimeoutError:
-                log.warning("%s %r from %s: the body did not arrive in time (%d bytes came); answered 408",
-                            scope["method"], scope["path"], _client(scope), received)
+                log.warning(
+                    "%s %r from %s: the body did not arrive in time (%d bytes came); answered 408",
+                    scope["method"],
+                    scope["path"],
+                    _client(scope),
+                    received,
+                )
                 raise BodyTimeout(received) from None
             received += len(message.get("body", b""))
             complete = message["type"] != "http.request" or not message.get("more_body", False)

@@ -1,7 +1,8 @@
 """Request dependencies for the REST API: the signed-in agent behind a bearer token."""
+
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,8 +16,9 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/
 async def current_agent(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Agent:
     agent = await agents.agent_for_token(credentials.credentials) if credentials else None
     if agent is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
     return agent
 
 
@@ -27,5 +29,5 @@ async def current_admin(agent: Annotated[Agent, Depends(current_agent)]) -> Agen
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
-BearerToken = Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)]  # the same one current_agent read
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]  # the same one current_agent read
 CurrentAdmin = Annotated[Agent, Depends(current_admin)]

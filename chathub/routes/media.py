@@ -1,5 +1,6 @@
 """Files ChatHub keeps: served to signed-in agents (browser session or API token), and to a provider holding
 a signed, unexpired link for an attachment it must fetch itself."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -24,8 +25,9 @@ async def _signed_in(credentials: Annotated[HTTPAuthorizationCredentials | None,
         return
     browser_session = app.storage.browser.get(BROWSER_SESSION_KEY)
     if not isinstance(browser_session, str) or await agents.agent_for_browser_session(browser_session) is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in to see this file",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "sign in to see this file", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 @router.get("/{message_id}", dependencies=[Depends(_signed_in)], summary="A message's file, for agents")
@@ -46,9 +48,13 @@ async def public_file(message_id: MessageId, expires: int, signature: str) -> Fi
 def _file_response(served: media.ServedFile) -> FileResponse:
     disposition = "inline" if served.inline else "attachment"
     mime = served.mime_type if served.inline else "application/octet-stream"
-    return FileResponse(served.path, media_type=mime, headers={
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(served.file_name)}",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, max-age=3600",
-    })
+    return FileResponse(
+        served.path,
+        media_type=mime,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(served.file_name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )

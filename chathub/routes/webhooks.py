@@ -1,4 +1,5 @@
 """Webhook intake routes: read the body (bounded), hand it to the intake service, answer what it says."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 class _Body(NamedTuple):
     """A webhook's body as read: all of it, or its first part when it was too large or too slow."""
+
     data: bytes
     too_large: bool = False
     timed_out: bool = False
@@ -37,9 +39,15 @@ async def _read_body(request: Request, limit: int) -> _Body:
 
 async def _intake(request: Request, channel_type: str, channel_id: int | None) -> Response:
     body = await _read_body(request, runtime.settings().max_webhook_bytes)
-    result = await receive_webhook(channel_type=channel_type, channel_id=channel_id, body=body.data,
-                                   headers=dict(request.headers), too_large=body.too_large,
-                                   timed_out=body.timed_out, query=request.url.query)
+    result = await receive_webhook(
+        channel_type=channel_type,
+        channel_id=channel_id,
+        body=body.data,
+        headers=dict(request.headers),
+        too_large=body.too_large,
+        timed_out=body.timed_out,
+        query=request.url.query,
+    )
     if result.acknowledgement is not None:
         content, media_type = result.acknowledgement
         return Response(content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
@@ -58,12 +66,16 @@ async def channel_webhook(request: Request, channel_type: str, channel_id: str) 
     return await _intake(request, channel_type, _channel_number(channel_id))
 
 
-@router.get("/{channel_type}/{channel_id}", summary="A provider's verification of the webhook URL",
-            response_class=PlainTextResponse)
+@router.get(
+    "/{channel_type}/{channel_id}",
+    summary="A provider's verification of the webhook URL",
+    response_class=PlainTextResponse,
+)
 async def channel_webhook_handshake(request: Request, channel_type: str, channel_id: str) -> PlainTextResponse:
     """WhatsApp's subscription check: 200 with `hub.challenge` as the raw body when the verify token matches."""
-    result = await answer_handshake(channel_type=channel_type, channel_id=_channel_number(channel_id),
-                                    params=dict(request.query_params))
+    result = await answer_handshake(
+        channel_type=channel_type, channel_id=_channel_number(channel_id), params=dict(request.query_params)
+    )
     return PlainTextResponse(result.detail, status_code=result.http_status)
 
 

@@ -4,6 +4,7 @@ A password change or a deactivation ends the agent's access everywhere: every AP
 every browser session ended, except (for a password change) the one credential the change came from.
 Revoked tokens stay revoked, so a reactivated agent signs in afresh.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,7 +15,12 @@ from sqlmodel import col, func, select
 
 from chathub import bus, db
 from chathub.auth import (
-    email_problem, hash_api_token, hash_password, new_api_token, password_problem, spend_a_password_check,
+    email_problem,
+    hash_api_token,
+    hash_password,
+    new_api_token,
+    password_problem,
+    spend_a_password_check,
     verify_password,
 )
 from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, utcnow
@@ -61,10 +67,13 @@ async def issue_api_token(agent_id: int, name: str) -> str:
 
 async def agent_for_token(token: str) -> Agent | None:
     async with db.read_session() as session:
-        row = (await session.exec(
-            select(ApiToken, Agent).join(Agent, Agent.id == ApiToken.agent_id)
-            .where(ApiToken.token_hash == hash_api_token(token), col(ApiToken.revoked_at).is_(None))
-        )).first()
+        row = (
+            await session.exec(
+                select(ApiToken, Agent)
+                .join(Agent, Agent.id == ApiToken.agent_id)
+                .where(ApiToken.token_hash == hash_api_token(token), col(ApiToken.revoked_at).is_(None))
+            )
+        ).first()
     if row is None or not row[1].is_active:
         return None
     api_token, agent = row
@@ -76,8 +85,7 @@ async def agent_for_token(token: str) -> Agent | None:
 async def _record_use(api_token: ApiToken) -> None:
     used_at = utcnow()
     async with db.write_session() as session:
-        await session.execute(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id)
-                              .values(last_used_at=used_at))
+        await session.execute(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=used_at))
     bus.api_token_used.emit(ApiTokenUsed(agent_id=api_token.agent_id, token_id=api_token.id, last_used_at=used_at))
 
 
@@ -95,9 +103,13 @@ async def start_browser_session(agent_id: int) -> str | None:
 async def find_browser_session(token: str) -> tuple[BrowserSession, Agent] | None:
     """The session a browser's token names and its agent, ended or not (to tell a signed-out tab why)."""
     async with db.read_session() as session:
-        row = (await session.exec(
-            select(BrowserSession, Agent).join(Agent, Agent.id == BrowserSession.agent_id)
-            .where(BrowserSession.token_hash == hash_api_token(token)))).first()
+        row = (
+            await session.exec(
+                select(BrowserSession, Agent)
+                .join(Agent, Agent.id == BrowserSession.agent_id)
+                .where(BrowserSession.token_hash == hash_api_token(token))
+            )
+        ).first()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -110,22 +122,38 @@ async def agent_for_browser_session(token: str) -> Agent | None:
 
 async def end_browser_session(token: str) -> None:
     async with db.write_session() as session:
-        await session.exec(sa.update(BrowserSession).where(
-            col(BrowserSession.token_hash) == hash_api_token(token), col(BrowserSession.ended_at).is_(None),
-        ).values(ended_at=utcnow()))
+        await session.exec(
+            sa.update(BrowserSession)
+            .where(
+                col(BrowserSession.token_hash) == hash_api_token(token),
+                col(BrowserSession.ended_at).is_(None),
+            )
+            .values(ended_at=utcnow())
+        )
 
 
 async def _end_access(session, agent_id: int, *, keep: str | None = None) -> None:
     """Revoke the agent's API tokens and end their browser sessions, all but the credential `keep`."""
     kept_hash = hash_api_token(keep) if keep else ""
     now = utcnow()
-    await session.exec(sa.update(ApiToken).where(
-        col(ApiToken.agent_id) == agent_id, col(ApiToken.revoked_at).is_(None), col(ApiToken.token_hash) != kept_hash,
-    ).values(revoked_at=now))
-    await session.exec(sa.update(BrowserSession).where(
-        col(BrowserSession.agent_id) == agent_id, col(BrowserSession.ended_at).is_(None),
-        col(BrowserSession.token_hash) != kept_hash,
-    ).values(ended_at=now))
+    await session.exec(
+        sa.update(ApiToken)
+        .where(
+            col(ApiToken.agent_id) == agent_id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.token_hash) != kept_hash,
+        )
+        .values(revoked_at=now)
+    )
+    await session.exec(
+        sa.update(BrowserSession)
+        .where(
+            col(BrowserSession.agent_id) == agent_id,
+            col(BrowserSession.ended_at).is_(None),
+            col(BrowserSession.token_hash) != kept_hash,
+        )
+        .values(ended_at=now)
+    )
 
 
 async def list_agents() -> list[Agent]:
@@ -154,8 +182,15 @@ async def create_first_admin(*, email: str, name: str, password: str) -> Agent:
     return await create_agent(AgentIn(email=email, name=name, password=password, role=AgentRole.admin))
 
 
-async def update_agent(agent_id: int, *, name: str | None = None, role: AgentRole | None = None,
-                       is_active: bool | None = None, password: str | None = None, keep: str | None = None) -> Agent:
+async def update_agent(
+    agent_id: int,
+    *,
+    name: str | None = None,
+    role: AgentRole | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+    keep: str | None = None,
+) -> Agent:
     """An admin's changes to an agent; the last active admin cannot be demoted or deactivated. A new password
     or a deactivation ends the agent's sessions and tokens; `keep` is the caller's own browser session or
     API token, which a password change leaves working."""
@@ -167,8 +202,9 @@ async def update_agent(agent_id: int, *, name: str | None = None, role: AgentRol
         agent = await session.get(Agent, agent_id)
         if agent is None:
             raise NotFound(f"agent {agent_id} does not exist")
-        loses_admin = agent.role == AgentRole.admin and agent.is_active and (
-            role == AgentRole.agent or is_active is False)
+        loses_admin = (
+            agent.role == AgentRole.admin and agent.is_active and (role == AgentRole.agent or is_active is False)
+        )
         if loses_admin and await _active_admin_count(session) <= 1:
             raise Conflict("this is the last active admin: make another admin first")
         if name is not None:
@@ -195,9 +231,15 @@ async def change_own_password(agent_id: int, *, current: str, new: str, keep: st
 
 async def list_api_tokens(agent_id: int) -> list[ApiToken]:
     async with db.read_session() as session:
-        return list((await session.exec(
-            select(ApiToken).where(ApiToken.agent_id == agent_id, col(ApiToken.revoked_at).is_(None))
-            .order_by(col(ApiToken.id).desc()))).all())
+        return list(
+            (
+                await session.exec(
+                    select(ApiToken)
+                    .where(ApiToken.agent_id == agent_id, col(ApiToken.revoked_at).is_(None))
+                    .order_by(col(ApiToken.id).desc())
+                )
+            ).all()
+        )
 
 
 async def revoke_api_token(agent_id: int, token_id: int) -> None:
@@ -210,8 +252,11 @@ async def revoke_api_token(agent_id: int, token_id: int) -> None:
 
 
 async def _active_admin_count(session) -> int:
-    return (await session.exec(select(func.count()).select_from(Agent).where(
-        Agent.role == AgentRole.admin, col(Agent.is_active).is_(True)))).one()
+    return (
+        await session.exec(
+            select(func.count()).select_from(Agent).where(Agent.role == AgentRole.admin, col(Agent.is_active).is_(True))
+        )
+    ).one()
 
 
 async def create_api_token(*, agent_id: int, name: str) -> str:

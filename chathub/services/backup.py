@@ -9,6 +9,7 @@ customer's words), checked with `PRAGMA integrity_check`, switched to a self-con
 (journal_mode=DELETE) and only then renamed into place — an interrupted backup never leaves a file that
 looks complete.
 """
+
 from __future__ import annotations
 
 import os

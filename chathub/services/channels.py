@@ -1,12 +1,12 @@
 """Channels (inboxes): create, change, look up, and build the driver that talks for one."""
+
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
-from sqlmodel import select
-
 import httpx
+from sqlmodel import select
 
 from chathub import bus, db
 from chathub.drivers import DRIVERS, driver_class, make_driver
@@ -43,9 +43,11 @@ async def default_simulator_channel() -> Channel:
     """The oldest simulator channel: the one `POST /webhooks/simulator` feeds."""
     if not _default_simulator_id:
         async with db.read_session() as session:
-            channel_id = (await session.exec(
-                select(Channel.id).where(Channel.type == ChannelType.simulator).order_by(Channel.id).limit(1)
-            )).first()
+            channel_id = (
+                await session.exec(
+                    select(Channel.id).where(Channel.type == ChannelType.simulator).order_by(Channel.id).limit(1)
+                )
+            ).first()
         if channel_id is None:
             raise NotFound("there is no simulator channel")
         _default_simulator_id.append(channel_id)
@@ -61,9 +63,14 @@ async def create_channel(data: ChannelIn) -> Channel:
     """Save a new channel. Call `connect_channel` next to register its webhook with the provider."""
     config, api_base_url = _split_base_url(data.config, data.api_base_url)
     config = _checked_config(data.type, config)
-    channel = Channel(type=data.type, name=_checked_name(data.name), enabled=data.enabled, config=config,
-                      webhook_secret=_checked_secret(data.type, data.webhook_secret),
-                      api_base_url=_checked_url(api_base_url))
+    channel = Channel(
+        type=data.type,
+        name=_checked_name(data.name),
+        enabled=data.enabled,
+        config=config,
+        webhook_secret=_checked_secret(data.type, data.webhook_secret),
+        api_base_url=_checked_url(api_base_url),
+    )
     async with db.write_session() as session:
         session.add(channel)
     _cache.pop(channel.id, None)
@@ -103,23 +110,38 @@ def webhook_url(channel: Channel) -> str:
 
 
 def channel_out(channel: Channel) -> ChannelOut:
-    return ChannelOut(id=channel.id, type=channel.type, name=channel.name, enabled=channel.enabled,
-                      webhook_url=webhook_url(channel), has_secret=bool(channel.webhook_secret),
-                      api_base_url=channel.api_base_url, config=_public_config(channel.type, channel.config),
-                      problem=channel.problem, verified_at=channel.verified_at)
+    return ChannelOut(
+        id=channel.id,
+        type=channel.type,
+        name=channel.name,
+        enabled=channel.enabled,
+        webhook_url=webhook_url(channel),
+        has_secret=bool(channel.webhook_secret),
+        api_base_url=channel.api_base_url,
+        config=_public_config(channel.type, channel.config),
+        problem=channel.problem,
+        verified_at=channel.verified_at,
+    )
 
 
 def driver_for(channel: Channel) -> ChannelDriver:
     async def post_webhook(body: bytes, headers: dict[str, str]) -> Any:
         """Into this channel's own webhook route, as the provider would post."""
-        return await runtime.runtime.loopback.post(f"/webhooks/{channel.type.value}/{channel.id}",
-                                                   content=body, headers=headers)
+        return await runtime.runtime.loopback.post(
+            f"/webhooks/{channel.type.value}/{channel.id}", content=body, headers=headers
+        )
 
-    context = DriverContext(channel_id=channel.id, config=channel.config, webhook_secret=channel.webhook_secret,
-                            api_base_url=channel.api_base_url, http=runtime.runtime.http,
-                            post_webhook=post_webhook, webhook_url=webhook_url(channel),
-                            max_media_bytes=runtime.settings().max_media_bytes,
-                            media_fetch_allow=runtime.settings().media_fetch_networks)
+    context = DriverContext(
+        channel_id=channel.id,
+        config=channel.config,
+        webhook_secret=channel.webhook_secret,
+        api_base_url=channel.api_base_url,
+        http=runtime.runtime.http,
+        post_webhook=post_webhook,
+        webhook_url=webhook_url(channel),
+        max_media_bytes=runtime.settings().max_media_bytes,
+        media_fetch_allow=runtime.settings().media_fetch_networks,
+    )
     return make_driver(channel.type, context)
 
 
@@ -148,8 +170,10 @@ def _merged_config(channel_type: ChannelType, stored: dict[str, Any], patch: dic
 
 def _checked_secret(channel_type: ChannelType, secret: str | None) -> str | None:
     if secret and not driver_class(channel_type).uses_webhook_secret:
-        raise ValidationFailed(f"{channel_type.value} channels do not use webhook_secret: the provider's own "
-                               "credentials in the settings check every request")
+        raise ValidationFailed(
+            f"{channel_type.value} channels do not use webhook_secret: the provider's own "
+            "credentials in the settings check every request"
+        )
     return secret or None
 
 
@@ -162,8 +186,10 @@ async def _refuse_opening_the_default_simulator(channel_id: int) -> None:
     except NotFound:
         return
     if default.id == channel_id:
-        raise ValidationFailed("the default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is "
-                               "https (anyone could post as a customer); generate a new secret instead")
+        raise ValidationFailed(
+            "the default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is "
+            "https (anyone could post as a customer); generate a new secret instead"
+        )
 
 
 def _checked_name(name: str) -> str:
@@ -292,8 +318,9 @@ async def _record_verified(channel_id: int) -> None:
     bus.channel_changed.emit(channel_out(channel))
 
 
-def outbound_problem(channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text, *,
-                     has_media: bool = False) -> str | None:
+def outbound_problem(
+    channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text, *, has_media: bool = False
+) -> str | None:
     """Why the composer's reply cannot go out on this channel (empty, too long, unsupported), or None."""
     return driver_class(channel_type).check_outbound(content_type, content, has_media=has_media)
 

@@ -1,4 +1,5 @@
 """Conversations: the inbox list, one conversation, status and assignment, read marks."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import bus, db
 from chathub.models import (
-    Agent, Channel, ChannelType, ContentType, Conversation, ConversationStatus, Customer, Message, utcnow,
+    Agent,
+    Channel,
+    ChannelType,
+    ContentType,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Message,
+    utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
 from chathub.services import search
@@ -18,10 +27,17 @@ from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 PREVIEW_LENGTH = 120
-PREVIEW_LABELS = {ContentType.image: "Photo", ContentType.audio: "Audio", ContentType.video: "Video",
-                  ContentType.file: "File", ContentType.location: "Location", ContentType.contact: "Contact",
-                  ContentType.sticker: "Sticker", ContentType.reaction: "Reacted",
-                  ContentType.unsupported: "Unsupported message"}
+PREVIEW_LABELS = {
+    ContentType.image: "Photo",
+    ContentType.audio: "Audio",
+    ContentType.video: "Video",
+    ContentType.file: "File",
+    ContentType.location: "Location",
+    ContentType.contact: "Contact",
+    ContentType.sticker: "Sticker",
+    ContentType.reaction: "Reacted",
+    ContentType.unsupported: "Unsupported message",
+}
 
 
 # A literal 0, not a bound parameter: SQLite then sees that the partial indexes' `unread_count > 0` holds, walks
@@ -39,26 +55,41 @@ def preview_of(message: Message) -> str:
 
 def conversation_out(conversation: Conversation, customer: Customer, channel: Channel) -> ConversationOut:
     return ConversationOut(
-        id=conversation.id, status=conversation.status, unread_count=conversation.unread_count,
-        last_message_at=conversation.last_message_at, last_message_preview=conversation.last_message_preview,
+        id=conversation.id,
+        status=conversation.status,
+        unread_count=conversation.unread_count,
+        last_message_at=conversation.last_message_at,
+        last_message_preview=conversation.last_message_preview,
         failed_replies=conversation.failed_replies,
         customer=CustomerRef(id=customer.id, name=customer.name),
         channel=ChannelRef(id=channel.id, type=channel.type, name=channel.name),
-        assignee_id=conversation.assignee_id, snoozed_until=conversation.snoozed_until,
-        created_at=conversation.created_at)
+        assignee_id=conversation.assignee_id,
+        snoozed_until=conversation.snoozed_until,
+        created_at=conversation.created_at,
+    )
 
 
 def _with_refs():
-    return (select(Conversation, Customer, Channel)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .join(Channel, Channel.id == Conversation.channel_id))
+    return (
+        select(Conversation, Customer, Channel)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .join(Channel, Channel.id == Conversation.channel_id)
+    )
 
 
-async def list_conversations(*, status: ConversationStatus | None = None, channel_type: ChannelType | None = None,
-                             channel_id: int | None = None, unread: bool | None = None,
-                             customer_id: int | None = None, assignee_id: int | None = None,
-                             unassigned: bool = False, q: str | None = None, limit: int | None = None,
-                             cursor: str | None = None) -> Page[ConversationOut]:
+async def list_conversations(
+    *,
+    status: ConversationStatus | None = None,
+    channel_type: ChannelType | None = None,
+    channel_id: int | None = None,
+    unread: bool | None = None,
+    customer_id: int | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    q: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ConversationOut]:
     """Newest activity first, keyset-paged so page 1,000 costs what page 1 does."""
     limit = clamp_limit(limit)
     query = _with_refs().order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
@@ -83,8 +114,10 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
             last_at = datetime.fromisoformat(last_at)
         except (TypeError, ValueError):
             raise ValidationFailed("cursor is not one this server gave out") from None
-        conditions.append(tuple_(Conversation.last_message_at, Conversation.id)
-                          < tuple_(Conversation.last_message_at.type.process_bind_param(last_at, None), last_id))
+        conditions.append(
+            tuple_(Conversation.last_message_at, Conversation.id)
+            < tuple_(Conversation.last_message_at.type.process_bind_param(last_at, None), last_id)
+        )
     async with db.read_session() as session:
         if q and q.strip():  # names, phones and message text (FTS5): see services/search.py
             conditions.append(await search.matching_condition(session, q, sqlite=db.is_sqlite()))
@@ -101,8 +134,9 @@ async def list_conversations(*, status: ConversationStatus | None = None, channe
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def count_failed_reply(session: AsyncSession, conversation_id: int, *, failed: bool
-                             ) -> tuple[Conversation, Customer, Channel]:
+async def count_failed_reply(
+    session: AsyncSession, conversation_id: int, *, failed: bool
+) -> tuple[Conversation, Customer, Channel]:
     """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
     inbox is marked while any reply is failed. Returns the rows to announce the change with, after the commit."""
     row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
@@ -198,9 +232,17 @@ async def wake_snoozed_conversations() -> int:
     woken = 0
     while True:
         async with db.write_session() as session:
-            rows = list((await session.exec(_with_refs().where(
-                Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now)
-                .limit(WAKE_BATCH))).all())
+            rows = list(
+                (
+                    await session.exec(
+                        _with_refs()
+                        .where(
+                            Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now
+                        )
+                        .limit(WAKE_BATCH)
+                    )
+                ).all()
+            )
             for conversation, _, _ in rows:
                 conversation.status, conversation.snoozed_until = ConversationStatus.open, None
                 session.add(conversation)
@@ -231,8 +273,12 @@ async def shared_unread_total() -> int:
     global _unread_total, _unread_total_waiting
     loop = asyncio.get_running_loop()
     task = _unread_total
-    if (task is None or task.get_loop() is not loop or (task.done() and (task.cancelled() or task.exception()))
-            or (_unread_total_stale and not _unread_total_waiting)):
+    if (
+        task is None
+        or task.get_loop() is not loop
+        or (task.done() and (task.cancelled() or task.exception()))
+        or (_unread_total_stale and not _unread_total_waiting)
+    ):
         _unread_total_waiting = True
         delay = max(0.0, _unread_total_began + UNREAD_RECOUNT_SECONDS - loop.time())
         task = _unread_total = asyncio.ensure_future(_count_unread_after(delay))

@@ -1,4 +1,5 @@
 """Customers and the identities they write from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,10 +17,16 @@ from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
 
-async def match_customer(session: AsyncSession, *, channel_id: int, external_id: str,
-                         name: str | None = None, phone: str | None = None,
-                         aliases: tuple[str, ...] = (),
-                         found: tuple[CustomerIdentity, Customer] | None = None) -> tuple[Customer, CustomerIdentity]:
+async def match_customer(
+    session: AsyncSession,
+    *,
+    channel_id: int,
+    external_id: str,
+    name: str | None = None,
+    phone: str | None = None,
+    aliases: tuple[str, ...] = (),
+    found: tuple[CustomerIdentity, Customer] | None = None,
+) -> tuple[Customer, CustomerIdentity]:
     """The customer behind (channel, external id), created on first contact. Safe under concurrency:
     the unique identity constraint decides, and a loser of the race reads the winner's row. `aliases` are
     the sender's other stable ids: one of them known already finds the same customer and conversation.
@@ -62,58 +69,73 @@ async def _remember_aliases(session: AsyncSession, identity: CustomerIdentity, a
             continue
         try:
             async with session.begin_nested():
-                session.add(CustomerIdentity(customer_id=identity.customer_id, channel_id=identity.channel_id,
-                                             external_id=alias))
+                session.add(
+                    CustomerIdentity(
+                        customer_id=identity.customer_id, channel_id=identity.channel_id, external_id=alias
+                    )
+                )
                 await session.flush()
         except IntegrityError:
             pass  # another message recorded it first
 
 
 async def _identity_with_customer(session: AsyncSession, channel_id: int, external_id: str):
-    return (await session.exec(
-        select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
-        .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
-    )).first()
+    return (
+        await session.exec(
+            select(CustomerIdentity, Customer)
+            .join(Customer, Customer.id == CustomerIdentity.customer_id)
+            .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
+        )
+    ).first()
 
 
 def _new_customer(external_id: str, name: str | None, phone: str | None) -> Customer:
     return Customer(name=name or phone or external_id, phone=phone)
 
 
-async def create_customers(session: AsyncSession, channel_id: int, senders: list[tuple[str, str | None, str | None]]
-                           ) -> dict[str, tuple[CustomerIdentity, Customer]]:
+async def create_customers(
+    session: AsyncSession, channel_id: int, senders: list[tuple[str, str | None, str | None]]
+) -> dict[str, tuple[CustomerIdentity, Customer]]:
     """First-time senders (external id, name, phone) of one channel, made together: two flushes, not a savepoint
     and two flushes each. Meant for the webhook worker's batch: a clash fails the caller's transaction."""
     customers = {external_id: _new_customer(external_id, name, phone) for external_id, name, phone in senders}
     await db.assign_ids(session, list(customers.values()))
     session.add_all(customers.values())
     await session.flush()
-    identities = {external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id,
-                                                external_id=external_id) for external_id, customer in customers.items()}
+    identities = {
+        external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
+        for external_id, customer in customers.items()
+    }
     await db.assign_ids(session, list(identities.values()))
     session.add_all(identities.values())
     await session.flush()
     return {external_id: (identities[external_id], customers[external_id]) for external_id in customers}
 
 
-async def identities_with_customers(session: AsyncSession, channel_id: int,
-                                    external_ids: list[str]) -> dict[str, tuple[CustomerIdentity, Customer]]:
+async def identities_with_customers(
+    session: AsyncSession, channel_id: int, external_ids: list[str]
+) -> dict[str, tuple[CustomerIdentity, Customer]]:
     """Many senders of one channel at once, by external id (those never seen are absent)."""
-    rows = (await session.exec(
-        select(CustomerIdentity, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
-        .where(CustomerIdentity.channel_id == channel_id, col(CustomerIdentity.external_id).in_(external_ids))
-    )).all()
+    rows = (
+        await session.exec(
+            select(CustomerIdentity, Customer)
+            .join(Customer, Customer.id == CustomerIdentity.customer_id)
+            .where(CustomerIdentity.channel_id == channel_id, col(CustomerIdentity.external_id).in_(external_ids))
+        )
+    ).all()
     return {identity.external_id: (identity, customer) for identity, customer in rows}
 
 
-async def list_customers(*, q: str | None = None, limit: int | None = None,
-                         cursor: str | None = None) -> Page[CustomerOut]:
+async def list_customers(
+    *, q: str | None = None, limit: int | None = None, cursor: str | None = None
+) -> Page[CustomerOut]:
     limit = clamp_limit(limit)
     query = select(Customer).order_by(col(Customer.id).desc()).limit(limit + 1)
     if q:
         like = f"%{q.strip()}%"
-        query = query.where(or_(col(Customer.name).ilike(like), col(Customer.phone).ilike(like),
-                                col(Customer.email).ilike(like)))
+        query = query.where(
+            or_(col(Customer.name).ilike(like), col(Customer.phone).ilike(like), col(Customer.email).ilike(like))
+        )
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
         query = query.where(Customer.id < int(last_id))
@@ -156,8 +178,13 @@ async def update_customer(customer_id: int, patch: CustomerPatch) -> CustomerOut
 async def _identities_of(session: AsyncSession, customer_ids: list[int]) -> dict[int, list[CustomerIdentity]]:
     if not customer_ids:
         return {}
-    rows = (await session.exec(select(CustomerIdentity).where(col(CustomerIdentity.customer_id).in_(customer_ids))
-                               .order_by(CustomerIdentity.id))).all()
+    rows = (
+        await session.exec(
+            select(CustomerIdentity)
+            .where(col(CustomerIdentity.customer_id).in_(customer_ids))
+            .order_by(CustomerIdentity.id)
+        )
+    ).all()
     grouped: dict[int, list[CustomerIdentity]] = {}
     for identity in rows:
         grouped.setdefault(identity.customer_id, []).append(identity)
@@ -165,10 +192,15 @@ async def _identities_of(session: AsyncSession, customer_ids: list[int]) -> dict
 
 
 def customer_out(customer: Customer, identities: list[CustomerIdentity]) -> CustomerOut:
-    return CustomerOut(id=customer.id, name=customer.name, phone=customer.phone, email=customer.email,
-                       notes=customer.notes, created_at=customer.created_at,
-                       identities=[IdentityOut(channel_id=i.channel_id, external_id=i.external_id)
-                                   for i in identities])
+    return CustomerOut(
+        id=customer.id,
+        name=customer.name,
+        phone=customer.phone,
+        email=customer.email,
+        notes=customer.notes,
+        created_at=customer.created_at,
+        identities=[IdentityOut(channel_id=i.channel_id, external_id=i.external_id) for i in identities],
+    )
 
 
 async def merge_customers(*, keep_id: int, duplicate_id: int) -> CustomerOut:
@@ -220,8 +252,9 @@ def _matching(q: str | None):
     return or_(*(col(field).ilike(like, escape="\\") for field in (Customer.name, Customer.phone, Customer.email)))
 
 
-async def browse_customers(*, q: str | None = None, sort: str = "newest", limit: int | None = None,
-                           offset: int = 0) -> CustomerListing:
+async def browse_customers(
+    *, q: str | None = None, sort: str = "newest", limit: int | None = None, offset: int = 0
+) -> CustomerListing:
     """One page of customers for a table: searched, sorted and counted (offset paging, so a page number
     can be shown; the list is capped at MAX_LIMIT rows a page)."""
     if sort not in CUSTOMER_SORTS:
@@ -238,13 +271,15 @@ async def browse_customers(*, q: str | None = None, sort: str = "newest", limit:
         total = (await session.exec(counting)).one()
         rows = list((await session.exec(query)).all())
         identities = await _identities_of(session, [c.id for c in rows])
-    return CustomerListing(items=[customer_out(c, identities.get(c.id, [])) for c in rows],
-                           total=total, offset=offset, limit=limit)
+    return CustomerListing(
+        items=[customer_out(c, identities.get(c.id, [])) for c in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @dataclass(frozen=True)
 class MergePreview:
     """What `merge_customers(keep_id=keep.id, duplicate_id=duplicate.id)` would do."""
+
     keep: CustomerOut
     duplicate: CustomerOut
     conversation_count: int
@@ -258,8 +293,16 @@ async def merge_preview(*, keep_id: int, duplicate_id: int) -> MergePreview:
     keep = await get_customer(keep_id)
     duplicate = await get_customer(duplicate_id)
     async with db.read_session() as session:
-        conversation_count = (await session.exec(select(func.count()).select_from(Conversation)
-                                                 .where(Conversation.customer_id == duplicate_id))).one()
+        conversation_count = (
+            await session.exec(
+                select(func.count()).select_from(Conversation).where(Conversation.customer_id == duplicate_id)
+            )
+        ).one()
     filled = [field for field in ("email", "phone") if not getattr(keep, field) and getattr(duplicate, field)]
-    return MergePreview(keep=keep, duplicate=duplicate, conversation_count=conversation_count,
-                        filled_fields=filled, notes_joined=bool(duplicate.notes.strip()))
+    return MergePreview(
+        keep=keep,
+        duplicate=duplicate,
+        conversation_count=conversation_count,
+        filled_fields=filled,
+        notes_joined=bool(duplicate.notes.strip()),
+    )

@@ -5,6 +5,7 @@ lock, as every webhook's log row must, and changes nothing), through the same se
 A locked or read-only database makes it wait or fail. /healthz waits for it at most WRITE_WAIT_SECONDS, and
 a check still waiting is shared by the next calls instead of queueing another one behind it.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 These functions share the caller's transaction (`session` first); the caller commits and then emits the
 returned `Announcements` on the bus.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,13 +14,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chathub import db
 from chathub.drivers.base import InboundEvent, InboundMessage, StatusUpdate
 from chathub.models import (
-    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
-    MessageStatus, new_row, utcnow,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    CustomerIdentity,
+    MediaStatus,
+    Message,
+    MessageDirection,
+    MessageStatus,
+    new_row,
+    utcnow,
 )
+from chathub.schemas import MessageOut
 from chathub.services import presence
 from chathub.services.conversations import count_failed_reply, preview_of
 from chathub.services.customers import create_customers, identities_with_customers
-from chathub.schemas import MessageOut
 
 # Receipts only move a message forward; "failed" is handled apart.
 STATUS_RANK = {MessageStatus.pending: 0, MessageStatus.sent: 1, MessageStatus.delivered: 2, MessageStatus.read: 3}
@@ -34,6 +44,7 @@ class UnknownMessage(Exception):
 class Announcements:
     """What to tell open pages once the transaction is committed. New messages and their conversations stay
     rows until then: the models for the bus are built only if someone listens (see services/webhooks)."""
+
     created: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     messages_changed: list[MessageOut] = field(default_factory=list)
     conversations_changed: list[tuple[Conversation, Customer, Channel]] = field(default_factory=list)
@@ -70,6 +81,7 @@ class Announcements:
 class Lookups:
     """Rows this write transaction has read or made already, so a batch of webhooks looks each up once.
     Safe because writes are serialised: nothing else changes these rows before the transaction ends."""
+
     messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
     senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
     conversations: dict[int, Conversation] = field(default_factory=dict)  # the latest, by identity id
@@ -89,32 +101,50 @@ class Lookups:
             await self._prefetch_channel(session, channel_id, sorted(external_ids), sorted(senders))
             # Senders tied to other ids (theirs, or another message's aliases) are left to match_customer, in
             # order, so the batch ends as one-by-one processing would.
-            new = [first for sender, first in senders.items() if (channel_id, sender) not in self.senders
-                   and not first.sender_aliases and sender not in aliases
-                   and self.messages.get((channel_id, first.external_id)) is None]
+            new = [
+                first
+                for sender, first in senders.items()
+                if (channel_id, sender) not in self.senders
+                and not first.sender_aliases
+                and sender not in aliases
+                and self.messages.get((channel_id, first.external_id)) is None
+            ]
             if new:
                 await self._make_senders(session, channel_id, new)
 
-    async def _prefetch_channel(self, session: AsyncSession, channel_id: int, external_ids: list[str],
-                                senders: list[str]) -> None:
+    async def _prefetch_channel(
+        self, session: AsyncSession, channel_id: int, external_ids: list[str], senders: list[str]
+    ) -> None:
         for chunk in _chunks(external_ids):
-            found = {m.external_id: m for m in (await session.exec(select(Message).where(
-                Message.channel_id == channel_id, col(Message.external_id).in_(chunk)))).all()}
+            found = {
+                m.external_id: m
+                for m in (
+                    await session.exec(
+                        select(Message).where(Message.channel_id == channel_id, col(Message.external_id).in_(chunk))
+                    )
+                ).all()
+            }
             self.messages.update({(channel_id, external_id): found.get(external_id) for external_id in chunk})
         for chunk in _chunks(senders):
             for external_id, pair in (await identities_with_customers(session, channel_id, chunk)).items():
                 self.senders[(channel_id, external_id)] = pair
         identity_ids = [identity.id for (c, _), (identity, _) in self.senders.items() if c == channel_id]
         for chunk in _chunks(identity_ids):
-            for conversation in (await session.exec(select(Conversation).where(
-                    col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id))).all():
+            for conversation in (
+                await session.exec(
+                    select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
+                )
+            ).all():
                 self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
 
     async def _make_senders(self, session: AsyncSession, channel_id: int, firsts: list[InboundMessage]) -> None:
-        made = await create_customers(session, channel_id,
-                                      [(e.sender_id, e.sender_name, e.sender_phone) for e in firsts])
-        conversations = {identity.id: Conversation(customer_id=identity.customer_id, channel_id=channel_id,
-                                                   identity_id=identity.id) for identity, _ in made.values()}
+        made = await create_customers(
+            session, channel_id, [(e.sender_id, e.sender_name, e.sender_phone) for e in firsts]
+        )
+        conversations = {
+            identity.id: Conversation(customer_id=identity.customer_id, channel_id=channel_id, identity_id=identity.id)
+            for identity, _ in made.values()
+        }
         await db.assign_ids(session, list(conversations.values()))
         session.add_all(conversations.values())
         await session.flush()
@@ -124,18 +154,22 @@ class Lookups:
     async def message(self, session: AsyncSession, channel_id: int, external_id: str) -> Message | None:
         key = (channel_id, external_id)
         if key not in self.messages:
-            self.messages[key] = (await session.exec(select(Message).where(
-                Message.channel_id == channel_id, Message.external_id == external_id))).first()
+            self.messages[key] = (
+                await session.exec(
+                    select(Message).where(Message.channel_id == channel_id, Message.external_id == external_id)
+                )
+            ).first()
         return self.messages[key]
 
 
 def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay well below
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
-async def apply_inbound_events(session: AsyncSession, channel: Channel, events: list[InboundEvent],
-                               lookups: Lookups | None = None) -> Announcements:
+async def apply_inbound_events(
+    session: AsyncSession, channel: Channel, events: list[InboundEvent], lookups: Lookups | None = None
+) -> Announcements:
     """Apply one webhook's events. With `lookups` (a batch), the caller settles the announcements after
     the batch's single flush; without, they are settled here."""
     out = Announcements()
@@ -158,8 +192,15 @@ async def apply_inbound_events(session: AsyncSession, channel: Channel, events: 
     return out
 
 
-async def store_inbound_message(session: AsyncSession, channel: Channel, event: InboundMessage,
-                                out: Announcements, lookups: Lookups | None = None, *, settle: bool = True) -> Message:
+async def store_inbound_message(
+    session: AsyncSession,
+    channel: Channel,
+    event: InboundMessage,
+    out: Announcements,
+    lookups: Lookups | None = None,
+    *,
+    settle: bool = True,
+) -> Message:
     """Store one customer message; a re-delivered one returns the stored row and changes nothing, an edited
     one changes the stored row (never a second bubble)."""
     lookups = lookups or Lookups()
@@ -171,13 +212,24 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
     customer, identity = await _sender(session, channel, event, lookups)
     conversation = await _open_conversation_for(session, identity, lookups)
     now = utcnow()
-    message = new_row(Message, conversation_id=conversation.id, channel_id=channel.id,
-                      direction=MessageDirection.inbound, content_type=event.content_type, content=event.content,
-                      media_url=event.media_url, media_mime_type=event.media_mime_type, file_name=event.file_name,
-                      payload=event.payload, status=MessageStatus.received, external_id=event.external_id,
-                      sent_at=event.sent_at, edited_at=(event.edited_at or now) if event.edited else None,
-                      created_at=min(event.sent_at, now) if event.sent_at else now,  # the customer's order
-                      received_at=now)
+    message = new_row(
+        Message,
+        conversation_id=conversation.id,
+        channel_id=channel.id,
+        direction=MessageDirection.inbound,
+        content_type=event.content_type,
+        content=event.content,
+        media_url=event.media_url,
+        media_mime_type=event.media_mime_type,
+        file_name=event.file_name,
+        payload=event.payload,
+        status=MessageStatus.received,
+        external_id=event.external_id,
+        sent_at=event.sent_at,
+        edited_at=(event.edited_at or now) if event.edited else None,
+        created_at=min(event.sent_at, now) if event.sent_at else now,  # the customer's order
+        received_at=now,
+    )
     if event.media is not None:  # fetched by the media worker once this is committed
         message.media_ref, message.media_status = event.media.ref, MediaStatus.pending
         message.media_mime_type = event.media.mime_type or event.media_mime_type
@@ -196,14 +248,21 @@ async def store_inbound_message(session: AsyncSession, channel: Channel, event: 
     return message
 
 
-async def _sender(session: AsyncSession, channel: Channel, event: InboundMessage,
-                  lookups: Lookups) -> tuple[Customer, CustomerIdentity]:
+async def _sender(
+    session: AsyncSession, channel: Channel, event: InboundMessage, lookups: Lookups
+) -> tuple[Customer, CustomerIdentity]:
     from chathub.services.customers import match_customer
 
     key = (channel.id, event.sender_id)
-    customer, identity = await match_customer(session, channel_id=channel.id, external_id=event.sender_id,
-                                              name=event.sender_name, phone=event.sender_phone,
-                                              aliases=event.sender_aliases, found=lookups.senders.get(key))
+    customer, identity = await match_customer(
+        session,
+        channel_id=channel.id,
+        external_id=event.sender_id,
+        name=event.sender_name,
+        phone=event.sender_phone,
+        aliases=event.sender_aliases,
+        found=lookups.senders.get(key),
+    )
     lookups.senders[key] = (identity, customer)
     return customer, identity
 
@@ -221,8 +280,9 @@ async def _apply_edit(session: AsyncSession, message: Message, event: InboundMes
     out.messages_changed.append(MessageOut.model_validate(message))
 
 
-async def apply_status_update(session: AsyncSession, channel: Channel, event: StatusUpdate,
-                              out: Announcements, lookups: Lookups | None = None) -> Message | None:
+async def apply_status_update(
+    session: AsyncSession, channel: Channel, event: StatusUpdate, out: Announcements, lookups: Lookups | None = None
+) -> Message | None:
     message = await (lookups or Lookups()).message(session, channel.id, event.external_id)
     if message is None or message.direction != MessageDirection.outbound:
         raise UnknownMessage(f"no outbound message with external id {event.external_id!r} on this channel")
@@ -230,8 +290,9 @@ async def apply_status_update(session: AsyncSession, channel: Channel, event: St
         return message
     at = event.at or utcnow()
     if MessageStatus.failed in (message.status, event.status):  # it fails, or was delivered after all
-        out.conversations_changed.append(await count_failed_reply(
-            session, message.conversation_id, failed=event.status == MessageStatus.failed))
+        out.conversations_changed.append(
+            await count_failed_reply(session, message.conversation_id, failed=event.status == MessageStatus.failed)
+        )
     message.status = event.status
     if event.status == MessageStatus.failed:
         message.error = event.error or "the provider reported the message as failed"
@@ -253,24 +314,31 @@ def _moves_forward(current: MessageStatus, new: MessageStatus) -> bool:
     return STATUS_RANK[new] > STATUS_RANK.get(current, -1)
 
 
-async def _open_conversation_for(session: AsyncSession, identity: CustomerIdentity,
-                                 lookups: Lookups) -> Conversation:
+async def _open_conversation_for(session: AsyncSession, identity: CustomerIdentity, lookups: Lookups) -> Conversation:
     """The identity's latest conversation, reopened if it was resolved or snoozed; or a new one."""
     conversation = lookups.conversations.get(identity.id)
     if conversation is None:
-        conversation = (await session.exec(
-            select(Conversation).where(Conversation.identity_id == identity.id)
-            .order_by(col(Conversation.id).desc()).limit(1)
-        )).first()
+        conversation = (
+            await session.exec(
+                select(Conversation)
+                .where(Conversation.identity_id == identity.id)
+                .order_by(col(Conversation.id).desc())
+                .limit(1)
+            )
+        ).first()
     if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
-        conversation = (await session.exec(
-            select(Conversation).where(Conversation.customer_id == identity.customer_id,
-                                       Conversation.channel_id == identity.channel_id)
-            .order_by(col(Conversation.id).desc()).limit(1)
-        )).first()
+        conversation = (
+            await session.exec(
+                select(Conversation)
+                .where(Conversation.customer_id == identity.customer_id, Conversation.channel_id == identity.channel_id)
+                .order_by(col(Conversation.id).desc())
+                .limit(1)
+            )
+        ).first()
     if conversation is None:
-        conversation = Conversation(customer_id=identity.customer_id, channel_id=identity.channel_id,
-                                    identity_id=identity.id)
+        conversation = Conversation(
+            customer_id=identity.customer_id, channel_id=identity.channel_id, identity_id=identity.id
+        )
         session.add(conversation)
         await session.flush()
     elif conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):

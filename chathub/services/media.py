@@ -10,6 +10,7 @@ first; WhatsApp's download URLs live five minutes, so the worker starts at once 
 the media folder cannot take (a full disk) is retried the same way; one whose fetch ended failed is fetched
 again when its webhook is replayed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,10 +40,25 @@ FETCH_ATTEMPTS = 5
 FETCH_BATCH = 4
 PUBLIC_LINK_SECONDS = 24 * 3600
 # Shown in the browser; anything else is downloaded as a file (an SVG or HTML file could run script).
-INLINE_TYPES = frozenset({
-    "image/jpeg", "image/png", "image/gif", "image/webp", "audio/mpeg", "audio/ogg", "audio/mp4", "audio/aac",
-    "audio/amr", "audio/wav", "video/mp4", "video/3gpp", "video/webm", "video/quicktime", "application/pdf",
-})
+INLINE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/mp4",
+        "audio/aac",
+        "audio/amr",
+        "audio/wav",
+        "video/mp4",
+        "video/3gpp",
+        "video/webm",
+        "video/quicktime",
+        "application/pdf",
+    }
+)
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 _retry_at: dict[int, tuple[int, float]] = {}  # message id -> (failed attempts, monotonic time of the next)
 
@@ -62,11 +78,18 @@ def media_dir() -> Path:
 def content_type_for(mime_type: str) -> ContentType:
     major = mime_type.split("/", 1)[0]
     return {"image": ContentType.image, "audio": ContentType.audio, "video": ContentType.video}.get(
-        major, ContentType.file)
+        major, ContentType.file
+    )
 
 
-MAGIC_NUMBERS = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
-                 (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"), (b"OggS", "audio/ogg"))
+MAGIC_NUMBERS = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"OggS", "audio/ogg"),
+)
 
 
 def sniffed_mime(data: bytes) -> str | None:
@@ -78,8 +101,12 @@ def sniffed_mime(data: bytes) -> str | None:
 
 def save_file(data: bytes, *, folder: str, mime_type: str | None, file_name: str | None) -> StoredFile:
     """Write bytes under media/<folder>/ with a fresh name; the name a sender chose is kept only as a label."""
-    mime_type = (sniffed_mime(data) or mime_type or mimetypes.guess_type(file_name or "")[0]
-                 or "application/octet-stream").split(";")[0].strip().lower()
+    mime_type = (
+        (sniffed_mime(data) or mime_type or mimetypes.guess_type(file_name or "")[0] or "application/octet-stream")
+        .split(";")[0]
+        .strip()
+        .lower()
+    )
     suffix = Path(file_name or "").suffix.lower()
     if not _SAFE_SUFFIX.match(suffix) or mimetypes.guess_type(f"x{suffix}")[0] != mime_type:
         suffix = mimetypes.guess_extension(mime_type) or ".bin"
@@ -139,8 +166,12 @@ async def file_of_message(message_id: int, *, outbound_only: bool = False) -> Se
     if outbound_only and message.direction.value != "outbound":
         raise NotFound(f"message {message_id} has no stored file")
     mime = (message.media_mime_type or "application/octet-stream").split(";")[0].strip().lower()
-    return ServedFile(path_of(message.media_path), mime, message.file_name or Path(message.media_path).name,
-                      inline=mime in INLINE_TYPES)
+    return ServedFile(
+        path_of(message.media_path),
+        mime,
+        message.file_name or Path(message.media_path).name,
+        inline=mime in INLINE_TYPES,
+    )
 
 
 def browser_url(message_id: int) -> str:
@@ -164,6 +195,7 @@ def _link_signature(message_id: int, expires: int) -> str:
 
 # ---- the media worker ----
 
+
 class MediaFolderError(Exception):
     """The media folder could not take a file (a full disk, a quota, a read-only or broken folder): retried
     like a provider's passing error, since it usually clears."""
@@ -173,17 +205,25 @@ def _save_inbound(data: bytes, *, mime_type: str | None, file_name: str | None) 
     try:
         return save_file(data, folder="inbound", mime_type=mime_type, file_name=file_name)
     except OSError as error:
-        raise MediaFolderError(f"the file could not be saved in the media folder: "
-                               f"{error.strerror or type(error).__name__}") from error
+        raise MediaFolderError(
+            f"the file could not be saved in the media folder: {error.strerror or type(error).__name__}"
+        ) from error
 
 
 async def fetch_pending_media() -> float | None:
     """Worker step: fetch a few inbound files still at their provider; say when to look again."""
     now = time.monotonic()
     async with db.read_session() as session:
-        pending = list((await session.exec(
-            select(Message).where(Message.media_status == MediaStatus.pending).order_by(col(Message.id)).limit(100)
-        )).all())
+        pending = list(
+            (
+                await session.exec(
+                    select(Message)
+                    .where(Message.media_status == MediaStatus.pending)
+                    .order_by(col(Message.id))
+                    .limit(100)
+                )
+            ).all()
+        )
     due = [m for m in pending if _retry_at.get(m.id, (0, 0.0))[1] <= now][:FETCH_BATCH]
     if not due:
         waits = [_retry_at[m.id][1] - now for m in pending if m.id in _retry_at]
@@ -194,20 +234,28 @@ async def fetch_pending_media() -> float | None:
 
 async def fetch_message_media(message: Message) -> None:
     channel = await channels.get_channel(message.channel_id)
-    ref = MediaRef(ref=message.media_ref or "", mime_type=message.media_mime_type, file_name=message.file_name,
-                   size=message.media_size)
+    ref = MediaRef(
+        ref=message.media_ref or "",
+        mime_type=message.media_mime_type,
+        file_name=message.file_name,
+        size=message.media_size,
+    )
     try:
         fetched = await channels.driver_for(channel).fetch_media(ref)
         if len(fetched.data) > runtime.settings().max_media_bytes:
             raise PermanentError(f"the file is larger than {runtime.settings().max_media_bytes} bytes")
-        stored = _save_inbound(fetched.data, mime_type=fetched.mime_type or message.media_mime_type,
-                               file_name=fetched.file_name or message.file_name)
+        stored = _save_inbound(
+            fetched.data,
+            mime_type=fetched.mime_type or message.media_mime_type,
+            file_name=fetched.file_name or message.file_name,
+        )
     except MediaFolderError as error:
         log.warning("media of message %s: %s", message.id, error)
         await _retry_or_fail(message.id, None, str(error))
     except RetryableError as error:
-        await _retry_or_fail(message.id, error.retry_after,
-                             f"the file could not be fetched from {channel.type.value}: {error}")
+        await _retry_or_fail(
+            message.id, error.retry_after, f"the file could not be fetched from {channel.type.value}: {error}"
+        )
     except Exception as error:  # a permanent refusal or anything unexpected: say so on the message
         log.info("media of message %s not fetched: %s", message.id, error)
         await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
@@ -237,7 +285,11 @@ async def _record_media(message_id: int, *, stored: StoredFile | None = None, fa
         if message is None or message.media_status != MediaStatus.pending:
             return
         if stored is not None:
-            message.media_status, message.media_path, message.media_size = MediaStatus.stored, stored.relative_path, stored.size
+            message.media_status, message.media_path, message.media_size = (
+                MediaStatus.stored,
+                stored.relative_path,
+                stored.size,
+            )
             message.media_mime_type, message.file_name = stored.mime_type, message.file_name or stored.file_name
             message.media_url = browser_url(message.id)
         else:

@@ -3,6 +3,7 @@ outbound worker through the channel's driver — retried on retryable errors, `f
 error otherwise. Pending messages live in the database, so a restart sends them afterwards. Each attempt's
 start is committed before the provider is called: a send a crash cut short (its outcome unknown) goes out again
 after the restart, marked "possibly sent twice" for the agent."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,14 +18,22 @@ from chathub import bus, db
 from chathub.drivers import driver_class
 from chathub.drivers.base import CredentialsError, OutboundMedia, OutboundMessage, PermanentError, RetryableError
 from chathub.models import (
-    Channel, Conversation, ConversationStatus, Customer, CustomerIdentity, MediaStatus, Message, MessageDirection,
-    MessageStatus, utcnow,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    CustomerIdentity,
+    MediaStatus,
+    Message,
+    MessageDirection,
+    MessageStatus,
+    utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
 from chathub.services import channels, media, runtime
-from chathub.services.media import StoredFile
 from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
+from chathub.services.media import StoredFile
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 from chathub.worker import backoff_seconds
 
@@ -34,19 +43,29 @@ _in_flight: set[int] = set()
 _sending: set[asyncio.Task] = set()  # held so they are not garbage-collected, awaited at shut-down
 
 
-async def send_message(*, conversation_id: int, message: MessageIn, agent_id: int | None = None,
-                       attachment: StoredFile | None = None) -> tuple[Message, bool]:
+async def send_message(
+    *, conversation_id: int, message: MessageIn, agent_id: int | None = None, attachment: StoredFile | None = None
+) -> tuple[Message, bool]:
     """Queue an agent's reply, with an uploaded file (`media.store_upload`) when given. Returns (message,
     created); the same `client_id` again returns the first message with created=False, so a double click
     never messages the customer twice."""
     conversation = await _conversation(conversation_id)
     channel = await channels.get_channel(conversation.channel_id)
     if attachment is not None:
-        message = message.model_copy(update={"content_type": media.content_type_for(attachment.mime_type),
-                                             "file_name": attachment.file_name, "media_url": None})
-    problem = driver_class(channel.type).check_outbound(message.content_type, message.content,
-                                                        media_url=message.media_url, payload=message.payload,
-                                                        has_media=attachment is not None)
+        message = message.model_copy(
+            update={
+                "content_type": media.content_type_for(attachment.mime_type),
+                "file_name": attachment.file_name,
+                "media_url": None,
+            }
+        )
+    problem = driver_class(channel.type).check_outbound(
+        message.content_type,
+        message.content,
+        media_url=message.media_url,
+        payload=message.payload,
+        has_media=attachment is not None,
+    )
     if problem is None and not channel.enabled:
         problem = f"the channel {channel.name} is disabled"
     if problem:
@@ -56,10 +75,21 @@ async def send_message(*, conversation_id: int, message: MessageIn, agent_id: in
             raise Conflict("this idempotency key was already used for a different message")
         return existing, False
     now = utcnow()
-    row = Message(conversation_id=conversation_id, channel_id=channel.id, direction=MessageDirection.outbound,
-                  content_type=message.content_type, content=message.content, media_url=message.media_url,
-                  file_name=message.file_name, payload=message.payload, status=MessageStatus.pending,
-                  client_id=message.client_id, agent_id=agent_id, next_attempt_at=now, created_at=now)
+    row = Message(
+        conversation_id=conversation_id,
+        channel_id=channel.id,
+        direction=MessageDirection.outbound,
+        content_type=message.content_type,
+        content=message.content,
+        media_url=message.media_url,
+        file_name=message.file_name,
+        payload=message.payload,
+        status=MessageStatus.pending,
+        client_id=message.client_id,
+        agent_id=agent_id,
+        next_attempt_at=now,
+        created_at=now,
+    )
     if attachment is not None:
         row.media_status, row.media_path, row.media_size = MediaStatus.stored, attachment.relative_path, attachment.size
         row.media_mime_type = attachment.mime_type
@@ -107,8 +137,9 @@ async def retry_message(message_id: int) -> Message:
     return row
 
 
-async def list_messages(*, conversation_id: int, limit: int | None = None, before: int | None = None,
-                        cursor: str | None = None) -> Page[MessageOut]:
+async def list_messages(
+    *, conversation_id: int, limit: int | None = None, before: int | None = None, cursor: str | None = None
+) -> Page[MessageOut]:
     """Oldest first within the page, in the customer's order (`created_at`: an inbound message's provider
     time, then arrival); the cursor walks back to older history, `before` starts before that message."""
     await _conversation(conversation_id)
@@ -117,8 +148,13 @@ async def list_messages(*, conversation_id: int, limit: int | None = None, befor
     async with db.read_session() as session:
         if cursor or before is not None:
             query = query.where(await _before(session, cursor, before))
-        rows = list((await session.exec(
-            query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1))).all())
+        rows = list(
+            (
+                await session.exec(
+                    query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1)
+                )
+            ).all()
+        )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if len(rows) > limit else None
     return Page(items=[MessageOut.model_validate(m) for m in reversed(page)], next_cursor=next_cursor)
@@ -136,8 +172,9 @@ async def _before(session, cursor: str | None, before: int | None):
         at = (await session.exec(select(Message.created_at).where(Message.id == message_id))).first()
         if at is None:
             return col(Message.id) < message_id
-    return tuple_(Message.created_at, Message.id) < tuple_(Message.created_at.type.process_bind_param(at, None),
-                                                           message_id)
+    return tuple_(Message.created_at, Message.id) < tuple_(
+        Message.created_at.type.process_bind_param(at, None), message_id
+    )
 
 
 async def deliver_due_messages() -> float | None:
@@ -148,16 +185,29 @@ async def deliver_due_messages() -> float | None:
         return None  # a finishing send wakes us
     now = utcnow()
     async with db.read_session() as session:
-        due = list((await session.exec(
-            select(Message.id).where(Message.status == MessageStatus.pending,
-                                     Message.direction == MessageDirection.outbound,
-                                     col(Message.next_attempt_at) <= now,
-                                     col(Message.id).not_in(_in_flight))
-            .order_by(Message.next_attempt_at, Message.id).limit(room))).all())
-        later = (await session.exec(
-            select(Message.next_attempt_at).where(Message.status == MessageStatus.pending,
-                                                  col(Message.next_attempt_at) > now)
-            .order_by(Message.next_attempt_at).limit(1))).first()
+        due = list(
+            (
+                await session.exec(
+                    select(Message.id)
+                    .where(
+                        Message.status == MessageStatus.pending,
+                        Message.direction == MessageDirection.outbound,
+                        col(Message.next_attempt_at) <= now,
+                        col(Message.id).not_in(_in_flight),
+                    )
+                    .order_by(Message.next_attempt_at, Message.id)
+                    .limit(room)
+                )
+            ).all()
+        )
+        later = (
+            await session.exec(
+                select(Message.next_attempt_at)
+                .where(Message.status == MessageStatus.pending, col(Message.next_attempt_at) > now)
+                .order_by(Message.next_attempt_at)
+                .limit(1)
+            )
+        ).first()
     for message_id in due:
         _in_flight.add(message_id)
         task = asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
@@ -222,10 +272,14 @@ async def _start_attempt(message_id: int) -> tuple[Message, CustomerIdentity] | 
     outcome never came back (the process died mid-send): it counts as an attempt, and since the provider may
     have taken it, the message is flagged as possibly sent twice before it goes out again."""
     async with db.write_session() as session:
-        row = (await session.exec(
-            select(Message, CustomerIdentity).join(Conversation, Conversation.id == Message.conversation_id)
-            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
-            .where(Message.id == message_id))).first()
+        row = (
+            await session.exec(
+                select(Message, CustomerIdentity)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+                .where(Message.id == message_id)
+            )
+        ).first()
         if row is None or row[0].status != MessageStatus.pending:
             return None
         message = row[0]
@@ -248,12 +302,22 @@ def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel)
             path = media.path_of(message.media_path)
         except NotFound:
             raise PermanentError("the attached file is no longer in the media folder") from None
-        attachment = OutboundMedia(path=path, mime_type=message.media_mime_type or "",
-                                   file_name=message.file_name or "", public_url=media.public_link(message.id))
-    return OutboundMessage(recipient_id=identity.external_id, content_type=message.content_type,
-                           content=message.content, media_url=None if attachment else message.media_url,
-                           file_name=message.file_name, payload=message.payload, media=attachment,
-                           status_callback_url=channels.webhook_url(channel))
+        attachment = OutboundMedia(
+            path=path,
+            mime_type=message.media_mime_type or "",
+            file_name=message.file_name or "",
+            public_url=media.public_link(message.id),
+        )
+    return OutboundMessage(
+        recipient_id=identity.external_id,
+        content_type=message.content_type,
+        content=message.content,
+        media_url=None if attachment else message.media_url,
+        file_name=message.file_name,
+        payload=message.payload,
+        media=attachment,
+        status_callback_url=channels.webhook_url(channel),
+    )
 
 
 def _after_retryable(attempts: int, error: str, retry_after: float | None) -> dict:
@@ -282,6 +346,7 @@ async def _save_outcome(message_id: int, outcome: dict) -> None:
 
 async def pending_count() -> int:
     from sqlalchemy import func
+
     async with db.read_session() as session:
         return (await session.exec(select(func.count()).where(Message.status == MessageStatus.pending))).one()
 
@@ -296,5 +361,8 @@ async def _conversation(conversation_id: int) -> Conversation:
 
 async def _by_client_id(conversation_id: int, client_id: str) -> Message | None:
     async with db.read_session() as session:
-        return (await session.exec(select(Message).where(Message.conversation_id == conversation_id,
-                                                         Message.client_id == client_id))).first()
+        return (
+            await session.exec(
+                select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+            )
+        ).first()

@@ -1,4 +1,5 @@
 """Opaque cursors for keyset paging: every list pages with `limit` and the previous `next_cursor`."""
+
 from __future__ import annotations
 
 import base64

@@ -4,13 +4,14 @@ process and none of this outlives it; announced on the bus for the live UI.
 Presence: online (a connected tab the agent is looking at), away (tabs connected but all hidden),
 offline (no tab). Typing signals expire by themselves; both sides are throttled.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -116,8 +117,9 @@ def agent_typing(conversation_id: int, agent: Agent) -> None:
     channel can show it."""
     if _throttled(("agent", conversation_id, agent.id), AGENT_SIGNAL_EVERY):
         return
-    bus.typing.emit(TypingSignal(conversation_id=conversation_id, name=agent.name, agent_id=agent.id,
-                                 expires_at=_expiry()))
+    bus.typing.emit(
+        TypingSignal(conversation_id=conversation_id, name=agent.name, agent_id=agent.id, expires_at=_expiry())
+    )
     if not _throttled(("provider", conversation_id), CUSTOMER_SIGNAL_EVERY):
         task = asyncio.create_task(_tell_customer(conversation_id))
         _provider_tasks.add(task)
@@ -135,11 +137,16 @@ async def customer_typing(*, channel_id: int, external_id: str) -> bool:
     if _throttled(("customer", channel_id, external_id), AGENT_SIGNAL_EVERY):
         return False
     async with db.read_session() as session:
-        row = (await session.exec(
-            select(Conversation.id, Customer.name).join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
-            .order_by(col(Conversation.id).desc()).limit(1))).first()
+        row = (
+            await session.exec(
+                select(Conversation.id, Customer.name)
+                .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+                .join(Customer, Customer.id == Conversation.customer_id)
+                .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == external_id)
+                .order_by(col(Conversation.id).desc())
+                .limit(1)
+            )
+        ).first()
     if row is None:
         return False
     bus.typing.emit(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
@@ -148,10 +155,13 @@ async def customer_typing(*, channel_id: int, external_id: str) -> bool:
 
 async def _tell_customer(conversation_id: int) -> None:
     async with db.read_session() as session:
-        row = (await session.exec(
-            select(Conversation.channel_id, CustomerIdentity.external_id)
-            .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
-            .where(Conversation.id == conversation_id))).first()
+        row = (
+            await session.exec(
+                select(Conversation.channel_id, CustomerIdentity.external_id)
+                .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+                .where(Conversation.id == conversation_id)
+            )
+        ).first()
     if row is None:
         return
     channel = await channels.get_channel(row[0])
@@ -165,14 +175,18 @@ async def _tell_customer(conversation_id: int) -> None:
 
 async def _last_inbound_id(conversation_id: int) -> str | None:
     async with db.read_session() as session:
-        return (await session.exec(
-            select(Message.external_id).where(Message.conversation_id == conversation_id,
-                                              Message.direction == MessageDirection.inbound)
-            .order_by(col(Message.id).desc()).limit(1))).first()
+        return (
+            await session.exec(
+                select(Message.external_id)
+                .where(Message.conversation_id == conversation_id, Message.direction == MessageDirection.inbound)
+                .order_by(col(Message.id).desc())
+                .limit(1)
+            )
+        ).first()
 
 
 def _expiry() -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=TYPING_SECONDS)
+    return datetime.now(UTC) + timedelta(seconds=TYPING_SECONDS)
 
 
 def tab_views(tab_id: str, conversation_id: int | None) -> None:

@@ -1,5 +1,6 @@
 """What the running app shares between services: the settings, one HTTP client for providers, and the
 background workers. Set up by `start()` at start-up and torn down by `stop()`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

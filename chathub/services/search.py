@@ -19,6 +19,7 @@ For the page of results, `match_snippets` finds each conversation's latest match
 are in it: offsets computed here, in Python, as FTS5 matched them (never FTS5's highlight() markers, which customer
 text could forge), for the inbox to draw as text.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,9 +80,13 @@ async def matching_condition(session, q: str, *, sqlite: bool):
     if not q.strip():
         return sa.false()
     pattern = like_pattern(q)
-    by_customer = select(Conversation.id).where(col(Conversation.customer_id).in_(
-        select(Customer.id).where(sa.or_(_contains(Customer.name, pattern, sqlite),
-                                         _contains(Customer.phone, pattern, sqlite)))))
+    by_customer = select(Conversation.id).where(
+        col(Conversation.customer_id).in_(
+            select(Customer.id).where(
+                sa.or_(_contains(Customer.name, pattern, sqlite), _contains(Customer.phone, pattern, sqlite))
+            )
+        )
+    )
     # `id + 0`: the id stays a filter on the walk in inbox order; as a bare `id IN (...)` SQLite would rather
     # fetch every match by id and sort them all.
     walked_id = col(Conversation.id) + 0
@@ -94,8 +99,11 @@ async def matching_condition(session, q: str, *, sqlite: bool):
         return walked_id.in_(sa.union_all(by_customer, by_text))
     # `message.id + 0`: read the conversation's own message ids and test each against the match list (built
     # once), rather than run through the whole match list for every conversation.
-    holds_a_match = select(sa.literal(1)).where(Message.conversation_id == Conversation.id,
-                                                (col(Message.id) + 0).in_(_fts_rowids(phrase))).exists()
+    holds_a_match = (
+        select(sa.literal(1))
+        .where(Message.conversation_id == Conversation.id, (col(Message.id) + 0).in_(_fts_rowids(phrase)))
+        .exists()
+    )
     return sa.or_(walked_id.in_(by_customer), holds_a_match)
 
 
@@ -106,12 +114,17 @@ async def match_snippets(session, q: str, conversation_ids: list[int], *, sqlite
     phrase = fts_phrase(q) if sqlite else None
     if not conversation_ids or not q.strip():
         return {}
-    matching = (col(Message.id).in_(_fts_rowids(phrase)) if phrase
-                else _contains(Message.content, like_pattern(q), sqlite))
-    latest = (select(sa.func.max(Message.id)).where(col(Message.conversation_id).in_(conversation_ids), matching)
-              .group_by(Message.conversation_id))
-    rows = await session.exec(select(Message.conversation_id, Message.id, Message.content)
-                              .where(col(Message.id).in_(latest)))
+    matching = (
+        col(Message.id).in_(_fts_rowids(phrase)) if phrase else _contains(Message.content, like_pattern(q), sqlite)
+    )
+    latest = (
+        select(sa.func.max(Message.id))
+        .where(col(Message.conversation_id).in_(conversation_ids), matching)
+        .group_by(Message.conversation_id)
+    )
+    rows = await session.exec(
+        select(Message.conversation_id, Message.id, Message.content).where(col(Message.id).in_(latest))
+    )
     snippets = {conversation_id: snippet(message_id, content, q) for conversation_id, message_id, content in rows}
     return {conversation_id: match for conversation_id, match in snippets.items() if match is not None}
 
@@ -129,8 +142,11 @@ def snippet(message_id: int, content: str, q: str) -> SearchMatch | None:
     end = min(len(text), start + SNIPPET_LENGTH)
     lead = "…" if start else ""
     shift = len(lead) - start
-    return SearchMatch(message_id=message_id, snippet=lead + text[start:end] + ("…" if end < len(text) else ""),
-                       highlights=[(max(a, start) + shift, min(b, end) + shift) for a, b in spans if a < end])
+    return SearchMatch(
+        message_id=message_id,
+        snippet=lead + text[start:end] + ("…" if end < len(text) else ""),
+        highlights=[(max(a, start) + shift, min(b, end) + shift) for a, b in spans if a < end],
+    )
 
 
 def highlights(text: str, q: str) -> list[tuple[int, int]]:
@@ -149,9 +165,10 @@ def _word_runs(text: str, words: list[str], *, prefix: bool) -> list[tuple[int, 
     *leading, last = words
     spans, i = [], 0
     while i + len(words) <= len(tokens):
-        run = tokens[i:i + len(words)]
-        if [token for _, _, token in run[:-1]] == leading and \
-                (run[-1][2].startswith(last) if prefix else run[-1][2] == last):
+        run = tokens[i : i + len(words)]
+        if [token for _, _, token in run[:-1]] == leading and (
+            run[-1][2].startswith(last) if prefix else run[-1][2] == last
+        ):
             spans.append((run[0][0], run[-1][1]))
             i += len(words)
         else:

@@ -1,12 +1,13 @@
 """The simulator panel's side of the pipeline: testers play customers, and everything they do goes
 through the real webhook route (signed when the channel has a secret), exactly like a provider's call."""
+
 from __future__ import annotations
 
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -36,8 +37,13 @@ def new_message_id() -> str:
 
 
 def customer_message(*, phone: str, name: str | None, kind: str = "text", **fields: Any) -> dict[str, Any]:
-    payload = {"from": phone, "type": kind, "message_id": new_message_id(),
-               "timestamp": datetime.now(timezone.utc).isoformat(), **fields}
+    payload = {
+        "from": phone,
+        "type": kind,
+        "message_id": new_message_id(),
+        "timestamp": datetime.now(UTC).isoformat(),
+        **fields,
+    }
     if name:
         payload["name"] = name
     return payload
@@ -88,6 +94,7 @@ async def simulator_channels() -> list[Channel]:
 @dataclass(frozen=True)
 class FakeCustomer:
     """Who the tester plays: `phone` is the sender id the webhooks carry."""
+
     name: str
     phone: str
 
@@ -110,10 +117,13 @@ def check_fake_customer(*, name: str, phone: str) -> FakeCustomer:
 
 async def channel_customers(*, channel_id: int, q: str | None = None, limit: int = 8) -> list[FakeCustomer]:
     """Customers who have written on this channel, newest identity first, optionally matching `q`."""
-    query = (select(Customer.name, CustomerIdentity.external_id)
-             .join(Customer, Customer.id == CustomerIdentity.customer_id)
-             .where(CustomerIdentity.channel_id == channel_id)
-             .order_by(col(CustomerIdentity.id).desc()).limit(limit))
+    query = (
+        select(Customer.name, CustomerIdentity.external_id)
+        .join(Customer, Customer.id == CustomerIdentity.customer_id)
+        .where(CustomerIdentity.channel_id == channel_id)
+        .order_by(col(CustomerIdentity.id).desc())
+        .limit(limit)
+    )
     if q and q.strip():
         like = f"%{q.strip()}%"
         query = query.where(or_(col(Customer.name).ilike(like), col(CustomerIdentity.external_id).ilike(like)))
@@ -125,6 +135,7 @@ async def channel_customers(*, channel_id: int, q: str | None = None, limit: int
 @dataclass
 class Thread:
     """What the fake customer's phone shows: their messages and the replies the provider delivered."""
+
     conversation_ids: set[int] = field(default_factory=set)
     messages: list[MessageOut] = field(default_factory=list)
 
@@ -134,14 +145,26 @@ async def thread(*, channel_id: int, phone: str, limit: int = 100) -> Thread:
     count once the provider took them (they have an external id); pending or failed ones never reached
     the phone."""
     async with db.read_session() as session:
-        conversation_ids = set((await session.exec(
-            select(Conversation.id).join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
-            .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == phone))).all())
+        conversation_ids = set(
+            (
+                await session.exec(
+                    select(Conversation.id)
+                    .join(CustomerIdentity, CustomerIdentity.id == Conversation.identity_id)
+                    .where(CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_id == phone)
+                )
+            ).all()
+        )
         if not conversation_ids:
             return Thread()
-        rows = (await session.exec(
-            select(Message).where(col(Message.conversation_id).in_(conversation_ids),
-                                  or_(Message.direction == MessageDirection.inbound,
-                                      col(Message.external_id).is_not(None)))
-            .order_by(col(Message.id).desc()).limit(limit))).all()
+        rows = (
+            await session.exec(
+                select(Message)
+                .where(
+                    col(Message.conversation_id).in_(conversation_ids),
+                    or_(Message.direction == MessageDirection.inbound, col(Message.external_id).is_not(None)),
+                )
+                .order_by(col(Message.id).desc())
+                .limit(limit)
+            )
+        ).all()
     return Thread(conversation_ids, [MessageOut.model_validate(m) for m in reversed(rows)])

@@ -9,6 +9,7 @@ not buy an attacker more guesses elsewhere).
 The counts live in memory, in this one process (ChatHub runs one): a restart forgets them. Behind a reverse
 proxy the client IP is the proxy's unless it passes X-Forwarded-For from 127.0.0.1 (uvicorn trusts that).
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ waiting for its time, and `processing`) and `failed` ones, which wait for a pers
 A timed job (see app.py) deletes in batches, each its own short write transaction: intake's writes queue
 behind the same writer, so one long delete after months of logs would hold every webhook up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,15 @@ def kept_days() -> int:
 async def delete_old_webhook_logs() -> int:
     """Delete finished logs older than the retention period; returns how many went."""
     cutoff = utcnow() - timedelta(days=kept_days())
-    old = (select(WebhookLog.id).where(col(WebhookLog.received_at) < cutoff, col(WebhookLog.processed_at) < cutoff,
-                                       col(WebhookLog.status).in_(FINISHED)).limit(DELETE_BATCH))
+    old = (
+        select(WebhookLog.id)
+        .where(
+            col(WebhookLog.received_at) < cutoff,
+            col(WebhookLog.processed_at) < cutoff,
+            col(WebhookLog.status).in_(FINISHED),
+        )
+        .limit(DELETE_BATCH)
+    )
     deleted = 0
     while True:
         async with db.write_session() as session:

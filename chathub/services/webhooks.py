@@ -6,6 +6,7 @@ apply in one transaction together with the log's own `processed` mark — so a c
 `received` (processed again at start-up) or finished, and message de-duplication by external id makes a
 second run harmless. Failures retry with backoff, then end `failed` and can be replayed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,6 +56,7 @@ class IntakeResult:
 class LogRow:
     """A webhook log row on its way to the database. A plain object: on the busiest path the ORM model
     cost more than the insert itself."""
+
     channel_type: str
     headers: dict
     body: str
@@ -98,17 +100,28 @@ _log_writer = db.GroupCommit(after_commit=_announce_logged, write_batch=_insert_
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: "[redacted]" if any(part in name.lower() for part in SECRET_HEADER_PARTS) else value
-            for name, value in headers.items()}
+    return {
+        name: "[redacted]" if any(part in name.lower() for part in SECRET_HEADER_PARTS) else value
+        for name, value in headers.items()
+    }
 
 
-async def receive_webhook(*, channel_type: str, channel_id: int | None, body: bytes,
-                          headers: Mapping[str, str], too_large: bool = False, timed_out: bool = False,
-                          query: str = "") -> IntakeResult:
+async def receive_webhook(
+    *,
+    channel_type: str,
+    channel_id: int | None,
+    body: bytes,
+    headers: Mapping[str, str],
+    too_large: bool = False,
+    timed_out: bool = False,
+    query: str = "",
+) -> IntakeResult:
     """Check one request, log it durably, and say what to answer. Never raises for bad input.
     `timed_out`: the body did not arrive in time, and `body` is the part that did."""
     headers = {k.lower(): v for k, v in headers.items()}
-    row = LogRow(channel_type=channel_type, headers=redact_headers(headers), body=body.decode("utf-8", errors="replace"))
+    row = LogRow(
+        channel_type=channel_type, headers=redact_headers(headers), body=body.decode("utf-8", errors="replace")
+    )
     status, reason = await _check_request(row, channel_type, channel_id, body, headers, too_large, timed_out, query)
     if status != 200:
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
@@ -132,13 +145,21 @@ def refused_headers_excerpt(headers: dict[str, str]) -> dict[str, str]:
         if room <= 0:
             break
         name = name[:room]
-        kept[name] = value[:room - len(name)]
+        kept[name] = value[: room - len(name)]
         room -= len(name) + len(kept[name])
     return kept
 
 
-async def _check_request(row: LogRow, channel_type: str, channel_id: int | None, body: bytes,
-                         headers: dict[str, str], too_large: bool, timed_out: bool, query: str) -> tuple[int, str]:
+async def _check_request(
+    row: LogRow,
+    channel_type: str,
+    channel_id: int | None,
+    body: bytes,
+    headers: dict[str, str],
+    too_large: bool,
+    timed_out: bool,
+    query: str,
+) -> tuple[int, str]:
     channel = await _find_channel(channel_type, channel_id)
     if channel is None or not channel.enabled:
         what = f"{channel_type} channel {channel_id}" if channel_id is not None else f"default {channel_type} channel"
@@ -206,17 +227,30 @@ async def process_due_webhooks() -> float | None:
     """Worker step: process a batch of due logs in one transaction, each in its own savepoint."""
     now = utcnow()
     async with db.read_session() as session:
-        due = (await session.exec(_queue_query().where(
-            or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
-        ).limit(1))).first()
+        due = (
+            await session.exec(
+                _queue_query()
+                .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
+                .limit(1)
+            )
+        ).first()
         if due is None:
-            later = (await session.exec(select(func.min(WebhookLog.next_attempt_at)).where(
-                col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])))).one()
+            later = (
+                await session.exec(
+                    select(func.min(WebhookLog.next_attempt_at)).where(
+                        col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])
+                    )
+                )
+            ).one()
             return max(0.05, (later - now).total_seconds()) if later else None
     async with db.write_session() as session:
-        logs = (await session.exec(_queue_query().where(
-            or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now)
-        ).limit(BATCH_SIZE))).all()
+        logs = (
+            await session.exec(
+                _queue_query()
+                .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
+                .limit(BATCH_SIZE)
+            )
+        ).all()
         announcements = await _process_batch(session, logs)
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
@@ -245,8 +279,9 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
         log.info("webhook batch of %d: %r; processing them one by one", len(logs), error)
         # the rollback expired the logs, and an expired attribute would load itself synchronously: read
         # them again here (without this, the worker failed on the same batch forever)
-        await session.exec(select(WebhookLog).where(col(WebhookLog.id).in_(ids))
-                           .execution_options(populate_existing=True))
+        await session.exec(
+            select(WebhookLog).where(col(WebhookLog.id).in_(ids)).execution_options(populate_existing=True)
+        )
         return [await _process_one(session, entry) for entry in logs]
 
 
@@ -254,8 +289,10 @@ async def _process_together(session, logs: list[WebhookLog]) -> list[Announcemen
     parsed = [await _parse(entry) for entry in logs]
     lookups = Lookups()
     await lookups.prefetch(session, [item for item in parsed if not isinstance(item, str)])
-    results = [None if isinstance(item, str) else await apply_inbound_events(session, *item, lookups=lookups)
-               for item in parsed]
+    results = [
+        None if isinstance(item, str) else await apply_inbound_events(session, *item, lookups=lookups)
+        for item in parsed
+    ]
     await db.assign_ids(session, [message for result in results if result for message in result.unsettled_messages()])
     await session.flush()  # the batch's new rows, together: the logs' outcomes go with the commit's flush
     for entry, item, result in zip(logs, parsed, results):
@@ -279,8 +316,11 @@ async def _parse(entry: WebhookLog) -> tuple[Channel, list] | str:
 
 
 def _queue_query():
-    return (select(WebhookLog).where(col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing]))
-            .order_by(WebhookLog.id))
+    return (
+        select(WebhookLog)
+        .where(col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing]))
+        .order_by(WebhookLog.id)
+    )
 
 
 async def _process_one(session, entry: WebhookLog) -> Announcements | None:
@@ -316,7 +356,9 @@ def _record_failure(entry: WebhookLog, error: str) -> None:
     if entry.attempts >= settings.max_attempts:
         entry.status, entry.processed_at, entry.next_attempt_at = WebhookStatus.failed, utcnow(), None
     else:
-        entry.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds))
+        entry.next_attempt_at = utcnow() + timedelta(
+            seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds)
+        )
 
 
 def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> None:
@@ -366,18 +408,33 @@ async def _fetch_failed_media_again(session, entry: WebhookLog) -> list[Message]
     external_ids = [event.external_id for event in parsed[1] if isinstance(event, InboundMessage)]
     if not external_ids:
         return []
-    messages = list((await session.exec(select(Message).where(
-        Message.channel_id == entry.channel_id, col(Message.external_id).in_(external_ids),
-        Message.media_status == MediaStatus.failed, col(Message.media_ref).is_not(None)))).all())
+    messages = list(
+        (
+            await session.exec(
+                select(Message).where(
+                    Message.channel_id == entry.channel_id,
+                    col(Message.external_id).in_(external_ids),
+                    Message.media_status == MediaStatus.failed,
+                    col(Message.media_ref).is_not(None),
+                )
+            )
+        ).all()
+    )
     for message in messages:
         message.media_status, message.error = MediaStatus.pending, None
         session.add(message)
     return messages
 
 
-async def list_webhook_logs(*, status: WebhookStatus | None = None, channel_type: str | None = None,
-                            channel_id: int | None = None, since: datetime | None = None,
-                            limit: int | None = None, cursor: str | None = None) -> Page[WebhookLogOut]:
+async def list_webhook_logs(
+    *,
+    status: WebhookStatus | None = None,
+    channel_type: str | None = None,
+    channel_id: int | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[WebhookLogOut]:
     limit = clamp_limit(limit)
     query = select(WebhookLog).order_by(col(WebhookLog.id).desc()).limit(limit + 1)
     if status is not None:
@@ -394,8 +451,10 @@ async def list_webhook_logs(*, status: WebhookStatus | None = None, channel_type
     async with db.read_session() as session:
         rows = list((await session.exec(query)).all())
     page = rows[:limit]
-    return Page(items=[WebhookLogOut.model_validate(r) for r in page],
-                next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return Page(
+        items=[WebhookLogOut.model_validate(r) for r in page],
+        next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
+    )
 
 
 async def get_webhook_log(log_id: int) -> WebhookLogDetail:
@@ -415,11 +474,21 @@ def pretty_body(body: str) -> str:
 
 async def queue_depths() -> dict[str, int]:
     async with db.read_session() as session:
-        waiting = (await session.exec(select(func.count()).where(
-            col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])))).one()
-        failed_24h = (await session.exec(select(func.count()).where(
-            WebhookLog.status == WebhookStatus.failed,
-            col(WebhookLog.received_at) >= utcnow() - timedelta(hours=24)))).one()
+        waiting = (
+            await session.exec(
+                select(func.count()).where(
+                    col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])
+                )
+            )
+        ).one()
+        failed_24h = (
+            await session.exec(
+                select(func.count()).where(
+                    WebhookLog.status == WebhookStatus.failed,
+                    col(WebhookLog.received_at) >= utcnow() - timedelta(hours=24),
+                )
+            )
+        ).one()
     return {"webhooks_waiting": waiting, "webhooks_failed_24h": failed_24h}
 
 

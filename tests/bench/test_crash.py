@@ -1,6 +1,7 @@
 """The crash bench's count of what the provider received: a reply the provider got twice is a duplicate even
 when the database holds one message for it, and it is unflagged unless that message is marked possibly sent
 twice."""
+
 from bench.crash import Figures, count_deliveries
 
 REPLIES = {"key-0": "reply 0", "key-1": "reply 1", "key-2": "reply 2"}

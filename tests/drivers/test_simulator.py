@@ -1,17 +1,24 @@
 """The simulator driver on its own: bytes in, normalized events out; a message in, the outbox out."""
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from chathub.drivers import make_driver
 from chathub.drivers.base import (
-    DriverContext, InboundMessage, InvalidPayload, OutboundMessage, RetryableError, SignatureError, StatusUpdate,
+    DriverContext,
+    InboundMessage,
+    InvalidPayload,
+    OutboundMessage,
+    RetryableError,
+    SignatureError,
+    StatusUpdate,
 )
 from chathub.drivers.simulator import SimulatorDriver, outbox, sign
 from chathub.models import ChannelType, ContentType, MessageStatus
@@ -20,8 +27,9 @@ SECRET = "s3cret"
 
 
 def driver(secret: str | None = None, post_webhook=None, **config) -> SimulatorDriver:
-    context = DriverContext(channel_id=1, config=SimulatorDriver.validate_config(config), webhook_secret=secret,
-                            post_webhook=post_webhook)
+    context = DriverContext(
+        channel_id=1, config=SimulatorDriver.validate_config(config), webhook_secret=secret, post_webhook=post_webhook
+    )
     built = make_driver(ChannelType.simulator, context)
     assert isinstance(built, SimulatorDriver)
     return built
@@ -39,12 +47,18 @@ def parse_one(**fields):
 
 # --- inbound formats ---------------------------------------------------------------------------------------
 
+
 def test_seed_text_message_is_parsed_with_sender_phone_and_time():
     event = parse_one(message="Hello, I need support!", type="text", timestamp="2024-02-14T10:00:00Z")
 
     assert event == InboundMessage(
-        external_id="m1", sender_id="+1234567890", content_type=ContentType.text, content="Hello, I need support!",
-        sender_phone="+1234567890", sent_at=datetime(2024, 2, 14, 10, 0, tzinfo=timezone.utc))
+        external_id="m1",
+        sender_id="+1234567890",
+        content_type=ContentType.text,
+        content="Hello, I need support!",
+        sender_phone="+1234567890",
+        sent_at=datetime(2024, 2, 14, 10, 0, tzinfo=UTC),
+    )
 
 
 def test_message_without_type_is_text_and_keeps_the_sender_name():
@@ -67,17 +81,22 @@ def test_numeric_sender_and_message_id_are_taken_as_text():
 
 
 def test_epoch_timestamp_and_naive_time_are_utc():
-    assert parse_one(message="a", timestamp=0).sent_at == datetime(1970, 1, 1, tzinfo=timezone.utc)
-    assert parse_one(message="a", timestamp="2024-02-14T10:00:00").sent_at.tzinfo == timezone.utc
+    assert parse_one(message="a", timestamp=0).sent_at == datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_one(message="a", timestamp="2024-02-14T10:00:00").sent_at.tzinfo == UTC
 
 
 def test_image_url_is_left_for_chathub_to_fetch_and_kept_as_text():
-    event = parse_one(type="image", media_url="https://example.com/a.png", message="look",
-                      file_name="a.png", mime_type="image/png")
+    event = parse_one(
+        type="image", media_url="https://example.com/a.png", message="look", file_name="a.png", mime_type="image/png"
+    )
 
     assert event.content_type == ContentType.image
     assert (event.media_url, event.content, event.file_name, event.media_mime_type) == (
-        None, "look", "a.png", "image/png")
+        None,
+        "look",
+        "a.png",
+        "image/png",
+    )
     assert event.media.ref == "https://example.com/a.png"
     assert event.payload == {"source_url": "https://example.com/a.png"}
 
@@ -118,8 +137,9 @@ def test_status_receipt_becomes_a_status_update(status):
     raw = {"type": "status", "message_id": "sim-1", "status": status, "timestamp": "2024-02-14T10:00:05Z"}
     events = driver().parse(json.dumps(raw).encode(), {})
 
-    assert events == [StatusUpdate(external_id="sim-1", status=MessageStatus(status),
-                                   at=datetime(2024, 2, 14, 10, 0, 5, tzinfo=timezone.utc))]
+    assert events == [
+        StatusUpdate(external_id="sim-1", status=MessageStatus(status), at=datetime(2024, 2, 14, 10, 0, 5, tzinfo=UTC))
+    ]
 
 
 def test_failed_receipt_keeps_the_error():
@@ -130,35 +150,50 @@ def test_failed_receipt_keeps_the_error():
 
 # --- malformed requests ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "names"), [
-    (b"not json", "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b"[1, 2]", "JSON object"),
-    (json.dumps({"message_id": "m1", "message": "hi"}).encode(), "'from'"),
-    (json.dumps({"from": "  ", "message_id": "m1", "message": "hi"}).encode(), "'from'"),
-    (json.dumps({"from": "+1", "message": "hi"}).encode(), "'message_id'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "text"}).encode(), "'message'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "message": ""}).encode(), "'message'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "image"}).encode(), "'media_url'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "location", "latitude": 1}).encode(), "longitude"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "location", "latitude": "x",
-                 "longitude": 1}).encode(), "latitude"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "location", "latitude": 91,
-                 "longitude": 0}).encode(), "out of range"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "contact", "contact": {"phone": "1"}}).encode(),
-     "'contact'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "type": "contact", "contact": "Bob"}).encode(), "'contact'"),
-    (json.dumps({"from": "+1", "message_id": "m1", "message": "hi", "timestamp": "yesterday"}).encode(),
-     "timestamp"),
-    (json.dumps({"type": "status", "message_id": "sim-1", "status": "lost"}).encode(), "status must be"),
-    (json.dumps({"type": "status", "status": "read"}).encode(), "'message_id'"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (json.dumps({"message_id": "m1", "message": "hi"}).encode(), "'from'"),
+        (json.dumps({"from": "  ", "message_id": "m1", "message": "hi"}).encode(), "'from'"),
+        (json.dumps({"from": "+1", "message": "hi"}).encode(), "'message_id'"),
+        (json.dumps({"from": "+1", "message_id": "m1", "type": "text"}).encode(), "'message'"),
+        (json.dumps({"from": "+1", "message_id": "m1", "message": ""}).encode(), "'message'"),
+        (json.dumps({"from": "+1", "message_id": "m1", "type": "image"}).encode(), "'media_url'"),
+        (json.dumps({"from": "+1", "message_id": "m1", "type": "location", "latitude": 1}).encode(), "longitude"),
+        (
+            json.dumps(
+                {"from": "+1", "message_id": "m1", "type": "location", "latitude": "x", "longitude": 1}
+            ).encode(),
+            "latitude",
+        ),
+        (
+            json.dumps({"from": "+1", "message_id": "m1", "type": "location", "latitude": 91, "longitude": 0}).encode(),
+            "out of range",
+        ),
+        (
+            json.dumps({"from": "+1", "message_id": "m1", "type": "contact", "contact": {"phone": "1"}}).encode(),
+            "'contact'",
+        ),
+        (json.dumps({"from": "+1", "message_id": "m1", "type": "contact", "contact": "Bob"}).encode(), "'contact'"),
+        (
+            json.dumps({"from": "+1", "message_id": "m1", "message": "hi", "timestamp": "yesterday"}).encode(),
+            "timestamp",
+        ),
+        (json.dumps({"type": "status", "message_id": "sim-1", "status": "lost"}).encode(), "status must be"),
+        (json.dumps({"type": "status", "status": "read"}).encode(), "'message_id'"),
+    ],
+)
 def test_malformed_request_is_refused_naming_the_field(raw, names):
     with pytest.raises(InvalidPayload, match=names):
         driver().parse(raw, {})
 
 
 # --- signatures --------------------------------------------------------------------------------------------
+
 
 def test_correct_signature_is_accepted():
     raw = body(message="hi")
@@ -171,11 +206,15 @@ def test_signature_is_hex_hmac_sha256_of_the_raw_body():
     assert sign(SECRET, raw) == "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
 
 
-@pytest.mark.parametrize("headers", [
-    {"x-chathub-signature": "sha256=" + "0" * 64},
-    {"x-chathub-signature": sign("another secret", body(message="hi"))},
-    {"x-chathub-signature": sign(SECRET, body(message="hi", extra="changed"))},
-], ids=["wrong", "other-secret", "other-body"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-chathub-signature": "sha256=" + "0" * 64},
+        {"x-chathub-signature": sign("another secret", body(message="hi"))},
+        {"x-chathub-signature": sign(SECRET, body(message="hi", extra="changed"))},
+    ],
+    ids=["wrong", "other-secret", "other-body"],
+)
 def test_wrong_signature_is_refused(headers):
     with pytest.raises(SignatureError, match="does not match"):
         driver(SECRET).verify(body(message="hi"), headers)
@@ -193,6 +232,7 @@ def test_unsigned_request_is_accepted_without_a_secret():
 
 # --- outbound checks and config ----------------------------------------------------------------------------
 
+
 def test_check_outbound_accepts_text_and_every_media_type():
     assert SimulatorDriver.check_outbound(ContentType.text, "hello") is None
     for kind in (ContentType.image, ContentType.audio, ContentType.video, ContentType.file, ContentType.sticker):
@@ -203,8 +243,10 @@ def test_check_outbound_accepts_text_and_every_media_type():
 
 def test_check_outbound_refuses_media_without_a_web_address():
     assert SimulatorDriver.check_outbound(ContentType.image, "") == "an image message needs an http(s) media_url"
-    assert SimulatorDriver.check_outbound(ContentType.file, "", media_url="file:///etc/passwd") \
+    assert (
+        SimulatorDriver.check_outbound(ContentType.file, "", media_url="file:///etc/passwd")
         == "a file message needs an http(s) media_url"
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   \n"])
@@ -225,31 +267,40 @@ def test_check_outbound_refuses_an_unsupported_type():
 
 
 def test_validate_config_fills_defaults():
-    assert SimulatorDriver.validate_config({}) == {"failure_rate": 0.0, "latency_ms": 0, "auto_receipts": True,
-                                                   "delivered_after_ms": 300, "read_after_ms": 1500}
+    assert SimulatorDriver.validate_config({}) == {
+        "failure_rate": 0.0,
+        "latency_ms": 0,
+        "auto_receipts": True,
+        "delivered_after_ms": 300,
+        "read_after_ms": 1500,
+    }
     assert SimulatorDriver.validate_config({"failure_rate": 1, "latency_ms": 60_000})["failure_rate"] == 1
 
 
-@pytest.mark.parametrize(("config", "names"), [
-    ({"failure_rate": 1.5}, "failure_rate"),
-    ({"failure_rate": -0.1}, "failure_rate"),
-    ({"failure_rate": "half"}, "failure_rate"),
-    ({"latency_ms": -1}, "latency_ms"),
-    ({"latency_ms": 60_001}, "latency_ms"),
-    ({"delivered_after_ms": 1.5}, "delivered_after_ms"),
-    ({"read_after_ms": "soon"}, "read_after_ms"),
-    ({"auto_receipts": "yes"}, "auto_receipts"),
-    ({"failure_rate": True}, "failure_rate"),
-    ({"latency_ms": False}, "latency_ms"),
-    ({"secret": "s3cret"}, "no setting 'secret'.*webhook_secret"),
-    ({"latency": 10}, "no setting 'latency' \\(did you mean 'latency_ms'\\?\\)"),
-])
+@pytest.mark.parametrize(
+    ("config", "names"),
+    [
+        ({"failure_rate": 1.5}, "failure_rate"),
+        ({"failure_rate": -0.1}, "failure_rate"),
+        ({"failure_rate": "half"}, "failure_rate"),
+        ({"latency_ms": -1}, "latency_ms"),
+        ({"latency_ms": 60_001}, "latency_ms"),
+        ({"delivered_after_ms": 1.5}, "delivered_after_ms"),
+        ({"read_after_ms": "soon"}, "read_after_ms"),
+        ({"auto_receipts": "yes"}, "auto_receipts"),
+        ({"failure_rate": True}, "failure_rate"),
+        ({"latency_ms": False}, "latency_ms"),
+        ({"secret": "s3cret"}, "no setting 'secret'.*webhook_secret"),
+        ({"latency": 10}, "no setting 'latency' \\(did you mean 'latency_ms'\\?\\)"),
+    ],
+)
 def test_validate_config_refuses_bad_values_naming_the_key(config, names):
     with pytest.raises(ValueError, match=names):
         SimulatorDriver.validate_config(config)
 
 
 # --- sending -----------------------------------------------------------------------------------------------
+
 
 async def test_send_puts_the_message_in_the_outbox_and_returns_its_id():
     sim = driver(auto_receipts=False)
@@ -267,7 +318,8 @@ async def test_send_tells_outbox_listeners():
     outbox.listeners.append(heard.append)
     try:
         external_id = await driver(auto_receipts=False).send(
-            OutboundMessage(recipient_id="send-test-2", content_type=ContentType.text, content="x"))
+            OutboundMessage(recipient_id="send-test-2", content_type=ContentType.text, content="x")
+        )
     finally:
         outbox.listeners.remove(heard.append)
 
@@ -289,15 +341,18 @@ async def test_send_posts_signed_delivered_then_read_receipts_to_the_intake():
         posted.append((json.loads(raw), headers, raw))
 
     sim = driver(SECRET, post_webhook, delivered_after_ms=0, read_after_ms=0)
-    external_id = await sim.send(OutboundMessage(recipient_id="send-test-4", content_type=ContentType.text,
-                                                 content="x"))
+    external_id = await sim.send(
+        OutboundMessage(recipient_id="send-test-4", content_type=ContentType.text, content="x")
+    )
     for _ in range(100):
         if len(posted) == 2:
             break
         await asyncio.sleep(0.01)
 
     assert [(p["type"], p["message_id"], p["status"]) for p, _, _ in posted] == [
-        ("status", external_id, "delivered"), ("status", external_id, "read")]
+        ("status", external_id, "delivered"),
+        ("status", external_id, "read"),
+    ]
     for _, headers, raw in posted:
         sim.verify(raw, headers)  # what the driver posts, its own intake accepts
         assert isinstance(sim.parse(raw, headers)[0], StatusUpdate)

@@ -1,4 +1,5 @@
 """The Twilio driver against Twilio's documented formats and a fake Twilio on 127.0.0.1."""
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,17 @@ import pytest
 
 from chathub.drivers import make_driver
 from chathub.drivers.base import (
-    CredentialsError, DriverContext, InboundMessage, InvalidPayload, MediaRef, OutboundMedia, OutboundMessage,
-    PermanentError, RetryableError, SignatureError, StatusUpdate,
+    CredentialsError,
+    DriverContext,
+    InboundMessage,
+    InvalidPayload,
+    MediaRef,
+    OutboundMedia,
+    OutboundMessage,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    StatusUpdate,
 )
 from chathub.drivers.twilio import TwilioDriver, signature
 from chathub.models import ChannelType, ContentType, MessageStatus
@@ -28,11 +38,22 @@ OUR_MESSAGE = "SMfedcba9876543210fedcba9876543210"
 CONFIG = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": OUR_NUMBER}
 
 
-def driver(api_base_url: str | None = None, http: httpx.AsyncClient | None = None, *,
-           webhook_url: str | None = WEBHOOK_URL, max_media_bytes: int = 20 * 1024 * 1024, **config) -> TwilioDriver:
-    context = DriverContext(channel_id=1, config=TwilioDriver.validate_config({**CONFIG, **config}),
-                            api_base_url=api_base_url, http=http, webhook_url=webhook_url,
-                            max_media_bytes=max_media_bytes)
+def driver(
+    api_base_url: str | None = None,
+    http: httpx.AsyncClient | None = None,
+    *,
+    webhook_url: str | None = WEBHOOK_URL,
+    max_media_bytes: int = 20 * 1024 * 1024,
+    **config,
+) -> TwilioDriver:
+    context = DriverContext(
+        channel_id=1,
+        config=TwilioDriver.validate_config({**CONFIG, **config}),
+        api_base_url=api_base_url,
+        http=http,
+        webhook_url=webhook_url,
+        max_media_bytes=max_media_bytes,
+    )
     built = make_driver(ChannelType.twilio, context)
     assert isinstance(built, TwilioDriver)
     return built
@@ -46,8 +67,10 @@ def sign(body: bytes, url: str = WEBHOOK_URL, token: str = AUTH_TOKEN) -> dict[s
     """Headers as Twilio sends them, signed here independently of the driver (no repeated names)."""
     signed = url + "".join(name + value for name, value in sorted(parse_qsl(body.decode(), keep_blank_values=True)))
     digest = hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()
-    return {"x-twilio-signature": base64.b64encode(digest).decode(),
-            "content-type": "application/x-www-form-urlencoded"}
+    return {
+        "x-twilio-signature": base64.b64encode(digest).decode(),
+        "content-type": "application/x-www-form-urlencoded",
+    }
 
 
 def parse(name: str) -> list:
@@ -84,15 +107,24 @@ def twilio(fake: FakeTwilio, http: httpx.AsyncClient) -> TwilioDriver:
 
 
 def text(content: str = "Your order ships today", recipient: str = "+15558675310", **fields) -> OutboundMessage:
-    return OutboundMessage(recipient_id=recipient, content_type=ContentType.text, content=content,
-                           **{"status_callback_url": WEBHOOK_URL, **fields})
+    return OutboundMessage(
+        recipient_id=recipient,
+        content_type=ContentType.text,
+        content=content,
+        **{"status_callback_url": WEBHOOK_URL, **fields},
+    )
 
 
 # --- signatures ----------------------------------------------------------------------------------------------
 
 DOCS_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-DOCS_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
-               ("From", "+14158675309"), ("To", "+18005551212")]
+DOCS_PARAMS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+]
 
 
 def test_signature_matches_twilios_documented_example():
@@ -113,8 +145,9 @@ def test_documented_example_passes_the_signature_check_and_is_then_refused_for_i
         docs.verify(urlencode(DOCS_PARAMS).encode(), headers, query="foo=1&bar=2")
 
 
-@pytest.mark.parametrize("name", ["sms_text.txt", "whatsapp_text.txt", "mms_three_media.txt",
-                                  "status_undelivered_30003.txt"])
+@pytest.mark.parametrize(
+    "name", ["sms_text.txt", "whatsapp_text.txt", "mms_three_media.txt", "status_undelivered_30003.txt"]
+)
 def test_request_signed_with_the_auth_token_over_the_public_url_is_accepted(name):
     body = fixture(name)
 
@@ -136,13 +169,17 @@ def test_signature_over_the_url_with_its_default_port_is_accepted(url):
     driver().verify(body, sign(body, url))
 
 
-@pytest.mark.parametrize(("headers", "body"), [
-    (sign(fixture("sms_text.txt"), token="0" * 32), fixture("sms_text.txt")),
-    (sign(fixture("sms_text.txt")), fixture("sms_text.txt").replace(b"arrived", b"shipped")),
-    (sign(fixture("sms_text.txt"), "http://127.0.0.1:8080/webhooks/twilio/1"), fixture("sms_text.txt")),
-    (sign(fixture("sms_text.txt"), "https://chathub.example.com/webhooks/twilio/2"), fixture("sms_text.txt")),
-    ({"x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}, fixture("sms_text.txt")),
-], ids=["other-token", "tampered-body", "url-behind-the-proxy", "other-channel-url", "garbage"])
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (sign(fixture("sms_text.txt"), token="0" * 32), fixture("sms_text.txt")),
+        (sign(fixture("sms_text.txt")), fixture("sms_text.txt").replace(b"arrived", b"shipped")),
+        (sign(fixture("sms_text.txt"), "http://127.0.0.1:8080/webhooks/twilio/1"), fixture("sms_text.txt")),
+        (sign(fixture("sms_text.txt"), "https://chathub.example.com/webhooks/twilio/2"), fixture("sms_text.txt")),
+        ({"x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}, fixture("sms_text.txt")),
+    ],
+    ids=["other-token", "tampered-body", "url-behind-the-proxy", "other-channel-url", "garbage"],
+)
 def test_wrong_signature_is_refused(headers, body):
     with pytest.raises(SignatureError, match="does not match"):
         driver().verify(body, headers)
@@ -181,10 +218,17 @@ def test_body_that_is_not_form_data_is_refused():
 
 # --- incoming messages ---------------------------------------------------------------------------------------
 
+
 def test_sms_becomes_a_text_message_from_the_phone_number():
-    assert parse("sms_text.txt") == [InboundMessage(
-        external_id="SM1f0e9d8c7b6a59483726150f1e2d3c4b", sender_id="+15558675310", content_type=ContentType.text,
-        content="Hi, my order #1042 hasn't arrived yet", sender_phone="+15558675310")]
+    assert parse("sms_text.txt") == [
+        InboundMessage(
+            external_id="SM1f0e9d8c7b6a59483726150f1e2d3c4b",
+            sender_id="+15558675310",
+            content_type=ContentType.text,
+            content="Hi, my order #1042 hasn't arrived yet",
+            sender_phone="+15558675310",
+        )
+    ]
 
 
 def test_whatsapp_sender_keeps_the_prefix_and_gives_phone_and_profile_name():
@@ -204,10 +248,13 @@ def test_mms_gives_one_message_per_media_with_the_body_as_first_caption():
     assert [(e.external_id, e.content_type, e.content) for e in events] == [
         (sid, ContentType.image, "Photos of the damage + the invoice"),
         (f"{sid}/1", ContentType.video, ""),
-        (f"{sid}/2", ContentType.file, "")]
-    assert [e.media for e in events] == [MediaRef(ref=f"{base}00", mime_type="image/jpeg"),
-                                         MediaRef(ref=f"{base}01", mime_type="video/mp4"),
-                                         MediaRef(ref=f"{base}02", mime_type="application/pdf")]
+        (f"{sid}/2", ContentType.file, ""),
+    ]
+    assert [e.media for e in events] == [
+        MediaRef(ref=f"{base}00", mime_type="image/jpeg"),
+        MediaRef(ref=f"{base}01", mime_type="video/mp4"),
+        MediaRef(ref=f"{base}02", mime_type="application/pdf"),
+    ]
     assert all(e.media_url is None and e.payload == {"media_group_id": sid} for e in events)
     assert {e.sender_id for e in events} == {"+12125551234"}
 
@@ -216,8 +263,10 @@ def test_whatsapp_voice_note_is_audio_still_at_twilio():
     [event] = parse("whatsapp_voice.txt")
 
     assert (event.content_type, event.content, event.media_mime_type) == (ContentType.audio, "", "audio/ogg")
-    assert event.media.ref == (f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/"
-                               "MM9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/Media/ME9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c00")
+    assert event.media.ref == (
+        f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/"
+        "MM9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/Media/ME9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c00"
+    )
     assert event.payload is None and event.media_url is None
 
 
@@ -225,8 +274,12 @@ def test_whatsapp_location_keeps_coordinates_label_and_address():
     [event] = parse("whatsapp_location.txt")
 
     assert event.content_type == ContentType.location
-    assert event.payload == {"latitude": 37.7879277, "longitude": -122.4075394, "name": "Our store",
-                             "address": "1 Market St, San Francisco, CA 94105"}
+    assert event.payload == {
+        "latitude": 37.7879277,
+        "longitude": -122.4075394,
+        "name": "Our store",
+        "address": "1 Market St, San Francisco, CA 94105",
+    }
 
 
 def test_whatsapp_button_reply_is_text_with_its_payload_and_the_replied_message():
@@ -257,19 +310,24 @@ def test_messages_are_never_edits_because_twilio_has_none():
 
 
 def test_older_webhooks_with_only_sms_sid_still_parse():
-    body = urlencode({"SmsSid": "SM1", "SmsStatus": "received", "From": "+15558675310", "Body": "hi",
-                      "AccountSid": ACCOUNT_SID}).encode()
+    body = urlencode(
+        {"SmsSid": "SM1", "SmsStatus": "received", "From": "+15558675310", "Body": "hi", "AccountSid": ACCOUNT_SID}
+    ).encode()
 
     assert driver().parse(body, {})[0].external_id == "SM1"
 
 
 # --- status callbacks ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "status"), [
-    ("status_sent.txt", MessageStatus.sent),
-    ("status_delivered.txt", MessageStatus.delivered),
-    ("status_read_whatsapp.txt", MessageStatus.read),
-])
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("status_sent.txt", MessageStatus.sent),
+        ("status_delivered.txt", MessageStatus.delivered),
+        ("status_read_whatsapp.txt", MessageStatus.read),
+    ],
+)
 def test_status_callback_becomes_a_receipt(name, status):
     assert parse(name) == [StatusUpdate(external_id=OUR_MESSAGE, status=status)]
 
@@ -285,8 +343,9 @@ def test_undelivered_sms_fails_with_the_code_and_plain_words():
     [update] = parse("status_undelivered_30003.txt")
 
     assert update.status == MessageStatus.failed
-    assert update.error == ("30003: The customer's phone is unreachable (switched off, out of coverage or unable "
-                            "to receive texts)")
+    assert update.error == (
+        "30003: The customer's phone is unreachable (switched off, out of coverage or unable to receive texts)"
+    )
 
 
 def test_whatsapp_outside_the_24_hour_window_fails_saying_a_template_is_needed():
@@ -297,10 +356,18 @@ def test_whatsapp_outside_the_24_hour_window_fails_saying_a_template_is_needed()
     assert "template" in update.error
 
 
-@pytest.mark.parametrize(("code", "words"), [
-    ("30004", "blocked"), ("30005", "unknown to the carrier"), ("30006", "landline"), ("30007", "spam"),
-    ("30008", "unknown reason"), ("21610", "replied STOP"), ("63003", "not a WhatsApp user"),
-])
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("30004", "blocked"),
+        ("30005", "unknown to the carrier"),
+        ("30006", "landline"),
+        ("30007", "spam"),
+        ("30008", "unknown reason"),
+        ("21610", "replied STOP"),
+        ("63003", "not a WhatsApp user"),
+    ],
+)
 def test_failed_status_explains_the_common_codes(code, words):
     body = fixture("status_undelivered_30003.txt").replace(b"ErrorCode=30003", f"ErrorCode={code}".encode())
 
@@ -312,8 +379,10 @@ def test_failed_status_explains_the_common_codes(code, words):
 def test_unknown_error_code_keeps_twilios_message_or_links_the_docs():
     body = fixture("status_undelivered_30003.txt").replace(b"ErrorCode=30003", b"ErrorCode=39999")
 
-    assert driver().parse(body, {})[0].error == \
-        "39999: Twilio reported error 39999 (see https://www.twilio.com/docs/api/errors/39999)"
+    assert (
+        driver().parse(body, {})[0].error
+        == "39999: Twilio reported error 39999 (see https://www.twilio.com/docs/api/errors/39999)"
+    )
     assert driver().parse(body + b"&ErrorMessage=Carrier+said+no", {})[0].error == "39999: Carrier said no"
 
 
@@ -325,16 +394,20 @@ def test_failed_status_without_a_code_still_says_so():
 
 # --- malformed requests --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "names"), [
-    (b"From=%2B15558675310&Body=hi", "'MessageSid'"),
-    (b"MessageSid=SM1&Body=hi", "'From'"),
-    (b"MessageSid=SM1&From=%2B1555&NumMedia=two", "NumMedia"),
-    (b"MessageSid=SM1&From=%2B1555&NumMedia=2&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm", "'MediaUrl1'"),
-    (b"MessageSid=SM1&From=%2B1555&Latitude=north&Longitude=1", "numbers"),
-    (b"MessageSid=SM1&From=%2B1555&Latitude=91&Longitude=1", "out of range"),
-    (b"\xff\xfe", "form data"),
-    (b'{"MessageSid": "SM1"}', "form data"),
-])
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        (b"From=%2B15558675310&Body=hi", "'MessageSid'"),
+        (b"MessageSid=SM1&Body=hi", "'From'"),
+        (b"MessageSid=SM1&From=%2B1555&NumMedia=two", "NumMedia"),
+        (b"MessageSid=SM1&From=%2B1555&NumMedia=2&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm", "'MediaUrl1'"),
+        (b"MessageSid=SM1&From=%2B1555&Latitude=north&Longitude=1", "numbers"),
+        (b"MessageSid=SM1&From=%2B1555&Latitude=91&Longitude=1", "out of range"),
+        (b"\xff\xfe", "form data"),
+        (b'{"MessageSid": "SM1"}', "form data"),
+    ],
+)
 def test_malformed_request_is_refused_naming_the_problem(body, names):
     with pytest.raises(InvalidPayload, match=names):
         driver().parse(body, {})
@@ -342,15 +415,21 @@ def test_malformed_request_is_refused_naming_the_problem(body, names):
 
 # --- sending -------------------------------------------------------------------------------------------------
 
+
 async def test_text_goes_to_messages_json_with_basic_auth_and_status_callback(fake, twilio):
     sid = await twilio.send(text("Price: <10 & *50%* off_"))
 
     [request] = fake.requests_to("messages")
     assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-    assert request.headers["authorization"] == "Basic " + base64.b64encode(
-        f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-    assert request.form == {"To": ["+15558675310"], "From": [OUR_NUMBER], "Body": ["Price: <10 & *50%* off_"],
-                            "StatusCallback": [WEBHOOK_URL]}
+    assert (
+        request.headers["authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    )
+    assert request.form == {
+        "To": ["+15558675310"],
+        "From": [OUR_NUMBER],
+        "Body": ["Price: <10 & *50%* off_"],
+        "StatusCallback": [WEBHOOK_URL],
+    }
     assert sid.startswith("SM") and len(sid) == 34
 
 
@@ -383,8 +462,9 @@ async def test_attachment_goes_as_its_public_link_with_the_text_as_caption(fake,
     link = "https://chathub.example.com/media/public/7/1900000000/abc"
     media = OutboundMedia(path=tmp_path / "a.jpg", mime_type="image/jpeg", file_name="a.jpg", public_url=link)
 
-    sid = await twilio.send(OutboundMessage(recipient_id="+15558675310", content_type=ContentType.image,
-                                            content="The receipt", media=media))
+    sid = await twilio.send(
+        OutboundMessage(recipient_id="+15558675310", content_type=ContentType.image, content="The receipt", media=media)
+    )
 
     form = fake.requests_to("messages")[0].form
     assert (form["MediaUrl"], form["Body"]) == ([link], ["The receipt"])
@@ -393,16 +473,29 @@ async def test_attachment_goes_as_its_public_link_with_the_text_as_caption(fake,
 
 
 async def test_media_url_given_through_the_api_is_passed_on_without_an_empty_body(fake, twilio):
-    await twilio.send(OutboundMessage(recipient_id="+15558675310", content_type=ContentType.file,
-                                      media_url="https://files.example.com/manual.pdf"))
+    await twilio.send(
+        OutboundMessage(
+            recipient_id="+15558675310", content_type=ContentType.file, media_url="https://files.example.com/manual.pdf"
+        )
+    )
 
-    assert fake.requests_to("messages")[0].form == {"To": ["+15558675310"], "From": [OUR_NUMBER],
-                                                    "MediaUrl": ["https://files.example.com/manual.pdf"]}
+    assert fake.requests_to("messages")[0].form == {
+        "To": ["+15558675310"],
+        "From": [OUR_NUMBER],
+        "MediaUrl": ["https://files.example.com/manual.pdf"],
+    }
 
 
-@pytest.mark.parametrize("public_url", [None, "http://127.0.0.1:8080/media/public/7/1900000000/abc",
-                                        "http://localhost:8080/media/public/7", "http://10.0.0.5/media/public/7",
-                                        "http://chathub:8080/media/public/7"])
+@pytest.mark.parametrize(
+    "public_url",
+    [
+        None,
+        "http://127.0.0.1:8080/media/public/7/1900000000/abc",
+        "http://localhost:8080/media/public/7",
+        "http://10.0.0.5/media/public/7",
+        "http://chathub:8080/media/public/7",
+    ],
+)
 async def test_attachment_without_a_public_link_is_refused_before_calling_twilio(fake, twilio, tmp_path, public_url):
     media = OutboundMedia(path=tmp_path / "a.jpg", mime_type="image/jpeg", file_name="a.jpg", public_url=public_url)
 
@@ -416,7 +509,8 @@ async def test_status_callback_twilio_could_not_reach_is_left_out(fake, twilio):
     await twilio.send(text(status_callback_url="http://127.0.0.1:8080/webhooks/twilio/1"))
 
     assert [r.form["Body"] for r in fake.requests_to("messages") if "StatusCallback" not in r.form] == [
-        ["Your order ships today"]] * 2
+        ["Your order ships today"]
+    ] * 2
 
 
 async def test_rate_limit_is_retryable_after_twilios_wait(fake, twilio):
@@ -463,24 +557,33 @@ async def test_rejected_auth_token_is_a_credentials_error(fake, http):
 
 
 async def test_customer_who_replied_stop_is_a_permanent_error_saying_start(fake, twilio):
-    fake.script.queue("messages", 400, twilio_error(
-        21610, "Attempt to send to unsubscribed recipient"))
+    fake.script.queue("messages", 400, twilio_error(21610, "Attempt to send to unsubscribed recipient"))
 
     with pytest.raises(PermanentError) as caught:
         await twilio.send(text())
-    assert str(caught.value) == ("21610: The customer replied STOP and has unsubscribed; they must text START "
-                                 "before you can message them again")
+    assert str(caught.value) == (
+        "21610: The customer replied STOP and has unsubscribed; they must text START before you can message them again"
+    )
     assert caught.value.code == "21610" and not isinstance(caught.value, CredentialsError)
 
 
-@pytest.mark.parametrize(("code", "twilio_message", "words"), [
-    (21211, "The 'To' number +1555 is not a valid phone number.", "not a valid phone number"),
-    (21614, "'To' number is not a valid mobile number", "not a mobile number"),
-    (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
-     "Geo permissions"),
-    (63016, "Failed to send freeform message because you are outside the allowed window.", "approved WhatsApp "
-                                                                                              "template"),
-])
+@pytest.mark.parametrize(
+    ("code", "twilio_message", "words"),
+    [
+        (21211, "The 'To' number +1555 is not a valid phone number.", "not a valid phone number"),
+        (21614, "'To' number is not a valid mobile number", "not a mobile number"),
+        (
+            21408,
+            "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
+            "Geo permissions",
+        ),
+        (
+            63016,
+            "Failed to send freeform message because you are outside the allowed window.",
+            "approved WhatsApp template",
+        ),
+    ],
+)
 async def test_refusals_are_permanent_in_plain_words(fake, twilio, code, twilio_message, words):
     fake.script.queue("messages", 400, twilio_error(code, twilio_message))
 
@@ -519,6 +622,7 @@ async def test_typing_is_not_supported_and_calls_nothing(fake, twilio):
 
 # --- media ---------------------------------------------------------------------------------------------------
 
+
 async def test_media_is_fetched_with_basic_auth_and_the_cdn_never_sees_the_token(fake, twilio):
     fake.add_media("ME01", b"\xff\xd8jpeg-bytes", "image/jpeg")
 
@@ -532,16 +636,20 @@ async def test_media_is_fetched_with_basic_auth_and_the_cdn_never_sees_the_token
 
 
 async def test_media_from_a_parsed_webhook_round_trips(fake, twilio):
-    body = fixture("mms_three_media.txt").replace(b"https%3A%2F%2Fapi.twilio.com",
-                                                  fake.base_url.replace(":", "%3A").replace("/", "%2F").encode())
+    body = fixture("mms_three_media.txt").replace(
+        b"https%3A%2F%2Fapi.twilio.com", fake.base_url.replace(":", "%3A").replace("/", "%2F").encode()
+    )
     events = twilio.parse(body, {})
     for index, event in enumerate(events):
         fake.add_media(event.media.ref.rsplit("/", 1)[1], f"file {index}".encode(), event.media.mime_type)
 
     fetched = [await twilio.fetch_media(event.media) for event in events]
 
-    assert [(f.data, f.mime_type) for f in fetched] == [(b"file 0", "image/jpeg"), (b"file 1", "video/mp4"),
-                                                        (b"file 2", "application/pdf")]
+    assert [(f.data, f.mime_type) for f in fetched] == [
+        (b"file 0", "image/jpeg"),
+        (b"file 1", "video/mp4"),
+        (b"file 2", "application/pdf"),
+    ]
 
 
 async def test_media_over_the_limit_is_refused(fake, http):
@@ -584,6 +692,7 @@ async def test_credentials_are_never_sent_to_a_host_that_is_not_twilio(fake, twi
 
 # --- webhook registration and health -------------------------------------------------------------------------
 
+
 async def test_webhook_is_pasted_by_the_admin_so_register_does_nothing(fake, twilio):
     assert await twilio.register_webhook() is None
     assert fake.requests == []
@@ -619,41 +728,56 @@ async def test_health_says_when_twilio_cannot_be_reached(http):
 
 # --- capabilities and config ---------------------------------------------------------------------------------
 
+
 def test_capabilities_are_what_twilio_messaging_can_send():
     caps = TwilioDriver.capabilities
-    assert caps.content_types == {ContentType.text, ContentType.image, ContentType.audio, ContentType.video,
-                                  ContentType.file}
+    assert caps.content_types == {
+        ContentType.text,
+        ContentType.image,
+        ContentType.audio,
+        ContentType.video,
+        ContentType.file,
+    }
     assert (caps.max_text_length, caps.supports_receipts) == (1600, True)
     assert TwilioDriver.default_api_base_url == "https://api.twilio.com"
     assert TwilioDriver.check_outbound(ContentType.text, "x" * 1600) is None
     assert "1601" in TwilioDriver.check_outbound(ContentType.text, "x" * 1601)
-    assert TwilioDriver.check_outbound(ContentType.location, "", payload={"latitude": 1, "longitude": 2}) \
+    assert (
+        TwilioDriver.check_outbound(ContentType.location, "", payload={"latitude": 1, "longitude": 2})
         == "twilio channels cannot send location messages"
+    )
 
 
 def test_validate_config_strips_and_fills_the_optional_service():
-    config = TwilioDriver.validate_config({"account_sid": f" {ACCOUNT_SID} ", "auth_token": f"{AUTH_TOKEN}\n",
-                                           "from_number": " whatsapp:+14155238886 "})
+    config = TwilioDriver.validate_config(
+        {"account_sid": f" {ACCOUNT_SID} ", "auth_token": f"{AUTH_TOKEN}\n", "from_number": " whatsapp:+14155238886 "}
+    )
 
-    assert config == {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": "whatsapp:+14155238886",
-                      "messaging_service_sid": ""}
+    assert config == {
+        "account_sid": ACCOUNT_SID,
+        "auth_token": AUTH_TOKEN,
+        "from_number": "whatsapp:+14155238886",
+        "messaging_service_sid": "",
+    }
 
 
-@pytest.mark.parametrize(("changes", "names"), [
-    ({"account_sid": ""}, "account_sid"),
-    ({"account_sid": "AC123"}, "account_sid"),
-    ({"account_sid": "SK" + "0" * 32}, "account_sid"),
-    ({"auth_token": ""}, "auth_token"),
-    ({"auth_token": None}, "auth_token"),
-    ({"auth_token": "abc def"}, "auth_token"),
-    ({"from_number": ""}, "from_number"),
-    ({"from_number": "5551234567"}, "from_number"),
-    ({"from_number": "sms:+15551234567"}, "from_number"),
-    ({"from_number": 15551234567}, "from_number"),
-    ({"messaging_service_sid": "MG123"}, "messaging_service_sid"),
-    ({"status_callback": "https://x.example"}, "no setting 'status_callback'"),
-])
+@pytest.mark.parametrize(
+    ("changes", "names"),
+    [
+        ({"account_sid": ""}, "account_sid"),
+        ({"account_sid": "AC123"}, "account_sid"),
+        ({"account_sid": "SK" + "0" * 32}, "account_sid"),
+        ({"auth_token": ""}, "auth_token"),
+        ({"auth_token": None}, "auth_token"),
+        ({"auth_token": "abc def"}, "auth_token"),
+        ({"from_number": ""}, "from_number"),
+        ({"from_number": "5551234567"}, "from_number"),
+        ({"from_number": "sms:+15551234567"}, "from_number"),
+        ({"from_number": 15551234567}, "from_number"),
+        ({"messaging_service_sid": "MG123"}, "messaging_service_sid"),
+        ({"status_callback": "https://x.example"}, "no setting 'status_callback'"),
+    ],
+)
 def test_validate_config_refuses_bad_values_naming_the_key(changes, names):
     with pytest.raises(ValueError, match=names):
         TwilioDriver.validate_config({**CONFIG, **changes})
-

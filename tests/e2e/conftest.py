@@ -1,6 +1,7 @@
 """Real-browser tests: the app runs as its own process (`python main.py`) on a free 127.0.0.1 port, and
 Debian's headless Chromium drives it through chromedriver. Screenshots land in test-artifacts/.
 A missing browser fails these tests: it never skips them."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -24,8 +25,16 @@ ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHATHUB_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHATHUB_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync", "--window-size=1400,900"]
+CHROME_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--window-size=1400,900",
+]
 ADMIN = ("admin@example.com", "Admin-pass-1")
 
 
@@ -40,11 +49,18 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST" and not k.startswith("CHATHUB_")}
-        env.update(CHATHUB_DATA_DIR=str(data_dir), CHATHUB_PORT=str(self.port), CHATHUB_HOST="127.0.0.1",
-                   CHATHUB_ADMIN_EMAIL=ADMIN[0], CHATHUB_ADMIN_PASSWORD=ADMIN[1], **settings)
+        env.update(
+            CHATHUB_DATA_DIR=str(data_dir),
+            CHATHUB_PORT=str(self.port),
+            CHATHUB_HOST="127.0.0.1",
+            CHATHUB_ADMIN_EMAIL=ADMIN[0],
+            CHATHUB_ADMIN_PASSWORD=ADMIN[1],
+            **settings,
+        )
         self.log = data_dir.parent / "server.log"
-        self.process = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env,
-                                        stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "main.py"], cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
@@ -80,8 +96,10 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 def new_browser(*, logging: bool = False) -> WebDriver:
     """Headless Chromium; with `logging`, its console can be read with `driver.get_log("browser")`."""
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail(f"real-browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium "
-                    "chromium-driver; .ci/run installs them)")
+        pytest.fail(
+            f"real-browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium "
+            "chromium-driver; .ci/run installs them)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in CHROME_ARGS:
@@ -108,9 +126,12 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 def wait_for(driver: WebDriver, condition, timeout: float = 10.0):
     # A redraw can replace an element between finding and reading it: look again on the next poll.
-    return WebDriverWait(driver, timeout, poll_frequency=0.05,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda d: condition(d))
+    return WebDriverWait(
+        driver,
+        timeout,
+        poll_frequency=0.05,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(lambda d: condition(d))
 
 
 def text_on_page(text: str):

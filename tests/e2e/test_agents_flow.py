@@ -1,4 +1,5 @@
 """The Agents page in a real browser: what a dialog confirms reaches the tab after the dialog closed."""
+
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By

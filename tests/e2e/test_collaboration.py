@@ -1,5 +1,6 @@
 """Two agents in two browsers: typing, collision warning, live ticks; and catching up after a dropped
 connection."""
+
 import time
 
 import httpx
@@ -11,9 +12,14 @@ BOB = ("bob@example.com", "Bob-pass-12")
 
 
 def _create_bob(server) -> None:
-    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()["token"]
-    response = httpx.post(f"{server.url}/api/v1/agents", headers={"Authorization": f"Bearer {token}"},
-                          json={"email": BOB[0], "password": BOB[1], "name": "Bob", "role": "agent"})
+    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()[
+        "token"
+    ]
+    response = httpx.post(
+        f"{server.url}/api/v1/agents",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"email": BOB[0], "password": BOB[1], "name": "Bob", "role": "agent"},
+    )
     assert response.status_code == 201, response.text
 
 

@@ -1,6 +1,7 @@
 """A thread full of hostile customer payloads (tests/hostile.py: every line break, code fences, forms,
 styles, images and `javascript:` links aimed at a listener on 127.0.0.1) opened in a real browser: the
 payloads appear as literal text, nothing of them is added to the page, and the listener hears nothing."""
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,9 @@ def hostile_thread(server: LiveServer, listener: str) -> tuple[int, int]:
     while time.monotonic() < deadline:
         found = httpx.get(f"{server.url}/api/v1/conversations", headers=headers).json()["items"]
         if found:
-            messages = httpx.get(f"{server.url}/api/v1/conversations/{found[0]['id']}/messages",
-                                 params={"limit": 100}, headers=headers).json()["items"]
+            messages = httpx.get(
+                f"{server.url}/api/v1/conversations/{found[0]['id']}/messages", params={"limit": 100}, headers=headers
+            ).json()["items"]
             if len(messages) == len(bodies) and all(m["media_status"] != "pending" for m in messages):
                 return found[0]["id"], len(messages)
         time.sleep(0.1)
@@ -47,8 +49,9 @@ def open_every_raw_payload(browser: WebDriver) -> None:
     assert len(headers) == len(LINE_BREAKS)
     for header in headers:  # clicked by script: whatever a payload might lay over the page cannot catch it
         browser.execute_script("arguments[0].click()", header)
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".q-expansion-item--expanded"))
-             == len(LINE_BREAKS))
+    wait_for(
+        browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".q-expansion-item--expanded")) == len(LINE_BREAKS)
+    )
 
 
 def test_hostile_payloads_appear_as_text_and_add_nothing_to_the_page(server, browser):
@@ -65,13 +68,23 @@ def test_hostile_payloads_appear_as_text_and_add_nothing_to_the_page(server, bro
         assert [e for e in active if e[0] == "input" and e[4] == "password"] == []
         assert [e for e in active if "hostile" in str(e[3])] == []
         assert [e for e in active if e[1].lower().lstrip().startswith("javascript:")] == []
-        assert [e for e in active if e[0] in ("img", "style", "link", "script")
-                and (listener.base_url in e[1] or listener.base_url in e[2])] == []
+        assert [
+            e
+            for e in active
+            if e[0] in ("img", "style", "link", "script") and (listener.base_url in e[1] or listener.base_url in e[2])
+        ] == []
         assert [e for e in active if e[0] == "img" and not e[1].startswith(("/", server.url))] == []
         assert [url for url in browser.execute_script(FETCHED_JS) if not url.startswith(server.url)] == []
         body_text = browser.find_element(By.TAG_NAME, "body").text
-        for literal in ("<form class='hostile-form'", "<img class='hostile-img'", "<style>@import url(",
-                        "href='javascript:alert(1)'", "</script><script>fetch(", "{{ 7*7 }}", "```"):
+        for literal in (
+            "<form class='hostile-form'",
+            "<img class='hostile-img'",
+            "<style>@import url(",
+            "href='javascript:alert(1)'",
+            "</script><script>fetch(",
+            "{{ 7*7 }}",
+            "```",
+        ):
             assert literal in body_text, literal
         assert "loopback address" in body_text and f"{listener.base_url}/tracking.png" in body_text
 

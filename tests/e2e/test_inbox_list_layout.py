@@ -1,5 +1,6 @@
 """The conversation list keeps to its column at a small laptop's and a phone's width: long previews and names
 truncate inside their row, every row's time and unread badge stay visible, and the filters show whole labels."""
+
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
@@ -37,25 +38,46 @@ return [...document.querySelectorAll('.q-select .q-field__native')].map((field) 
 
 
 def _seed_long_previews(server) -> None:
-    texts = [f"My parcel {LONG_WORD} has not arrived and nobody answers the phone at the depot",
-             LONG_WORD + LONG_WORD, "Short one"]
+    texts = [
+        f"My parcel {LONG_WORD} has not arrived and nobody answers the phone at the depot",
+        LONG_WORD + LONG_WORD,
+        "Short one",
+    ]
     for number, text in enumerate(texts):
-        assert server.post_webhook({"from": f"+1555010{number}", "message": text, "message_id": f"long-{number}",
-                                    "name": LONG_NAME if number else "Ann"}).status_code == 200
-    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()["token"]
+        assert (
+            server.post_webhook(
+                {
+                    "from": f"+1555010{number}",
+                    "message": text,
+                    "message_id": f"long-{number}",
+                    "name": LONG_NAME if number else "Ann",
+                }
+            ).status_code
+            == 200
+        )
+    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()[
+        "token"
+    ]
     headers = {"Authorization": f"Bearer {token}"}
     conversation = httpx.get(f"{server.url}/api/v1/conversations", params={"q": "Short"}, headers=headers).json()
     # a normal reply, long as replies are; and the customer writes again, so the row has an unread badge
-    reply = httpx.post(f"{server.url}/api/v1/conversations/{conversation['items'][0]['id']}/messages", headers=headers,
-                       json={"content": "Thanks for waiting, we have checked with the courier and the parcel "
-                                        "will be with you tomorrow morning before noon, " + LONG_WORD})
+    reply = httpx.post(
+        f"{server.url}/api/v1/conversations/{conversation['items'][0]['id']}/messages",
+        headers=headers,
+        json={
+            "content": "Thanks for waiting, we have checked with the courier and the parcel "
+            "will be with you tomorrow morning before noon, " + LONG_WORD
+        },
+    )
     assert reply.status_code == 201, reply.text
     server.post_webhook({"from": "+15550102", "message": "Great, thanks! " + LONG_WORD, "message_id": "long-again"})
 
 
 def _use_viewport(browser, width: int, height: int) -> None:
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -84,7 +106,9 @@ def test_the_list_filters_show_their_whole_labels(server, browser, width, height
     assert all(whole for _, whole in labels), labels
     for select, option in ((0, "Resolved"), (2, "Assigned to me")):  # the longest labels
         browser.find_elements(By.CSS_SELECTOR, ".q-select")[select].click()
-        wait_for(browser, lambda d: d.find_elements(By.XPATH, f"//*[contains(@class, 'q-item')][.//*[text()='{option}']]"))
+        wait_for(
+            browser, lambda d: d.find_elements(By.XPATH, f"//*[contains(@class, 'q-item')][.//*[text()='{option}']]")
+        )
         browser.find_element(By.XPATH, f"//*[contains(@class, 'q-item')][.//*[text()='{option}']]").click()
         wait_for(browser, lambda d: option in [text for text, _ in d.execute_script(FILTER_LABELS)])
     labels = browser.execute_script(FILTER_LABELS)

@@ -1,5 +1,6 @@
 """The inbox by keyboard alone, in a real browser: j/k and Alt+↓/↑ move through the list, r replies, e resolves,
 / searches, ? lists the shortcuts; keys typed into a field stay in the field."""
+
 from __future__ import annotations
 
 from selenium.webdriver.common.action_chains import ActionChains
@@ -51,9 +52,16 @@ def test_keyboard_only_the_agent_opens_the_second_conversation_replies_and_resol
     wait_for(browser, thread_shows("We have sent it again."))
     wait_for(browser, lambda d: focused(d) != "reply")  # sent: the next key is a shortcut again
     press(browser, "e")
-    wait_for(browser, lambda d: d.execute_script(  # read in one step: the header is redrawn as it changes
-        "const chip = document.querySelector('.inbox-thread .conversation-status');"
-        "return chip && chip.textContent.trim().toLowerCase()") == "resolved")
+    wait_for(
+        browser,
+        lambda d: (
+            d.execute_script(  # read in one step: the header is redrawn as it changes
+                "const chip = document.querySelector('.inbox-thread .conversation-status');"
+                "return chip && chip.textContent.trim().toLowerCase()"
+            )
+            == "resolved"
+        ),
+    )
     screenshot(browser, "keyboard-resolved")
     assert browser.current_url.endswith(f"/conversations/{second}")
 

@@ -1,5 +1,6 @@
 """The page policy in a real browser: ChatHub works under its content security policy (the live socket, the
 inbox, a reply), the browser reports no violation, and another site's frame of a ChatHub page stays empty."""
+
 from __future__ import annotations
 
 import threading
@@ -60,8 +61,10 @@ def test_another_site_cannot_frame_a_chathub_page(server, other_site, logging_br
     logging_browser.get(other_site)
     wait_for(logging_browser, text_on_page("Other site"))
     refusals = []
-    wait_for(logging_browser, lambda d: refusals.extend(m for m in policy_violations(d) if "frame-ancestors" in m)
-             or refusals)
+    wait_for(
+        logging_browser,
+        lambda d: refusals.extend(m for m in policy_violations(d) if "frame-ancestors" in m) or refusals,
+    )
     logging_browser.switch_to.frame(logging_browser.find_element(By.ID, "framed"))
     assert not logging_browser.find_elements(By.CSS_SELECTOR, "input[type=password]")
     logging_browser.switch_to.default_content()

@@ -1,5 +1,6 @@
 """Sign-in in a real browser: a hostile `next` keeps the browser on ChatHub, and a session cookie copied
 before sign-in is not signed in afterwards."""
+
 from __future__ import annotations
 
 import threading
@@ -38,16 +39,23 @@ def elsewhere() -> Iterator[tuple[str, list[str]]]:
     listener.server_close()
 
 
-@pytest.mark.parametrize("next_template", ["/%5C{host}/phish", "/%09/{host}/phish", "/\\{host}/phish",
-                                           "//{host}/phish", "/%2F/{host}/phish"])
+@pytest.mark.parametrize(
+    "next_template", ["/%5C{host}/phish", "/%09/{host}/phish", "/\\{host}/phish", "//{host}/phish", "/%2F/{host}/phish"]
+)
 def test_a_hostile_next_keeps_the_browser_on_chathub(server, browser, elsewhere, next_template: str):
     host, hits = elsewhere
     browser.get(f"{server.url}/signin?next={next_template.format(host=host)}")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=email]"))
     browser.find_element(By.CSS_SELECTOR, "input[type=email]").send_keys(ADMIN[0])
     browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(ADMIN[1] + "\n")
-    wait_for(browser, lambda d: urlsplit(d.current_url).path == "/" and "Webhook logs" in d.page_source
-             or urlsplit(d.current_url).netloc == host)
+    wait_for(
+        browser,
+        lambda d: (
+            urlsplit(d.current_url).path == "/"
+            and "Webhook logs" in d.page_source
+            or urlsplit(d.current_url).netloc == host
+        ),
+    )
     assert urlsplit(browser.current_url).netloc == urlsplit(server.url).netloc, browser.current_url
     assert hits == []
 
@@ -62,5 +70,6 @@ def test_a_cookie_copied_before_sign_in_is_not_signed_in_afterwards(server, brow
 
     def page_for(cookie: str) -> httpx.Response:
         return httpx.get(f"{server.url}/profile", cookies={"session": cookie}, follow_redirects=False, timeout=10)
+
     assert page_for(signed_in).status_code == 200
     assert page_for(planted).is_redirect and page_for(planted).headers["location"].startswith("/signin")

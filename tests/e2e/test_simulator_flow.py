@@ -1,5 +1,6 @@
 """The simulator panel round trip in real browsers: a tester plays a customer, an agent answers, the
 answer arrives on the fake phone."""
+
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import new_browser, screenshot, sign_in, text_on_page, wait_for

@@ -2,6 +2,7 @@
 the Channels page (ChatHub registers its webhook), check the connection, receive a customer's photo, and
 answer with a photo of one's own from the composer. The request Telegram received is kept in
 test-artifacts/ for the record."""
+
 from __future__ import annotations
 
 import json
@@ -33,26 +34,34 @@ def fill(browser, label: str, text: str) -> None:
     field.send_keys(text)
 
 
-def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_one(telegram_server, browser,
-                                                                                  tmp_path: Path):
+def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_one(
+    telegram_server, browser, tmp_path: Path
+):
     server = telegram_server
     with FakeTelegram() as fake:
-        fake.add_file("AgACAgIAAxkBAAIBlarge", (ROOT / "tests/e2e/fixtures/parcel.png").read_bytes(),
-                      file_path="photos/file_1.png")
+        fake.add_file(
+            "AgACAgIAAxkBAAIBlarge",
+            (ROOT / "tests/e2e/fixtures/parcel.png").read_bytes(),
+            file_path="photos/file_1.png",
+        )
         sign_in(browser, server)
         browser.get(f"{server.url}/channels")
         wait_for(browser, text_on_page("Add channel"))
         browser.find_element(By.XPATH, "//button[.//*[text()='Add channel']]").click()
         wait_for(browser, text_on_page("Add a channel"))
         browser.find_element(By.XPATH, "//label[.//*[text()='Type']]").click()
-        wait_for(browser, lambda d: d.find_elements(By.XPATH, "//div[contains(@class,'q-item')][.//*[text()='Telegram']]"))
+        wait_for(
+            browser, lambda d: d.find_elements(By.XPATH, "//div[contains(@class,'q-item')][.//*[text()='Telegram']]")
+        )
         browser.find_element(By.XPATH, "//div[contains(@class,'q-item')][.//*[text()='Telegram']]").click()
         wait_for(browser, text_on_page("Bot token"))
         fill(browser, "Name", "Support bot")
         fill(browser, "API base URL (optional)", fake.base_url)
         fill(browser, "Bot token", TOKEN)
         screenshot(browser, "telegram-1-add-channel")
-        browser.find_element(By.XPATH, "//button[.//*[text()='Add channel']][ancestor::*[contains(@class,'q-dialog')]]").click()
+        browser.find_element(
+            By.XPATH, "//button[.//*[text()='Add channel']][ancestor::*[contains(@class,'q-dialog')]]"
+        ).click()
         wait_for(browser, text_on_page("Support bot saved"))
 
         (registration,) = fake.calls_to("setWebhook")
@@ -65,16 +74,25 @@ def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_o
         screenshot(browser, "telegram-2-channel-health")
 
         update = json.loads((FIXTURES / "photo_album.json").read_text())
-        answer = httpx.post(f"{server.url}/webhooks/telegram/2", json=update, timeout=10,
-                            headers={"X-Telegram-Bot-Api-Secret-Token": fake.webhook_secret})
+        answer = httpx.post(
+            f"{server.url}/webhooks/telegram/2",
+            json=update,
+            timeout=10,
+            headers={"X-Telegram-Bot-Api-Secret-Token": fake.webhook_secret},
+        )
         assert answer.status_code == 200, answer.text
         browser.get(server.url)
         wait_for(browser, text_on_page("Ann Lee"))
         browser.find_element(By.XPATH, "//*[contains(@class, 'nicegui-link')][.//*[text()='Ann Lee']]").click()
         wait_for(browser, lambda d: "/conversations/" in d.current_url)
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "img[src='/media/1']"), timeout=15)
-        wait_for(browser, lambda d: d.execute_script(
-            "const i = document.querySelector(\"img[src='/media/1']\"); return i && i.complete && i.naturalWidth > 0"))
+        wait_for(
+            browser,
+            lambda d: d.execute_script(
+                "const i = document.querySelector(\"img[src='/media/1']\");"
+                " return i && i.complete && i.naturalWidth > 0"
+            ),
+        )
 
         upload = browser.find_element(By.CSS_SELECTOR, "input[type=file]")
         upload.send_keys(str(ROOT / "tests/e2e/fixtures/label.png"))
@@ -82,8 +100,13 @@ def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_o
         browser.find_element(By.TAG_NAME, "textarea").send_keys("Here is your return label <b>_print it_</b>\n")
         wait_for(browser, lambda d: fake.calls_to("sendPhoto"), timeout=15)
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".status-sent"), timeout=15)
-        wait_for(browser, lambda d: d.execute_script(  # the reply's photo, served by ChatHub, has loaded
-            "const i = document.querySelector(\"img[src='/media/2']\"); return i && i.complete && i.naturalWidth > 0"))
+        wait_for(
+            browser,
+            lambda d: d.execute_script(  # the reply's photo, served by ChatHub, has loaded
+                "const i = document.querySelector(\"img[src='/media/2']\");"
+                " return i && i.complete && i.naturalWidth > 0"
+            ),
+        )
         screenshot(browser, "telegram-3-thread")
 
     (sent,) = fake.calls_to("sendPhoto")
@@ -92,5 +115,8 @@ def test_a_telegram_channel_set_up_in_the_ui_receives_a_photo_and_answers_with_o
     request = fake.requests_to("sendPhoto")[0]
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "telegram-sendPhoto-request.txt").write_text(
-        f"{request.method} {request.path}\n" + "".join(f"{k}: {v}\n" for k, v in request.headers.items())
-        + "\n" + request.body.decode("utf-8", errors="replace")[:1500])
+        f"{request.method} {request.path}\n"
+        + "".join(f"{k}: {v}\n" for k, v in request.headers.items())
+        + "\n"
+        + request.body.decode("utf-8", errors="replace")[:1500]
+    )

@@ -1,5 +1,6 @@
 """The thread header in a real browser at phone, small-laptop and desktop widths: nothing overlaps, every
 action works, the customer panel is reachable."""
+
 import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -19,13 +20,21 @@ return [...parts].filter(e => e.getClientRects().length && e.offsetWidth > 0)
 
 
 def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
-    return [(a["what"], b["what"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-            if a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5
-            and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5]
+    return [
+        (a["what"], b["what"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["left"] < b["right"] - 0.5
+        and b["left"] < a["right"] - 0.5
+        and a["top"] < b["bottom"] - 0.5
+        and b["top"] < a["bottom"] - 0.5
+    ]
 
 
 def _api(server) -> dict[str, str]:
-    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()["token"]
+    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()[
+        "token"
+    ]
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -65,8 +74,11 @@ def test_nothing_in_the_thread_header_overlaps_at_1024(server, browser):
     boxes = browser.execute_script(HEADER_BOXES)
     screenshot(browser, "header-1024-open")
     assert len(boxes) >= 4 and _overlapping(boxes) == []
-    httpx.patch(f"{server.url}/api/v1/conversations/1", headers=headers,
-                json={"status": "snoozed", "snoozed_until": "2031-01-07T09:00:00Z"}).raise_for_status()
+    httpx.patch(
+        f"{server.url}/api/v1/conversations/1",
+        headers=headers,
+        json={"status": "snoozed", "snoozed_until": "2031-01-07T09:00:00Z"},
+    ).raise_for_status()
     wait_for(browser, text_on_page("Snoozed until"))
     boxes = browser.execute_script(HEADER_BOXES)
     screenshot(browser, "header-1024-snoozed")
@@ -86,8 +98,10 @@ def test_on_a_phone_an_agent_assigns_snoozes_and_resolves_through_the_header(ser
     _menu(browser, "Snooze…")
     screenshot(browser, "phone-3-snooze-dialog")
     _click(browser, "//button[.//*[starts-with(text(), 'Tomorrow morning')]]")
-    wait_for(browser, lambda d: "Snoozed until" in " ".join(
-        n.text for n in d.find_elements(By.CSS_SELECTOR, ".q-notification")))
+    wait_for(
+        browser,
+        lambda d: "Snoozed until" in " ".join(n.text for n in d.find_elements(By.CSS_SELECTOR, ".q-notification")),
+    )
     wait_for(browser, lambda d: "Snoozed until" in d.find_element(By.CSS_SELECTOR, ".thread-header").text)
     screenshot(browser, "phone-4-snoozed")
     assert _conversation(server, headers)["status"] == "snoozed"

@@ -1,5 +1,6 @@
 """Opening a conversation from the inbox list swaps only the thread, in a real browser: the list keeps its loaded
 rows and its scroll position, the URL follows, back and forward swap the thread again, and nothing reloads."""
+
 from __future__ import annotations
 
 from selenium.common.exceptions import ElementNotInteractableException
@@ -14,8 +15,14 @@ THREAD_TEXT = "return document.querySelector('.inbox-thread').innerText"
 
 def seed_conversations(server, count: int) -> None:
     for number in range(1, count + 1):
-        response = server.post_webhook({"from": f"+1555000{number:04d}", "message": f"Question number {number:02d}",
-                                        "message_id": f"swap-{number}", "name": f"Customer {number:02d}"})
+        response = server.post_webhook(
+            {
+                "from": f"+1555000{number:04d}",
+                "message": f"Question number {number:02d}",
+                "message_id": f"swap-{number}",
+                "name": f"Customer {number:02d}",
+            }
+        )
         assert response.status_code == 200, response.text
 
 

@@ -9,6 +9,7 @@ routes to `self.app` in `add_routes`, and answers from `self.script` when a test
         fake.latency["sendMessage"] = 1.0          # every sendMessage is answered a second late
         fake.hold("sendMessage")                   # ... or not at all until fake.release("sendMessage")
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,16 @@ class Script:
         self._queued: dict[str, deque[ScriptedResponse]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def queue(self, name: str, status: int, body: Any = None, *, headers: dict[str, str] | None = None,
-              delay: float = 0.0, times: int = 1) -> None:
+    def queue(
+        self,
+        name: str,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
         with self._lock:
             for _ in range(times):
                 self._queued[name].append(ScriptedResponse(status, body, headers or {}, delay))
@@ -99,8 +108,16 @@ class FakeProvider:
 
     async def record(self, request: Request, name: str) -> ScriptedResponse | None:
         body = await request.body()
-        self.requests.append(RecordedRequest(request.method, request.url.path, dict(request.query_params),
-                                             {k.lower(): v for k, v in request.headers.items()}, body, name))
+        self.requests.append(
+            RecordedRequest(
+                request.method,
+                request.url.path,
+                dict(request.query_params),
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+                name,
+            )
+        )
         if (gate := self._holds.get(name)) is not None:
             await asyncio.to_thread(gate.wait)
         scripted = self.script.next_for(name)
@@ -121,7 +138,7 @@ class FakeProvider:
     def requests_to(self, name: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.name == name]
 
-    def start(self) -> "FakeProvider":
+    def start(self) -> FakeProvider:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name=type(self).__name__)
@@ -140,7 +157,7 @@ class FakeProvider:
             self._server.should_exit = True
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeProvider":
+    def __enter__(self) -> FakeProvider:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -8,6 +8,7 @@ bodies; `/file/bot{token}/{file_path}` serves the bytes registered with `add_fil
         fake.script.queue("sendMessage", 429, too_many_requests(5))
         fake.calls_to("sendMessage")[0].params["text"]
 """
+
 from __future__ import annotations
 
 import time
@@ -22,10 +23,28 @@ from tests.fakes.server import FakeProvider
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
-MEDIA_FIELDS = {"sendPhoto": "photo", "sendDocument": "document", "sendAudio": "audio", "sendVoice": "voice",
-                "sendVideo": "video", "sendSticker": "sticker", "sendAnimation": "animation"}
-CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-                "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note"}
+MEDIA_FIELDS = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendAudio": "audio",
+    "sendVoice": "voice",
+    "sendVideo": "video",
+    "sendSticker": "sticker",
+    "sendAnimation": "animation",
+}
+CHAT_ACTIONS = {
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
+    "upload_video_note",
+}
 
 
 def failure(error_code: int, description: str, **parameters: Any) -> dict[str, Any]:
@@ -49,6 +68,7 @@ class Upload:
 @dataclass
 class TelegramCall:
     """A Bot API call as the fake understood it: parameters from JSON, form, multipart or query."""
+
     method: str
     params: dict[str, Any]
     files: dict[str, Upload] = field(default_factory=dict)
@@ -64,8 +84,12 @@ class StoredFile:
 class FakeTelegram(FakeProvider):
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
-        self.bot = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "ChatHub Support",
-                    "username": "chathub_support_bot"}
+        self.bot = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "ChatHub Support",
+            "username": "chathub_support_bot",
+        }
         self.files: dict[str, StoredFile] = {}
         self.blocked_chats: set[str] = set()
         self.webhook: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
@@ -139,8 +163,11 @@ class FakeTelegram(FakeProvider):
         if refusal := self._blocked(params):
             return refusal
         chat_id = str(params["chat_id"])
-        message: dict[str, Any] = {"chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                                            "type": "private"}, "from": self.bot, "date": int(time.time())}
+        message: dict[str, Any] = {
+            "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id, "type": "private"},
+            "from": self.bot,
+            "date": int(time.time()),
+        }
         if method == "sendMessage":
             text = str(params.get("text") or "")
             if not text.strip():
@@ -151,8 +178,11 @@ class FakeTelegram(FakeProvider):
         elif method in ("sendLocation", "sendVenue"):
             message["location"] = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
             if method == "sendVenue":
-                message["venue"] = {"location": message["location"], "title": params.get("title"),
-                                    "address": params.get("address")}
+                message["venue"] = {
+                    "location": message["location"],
+                    "title": params.get("title"),
+                    "address": params.get("address"),
+                }
         else:
             field_name = MEDIA_FIELDS[method]
             if field_name not in files and not params.get(field_name):
@@ -172,19 +202,27 @@ class FakeTelegram(FakeProvider):
             return failure(400, "Bad Request: invalid file_id")
         if stored.size > DOWNLOAD_LIMIT:
             return failure(400, "Bad Request: file is too big")
-        return _ok({"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": stored.size,
-                    "file_path": stored.file_path})
+        return _ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": stored.size,
+                "file_path": stored.file_path,
+            }
+        )
 
     def _set_webhook(self, params: dict[str, Any]) -> dict[str, Any]:
         url = str(params.get("url") or "")
         if url and not url.startswith("https://"):
             return failure(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
         secret = params.get("secret_token")
-        if secret is not None and not (1 <= len(str(secret)) <= 256
-                                       and all(c.isascii() and (c.isalnum() or c in "_-") for c in str(secret))):
+        if secret is not None and not (
+            1 <= len(str(secret)) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in str(secret))
+        ):
             return failure(400, "Bad Request: bad webhook: secret token contains unallowed characters")
-        self.webhook.update(url=url, allowed_updates=params.get("allowed_updates"),
-                            max_connections=params.get("max_connections", 40))
+        self.webhook.update(
+            url=url, allowed_updates=params.get("allowed_updates"), max_connections=params.get("max_connections", 40)
+        )
         self.webhook_secret = secret
         return {"ok": True, "result": True, "description": "Webhook was set"}
 

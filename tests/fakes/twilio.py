@@ -7,11 +7,12 @@ another port (as api.twilio.com redirects to its media CDN), so tests can see wh
         fake.requests_to("messages")[0].form
         fake.cdn.requests_to("cdn")[0].headers       # no authorization header here
 """
+
 from __future__ import annotations
 
 import base64
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,8 +28,12 @@ AUTH_TOKEN = "f" * 32
 
 def twilio_error(code: int, message: str, status: int = 400) -> dict[str, Any]:
     """Twilio's documented error body."""
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 AUTHENTICATE = twilio_error(20003, "Authenticate", 401)
@@ -51,21 +56,26 @@ class FakeTwilioCDN(FakeProvider):
                 return Response("Not Found", status_code=404)
             data, mime = self.files[media_sid]
             if media_sid in self.chunked:
-                pieces = [data[i:i + 1024] for i in range(0, len(data), 1024)]
+                pieces = [data[i : i + 1024] for i in range(0, len(data), 1024)]
                 return StreamingResponse(iter(pieces), media_type=mime)
             return Response(data, media_type=mime)
 
 
 class FakeTwilio(FakeProvider):
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
-                 friendly_name: str = "ChatHub support", account_status: str = "active") -> None:
+    def __init__(
+        self,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        friendly_name: str = "ChatHub support",
+        account_status: str = "active",
+    ) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.friendly_name, self.account_status = friendly_name, account_status
         self.media_needs_auth = True  # the account's "Enforce HTTP Auth on Media URLs" setting
         self.cdn = FakeTwilioCDN()
         super().__init__()
 
-    def start(self) -> "FakeTwilio":
+    def start(self) -> FakeTwilio:
         self.cdn.start()
         super().start()
         return self
@@ -122,24 +132,43 @@ class FakeTwilio(FakeProvider):
         """The Message resource as Twilio documents it for a freshly created message."""
         media = form.get("MediaUrl", [])
         sid = ("MM" if media else "SM") + secrets.token_hex(16)
-        now = format_datetime(datetime.now(timezone.utc), usegmt=True)
+        now = format_datetime(datetime.now(UTC), usegmt=True)
         service = form.get("MessagingServiceSid", [None])[0]
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
         return {
-            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body", [""])[0],
-            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
-            "error_code": None, "error_message": None, "from": form.get("From", [None])[0],
-            "messaging_service_sid": service, "num_media": str(len(media)), "num_segments": "1",
-            "price": None, "price_unit": "USD", "sid": sid, "status": "accepted" if service else "queued",
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", [""])[0],
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From", [None])[0],
+            "messaging_service_sid": service,
+            "num_media": str(len(media)),
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if service else "queued",
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
-            "to": form["To"][0], "uri": uri,
+            "to": form["To"][0],
+            "uri": uri,
         }
 
     def _account_resource(self) -> dict[str, Any]:
         uri = f"/2010-04-01/Accounts/{self.account_sid}.json"
         return {
-            "auth_token": self.auth_token, "date_created": "Thu, 29 Jul 2021 20:38:00 +0000",
-            "date_updated": "Thu, 29 Jul 2021 20:38:00 +0000", "friendly_name": self.friendly_name,
-            "owner_account_sid": self.account_sid, "sid": self.account_sid, "status": self.account_status,
-            "subresource_uris": {"messages": uri.replace(".json", "/Messages.json")}, "type": "Full", "uri": uri,
+            "auth_token": self.auth_token,
+            "date_created": "Thu, 29 Jul 2021 20:38:00 +0000",
+            "date_updated": "Thu, 29 Jul 2021 20:38:00 +0000",
+            "friendly_name": self.friendly_name,
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": self.account_status,
+            "subresource_uris": {"messages": uri.replace(".json", "/Messages.json")},
+            "type": "Full",
+            "uri": uri,
         }

@@ -1,11 +1,12 @@
 """A web server a customer points at: files and redirects on 127.0.0.1, every request recorded.
 
-    with FakeWebsite() as site:
-        site.add_file("/cat.jpg", JPEG, "image/jpeg")   # site.url("/cat.jpg")
-        site.add_redirect("/go", "http://10.0.0.1/")
-        ...
-        site.requests                                  # what reached it (nothing, when ChatHub refused)
+with FakeWebsite() as site:
+    site.add_file("/cat.jpg", JPEG, "image/jpeg")   # site.url("/cat.jpg")
+    site.add_redirect("/go", "http://10.0.0.1/")
+    ...
+    site.requests                                  # what reached it (nothing, when ChatHub refused)
 """
+
 from __future__ import annotations
 
 from fastapi import Request

@@ -13,6 +13,7 @@ success and error bodies. Paths have no version prefix: point the driver's api_b
         fake.script.queue("messages", 400, graph_error(131047, "Re-engagement message", details="..."))
         fake.requests_to("messages")[0].json
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,16 +29,37 @@ from tests.fakes.server import FakeProvider
 
 ACCESS_TOKEN = "EAAJB-fake-system-user-token"
 PHONE_NUMBER_ID = "106540352242922"
-MESSAGE_KINDS = {"text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive",
-                 "reaction", "template"}
+MESSAGE_KINDS = {
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "reaction",
+    "template",
+}
 MEDIA_KINDS = {"image", "video", "audio", "document", "sticker"}
 
 
-def graph_error(code: int, message: str, *, details: str | None = None, error_type: str = "OAuthException",
-                subcode: int | None = None) -> dict[str, Any]:
+def graph_error(
+    code: int,
+    message: str,
+    *,
+    details: str | None = None,
+    error_type: str = "OAuthException",
+    subcode: int | None = None,
+) -> dict[str, Any]:
     """A Graph API error body, as Meta sends it."""
-    error: dict[str, Any] = {"message": f"(#{code}) {message}", "type": error_type, "code": code,
-                             "fbtrace_id": "AbCdEfGhIjKlMnOp"}
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {message}",
+        "type": error_type,
+        "code": code,
+        "fbtrace_id": "AbCdEfGhIjKlMnOp",
+    }
     if details is not None:
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     if subcode is not None:
@@ -46,9 +68,16 @@ def graph_error(code: int, message: str, *, details: str | None = None, error_ty
 
 
 def expired_token_error() -> dict[str, Any]:
-    return {"error": {"message": "Error validating access token: Session has expired on Friday, 13-Jun-25 "
-                                 "07:00:00 PDT. The current time is Friday, 13-Jun-25 08:12:01 PDT.",
-                      "type": "OAuthException", "code": 190, "error_subcode": 463, "fbtrace_id": "A1b2C3d4E5f6"}}
+    return {
+        "error": {
+            "message": "Error validating access token: Session has expired on Friday, 13-Jun-25 "
+            "07:00:00 PDT. The current time is Friday, 13-Jun-25 08:12:01 PDT.",
+            "type": "OAuthException",
+            "code": 190,
+            "error_subcode": 463,
+            "fbtrace_id": "A1b2C3d4E5f6",
+        }
+    }
 
 
 @dataclass
@@ -72,15 +101,20 @@ class FakeWhatsApp(FakeProvider):
     def __init__(self, access_token: str = ACCESS_TOKEN, phone_number_id: str = PHONE_NUMBER_ID) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
-        self.phone_number = {"display_phone_number": "+1 555-078-3881", "verified_name": "ChatHub Support",
-                             "quality_rating": "GREEN", "id": phone_number_id}
+        self.phone_number = {
+            "display_phone_number": "+1 555-078-3881",
+            "verified_name": "ChatHub Support",
+            "quality_rating": "GREEN",
+            "id": phone_number_id,
+        }
         self.media: dict[str, StoredMedia] = {}
         self.uploads: dict[str, Upload] = {}
         self._ids = itertools.count(1)
         super().__init__()
 
-    def add_media(self, media_id: str, data: bytes, *, mime_type: str, file_size: int | None = None,
-                  chunked: bool = False) -> None:
+    def add_media(
+        self, media_id: str, data: bytes, *, mime_type: str, file_size: int | None = None, chunked: bool = False
+    ) -> None:
         self.media[media_id] = StoredMedia(data, mime_type, len(data) if file_size is None else file_size, chunked)
 
     def add_routes(self) -> None:
@@ -103,8 +137,12 @@ class FakeWhatsApp(FakeProvider):
             form = await request.form()
             file, kind, product = form.get("file"), form.get("type"), form.get("messaging_product")
             if not isinstance(file, UploadFile) or not kind or product != "whatsapp":
-                return JSONResponse(graph_error(100, "Invalid parameter", details="file, type and "
-                                                "messaging_product=whatsapp are required"), status_code=400)
+                return JSONResponse(
+                    graph_error(
+                        100, "Invalid parameter", details="file, type and messaging_product=whatsapp are required"
+                    ),
+                    status_code=400,
+                )
             data = await file.read()
             media_id = f"{900000000000000 + next(self._ids)}"
             self.uploads[media_id] = Upload(file.filename or "", file.content_type or "", data, str(kind), product)
@@ -122,7 +160,7 @@ class FakeWhatsApp(FakeProvider):
             if stored is None:
                 return Response(b"Not Found", status_code=404)
             if stored.chunked:
-                chunks = [stored.data[i:i + 256] for i in range(0, len(stored.data), 256)]
+                chunks = [stored.data[i : i + 256] for i in range(0, len(stored.data), 256)]
                 return StreamingResponse(iter(chunks), media_type=stored.mime_type)
             return Response(stored.data, media_type=stored.mime_type)
 
@@ -165,11 +203,18 @@ class FakeWhatsApp(FakeProvider):
         if kind in MEDIA_KINDS:
             media = body[kind]
             if not media.get("link") and media.get("id") not in self.media:
-                return JSONResponse(graph_error(131053, "Media upload error",
-                                                details="Unable to retrieve media for the given id."), status_code=400)
+                return JSONResponse(
+                    graph_error(131053, "Media upload error", details="Unable to retrieve media for the given id."),
+                    status_code=400,
+                )
         contact = {"input": to, "wa_id": to} if to else {"input": recipient, "user_id": recipient}
-        return JSONResponse({"messaging_product": "whatsapp", "contacts": [contact],
-                             "messages": [{"id": f"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI{next(self._ids):06d}"}]})
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [{"id": f"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI{next(self._ids):06d}"}],
+            }
+        )
 
     def _number(self, request: Request) -> Response:
         fields = (request.query_params.get("fields") or "").split(",")
@@ -179,9 +224,16 @@ class FakeWhatsApp(FakeProvider):
         stored = self.media.get(media_id)
         if stored is None:
             return JSONResponse(_missing_object("get", media_id), status_code=400)
-        return JSONResponse({"messaging_product": "whatsapp", "url": f"{self.base_url}/download/{media_id}",
-                             "mime_type": stored.mime_type, "sha256": hashlib.sha256(stored.data).hexdigest(),
-                             "file_size": str(stored.file_size), "id": media_id})
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}/download/{media_id}",
+                "mime_type": stored.mime_type,
+                "sha256": hashlib.sha256(stored.data).hexdigest(),
+                "file_size": str(stored.file_size),
+                "id": media_id,
+            }
+        )
 
 
 async def _json(request: Request) -> Any:
@@ -196,7 +248,13 @@ def _invalid(details: str) -> JSONResponse:
 
 
 def _missing_object(verb: str, object_id: str) -> dict[str, Any]:
-    return {"error": {"message": f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be "
-                                 "loaded due to missing permissions, or does not support this operation.",
-                      "type": "GraphMethodException", "code": 100, "error_subcode": 33,
-                      "fbtrace_id": "Ax1By2Cz3"}}
+    return {
+        "error": {
+            "message": f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation.",
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": "Ax1By2Cz3",
+        }
+    }

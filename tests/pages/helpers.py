@@ -1,4 +1,5 @@
 """Helpers for page tests with NiceGUI's simulated `User`."""
+
 from __future__ import annotations
 
 from nicegui.testing import User

@@ -1,4 +1,5 @@
 """The Agents page: the team, roles, deactivation and password resets (admin only)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -19,8 +20,7 @@ ANN_PASSWORD = "Ann-pass-1"
 
 
 async def make_ann(role: AgentRole = AgentRole.agent, **changes) -> Agent:
-    ann = await agents.create_agent(AgentIn(email="ann@example.com", name="Ann Lee", password=ANN_PASSWORD,
-                                            role=role))
+    ann = await agents.create_agent(AgentIn(email="ann@example.com", name="Ann Lee", password=ANN_PASSWORD, role=role))
     return await agents.update_agent(ann.id, **changes) if changes else ann
 
 
@@ -112,8 +112,9 @@ async def test_invalid_new_agents_are_explained_and_nothing_is_created(user: Use
 
 async def test_a_deactivated_agent_can_neither_sign_in_nor_use_the_api_until_reactivated(user: User):
     ann = await make_ann()
-    token_response = await user.http_client.post("/api/v1/auth/login",
-                                                 json={"email": "ann@example.com", "password": ANN_PASSWORD})
+    token_response = await user.http_client.post(
+        "/api/v1/auth/login", json={"email": "ann@example.com", "password": ANN_PASSWORD}
+    )
     ann_api = {"Authorization": f"Bearer {token_response.json()['token']}"}
     assert (await user.http_client.get("/api/v1/conversations", headers=ann_api)).status_code == 200
     async with another_browser() as ann_browser:

@@ -1,5 +1,6 @@
 """Files in the thread: an agent attaches one in the composer; a customer's photo is fetched from the
 provider while the bubble says so; an edited customer message changes in place and says "edited"."""
+
 from __future__ import annotations
 
 import gc
@@ -41,10 +42,13 @@ async def test_an_attached_photo_goes_out_with_the_text_as_its_caption(user: Use
     async def sent_photo():
         last = (await outbound.list_messages(conversation_id=conversation_id)).items[-1]
         return last.content_type.value == "image" and last.status.value != "pending" and last
+
     reply = await eventually(sent_photo)
     assert reply.content == "Your receipt" and reply.media_status == MediaStatus.stored
     assert reply.media_url == f"/media/{reply.id}"
-    images = [e for e in user.find(marker=f"message-{reply.id}").elements.pop().descendants() if isinstance(e, ui.image)]
+    images = [
+        e for e in user.find(marker=f"message-{reply.id}").elements.pop().descendants() if isinstance(e, ui.image)
+    ]
     assert images and images[0].source == reply.media_url
     sent = outbox.entries[-1]
     assert sent.content == "Your receipt" and f"/media/public/{reply.id}/" in sent.media_url
@@ -64,6 +68,7 @@ async def test_a_removed_attachment_is_not_sent(user: User):
     async def reply():
         last = (await outbound.list_messages(conversation_id=conversation_id)).items[-1]
         return last.direction.value == "outbound" and last
+
     assert (await eventually(reply)).content_type.value == "text"
 
 
@@ -86,17 +91,27 @@ def fake_telegram():
 
 
 async def test_a_customer_photo_shows_while_fetching_then_as_an_image_and_edits_change_in_place(
-        user: User, fake_telegram: FakeTelegram):
-    channel = await channels.create_channel(ChannelIn(type=ChannelType.telegram, name="Bot", config={
-        "bot_token": TOKEN, "secret_token": SECRET}, api_base_url=fake_telegram.base_url))
+    user: User, fake_telegram: FakeTelegram
+):
+    channel = await channels.create_channel(
+        ChannelIn(
+            type=ChannelType.telegram,
+            name="Bot",
+            config={"bot_token": TOKEN, "secret_token": SECRET},
+            api_base_url=fake_telegram.base_url,
+        )
+    )
     fake_telegram.script.queue("getFile", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
     fake_telegram.add_file("AgACAgIAAxkBAAIBlarge", PHOTO, file_path="photos/p.png")
     album = json.loads((FIXTURES / "photo_album.json").read_text())
-    response = await user.http_client.post(f"/webhooks/telegram/{channel.id}", json=album,
-                                           headers={"x-telegram-bot-api-secret-token": SECRET})
+    response = await user.http_client.post(
+        f"/webhooks/telegram/{channel.id}", json=album, headers={"x-telegram-bot-api-secret-token": SECRET}
+    )
     assert response.status_code == 200
+
     async def the_conversation():
         return (await conversations.list_conversations()).items
+
     (conversation,) = await eventually(the_conversation)
     await sign_in(user)
     await user.open(f"/conversations/{conversation.id}")
@@ -105,17 +120,28 @@ async def test_a_customer_photo_shows_while_fetching_then_as_an_image_and_edits_
     async def stored():
         messages = (await outbound.list_messages(conversation_id=conversation.id)).items
         return messages[0].media_status == MediaStatus.stored and messages[0]
+
     message = await eventually(stored)
+
     async def image_shown():
         bubble = user.find(marker=f"message-{message.id}").elements
-        return bubble and any(isinstance(e, ui.image) and e.source == f"/media/{message.id}"
-                              for e in bubble.pop().descendants())
+        return bubble and any(
+            isinstance(e, ui.image) and e.source == f"/media/{message.id}" for e in bubble.pop().descendants()
+        )
+
     await eventually(image_shown)
 
-    edit = {"update_id": album["update_id"] + 1, "edited_message": {**album["message"],
-            "caption": "The box arrived broken and wet", "edit_date": album["message"]["date"] + 60}}
-    await user.http_client.post(f"/webhooks/telegram/{channel.id}", json=edit,
-                                headers={"x-telegram-bot-api-secret-token": SECRET})
+    edit = {
+        "update_id": album["update_id"] + 1,
+        "edited_message": {
+            **album["message"],
+            "caption": "The box arrived broken and wet",
+            "edit_date": album["message"]["date"] + 60,
+        },
+    }
+    await user.http_client.post(
+        f"/webhooks/telegram/{channel.id}", json=edit, headers={"x-telegram-bot-api-secret-token": SECRET}
+    )
     await user.should_see("The box arrived broken and wet", retries=50)
     await user.should_see("edited")
 
@@ -135,4 +161,5 @@ async def test_a_closed_thread_tab_is_freed_with_its_uploader(user: User):
     async def freed():
         gc.collect()
         return thread_view() is None
+
     await eventually(freed)

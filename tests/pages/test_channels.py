@@ -1,4 +1,5 @@
 """The Channels page: inboxes, their webhook URLs, secrets and settings (admin only)."""
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,9 @@ async def test_a_new_channel_with_a_generated_secret_only_accepts_signed_webhook
     assert signed.status_code == 200
 
 
-async def test_on_https_the_default_simulator_channel_keeps_its_secret_when_the_field_is_cleared(public_url,
-                                                                                                user: User):
+async def test_on_https_the_default_simulator_channel_keeps_its_secret_when_the_field_is_cleared(
+    public_url, user: User
+):
     await sign_in(user)
     await user.open("/channels")
     channel = await default_channel()
@@ -76,13 +78,15 @@ async def test_on_https_the_default_simulator_channel_keeps_its_secret_when_the_
     user.find(marker="channel-secret").clear()
     user.find(marker="save-channel").click()
 
-    await user.should_see("The default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is https",
-                          retries=20)
+    await user.should_see(
+        "The default simulator channel keeps a webhook secret while CHATHUB_PUBLIC_URL is https", retries=20
+    )
     assert (await default_channel()).webhook_secret == channel.webhook_secret
 
 
 async def test_a_setting_the_channel_does_not_have_shows_the_services_sentence_and_saves_nothing(
-        monkeypatch: pytest.MonkeyPatch, user: User):
+    monkeypatch: pytest.MonkeyPatch, user: User
+):
     monkeypatch.delitem(channels_page.CONFIG_FORMS, ChannelType.simulator)  # its settings as JSON
     await sign_in(user)
     await user.open("/channels")
@@ -180,6 +184,7 @@ async def test_channel_names_are_shown_as_plain_text(user: User):
 
 class FakeCredentialsDriver(SimulatorDriver):
     """Stands in for a provider whose settings have no typed form (no `config_fields`)."""
+
     type = ChannelType.twilio
     uses_webhook_secret = False
 
@@ -191,7 +196,8 @@ class FakeCredentialsDriver(SimulatorDriver):
 
 
 async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_credentials_hidden(
-        monkeypatch: pytest.MonkeyPatch, user: User):
+    monkeypatch: pytest.MonkeyPatch, user: User
+):
     monkeypatch.setitem(channels_page.DRIVERS, ChannelType.twilio, FakeCredentialsDriver)
     monkeypatch.delitem(channels_page.CONFIG_FORMS, ChannelType.twilio, raising=False)
     await sign_in(user)
@@ -221,12 +227,12 @@ async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_creden
     async def stored_config():
         config = (await channels.get_channel(sms.id)).config
         return config if config["account_sid"] == "AC2" else None
+
     assert await eventually(stored_config) == {"account_sid": "AC2", "auth_token": "s3cret"}
 
 
 async def test_an_agent_without_the_admin_role_sees_the_notice_and_no_channels(public_url, user: User):
-    await agents.create_agent(AgentIn(email="ann@example.com", name="Ann", password="Ann-pass-1",
-                                      role=AgentRole.agent))
+    await agents.create_agent(AgentIn(email="ann@example.com", name="Ann", password="Ann-pass-1", role=AgentRole.agent))
     await sign_in(user, "ann@example.com", "Ann-pass-1")
     await user.open("/channels")
     await user.should_see("Only admins can open this page.")
@@ -270,15 +276,18 @@ def _card_text(user: User, channel_id: int) -> str:
     """Every text of the channel's card (badges, their tooltips, notes), as it is drawn now."""
     with user:
         cards = list(ElementFilter(marker=f"channel-{channel_id}"))
-    return " | ".join(str(getattr(element, "text", "") or "") for card in cards
-                      for element in card.descendants(include_self=True))
+    return " | ".join(
+        str(getattr(element, "text", "") or "") for card in cards for element in card.descendants(include_self=True)
+    )
 
 
 async def card_shows(user: User, channel_id: int, *shown: str, hidden: tuple[str, ...] = ()) -> str:
     """Wait until the card (redrawn by live changes) says all of `shown` and none of `hidden`."""
+
     async def drawn() -> str | None:
         text = _card_text(user, channel_id)
         return text if all(s in text for s in shown) and not any(h in text for h in hidden) else None
+
     return await eventually(drawn, timeout=10)
 
 
@@ -302,18 +311,23 @@ def _save_setting(user: User, channel_id: int, key: str, value: str) -> None:
     user.find(marker="save-channel").click()
 
 
-async def test_a_telegram_channel_is_called_verified_only_while_telegram_confirms_its_webhook(public_url,
-                                                                                            user: User):
+async def test_a_telegram_channel_is_called_verified_only_while_telegram_confirms_its_webhook(public_url, user: User):
     from tests.fakes.telegram import TOKEN, FakeTelegram
 
     with FakeTelegram() as fake:
         await sign_in(user)
         await user.open("/channels")
-        bot = await _add_provider_channel(user, "Telegram", "Support bot", fake.base_url,
-                                          bot_token="999:not-the-bot-token-not-the-bot-token")
+        bot = await _add_provider_channel(
+            user, "Telegram", "Support bot", fake.base_url, bot_token="999:not-the-bot-token-not-the-bot-token"
+        )
         # setWebhook was refused: the badge says so, with the reason
-        await card_shows(user, bot, "Not working", "Registering the webhook failed: 401: Telegram rejected the bot "
-                         "token", hidden=("Verified webhooks",))
+        await card_shows(
+            user,
+            bot,
+            "Not working",
+            "Registering the webhook failed: 401: Telegram rejected the bot token",
+            hidden=("Verified webhooks",),
+        )
 
         _save_setting(user, bot, "bot_token", TOKEN)
         await card_shows(user, bot, "Verified webhooks", hidden=("Not working",))
@@ -321,33 +335,65 @@ async def test_a_telegram_channel_is_called_verified_only_while_telegram_confirm
         fake.webhook.update(last_error_date=int(time.time()), last_error_message="Connection refused")
         user.find(marker=f"check-channel-{bot}").click()
         # the check found Telegram failing to deliver to the webhook
-        await card_shows(user, bot, "Not working", "The connection check failed: Telegram could not deliver",
-                         "Connection refused", hidden=("Verified webhooks",))
+        await card_shows(
+            user,
+            bot,
+            "Not working",
+            "The connection check failed: Telegram could not deliver",
+            "Connection refused",
+            hidden=("Verified webhooks",),
+        )
 
         fake.webhook.pop("last_error_date")
         user.find(marker=f"check-channel-{bot}").click()
-        await card_shows(user, bot, "Verified webhooks", "The webhook is registered and working",
-                         hidden=("Not working", "The connection check failed"))
+        await card_shows(
+            user,
+            bot,
+            "Verified webhooks",
+            "The webhook is registered and working",
+            hidden=("Not working", "The connection check failed"),
+        )
 
 
-async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_problem_not_verified(public_url,
-                                                                                                 user: User):
+async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_problem_not_verified(
+    public_url, user: User
+):
     from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp
 
     with FakeWhatsApp() as fake:
         await sign_in(user)
         await user.open("/channels")
-        number = await _add_provider_channel(user, "WhatsApp", "Sales line", fake.base_url,
-                                             phone_number_id=PHONE_NUMBER_ID, access_token="EAAJB-expired-token",
-                                             app_secret="app-secret-1")
-        await card_shows(user, number, "Not working", "The connection check failed: The access token is invalid or "
-                         "expired", hidden=("Verified webhooks",))
+        number = await _add_provider_channel(
+            user,
+            "WhatsApp",
+            "Sales line",
+            fake.base_url,
+            phone_number_id=PHONE_NUMBER_ID,
+            access_token="EAAJB-expired-token",
+            app_secret="app-secret-1",
+        )
+        await card_shows(
+            user,
+            number,
+            "Not working",
+            "The connection check failed: The access token is invalid or expired",
+            hidden=("Verified webhooks",),
+        )
 
         _save_setting(user, number, "access_token", ACCESS_TOKEN)
         await card_shows(user, number, "Verified webhooks", hidden=("Not working",))
 
-        fake.script.queue("phone_number", 500, {"error": {"message": "An unknown error occurred", "code": 1,
-                                                          "type": "OAuthException"}}, times=5)
+        fake.script.queue(
+            "phone_number",
+            500,
+            {"error": {"message": "An unknown error occurred", "code": 1, "type": "OAuthException"}},
+            times=5,
+        )
         user.find(marker=f"check-channel-{number}").click()
-        await card_shows(user, number, "Not working", "The connection check failed: WhatsApp could not be checked "
-                         "right now", hidden=("Verified webhooks",))
+        await card_shows(
+            user,
+            number,
+            "Not working",
+            "The connection check failed: WhatsApp could not be checked right now",
+            hidden=("Verified webhooks",),
+        )

@@ -1,4 +1,5 @@
 """Two agents at once: typing indicators, who else is viewing, collision warnings, presence, no leaks."""
+
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
@@ -41,6 +42,7 @@ async def test_typing_shows_to_the_other_agent_and_reaches_the_customer(user: Us
 
         async def customer_told():
             return "+15550001" in signals
+
         await eventually(customer_told)
     finally:
         outbox.typing_listeners.clear()
@@ -60,12 +62,14 @@ async def test_sending_after_another_agent_replied_asks_first(user: User, create
     alice.find(marker="composer").type("Alice here")
     alice.find(marker="send").click()
     await alice.should_see("Send yours anyway?", retries=20)
-    assert [m.content for m in (await outbound.list_messages(conversation_id=conversation_id)).items][-1] \
-        == "Bob here, on it"
+    assert [m.content for m in (await outbound.list_messages(conversation_id=conversation_id)).items][
+        -1
+    ] == "Bob here, on it"
     alice.find(marker="send-anyway").click()
 
     async def alice_sent():
         return (await outbound.list_messages(conversation_id=conversation_id)).items[-1].content == "Alice here"
+
     await eventually(alice_sent)
 
 
@@ -139,13 +143,15 @@ async def test_send_anyway_stays_until_answered(user: User, create_user):
 
     async def ann_typing_shown():
         return any("Ann" in text for text in label_texts(alice, "typing…"))
+
     await eventually(ann_typing_shown)
     await alice.should_see("Send yours anyway?")
     alice.find(marker="send-cancel").click()
     await alice.should_not_see("Send yours anyway?", retries=20)
     assert next(iter(alice.find(marker="composer").elements)).value == "Alice here"  # the draft is kept
-    assert [m.content for m in (await outbound.list_messages(conversation_id=conversation_id)).items][-1] \
-        == "Bob here, on it"
+    assert [m.content for m in (await outbound.list_messages(conversation_id=conversation_id)).items][
+        -1
+    ] == "Bob here, on it"
 
 
 async def test_typing_ends_when_the_other_agent_sends(user: User, create_user):
@@ -159,15 +165,18 @@ async def test_typing_ends_when_the_other_agent_sends(user: User, create_user):
 
 async def test_replied_time_counts_on(user: User, create_user):
     alice, _, conversation_id, bob_id = await two_agents_on_one_thread(user, create_user)
-    await outbound.send_message(conversation_id=conversation_id, agent_id=bob_id,
-                                message=MessageIn(content="Bob here, on it"))  # through the API: no typing
+    await outbound.send_message(
+        conversation_id=conversation_id, agent_id=bob_id, message=MessageIn(content="Bob here, on it")
+    )  # through the API: no typing
     await alice.should_see(content="Bob replied", retries=30)
 
     def warning() -> str:
         return next(iter(label_texts(alice, "Bob replied")), "")
+
     first = warning()
     assert first.startswith("Bob replied ")
 
     async def counted_on():
         return warning() not in ("", first)
+
     await eventually(counted_on, timeout=10)

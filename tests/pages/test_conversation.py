@@ -1,5 +1,6 @@
 """The chat thread: bubbles and content types, status ticks, failures and retry, composer, actions."""
-from datetime import datetime, timedelta
+
+from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 from nicegui.testing import User
@@ -42,6 +43,7 @@ async def test_reply_is_sent_and_its_ticks_follow_the_receipts(user: User):
     async def stored_reply():
         messages = await messages_of(conversation_id)
         return len(messages) == 2 and messages[-1]
+
     reply = await eventually(stored_reply)
     assert reply.content == "We are on it" and reply.agent_id is not None
     assert next(iter(user.find(marker="composer").elements)).value == ""  # the composer is ready for the next
@@ -49,6 +51,7 @@ async def test_reply_is_sent_and_its_ticks_follow_the_receipts(user: User):
 
     async def read_tick_shown():
         return "status-read" in status_icon_classes(user, reply.id)
+
     await eventually(read_tick_shown)
     assert (await messages_of(conversation_id))[-1].status == MessageStatus.read
 
@@ -73,6 +76,7 @@ async def test_failed_reply_shows_the_error_and_retry_sends_it_again(user: User)
     async def failed_reply():
         last = (await messages_of(conversation_id))[-1]
         return last.status == MessageStatus.failed and last
+
     reply = await eventually(failed_reply)
     await user.should_see("simulated provider failure", retries=20)
     await channels.update_channel(1, ChannelPatch(config={"failure_rate": 0.0}))
@@ -81,6 +85,7 @@ async def test_failed_reply_shows_the_error_and_retry_sends_it_again(user: User)
     async def delivered_after_retry():
         last = (await messages_of(conversation_id))[-1]
         return last.status in (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
+
     await eventually(delivered_after_retry)
     await user.should_not_see("simulated provider failure", retries=20)
 
@@ -101,6 +106,7 @@ async def test_assigning_an_agent_and_snoozing(user: User):
 
     async def assigned():
         return (await conversations.get_conversation(conversation_id)).assignee_id == 1
+
     await eventually(assigned)
     user.find(marker="snooze").click()
     user.find(marker="snooze-1h").click()
@@ -108,16 +114,20 @@ async def test_assigning_an_agent_and_snoozing(user: User):
     async def snoozed():
         conversation = await conversations.get_conversation(conversation_id)
         return conversation.status == ConversationStatus.snoozed and conversation.snoozed_until
+
     await eventually(snoozed)
 
 
 async def test_snoozed_conversation_wakes_when_its_time_has_come(user: User):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
+
     from chathub.schemas import ConversationPatch
+
     conversation_id = await conversation_from_webhook(user, sender="+15550001")
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
-    await conversations.update_conversation(conversation_id, ConversationPatch(
-        status=ConversationStatus.snoozed, snoozed_until=past))
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await conversations.update_conversation(
+        conversation_id, ConversationPatch(status=ConversationStatus.snoozed, snoozed_until=past)
+    )
     assert await conversations.wake_snoozed_conversations() == 1
     assert (await conversations.get_conversation(conversation_id)).status == ConversationStatus.open
 
@@ -127,8 +137,11 @@ async def test_content_types_are_shown_properly(customer_website: FakeWebsite, u
         {"type": "image", "media_url": customer_website.add_file("/cat.jpg", JPEG, "image/jpeg"), "message": "my cat"},
         {"type": "location", "latitude": 52.52, "longitude": 13.405},
         {"type": "contact", "contact": {"name": "Carl Contact", "phone": "+4912345"}},
-        {"type": "file", "media_url": customer_website.add_file("/invoice.pdf", b"%PDF-1.4", "application/pdf"),
-         "file_name": "invoice.pdf"},
+        {
+            "type": "file",
+            "media_url": customer_website.add_file("/invoice.pdf", b"%PDF-1.4", "application/pdf"),
+            "file_name": "invoice.pdf",
+        },
         {"type": "poll", "question": "Pizza?"},
     ]
     conversation_id = await conversation_from_webhook(user, sender="+15550001")
@@ -137,8 +150,12 @@ async def test_content_types_are_shown_properly(customer_website: FakeWebsite, u
 
     async def all_stored_and_fetched():
         messages = await messages_of(conversation_id)
-        return len(messages) == 1 + len(payloads) and all(m.media_status in (None, "stored") for m in messages) \
+        return (
+            len(messages) == 1 + len(payloads)
+            and all(m.media_status in (None, "stored") for m in messages)
             and messages
+        )
+
     image, *_, invoice, _poll = (await eventually(all_stored_and_fetched))[1:]
     await sign_in(user)
     await user.open(f"/conversations/{conversation_id}")
@@ -148,8 +165,7 @@ async def test_content_types_are_shown_properly(customer_website: FakeWebsite, u
     assert "openstreetmap.org" in location.props["href"]
     await user.should_see("Carl Contact")
     await user.should_see("+4912345")
-    assert next(iter(user.find(kind=ui.link, content="invoice.pdf").elements)).props["href"] \
-        == f"/media/{invoice.id}"
+    assert next(iter(user.find(kind=ui.link, content="invoice.pdf").elements)).props["href"] == f"/media/{invoice.id}"
     await user.should_see("Unsupported message")
     await user.should_see("Raw payload")
 
@@ -158,9 +174,11 @@ async def test_links_in_text_are_clickable_and_the_rest_stays_text(user: User):
     await open_thread(user, text="See https://example.com/help and <b>bold</b>")
     await user.should_see("<b>bold</b>")
     [bubble] = user.find(kind=TextBubble).elements
-    assert bubble.data["segments"] == [{"text": "See ", "href": None},
-                                       {"text": "https://example.com/help", "href": "https://example.com/help"},
-                                       {"text": " and <b>bold</b>", "href": None}]
+    assert bubble.data["segments"] == [
+        {"text": "See ", "href": None},
+        {"text": "https://example.com/help", "href": "https://example.com/help"},
+        {"text": " and <b>bold</b>", "href": None},
+    ]
 
 
 async def test_older_history_loads_on_demand(user: User):
@@ -196,8 +214,10 @@ async def test_an_impossible_conversation_id_is_just_not_found(user: User):
 async def test_a_message_the_customer_sent_earlier_but_that_arrived_late_is_shown_in_its_place(user: User):
     await open_thread(user, text="Second thought", timestamp="2024-02-14T10:00:05Z")
     await user.should_see("Second thought")
-    await post_webhook(user.http_client, seed_message("early", sender="+15550001", text="First thought",
-                                                      timestamp="2024-02-14T10:00:01Z"))
+    await post_webhook(
+        user.http_client,
+        seed_message("early", sender="+15550001", text="First thought", timestamp="2024-02-14T10:00:01Z"),
+    )
     await user.should_see("First thought", retries=50)
 
     bubbles = [e for e in user.client.layout.descendants() if isinstance(e, TextBubble)]  # top to bottom
@@ -222,6 +242,7 @@ async def test_snoozing_says_when_the_conversation_comes_back_in_the_toast_heade
     async def row_says_until():
         rows = next(iter(user.find(kind=ConversationRows).elements)).rows
         return rows and rows[0]["snoozed"] == until
+
     await eventually(row_says_until)
 
 
@@ -243,8 +264,9 @@ async def test_snoozing_until_a_picked_date_and_time(user: User):
 
 async def test_reopen_now_ends_a_snooze(user: User):
     conversation_id = await conversation_from_webhook(user, sender="+15550001")
-    await conversations.update_conversation(conversation_id, ConversationPatch(
-        status=ConversationStatus.snoozed, snoozed_until=next_morning()))
+    await conversations.update_conversation(
+        conversation_id, ConversationPatch(status=ConversationStatus.snoozed, snoozed_until=next_morning())
+    )
     await sign_in(user)
     await user.open(f"/conversations/{conversation_id}")
     await user.should_see(marker="snoozed-until")
@@ -262,6 +284,7 @@ async def test_the_phone_menu_assigns_snoozes_and_resolves(user: User):
 
     async def assigned():
         return (await conversations.get_conversation(conversation_id)).assignee_id == 1
+
     await eventually(assigned)
     user.find(marker="menu-snooze").click()
     user.find(marker="snooze-1h").click()
@@ -283,5 +306,6 @@ async def test_customer_notes_show_in_the_thread_and_are_edited_there(user: User
 
     async def saved():
         return (await customers.get_customer(customer_id)).notes == "Call after 5 pm"
+
     await eventually(saved)
     assert user.notify.contains("Notes saved")

@@ -1,4 +1,5 @@
 """The customers list and the customer page: search, sort, paging, editing, merging, not found."""
+
 from __future__ import annotations
 
 from nicegui import ui
@@ -14,8 +15,15 @@ from tests.support import eventually, post_webhook, seed_message
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
 
-async def write_in(user: User, sender: str, name: str, *, message_id: str | None = None, text: str = "hi",
-                   path: str = "/webhooks/simulator") -> int:
+async def write_in(
+    user: User,
+    sender: str,
+    name: str,
+    *,
+    message_id: str | None = None,
+    text: str = "hi",
+    path: str = "/webhooks/simulator",
+) -> int:
     """A customer writes in through a channel; returns the customer's id once the message is stored."""
     message_id = message_id or f"m-{sender}-{path}"
     response = await post_webhook(user.http_client, seed_message(message_id, sender, text, name=name), path=path)
@@ -28,6 +36,7 @@ async def write_in(user: User, sender: str, name: str, *, message_id: str | None
             return None
         found = await conversations.list_conversations(customer_id=matches[0].id)
         return matches[0].id if any(text[:20] in c.last_message_preview for c in found.items) else None
+
     return await eventually(stored)
 
 
@@ -52,6 +61,7 @@ def names_in_order(user: User) -> list[str]:
 
 # ---- the list ----
 
+
 async def test_customers_list_newest_first_with_identities_and_a_row_opens_the_customer(user: User):
     await sign_in(user)
     await write_in(user, "+15550001", "Ann Archer")
@@ -74,8 +84,12 @@ async def test_search_finds_customers_by_name_phone_or_email(user: User):
     await user.open("/customers")
     await user.should_see("Bob Baker")
     search = user.find(marker="customer-search")
-    for text, expected in (("bob", ["Bob Baker"]), ("0001", ["Ann Archer"]), ("shop.test", ["Ann Archer"]),
-                           ("nobody", [])):
+    for text, expected in (
+        ("bob", ["Bob Baker"]),
+        ("0001", ["Ann Archer"]),
+        ("shop.test", ["Ann Archer"]),
+        ("nobody", []),
+    ):
         search.clear().type(text)
         await eventually_names(user, expected)
     await user.should_see("No customer matches")
@@ -109,17 +123,20 @@ async def test_sorting_by_name_and_by_date(user: User):
 async def eventually_names(user: User, expected: list[str]) -> None:
     async def matches():
         return names_in_order(user) == expected
+
     await eventually(matches, timeout=3)
 
 
 async def test_paging_shows_25_customers_a_page(user: User):
     await sign_in(user)
     for number in range(27):
-        await post_webhook(user.http_client, seed_message(f"m{number}", f"+1555{number:04d}", "hi",
-                                                          name=f"Customer {number:02d}"))
+        await post_webhook(
+            user.http_client, seed_message(f"m{number}", f"+1555{number:04d}", "hi", name=f"Customer {number:02d}")
+        )
 
     async def all_stored():
         return (await customers.browse_customers()).total == 27
+
     await eventually(all_stored)
     await user.open("/customers")
     await user.should_see("1–25 of 27")
@@ -153,12 +170,14 @@ async def test_customer_name_that_looks_like_html_is_shown_as_text(user: User):
 
 # ---- the customer page ----
 
+
 async def test_customer_page_shows_identities_and_conversations_across_channels(user: User):
     await sign_in(user)
     web = await channels.create_channel(ChannelIn(type=ChannelType.simulator, name="Web chat"))
     ann = await write_in(user, "+15550001", "Ann Archer", text="First question")
-    ann_web = await write_in(user, "ann-web", "Ann Archer", text="Second question",
-                             path=f"/webhooks/simulator/{web.id}")
+    ann_web = await write_in(
+        user, "ann-web", "Ann Archer", text="Second question", path=f"/webhooks/simulator/{web.id}"
+    )
     await customers.merge_customers(keep_id=ann, duplicate_id=ann_web)
     await user.open(f"/customers/{ann}")
     await user.should_see("Second question")
@@ -185,8 +204,12 @@ async def test_editing_saves_name_email_phone_and_notes(user: User):
     user.find(marker="save-customer").click()
     await user.should_see("Saved", retries=20)
     saved = await customers.get_customer(ann)
-    assert (saved.name, saved.email, saved.phone, saved.notes) == \
-        ("Ann Archer", "ann@shop.test", "+44 20 7946 0000", "Prefers email.")
+    assert (saved.name, saved.email, saved.phone, saved.notes) == (
+        "Ann Archer",
+        "ann@shop.test",
+        "+44 20 7946 0000",
+        "Prefers email.",
+    )
     assert texts(user, "customer-title") == ["Ann Archer"]
 
 
@@ -220,8 +243,9 @@ async def test_merging_a_duplicate_moves_its_identities_and_conversations(user: 
     await sign_in(user)
     web = await channels.create_channel(ChannelIn(type=ChannelType.simulator, name="Web chat"))
     keep = await write_in(user, "+15550001", "Ann Archer", text="Question by phone")
-    duplicate = await write_in(user, "visitor-7", "Ann from the website", text="Question on the web",
-                               path=f"/webhooks/simulator/{web.id}")
+    duplicate = await write_in(
+        user, "visitor-7", "Ann from the website", text="Question on the web", path=f"/webhooks/simulator/{web.id}"
+    )
     await customers.update_customer(duplicate, CustomerPatch(email="ann@shop.test"))
     await user.open(f"/customers/{keep}")
     await user.should_see("Question by phone")

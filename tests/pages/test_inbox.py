@@ -1,4 +1,5 @@
 """The inbox list: what it shows, its filters and search, paging, and opening a conversation."""
+
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
@@ -11,13 +12,14 @@ from tests.support import eventually, post_webhook, seed_message
 
 async def conversation_from_webhook(user: User, **kwargs) -> int:
     """Post a customer message and return its conversation's id once it is processed."""
-    message_id = kwargs.setdefault("message_id", f"m-{kwargs.get('sender', 'x')}-{kwargs.get('text', '')[:8]}")
+    kwargs.setdefault("message_id", f"m-{kwargs.get('sender', 'x')}-{kwargs.get('text', '')[:8]}")
     response = await post_webhook(user.http_client, seed_message(**kwargs))
     assert response.status_code == 200, response.text
 
     async def conversation_of_sender():
         items = (await conversations.list_conversations(status=None, q=kwargs.get("sender"))).items
         return items and items[0].unread_count and items[0].id
+
     return await eventually(conversation_of_sender)
 
 
@@ -79,11 +81,14 @@ async def test_filters_are_remembered_when_the_agent_comes_back(user: User):
 
 async def test_long_inbox_loads_in_pages(user: User):
     for number in range(33):
-        await post_webhook(user.http_client, seed_message(message_id=f"p{number}", sender=f"+1555{number:04d}",
-                                                          name=f"Customer {number:02d}"))
+        await post_webhook(
+            user.http_client,
+            seed_message(message_id=f"p{number}", sender=f"+1555{number:04d}", name=f"Customer {number:02d}"),
+        )
 
     async def all_processed():
         return len((await conversations.list_conversations(limit=100)).items) == 33
+
     await eventually(all_processed, timeout=20)
     await sign_in(user)
     await user.open("/")

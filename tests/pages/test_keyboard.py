@@ -1,5 +1,6 @@
 """The inbox's keyboard shortcuts as the server hears them (shortcuts.js names the action): j/k follow the
 list's order, e resolves the open conversation, and a shortcut asks whether the agent may, as a click does."""
+
 from nicegui.testing import User
 
 from chathub.models import ConversationStatus
@@ -33,6 +34,7 @@ async def test_j_and_k_open_the_next_and_previous_conversation_of_the_list(user:
 async def eventually_selected(user: User, conversation_id: int) -> None:
     async def selected():
         return list_rows(user).props["selected"] == conversation_id
+
     await eventually(selected)
 
 

@@ -1,6 +1,7 @@
 """A message the provider dates long before it reached ChatHub: the inbox lists it by its arrival (new activity an
 agent must not miss), and its bubble shows the provider's time with the arrival beside it."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from nicegui.testing import User
 
@@ -11,8 +12,9 @@ from tests.pages.test_inbox import conversation_from_webhook
 
 
 async def test_a_late_message_is_listed_by_its_arrival_and_its_bubble_shows_both_times(user: User):
-    await conversation_from_webhook(user, sender="+15550001", name="Fresh Fay", text="Written a moment ago",
-                                    timestamp=datetime.now(timezone.utc).isoformat())
+    await conversation_from_webhook(
+        user, sender="+15550001", name="Fresh Fay", text="Written a moment ago", timestamp=datetime.now(UTC).isoformat()
+    )
     late = await conversation_from_webhook(user, sender="+15550002", name="Late Leo", text="Written long ago")
     auth = await login(user.http_client)
 
@@ -30,9 +32,10 @@ async def test_a_late_message_is_listed_by_its_arrival_and_its_bubble_shows_both
 
 
 async def test_a_message_that_arrives_on_time_shows_one_time(user: User):
-    sent = datetime.now(timezone.utc)
-    conversation = await conversation_from_webhook(user, sender="+15550003", name="Prompt Pia", text="On time",
-                                                   timestamp=sent.isoformat())
+    sent = datetime.now(UTC)
+    conversation = await conversation_from_webhook(
+        user, sender="+15550003", name="Prompt Pia", text="On time", timestamp=sent.isoformat()
+    )
     await sign_in(user)
     await user.open(f"/conversations/{conversation}")
     await user.should_see("On time")

@@ -1,4 +1,5 @@
 """Live pages: what happens anywhere shows up on open pages without a reload."""
+
 import asyncio
 from collections import Counter
 
@@ -67,6 +68,7 @@ async def test_unread_total_and_tab_title_follow(user: User):
 
     async def two_unread():
         return navigation.count == 2 and user.client.title == "(2) ChatHub"
+
     await eventually(two_unread)
 
 
@@ -81,6 +83,7 @@ async def test_a_message_arriving_in_a_thread_an_agent_is_looking_at_is_read_at_
 
 async def test_a_thread_open_in_a_hidden_tab_still_counts_new_messages_unread(user: User):
     from chathub.services import presence
+
     conversation_id = await conversation_from_webhook(user, sender="+15550001")
     await sign_in(user)
     client = await user.open(f"/conversations/{conversation_id}")
@@ -89,6 +92,7 @@ async def test_a_thread_open_in_a_hidden_tab_still_counts_new_messages_unread(us
 
     async def counted_unread():
         return (await conversations.get_conversation(conversation_id)).unread_count == 1
+
     await eventually(counted_unread)
 
 
@@ -100,6 +104,7 @@ async def test_the_new_message_sound_plays_once_for_a_burst_of_messages(user: Us
         if code != layout.CHIME_JS:
             return run_javascript(code, *args, **kwargs)
         chimes[ui.context.client.id] += 1
+
     monkeypatch.setattr(ui, "run_javascript", recording)
     await sign_in(user)
     await user.open("/")
@@ -107,8 +112,9 @@ async def test_the_new_message_sound_plays_once_for_a_burst_of_messages(user: Us
     worker = runtime.runtime.workers["webhooks"]
     await worker.stop()  # five customers write at once: the worker takes them together
     for n in range(5):
-        await post_webhook(user.http_client, seed_message(message_id=f"burst-{n}", sender=f"+155500{n}",
-                                                          name=f"Burst {n}"))
+        await post_webhook(
+            user.http_client, seed_message(message_id=f"burst-{n}", sender=f"+155500{n}", name=f"Burst {n}")
+        )
     worker.start()
     await user.should_see("Burst 4", retries=50)
     assert user.client.id in chimes and set(chimes.values()) == {1}  # one chime a tab, not five
@@ -146,8 +152,9 @@ async def test_a_background_tab_that_missed_more_than_it_shows_reads_its_inbox_a
     await user.open("/")
     set_tab_visibility(user, "hidden")
     for n in range(conversation_list.PAGE_SIZE + 5):
-        await post_webhook(user.http_client, seed_message(message_id=f"away-{n}", sender=f"+1555004{n:02d}",
-                                                          name=f"Away {n:02d}"))
+        await post_webhook(
+            user.http_client, seed_message(message_id=f"away-{n}", sender=f"+1555004{n:02d}", name=f"Away {n:02d}")
+        )
     last = conversation_list.PAGE_SIZE + 4
     await conversation_from_webhook(user, sender=f"+1555004{last:02d}", message_id=f"away-{last}")
 

@@ -1,5 +1,6 @@
 """An open tab redraws a lone change at once (after a short gather), and a flood of changes at a steady
 pace: under a stream of webhooks 20 open tabs must not each redraw twice a second."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,6 +36,7 @@ async def test_a_stream_of_changes_is_drawn_at_most_once_per_busy_interval_and_e
     def redraw():
         drawn.append(loop.time())
         changes["shown"] = changes["made"]
+
     pace = LivePace(redraw)
     for _ in range(60):  # 1.2 s of changes, one every 20 ms
         changes["made"] += 1

@@ -1,4 +1,5 @@
 """The Profile page: an agent's own name, password and API tokens."""
+
 from __future__ import annotations
 
 from nicegui import ui
@@ -106,8 +107,9 @@ async def _refused(user: User, token: str) -> bool:
 
 async def test_every_agent_has_a_profile_listing_only_their_own_tokens(user: User):
     await user.http_client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-    ann = await agents.create_agent(AgentIn(email="ann@example.com", name="Ann Lee", password="Ann-pass-1",
-                                            role=AgentRole.agent))
+    ann = await agents.create_agent(
+        AgentIn(email="ann@example.com", name="Ann Lee", password="Ann-pass-1", role=AgentRole.agent)
+    )
     await agents.create_api_token(agent_id=ann.id, name="Ann's script")
     await sign_in(user, "ann@example.com", "Ann-pass-1")
     await user.open("/profile")

@@ -1,4 +1,5 @@
 """First run: with no agent and no CHATHUB_ADMIN_* the first visit creates the admin."""
+
 import pytest
 from nicegui.testing import User
 
@@ -31,15 +32,17 @@ async def test_first_visit_creates_the_admin_and_signs_in(user: User):
     await user.should_not_see("Create the admin")
 
 
-@pytest.mark.parametrize("name, email, password, repeat, problem", [
-    ("", "a@example.com", "Alice-pass-1", None, "The name is empty."),
-    ("Alice", "not-an-email", "Alice-pass-1", None, "is not an email address"),
-    ("Alice", "a@example.com", "short", None, "at least 8 characters"),
-    ("Alice", "a@example.com", "alllowercase", None, "too weak"),
-    ("Alice", "a@example.com", "Alice-pass-1", "Other-pass-1", "The two passwords differ."),
-])
-async def test_bad_admin_details_are_explained_and_nothing_is_saved(user: User, name, email, password, repeat,
-                                                                     problem):
+@pytest.mark.parametrize(
+    "name, email, password, repeat, problem",
+    [
+        ("", "a@example.com", "Alice-pass-1", None, "The name is empty."),
+        ("Alice", "not-an-email", "Alice-pass-1", None, "is not an email address"),
+        ("Alice", "a@example.com", "short", None, "at least 8 characters"),
+        ("Alice", "a@example.com", "alllowercase", None, "too weak"),
+        ("Alice", "a@example.com", "Alice-pass-1", "Other-pass-1", "The two passwords differ."),
+    ],
+)
+async def test_bad_admin_details_are_explained_and_nothing_is_saved(user: User, name, email, password, repeat, problem):
     await user.open("/setup")
     fill(user, name, email, password, repeat)
     await user.should_see(problem, retries=20)

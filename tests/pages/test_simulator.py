@@ -1,4 +1,5 @@
 """The simulator panel: a tester plays a customer through the real webhook route."""
+
 from __future__ import annotations
 
 from nicegui import ui
@@ -23,6 +24,7 @@ async def conversation_of(channel_id: int, name: str):
     async def found():
         page = await conversations.list_conversations(channel_id=channel_id)
         return next((c for c in page.items if c.customer.name == name), None)
+
     return await eventually(found)
 
 
@@ -60,6 +62,7 @@ async def test_resend_last_posts_the_same_bytes_and_creates_no_second_message(us
     async def both_processed():
         logs = (await webhooks.list_webhook_logs()).items
         return len(logs) == 2 and all(log.status == WebhookStatus.processed for log in logs)
+
     await eventually(both_processed)
     assert [m.content for m in await customer_messages(conversation.id)] == ["Only once please"]
 
@@ -85,6 +88,7 @@ async def test_provider_controls_change_the_channel_config(user: User):
     async def saved():
         config = (await channels.get_channel(1)).config
         return config["failure_rate"] == 0.3 and config["latency_ms"] == 800
+
     await eventually(saved)
     await user.open("/simulator")
     await user.should_see("30 %")
@@ -117,8 +121,9 @@ async def test_manual_receipts_move_an_agent_reply_to_delivered_then_read(user: 
 
 
 async def test_messages_are_signed_when_the_channel_has_a_secret(user: User):
-    signed = await channels.create_channel(ChannelIn(type=ChannelType.simulator, name="Signed shop",
-                                                     webhook_secret="s3cret-value"))
+    signed = await channels.create_channel(
+        ChannelIn(type=ChannelType.simulator, name="Signed shop", webhook_secret="s3cret-value")
+    )
     unsigned = await post_webhook(user.http_client, seed_message(), path=f"/webhooks/simulator/{signed.id}")
     assert unsigned.status_code == 401  # the secret is enforced, so a 200 below means the page signed
     await sign_in(user)
@@ -180,6 +185,7 @@ async def test_image_and_location_buttons_post_those_message_types(user: User):
     async def both_stored():
         messages = await customer_messages(conversation.id)
         return len(messages) == 2 and messages
+
     image, location = await eventually(both_stored)
     assert (image.content_type.value, image.content) == ("image", "My broken parcel")
     assert image.payload["source_url"].startswith("https://picsum.photos/")

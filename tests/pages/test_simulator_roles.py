@@ -1,5 +1,6 @@
 """The simulator page on a public deployment signs its own posts, and only admins change how the simulated
 provider behaves: agents may play customers."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,7 @@ def public_url(https_public_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def new_agent(email: str, role: AgentRole) -> None:
-    await agents.create_agent(AgentIn(email=email, name=email.split("@")[0].title(), password="Pass-word-1",
-                                      role=role))
+    await agents.create_agent(AgentIn(email=email, name=email.split("@")[0].title(), password="Pass-word-1", role=role))
 
 
 async def test_on_https_the_page_signs_its_posts_while_unsigned_ones_are_refused(public_url, user: User):

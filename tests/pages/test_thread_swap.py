@@ -1,5 +1,6 @@
 """Opening a conversation from the inbox swaps only the thread: the same tab keeps its list (loaded rows and
 all), marks the open row, and still asks whether the agent may before it opens anything."""
+
 from nicegui.testing import User
 
 from chathub import bus
@@ -18,11 +19,19 @@ def list_rows(user: User) -> ConversationRows:
 
 async def test_opening_a_conversation_after_load_more_keeps_the_tab_and_its_loaded_rows(user: User):
     for number in range(33):
-        await post_webhook(user.http_client, seed_message(message_id=f"s{number}", sender=f"+1555{number:04d}",
-                                                          name=f"Customer {number:02d}", text=f"Question {number:02d}"))
+        await post_webhook(
+            user.http_client,
+            seed_message(
+                message_id=f"s{number}",
+                sender=f"+1555{number:04d}",
+                name=f"Customer {number:02d}",
+                text=f"Question {number:02d}",
+            ),
+        )
 
     async def all_processed():
         return len((await conversations.list_conversations(limit=100)).items) == 33
+
     await eventually(all_processed, timeout=20)
     await sign_in(user)
     inbox = await user.open("/")
@@ -70,4 +79,5 @@ async def test_a_thread_swapped_out_hears_no_more_of_its_conversation(user: User
 
     async def only_the_open_thread_listens():
         return not bus.message_created.listened(first) and bus.message_created.listened(second)
+
     await eventually(only_the_open_thread_listens)

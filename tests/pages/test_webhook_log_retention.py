@@ -1,4 +1,5 @@
 """The Webhook logs page says how long rows are kept (CHATHUB_WEBHOOK_LOG_DAYS) and which are never deleted."""
+
 from __future__ import annotations
 
 import pytest

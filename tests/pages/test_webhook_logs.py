@@ -1,4 +1,5 @@
 """The webhook logs dashboard: failure count, filters, paging, the detail panel and replay."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,20 @@ from tests.support import eventually, post_webhook, seed_message
 UNKNOWN_RECEIPT = {"type": "status", "message_id": "nope", "status": "delivered"}
 
 
-async def logged(user: User, payload=None, *, raw: bytes | None = None, path: str = "/webhooks/simulator",
-                 headers: dict[str, str] | None = None) -> int:
+async def logged(
+    user: User,
+    payload=None,
+    *,
+    raw: bytes | None = None,
+    path: str = "/webhooks/simulator",
+    headers: dict[str, str] | None = None,
+) -> int:
     """Post a webhook and return its log id."""
     if headers:
         body = raw if raw is not None else json.dumps(payload).encode()
-        response = await user.http_client.post(path, content=body,
-                                               headers={"content-type": "application/json", **headers})
+        response = await user.http_client.post(
+            path, content=body, headers={"content-type": "application/json", **headers}
+        )
     else:
         response = await post_webhook(user.http_client, payload, raw=raw, path=path)
     return response.json()["webhook_log_id"]
@@ -33,6 +41,7 @@ async def logged(user: User, payload=None, *, raw: bytes | None = None, path: st
 async def finished(log_id: int, status: WebhookStatus) -> None:
     async def check():
         return (await webhooks.get_webhook_log(log_id)).status == status
+
     await eventually(check)
 
 
@@ -50,14 +59,18 @@ def choose(user: User, marker: str, option: str) -> None:
 
 
 def shown_log_ids(user: User) -> list[int]:
-    rows = [e for e in user.current_layout.descendants()
-            if any(m.startswith("log-") and m[4:].isdigit() for m in e._markers) and not e.is_deleted]
+    rows = [
+        e
+        for e in user.current_layout.descendants()
+        if any(m.startswith("log-") and m[4:].isdigit() for m in e._markers) and not e.is_deleted
+    ]
     return [int(next(m for m in e._markers if m.startswith("log-"))[4:]) for e in sorted(rows, key=lambda e: e.id)]
 
 
 async def shows_logs(user: User, expected: list[int]) -> None:
     async def check():
         return shown_log_ids(user) == expected
+
     try:
         await eventually(check, timeout=3)
     except AssertionError:
@@ -112,8 +125,13 @@ async def test_status_filter_shows_only_logs_with_that_status(user: User):
     rejected = await logged(user, raw=b'{"from": broken')
     await user.open("/webhooks")
     await shows_logs(user, [rejected, processed, failed])
-    for label, expected in (("Failed", [failed]), ("Rejected", [rejected]), ("Processed", [processed]),
-                            ("Received", []), ("All statuses", [rejected, processed, failed])):
+    for label, expected in (
+        ("Failed", [failed]),
+        ("Rejected", [rejected]),
+        ("Processed", [processed]),
+        ("Received", []),
+        ("All statuses", [rejected, processed, failed]),
+    ):
         choose(user, "filter-status", label)
         await shows_logs(user, expected)
     choose(user, "filter-status", "Received")
@@ -140,8 +158,12 @@ async def test_time_filter_leaves_out_older_logs(user: User, monkeypatch):
     await user.open("/webhooks")
     await shows_logs(user, [log_id])
     monkeypatch.setattr(webhook_logs, "utcnow", lambda: utcnow() + timedelta(hours=2))  # two hours later
-    for label, expected in (("Last hour", []), ("Last 24 hours", [log_id]), ("Last 7 days", [log_id]),
-                            ("All time", [log_id])):
+    for label, expected in (
+        ("Last hour", []),
+        ("Last 24 hours", [log_id]),
+        ("Last 7 days", [log_id]),
+        ("All time", [log_id]),
+    ):
         choose(user, "filter-time", label)
         await shows_logs(user, expected)
 
@@ -160,8 +182,11 @@ async def test_paging_goes_to_older_and_back_to_newer_logs(user: User):
 
 async def test_detail_shows_redacted_headers_pretty_body_and_the_conversation(user: User):
     await sign_in(user)
-    log_id = await logged(user, seed_message("m1", text="Where is my order?"),
-                          headers={"authorization": "Bearer top-secret", "x-request-id": "req-42"})
+    log_id = await logged(
+        user,
+        seed_message("m1", text="Where is my order?"),
+        headers={"authorization": "Bearer top-secret", "x-request-id": "req-42"},
+    )
     await finished(log_id, WebhookStatus.processed)
     (conversation,) = (await conversations.list_conversations()).items
     await user.open("/webhooks")

@@ -1,6 +1,7 @@
 """`python main.py backup PATH` while ChatHub runs: SQLite's online backup copies every committed row, those
 still in the write-ahead log included, into one self-contained file that passes `PRAGMA integrity_check`;
 restoring it the README's way brings exactly that state back. It refuses to overwrite without --force."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,20 +23,28 @@ from chathub import cli
 
 
 def webhook(run: str, i: int) -> bytes:
-    return json.dumps({"from": f"+1555{i % 20:04d}", "message": f"backup {run} {i}",
-                       "message_id": f"backup-{run}-{i}"}).encode()
+    return json.dumps(
+        {"from": f"+1555{i % 20:04d}", "message": f"backup {run} {i}", "message_id": f"backup-{run}-{i}"}
+    ).encode()
 
 
 def run_backup(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
     env["CHATHUB_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), "backup", *args], cwd=data_dir.parent, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "backup", *args],
+        cwd=data_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def message_ids(database: Path, run: str) -> set[str]:
-    return {row[0] for row in query(database, "SELECT external_id FROM message WHERE external_id LIKE ?",
-                                    f"backup-{run}-%")}
+    return {
+        row[0] for row in query(database, "SELECT external_id FROM message WHERE external_id LIKE ?", f"backup-{run}-%")
+    }
 
 
 def integrity(database: Path) -> str:
@@ -87,10 +96,14 @@ async def test_a_backup_of_the_running_app_has_every_message_and_restores(server
         token = (await http.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         shown = set()
-        for conversation in (await http.get("/api/v1/conversations", params={"limit": 100},
-                                            headers=headers)).json()["items"]:
-            messages = (await http.get(f"/api/v1/conversations/{conversation['id']}/messages",
-                                       params={"limit": 100}, headers=headers)).json()["items"]
+        for conversation in (await http.get("/api/v1/conversations", params={"limit": 100}, headers=headers)).json()[
+            "items"
+        ]:
+            messages = (
+                await http.get(
+                    f"/api/v1/conversations/{conversation['id']}/messages", params={"limit": 100}, headers=headers
+                )
+            ).json()["items"]
             shown |= {m["external_id"] for m in messages}
     assert shown == {f"backup-{run}-{i}" for i in range(200)}
 
@@ -133,17 +146,23 @@ def test_refuses_to_overwrite_an_existing_file_without_force(chathub_env: Path, 
     assert integrity(target) == "ok" and query(target, "SELECT note FROM probe") == [("hello",)]
 
 
-@pytest.mark.parametrize("make_target, problem", [
-    (lambda tmp: tmp / "missing-folder" / "b.db", "the folder {parent} does not exist"),
-    (lambda tmp: tmp, "{target} already exists (use --force to overwrite it)"),
-], ids=["folder missing", "a folder"])
+@pytest.mark.parametrize(
+    "make_target, problem",
+    [
+        (lambda tmp: tmp / "missing-folder" / "b.db", "the folder {parent} does not exist"),
+        (lambda tmp: tmp, "{target} already exists (use --force to overwrite it)"),
+    ],
+    ids=["folder missing", "a folder"],
+)
 def test_refusals_are_one_line_with_exit_code_1(chathub_env, tmp_path, capsys, make_target, problem):
     _a_database(chathub_env)
     target = make_target(tmp_path)
 
     assert cli.main(["backup", str(target)]) == 1
-    assert capsys.readouterr().err == "ChatHub backup failed: " + problem.format(parent=target.parent,
-                                                                                   target=target) + "\n"
+    assert (
+        capsys.readouterr().err
+        == "ChatHub backup failed: " + problem.format(parent=target.parent, target=target) + "\n"
+    )
 
 
 def test_without_a_database_there_is_nothing_to_back_up(chathub_env, tmp_path, capsys):

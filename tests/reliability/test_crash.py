@@ -5,6 +5,7 @@ from 30 concurrent senders while 24 agent replies wait on a slow simulator; it i
 are sent after the restart, each as one message. The replies go to a fake Telegram that answers each send a
 second late: after a SIGKILL a reply whose send was cut short reaches it again, and each reply it got twice is
 marked "possibly sent twice"; after a SIGTERM it gets every reply once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ N, SENDERS, REPLIES = 300, 30, 24
 
 @pytest.mark.parametrize("kind", ["kill", "term"])
 async def test_a_stopped_server_loses_and_repeats_nothing_after_its_restart(kind: str, tmp_path: Path):
-    figures = await crash.scenario(kind, n=N, concurrency=SENDERS, replies=REPLIES, latency_ms=1000,
-                                   stop_after=0.5, workdir=tmp_path)
+    figures = await crash.scenario(
+        kind, n=N, concurrency=SENDERS, replies=REPLIES, latency_ms=1000, stop_after=0.5, workdir=tmp_path
+    )
 
     assert figures.acknowledged_before_stop >= N // 2  # the stop came part way, with work in flight
     assert figures.acknowledged_before_stop + figures.acknowledged_after_restart == N

@@ -8,6 +8,7 @@ than it loaded. A missing browser fails the test.
 The second pins down what the bench found: an open inbox drew a row for every new customer and kept it, so
 under load each tab's memory and the cost of every update grew without end (and the tabs lost their
 connection while the server drew them)."""
+
 from __future__ import annotations
 
 import shutil
@@ -33,10 +34,29 @@ import load  # noqa: E402  (bench/load.py)
 
 def test_fifty_senders_for_ten_seconds_lose_nothing_and_keep_four_tabs_live():
     if not (shutil.which("/usr/bin/chromium") and shutil.which("/usr/bin/chromedriver")):
-        pytest.fail("the load test needs /usr/bin/chromium and /usr/bin/chromedriver "
-                    "(apt-get install chromium chromium-driver; .ci/run installs them)")
-    args = load.parse_args(["--start-server", "--senders", "50", "--duration", "10", "--tabs", "4",
-                            "--customers", "500", "--settle", "1", "--tab-timeout", "20", "--timeout", "60"])
+        pytest.fail(
+            "the load test needs /usr/bin/chromium and /usr/bin/chromedriver "
+            "(apt-get install chromium chromium-driver; .ci/run installs them)"
+        )
+    args = load.parse_args(
+        [
+            "--start-server",
+            "--senders",
+            "50",
+            "--duration",
+            "10",
+            "--tabs",
+            "4",
+            "--customers",
+            "500",
+            "--settle",
+            "1",
+            "--tab-timeout",
+            "20",
+            "--timeout",
+            "60",
+        ]
+    )
 
     result = load.run(args)
 
@@ -66,12 +86,15 @@ async def test_an_open_inbox_keeps_one_page_of_rows_as_new_customers_write_and_l
     customers = PAGE_SIZE + 5
 
     for number in range(customers):
-        response = await post_webhook(user.http_client, seed_message(
-            message_id=f"w{number}", sender=f"+1555{number:04d}", name=f"Customer {number:02d}"))
+        response = await post_webhook(
+            user.http_client,
+            seed_message(message_id=f"w{number}", sender=f"+1555{number:04d}", name=f"Customer {number:02d}"),
+        )
         assert response.status_code == 200
 
     async def all_processed():
         return len((await conversations.list_conversations(limit=100)).items) == customers
+
     await eventually(all_processed, timeout=30)
     # the last batch reaches an open list with its next paced redraw: up to BUSY_INTERVAL_SECONDS later
     await user.should_see(f"Customer {customers - 1}", retries=int(BUSY_INTERVAL_SECONDS * 10) + 10)

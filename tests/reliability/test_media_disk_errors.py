@@ -3,6 +3,7 @@
 write raises an OSError even for root (as a full disk, a quota or a read-only mount would). The fetch is
 retried like a provider's passing error, and the file is served once the folder takes it again; a file whose
 fetch ended failed is fetched again when its webhook is replayed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,9 +47,11 @@ async def the_photo(client: httpx.AsyncClient, auth: dict) -> dict:
 
 async def photo_once(client: httpx.AsyncClient, auth: dict, media_status: str) -> dict:
     """The photo's message, once its media has this status (the workers are asynchronous)."""
+
     async def check():
         found = await messages_of(client, auth)
         return found[0] if found and found[0]["media_status"] == media_status else None
+
     return await eventually(check)
 
 
@@ -60,7 +63,8 @@ async def served_photo(client: httpx.AsyncClient, auth: dict) -> bytes:
 
 
 async def test_a_file_the_media_folder_cannot_take_is_retried_and_served_once_it_can(
-        chathub_env: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram):
+    chathub_env: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram
+):
     monkeypatch.setenv("CHATHUB_RETRY_BASE_SECONDS", "1")  # tries 1, 2, 4 and 8 s apart: time to clear the way
     obstacle = block_inbound_media_folder(chathub_env)
     async with running_app() as client:

@@ -8,6 +8,7 @@ That a single 429 with Retry-After is honoured while the app keeps running is pr
 tests/routes/test_twilio_channel.py::test_rate_limiting_is_retried_after_twilios_wait; here it is the
 restart angle (the wait is kept in the database, not in memory).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,9 @@ async def stored(message_id: int) -> Message:
 
 
 async def reply(client: httpx.AsyncClient, auth: dict, conversation: dict, text: str) -> int:
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                                 json={"content": text})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": text}
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -80,6 +82,7 @@ async def reaches(message_id: int, status: MessageStatus, timeout: float = 10.0)
     async def check():
         row = await stored(message_id)
         return row if row.status == status else None
+
     return await eventually(check, timeout=timeout)
 
 
@@ -159,8 +162,9 @@ async def test_tries_stop_at_the_configured_cap_and_the_reply_fails_with_twilios
 
         shown = await api_message(client, auth, conversation["id"], message_id)
         assert shown["status"] == "failed" and shown["attempts"] == 4
-        assert shown["error"] == ("Twilio had a server error (HTTP 500): Internal Server Error "
-                                  "(gave up after 4 attempts)")
+        assert shown["error"] == (
+            "Twilio had a server error (HTTP 500): Internal Server Error (gave up after 4 attempts)"
+        )
         await asyncio.sleep(1.0)  # many times the last backoff: nothing more is tried
         assert sent_bodies(fake) == ["Are you still there?"] * 4
         assert (await client.get("/healthz")).json()["outbound_pending"] == 0
@@ -191,8 +195,9 @@ WAIT = 4  # seconds until the scheduled retry: longer than a stop and a start of
 @pytest.mark.parametrize("outage", ["server error, then the backoff", "429 with Retry-After"])
 async def test_a_retry_scheduled_before_a_restart_goes_out_after_it_on_time_and_once(fake, monkeypatch, outage):
     if outage == "429 with Retry-After":  # the backoff stays at conftest's 0.05 s: only Twilio's wait explains 4 s
-        fake.script.queue("messages", 429, twilio_error(20429, "Too Many Requests", 429),
-                          headers={"Retry-After": str(WAIT)})
+        fake.script.queue(
+            "messages", 429, twilio_error(20429, "Too Many Requests", 429), headers={"Retry-After": str(WAIT)}
+        )
     else:
         monkeypatch.setenv("CHATHUB_RETRY_BASE_SECONDS", str(WAIT))
         fake.script.queue("messages", 500, SERVER_ERROR)
@@ -205,6 +210,7 @@ async def test_a_retry_scheduled_before_a_restart_goes_out_after_it_on_time_and_
         async def first_try_failed():
             row = await stored(message_id)
             return row if row.attempts == 1 else None
+
         waiting = await eventually(first_try_failed)
         assert waiting.status == MessageStatus.pending and waiting.error
         due = waiting.next_attempt_at

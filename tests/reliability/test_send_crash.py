@@ -2,6 +2,7 @@
 SIGKILL while a fake Telegram Bot API on 127.0.0.1 holds the reply's request open, then started again on the
 same data folder. The reply is sent again (at-least-once) and marked "possibly sent twice" in the API and in
 the thread a real browser shows."""
+
 from __future__ import annotations
 
 import signal
@@ -29,8 +30,9 @@ async def test_a_send_cut_short_by_a_crash_is_sent_again_and_marked_possibly_sen
                 auth = await sign_in(http)
                 conversation_id = await telegram_conversation(http, auth, provider)
                 provider.hold("sendMessage")
-                queued = await http.post(f"/api/v1/conversations/{conversation_id}/messages", headers=auth,
-                                         json={"content": REPLY})
+                queued = await http.post(
+                    f"/api/v1/conversations/{conversation_id}/messages", headers=auth, json={"content": REPLY}
+                )
                 assert queued.status_code == 201, queued.text
                 assert queued.json()["possibly_sent_twice"] is False
                 await eventually(lambda: _sends_received(provider, 1))  # at the provider, unanswered

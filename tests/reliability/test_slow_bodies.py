@@ -3,6 +3,7 @@ send their headers and then trickle the body a byte at a time, as a slowloris cl
 arrive within CHATHUB_BODY_TIMEOUT_SECONDS (1 s here): then a 408 that closes the connection, a log line,
 and for a webhook a rejected log row; meanwhile the server keeps answering /healthz, even when the tricklers
 would otherwise take every file descriptor it may open."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,11 @@ class Trickler:
     async def answer(self) -> bytes:
         """Everything the server sent until it closed the connection; nothing when it reset it."""
         reader, writer = await asyncio.open_connection(self.address.hostname, self.address.port)
-        writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.address.netloc}\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {DECLARED}\r\n\r\n".encode() + self.first_bytes)
+        writer.write(
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.address.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {DECLARED}\r\n\r\n".encode()
+            + self.first_bytes
+        )
         self.sent = self.first_bytes
         trickle = asyncio.create_task(self._trickle(writer))
         try:

@@ -1,4 +1,5 @@
 """PATCH /api/v1/agents/{id}: admins manage agents from scripts, with the answers the rest of the API gives."""
+
 from __future__ import annotations
 
 import httpx
@@ -17,11 +18,15 @@ async def add_ann(client: httpx.AsyncClient, auth: dict[str, str]) -> int:
 
 async def test_an_admin_renames_promotes_and_deactivates_an_agent(client, auth):
     ann_id = await add_ann(client, auth)
-    response = await client.patch(f"/api/v1/agents/{ann_id}", json={"name": "Ann Smith", "role": "admin"},
-                                  headers=auth)
+    response = await client.patch(f"/api/v1/agents/{ann_id}", json={"name": "Ann Smith", "role": "admin"}, headers=auth)
     assert response.status_code == 200, response.text
-    assert response.json() == {"id": ann_id, "email": ANN["email"], "name": "Ann Smith", "role": "admin",
-                               "is_active": True}
+    assert response.json() == {
+        "id": ann_id,
+        "email": ANN["email"],
+        "name": "Ann Smith",
+        "role": "admin",
+        "is_active": True,
+    }
 
     response = await client.patch(f"/api/v1/agents/{ann_id}", json={"active": False}, headers=auth)
     assert response.status_code == 200 and response.json()["is_active"] is False
@@ -66,14 +71,17 @@ async def test_an_unknown_agent_is_404(client, auth):
     assert response.status_code == 404 and response.json()["detail"] == "agent 999 does not exist"
 
 
-@pytest.mark.parametrize("body, named", [
-    ({"email": "new@example.com"}, "email"),
-    ({"name": "Ann", "is_active": False}, "is_active"),
-    ({"role": "owner"}, "role"),
-    ({"active": "no"}, "active"),
-    ({"name": None}, "name"),
-    ({"name": ""}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        ({"email": "new@example.com"}, "email"),
+        ({"name": "Ann", "is_active": False}, "is_active"),
+        ({"role": "owner"}, "role"),
+        ({"active": "no"}, "active"),
+        ({"name": None}, "name"),
+        ({"name": ""}, "name"),
+    ],
+)
 async def test_unknown_keys_and_wrong_values_are_a_422_that_names_them(client, auth, body, named):
     ann_id = await add_ann(client, auth)
     response = await client.patch(f"/api/v1/agents/{ann_id}", json=body, headers=auth)

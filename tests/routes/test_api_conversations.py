@@ -1,5 +1,6 @@
 """The conversations and messages API: the inbox list with its filters and paging, one conversation,
 status and assignment, read marks, and a conversation's message history."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,6 +34,7 @@ async def three(client, auth) -> dict[str, dict]:
 
 # ---- the list ----
 
+
 async def test_list_shows_newest_activity_first(client, auth, three):
     assert await ids(client, auth) == [three["cy"]["id"], three["bob"]["id"], three["ann"]["id"]]
 
@@ -65,12 +67,16 @@ async def test_filter_by_unread(client, auth, three):
 async def test_filter_by_channel_id_tells_two_channels_of_one_type_apart(client, auth, three):
     second = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Second"}, headers=auth)
     assert second.status_code == 201
-    response = await post_webhook(client, seed_message(message_id="second-1", sender="+15550004444"),
-                                  path=f"/webhooks/simulator/{second.json()['id']}")
+    response = await post_webhook(
+        client,
+        seed_message(message_id="second-1", sender="+15550004444"),
+        path=f"/webhooks/simulator/{second.json()['id']}",
+    )
     assert response.status_code == 200
 
     async def on_second():
         return await ids(client, auth, channel_id=second.json()["id"])
+
     only = await eventually(on_second)
     assert len(only) == 1 and only[0] not in {c["id"] for c in three.values()}
     assert set(await ids(client, auth, channel_id=1)) == {c["id"] for c in three.values()}
@@ -83,8 +89,11 @@ async def test_search_takes_percent_and_underscore_literally(client, auth, three
 
 
 async def test_filter_by_channel_type(client, auth, three):
-    assert await ids(client, auth, channel_type="simulator") == [three["cy"]["id"], three["bob"]["id"],
-                                                                 three["ann"]["id"]]
+    assert await ids(client, auth, channel_type="simulator") == [
+        three["cy"]["id"],
+        three["bob"]["id"],
+        three["ann"]["id"],
+    ]
     assert await ids(client, auth, channel_type="telegram") == []
     assert (await client.get(API, params={"channel_type": "fax"}, headers=auth)).status_code == 422
 
@@ -95,8 +104,18 @@ async def test_filter_by_customer(client, auth, three):
     assert await ids(client, auth, customer_id=9999) == []
 
 
-@pytest.mark.parametrize("q, who", [("ann", "ann"), ("Lee", "ann"), ("0002222", "bob"), ("REFUND", "bob"),
-                                    ("parcel is", "ann"), ("+1555000", "all"), ("nothing like this", "none")])
+@pytest.mark.parametrize(
+    "q, who",
+    [
+        ("ann", "ann"),
+        ("Lee", "ann"),
+        ("0002222", "bob"),
+        ("REFUND", "bob"),
+        ("parcel is", "ann"),
+        ("+1555000", "all"),
+        ("nothing like this", "none"),
+    ],
+)
 async def test_search_matches_customer_name_phone_and_message_text(client, auth, three, q, who):
     expected = {"all": [three["cy"]["id"], three["bob"]["id"], three["ann"]["id"]], "none": []}.get(who)
     assert await ids(client, auth, q=q) == (expected if expected is not None else [three[who]["id"]])
@@ -104,8 +123,9 @@ async def test_search_matches_customer_name_phone_and_message_text(client, auth,
 
 async def test_search_finds_text_from_an_older_message_and_agent_replies(client, auth, three):
     await customer_writes(client, auth, sender="+15550001111", text="Any news?")
-    reply = await client.post(f"{API}/{three['cy']['id']}/messages", json={"content": "Tracking number ZX81"},
-                              headers=auth)
+    reply = await client.post(
+        f"{API}/{three['cy']['id']}/messages", json={"content": "Tracking number ZX81"}, headers=auth
+    )
     assert reply.status_code == 201
     assert await ids(client, auth, q="parcel") == [three["ann"]["id"]]
     assert await ids(client, auth, q="zx81") == [three["cy"]["id"]]
@@ -126,9 +146,9 @@ async def test_filter_by_assignee_and_unassigned(client, auth, three):
 
 # ---- paging ----
 
+
 async def test_pages_follow_next_cursor_without_overlap_and_cover_everything(client, auth):
-    created = [(await customer_writes(client, auth, sender=new_sender(), text=f"number {n}"))["id"]
-               for n in range(7)]
+    created = [(await customer_writes(client, auth, sender=new_sender(), text=f"number {n}"))["id"] for n in range(7)]
 
     pages, cursor = [], None
     while True:
@@ -172,6 +192,7 @@ async def test_a_made_up_cursor_is_422(client, auth):
 
 # ---- one conversation ----
 
+
 async def test_get_one_conversation(client, auth, three):
     response = await client.get(f"{API}/{three['ann']['id']}", headers=auth)
     assert response.status_code == 200
@@ -204,8 +225,7 @@ async def test_snooze_needs_a_time_and_reopening_clears_it(client, auth, three):
     assert refused.json() == {"detail": "snoozing needs snoozed_until"}
     assert (await client.get(url, headers=auth)).json()["status"] == "open"
 
-    snoozed = await client.patch(url, json={"status": "snoozed", "snoozed_until": "2030-01-01T09:00:00Z"},
-                                 headers=auth)
+    snoozed = await client.patch(url, json={"status": "snoozed", "snoozed_until": "2030-01-01T09:00:00Z"}, headers=auth)
     assert snoozed.status_code == 200
     assert snoozed.json()["status"] == "snoozed"
     assert snoozed.json()["snoozed_until"].startswith("2030-01-01T09:00:00")
@@ -240,11 +260,13 @@ async def test_marking_read_sets_unread_to_zero(client, auth, three):
 
 
 async def test_unknown_conversation_is_404_everywhere(client, auth):
-    calls = [client.get(f"{API}/9999", headers=auth),
-             client.patch(f"{API}/9999", json={"status": "resolved"}, headers=auth),
-             client.post(f"{API}/9999/read", headers=auth),
-             client.get(f"{API}/9999/messages", headers=auth),
-             client.post(f"{API}/9999/messages", json={"content": "hi"}, headers=auth)]
+    calls = [
+        client.get(f"{API}/9999", headers=auth),
+        client.patch(f"{API}/9999", json={"status": "resolved"}, headers=auth),
+        client.post(f"{API}/9999/read", headers=auth),
+        client.get(f"{API}/9999/messages", headers=auth),
+        client.post(f"{API}/9999/messages", json={"content": "hi"}, headers=auth),
+    ]
     for call in calls:
         response = await call
         assert response.status_code == 404
@@ -252,6 +274,7 @@ async def test_unknown_conversation_is_404_everywhere(client, auth):
 
 
 # ---- messages ----
+
 
 @pytest.fixture
 async def five(client, auth) -> tuple[dict, list[int]]:
@@ -277,8 +300,9 @@ async def test_message_pages_walk_back_through_history(client, auth, five):
     url = f"{API}/{conversation['id']}/messages"
     pages, cursor = [], None
     while True:
-        body = (await client.get(url, params={"limit": 2, **({"cursor": cursor} if cursor else {})},
-                                 headers=auth)).json()
+        body = (
+            await client.get(url, params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=auth)
+        ).json()
         pages.append([m["content"] for m in body["items"]])
         cursor = body["next_cursor"]
         if cursor is None:

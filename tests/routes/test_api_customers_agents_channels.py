@@ -1,5 +1,6 @@
 """The customers, agents and channels APIs, and the questions a supporter asks of the data: unread
 conversations, messages by channel, failed webhooks."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,10 @@ async def test_customers_list_with_identities_and_search(client, auth):
     await customer_writes(client, auth, sender="+15550002222", text="hello")
 
     listed = (await client.get("/api/v1/customers", headers=auth)).json()
-    assert [(c["name"], c["phone"]) for c in listed["items"]] == [("+15550002222", "+15550002222"),
-                                                                  ("Ann Lee", "+15550001111")]
+    assert [(c["name"], c["phone"]) for c in listed["items"]] == [
+        ("+15550002222", "+15550002222"),
+        ("Ann Lee", "+15550001111"),
+    ]
     assert listed["items"][1]["identities"] == [{"channel_id": 1, "external_id": "+15550001111"}]
 
     def names(response):
@@ -34,8 +37,9 @@ async def test_customers_page_with_limit_and_cursor(client, auth):
     for sender in senders:
         await customer_writes(client, auth, sender=sender)
     first = (await client.get("/api/v1/customers", params={"limit": 2}, headers=auth)).json()
-    second = (await client.get("/api/v1/customers", params={"limit": 2, "cursor": first["next_cursor"]},
-                               headers=auth)).json()
+    second = (
+        await client.get("/api/v1/customers", params={"limit": 2, "cursor": first["next_cursor"]}, headers=auth)
+    ).json()
     assert [c["name"] for c in first["items"] + second["items"]] == list(reversed(senders))
     assert second["next_cursor"] is None
     assert (await client.get("/api/v1/customers", params={"limit": 101}, headers=auth)).status_code == 422
@@ -49,11 +53,16 @@ async def test_get_and_patch_a_customer(client, auth):
     got = await client.get(url, headers=auth)
     assert got.status_code == 200 and got.json() == customer
 
-    patched = await client.patch(url, json={"name": "  Ann Lee ", "email": "ann@example.com",
-                                            "notes": "VIP"}, headers=auth)
+    patched = await client.patch(
+        url, json={"name": "  Ann Lee ", "email": "ann@example.com", "notes": "VIP"}, headers=auth
+    )
     assert patched.status_code == 200
     assert {k: patched.json()[k] for k in ("name", "email", "phone", "notes")} == {
-        "name": "Ann Lee", "email": "ann@example.com", "phone": "+15550001111", "notes": "VIP"}
+        "name": "Ann Lee",
+        "email": "ann@example.com",
+        "phone": "+15550001111",
+        "notes": "VIP",
+    }
     assert (await client.get(url, headers=auth)).json()["name"] == "Ann Lee"
     conversation = (await client.get("/api/v1/conversations", headers=auth)).json()["items"][0]
     assert conversation["customer"]["name"] == "Ann Lee"
@@ -61,10 +70,15 @@ async def test_get_and_patch_a_customer(client, auth):
     assert [c["id"] for c in found] == [customer["id"]]
 
 
-@pytest.mark.parametrize("patch, detail", [({"email": "not-an-email"}, "'not-an-email' is not an email address"),
-                                           ({"name": "   "}, "the name cannot be empty"),
-                                           ({"name": None}, "the name cannot be empty"),
-                                           ({"name": ""}, None)])
+@pytest.mark.parametrize(
+    "patch, detail",
+    [
+        ({"email": "not-an-email"}, "'not-an-email' is not an email address"),
+        ({"name": "   "}, "the name cannot be empty"),
+        ({"name": None}, "the name cannot be empty"),
+        ({"name": ""}, None),
+    ],
+)
 async def test_patching_a_customer_with_bad_values_is_422_and_changes_nothing(client, auth, patch, detail):
     await customer_writes(client, auth, sender="+15550001111", name="Ann", text="hi")
     customer = await customer_of(client, auth, "+15550001111")
@@ -80,7 +94,8 @@ async def test_patching_a_customer_with_bad_values_is_422_and_changes_nothing(cl
 
 async def test_unknown_customer_is_404(client, auth):
     assert (await client.get("/api/v1/customers/9999", headers=auth)).json() == {
-        "detail": "customer 9999 does not exist"}
+        "detail": "customer 9999 does not exist"
+    }
     response = await client.patch("/api/v1/customers/9999", json={"notes": "x"}, headers=auth)
     assert response.status_code == 404
 
@@ -94,8 +109,11 @@ async def test_create_an_agent_and_list_agents(client, auth):
     response = await client.post("/api/v1/agents", json=NEW_AGENT, headers=auth)
     assert response.status_code == 201
     body = response.json()
-    assert {k: body[k] for k in ("email", "name", "role")} == {"email": "ben@example.com", "name": "Ben",
-                                                              "role": "agent"}
+    assert {k: body[k] for k in ("email", "name", "role")} == {
+        "email": "ben@example.com",
+        "name": "Ben",
+        "role": "agent",
+    }
     assert "password" not in body and "password_hash" not in body
 
     listed = (await client.get("/api/v1/agents", headers=auth)).json()["items"]
@@ -107,18 +125,20 @@ async def test_an_admin_can_create_another_admin(client, auth):
     response = await client.post("/api/v1/agents", json={**NEW_AGENT, "role": "admin"}, headers=auth)
     assert response.status_code == 201 and response.json()["role"] == "admin"
     other_admin = await login(client, "ben@example.com", "Ben-pass-123")
-    created = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Ben's"},
-                                headers=other_admin)
+    created = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Ben's"}, headers=other_admin)
     assert created.status_code == 201
 
 
-@pytest.mark.parametrize("change, detail", [
-    ({"email": "ben.example.com"}, "'ben.example.com' is not an email address"),
-    ({"password": "Ab-1"}, "the password needs at least 8 characters"),
-    ({"password": "password"}, "the password is too weak: mix letters with digits, capitals or symbols"),
-    ({"password": "12345678"}, "the password is too weak: mix letters with digits, capitals or symbols"),
-    ({"name": "  "}, "the name is empty"),
-])
+@pytest.mark.parametrize(
+    "change, detail",
+    [
+        ({"email": "ben.example.com"}, "'ben.example.com' is not an email address"),
+        ({"password": "Ab-1"}, "the password needs at least 8 characters"),
+        ({"password": "password"}, "the password is too weak: mix letters with digits, capitals or symbols"),
+        ({"password": "12345678"}, "the password is too weak: mix letters with digits, capitals or symbols"),
+        ({"name": "  "}, "the name is empty"),
+    ],
+)
 async def test_creating_an_agent_with_bad_values_is_422(client, auth, change, detail):
     response = await client.post("/api/v1/agents", json={**NEW_AGENT, **change}, headers=auth)
     assert response.status_code == 422
@@ -141,13 +161,15 @@ async def test_creating_an_agent_with_a_taken_email_is_409(client, auth, email):
 
 # ---- channels ----
 
+
 async def test_channels_show_webhook_urls_from_the_public_url(monkeypatch):
     monkeypatch.setenv("CHATHUB_PUBLIC_URL", "https://chat.example.com/")
     async with running_app() as client:
         auth = await login(client)
         listed = (await client.get("/api/v1/channels", headers=auth)).json()["items"]
         assert [(c["id"], c["type"], c["name"], c["enabled"], c["webhook_url"]) for c in listed] == [
-            (1, "simulator", "Simulator", True, "https://chat.example.com/webhooks/simulator/1")]
+            (1, "simulator", "Simulator", True, "https://chat.example.com/webhooks/simulator/1")
+        ]
 
         created = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Shop"}, headers=auth)
         assert created.status_code == 201
@@ -155,25 +177,33 @@ async def test_channels_show_webhook_urls_from_the_public_url(monkeypatch):
 
 
 async def test_create_a_channel_and_receive_through_its_webhook(client, auth):
-    response = await client.post("/api/v1/channels", json={"type": "simulator", "name": "  Shop  ",
-                                                           "config": {"latency_ms": 5}}, headers=auth)
+    response = await client.post(
+        "/api/v1/channels", json={"type": "simulator", "name": "  Shop  ", "config": {"latency_ms": 5}}, headers=auth
+    )
     assert response.status_code == 201
     channel = response.json()
-    assert {k: channel[k] for k in ("type", "name", "enabled")} == {"type": "simulator", "name": "Shop",
-                                                                    "enabled": True}
+    assert {k: channel[k] for k in ("type", "name", "enabled")} == {
+        "type": "simulator",
+        "name": "Shop",
+        "enabled": True,
+    }
     assert channel["webhook_url"].endswith(f"/webhooks/simulator/{channel['id']}")
     assert channel["config"]["latency_ms"] == 5 and channel["config"]["failure_rate"] == 0.0
     listed = (await client.get("/api/v1/channels", headers=auth)).json()["items"]
     assert [c["name"] for c in listed] == ["Simulator", "Shop"]
 
     sender = new_sender()
-    accepted = await post_webhook(client, {"from": sender, "message": "via the shop", "message_id": "s1"},
-                                  path=f"/webhooks/simulator/{channel['id']}")
+    accepted = await post_webhook(
+        client,
+        {"from": sender, "message": "via the shop", "message_id": "s1"},
+        path=f"/webhooks/simulator/{channel['id']}",
+    )
     assert accepted.status_code == 200
 
     async def conversation():
         items = (await client.get("/api/v1/conversations", params={"q": "via the shop"}, headers=auth)).json()
         return items["items"]
+
     found = await eventually(conversation, timeout=WAIT_SECONDS)
     assert found[0]["channel"]["id"] == channel["id"]
     customer = await customer_of(client, auth, sender)
@@ -181,23 +211,40 @@ async def test_create_a_channel_and_receive_through_its_webhook(client, auth):
 
 
 async def test_a_channel_secret_is_never_shown(client, auth):
-    response = await client.post("/api/v1/channels", json={"type": "simulator", "name": "Signed",
-                                                           "webhook_secret": "s3cret-value"}, headers=auth)
+    response = await client.post(
+        "/api/v1/channels", json={"type": "simulator", "name": "Signed", "webhook_secret": "s3cret-value"}, headers=auth
+    )
     assert response.status_code == 201
     assert response.json()["has_secret"] is True
     assert "s3cret-value" not in response.text
     assert "s3cret-value" not in (await client.get("/api/v1/channels", headers=auth)).text
 
 
-@pytest.mark.parametrize("body, detail", [
-    ({"type": "simulator", "name": "Bad", "config": {"failure_rate": 2}}, "failure_rate must be a number from 0 to 1"),
-    ({"type": "simulator", "name": "Bad", "config": {"latency_ms": -1}},
-     "latency_ms must be a whole number of milliseconds from 0 to 60000"),
-    ({"type": "simulator", "name": "Bad", "config": {"auto_receipts": "yes"}}, "auto_receipts must be true or false"),
-    ({"type": "telegram", "name": "Bot", "config": {}},
-     "bot_token is required: the token @BotFather gave you, like 123456:ABC-DEF…"),
-    ({"type": "simulator", "name": "Bad", "api_base_url": "ftp://x"}, "api_base_url must start with http:// or https://"),
-])
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        (
+            {"type": "simulator", "name": "Bad", "config": {"failure_rate": 2}},
+            "failure_rate must be a number from 0 to 1",
+        ),
+        (
+            {"type": "simulator", "name": "Bad", "config": {"latency_ms": -1}},
+            "latency_ms must be a whole number of milliseconds from 0 to 60000",
+        ),
+        (
+            {"type": "simulator", "name": "Bad", "config": {"auto_receipts": "yes"}},
+            "auto_receipts must be true or false",
+        ),
+        (
+            {"type": "telegram", "name": "Bot", "config": {}},
+            "bot_token is required: the token @BotFather gave you, like 123456:ABC-DEF…",
+        ),
+        (
+            {"type": "simulator", "name": "Bad", "api_base_url": "ftp://x"},
+            "api_base_url must start with http:// or https://",
+        ),
+    ],
+)
 async def test_creating_a_channel_with_bad_values_is_422_and_creates_nothing(client, auth, body, detail):
     response = await client.post("/api/v1/channels", json=body, headers=auth)
     assert response.status_code == 422
@@ -213,8 +260,13 @@ async def test_creating_a_channel_with_an_unknown_type_or_no_name_is_422(client,
 async def test_changing_a_channel_config_keeps_the_other_settings(client, auth):
     response = await client.patch("/api/v1/channels/1", json={"config": {"latency_ms": 10}}, headers=auth)
     assert response.status_code == 200
-    assert response.json()["config"] == {"failure_rate": 0.0, "latency_ms": 10, "auto_receipts": True,
-                                         "delivered_after_ms": 300, "read_after_ms": 1500}
+    assert response.json()["config"] == {
+        "failure_rate": 0.0,
+        "latency_ms": 10,
+        "auto_receipts": True,
+        "delivered_after_ms": 300,
+        "read_after_ms": 1500,
+    }
 
     refused = await client.patch("/api/v1/channels/1", json={"config": {"failure_rate": 2}}, headers=auth)
     assert refused.status_code == 422
@@ -227,6 +279,7 @@ async def test_changing_a_channel_config_keeps_the_other_settings(client, auth):
 
 # ---- health ----
 
+
 async def test_health_needs_no_token_and_reports_queue_depths(client, auth):
     response = await client.get("/healthz")
     assert response.status_code == 200
@@ -237,8 +290,9 @@ async def test_health_needs_no_token_and_reports_queue_depths(client, auth):
     conversation = await customer_writes(client, auth, sender=new_sender())
     await runtime.runtime.workers["outbound"].stop()
     for text in ("one", "two"):
-        sent = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"content": text},
-                                 headers=auth)
+        sent = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"content": text}, headers=auth
+        )
         assert sent.status_code == 201
     health = (await client.get("/healthz")).json()
     assert health["status"] == "ok"
@@ -247,6 +301,7 @@ async def test_health_needs_no_token_and_reports_queue_depths(client, auth):
 
 
 # ---- the questions people ask of the data ----
+
 
 async def test_which_conversations_are_unread(client, auth):
     first = await customer_writes(client, auth, sender=new_sender(), text="first")
@@ -262,12 +317,16 @@ async def test_messages_by_channel(client, auth):
     shop = (await client.post("/api/v1/channels", json={"type": "simulator", "name": "Shop"}, headers=auth)).json()
     in_default = await customer_writes(client, auth, sender=new_sender(), text="to the default channel")
     sender = new_sender()
-    await post_webhook(client, {"from": sender, "message": "to the shop", "message_id": "shop-1"},
-                       path=f"/webhooks/simulator/{shop['id']}")
+    await post_webhook(
+        client,
+        {"from": sender, "message": "to the shop", "message_id": "shop-1"},
+        path=f"/webhooks/simulator/{shop['id']}",
+    )
     await eventually(lambda: customer_of(client, auth, sender), timeout=WAIT_SECONDS)
 
-    simulator = (await client.get("/api/v1/conversations", params={"channel_type": "simulator"},
-                                  headers=auth)).json()["items"]
+    simulator = (await client.get("/api/v1/conversations", params={"channel_type": "simulator"}, headers=auth)).json()[
+        "items"
+    ]
     by_channel = {c["channel"]["name"]: c for c in simulator}
     assert set(by_channel) == {"Simulator", "Shop"}
     assert by_channel["Simulator"]["id"] == in_default["id"]
@@ -279,19 +338,22 @@ async def test_which_webhooks_failed(client, auth):
     await customer_writes(client, auth, sender=new_sender())  # a good one, processed
     rejected = await post_webhook(client, None, raw=b"{not json")
     assert rejected.status_code == 400
-    accepted = await post_webhook(client, {"type": "status", "message_id": "sim-nobody-sent-this",
-                                           "status": "delivered"})
+    accepted = await post_webhook(
+        client, {"type": "status", "message_id": "sim-nobody-sent-this", "status": "delivered"}
+    )
     assert accepted.status_code == 200  # accepted, but there is no such message: fails when processed
 
     async def failed():
         response = await client.get("/api/v1/webhook-logs", params={"status": "failed"}, headers=auth)
         return response.json()["items"]
+
     logs = await eventually(failed, timeout=WAIT_SECONDS)
     assert [log["id"] for log in logs] == [accepted.json()["webhook_log_id"]]
     assert logs[0]["attempts"] == 3
     assert "no outbound message with external id 'sim-nobody-sent-this'" in logs[0]["error"]
     assert (await client.get("/healthz")).json()["webhooks_failed_24h"] == 1
 
-    rejected_logs = (await client.get("/api/v1/webhook-logs", params={"status": "rejected"},
-                                      headers=auth)).json()["items"]
+    rejected_logs = (await client.get("/api/v1/webhook-logs", params={"status": "rejected"}, headers=auth)).json()[
+        "items"
+    ]
     assert [log["id"] for log in rejected_logs] == [rejected.json()["webhook_log_id"]]

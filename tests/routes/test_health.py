@@ -1,6 +1,7 @@
 """/healthz tells a load balancer the truth: degraded with the reason, and 503 while the database cannot be
 written (here: another connection holds SQLite's exclusive lock, as a stuck backup or a second process
 would); degraded but 200 while the disk under the data folder has less room than CHATHUB_MIN_FREE_MB."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -45,6 +46,7 @@ async def test_health_is_degraded_with_503_while_the_database_cannot_be_written(
     async def healthy_again():
         response = await client.get("/healthz")
         return response.status_code == 200 and response.json()["status"] == "ok"
+
     await eventually(healthy_again, timeout=15)
 
 
@@ -56,7 +58,8 @@ def more_free_space_required_than_any_disk_has(monkeypatch, chathub_env) -> int:
 
 
 async def test_health_is_degraded_but_200_when_free_space_is_below_the_threshold(
-        more_free_space_required_than_any_disk_has, client):
+    more_free_space_required_than_any_disk_has, client
+):
     response = await client.get("/healthz")
 
     assert response.status_code == 200

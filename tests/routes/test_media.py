@@ -1,5 +1,6 @@
 """Files ChatHub keeps are served to signed-in agents only, with a type that cannot run in the page, and a
 provider's signed link opens only the attachment it was made for, until it expires."""
+
 from __future__ import annotations
 
 import time
@@ -15,20 +16,27 @@ async def first_conversation(client, auth) -> int:
 
     async def listed():
         return (await client.get("/api/v1/conversations", headers=auth)).json()["items"]
+
     return (await eventually(listed))[0]["id"]
 
 
 async def attach(client, auth, conversation_id: int, name: str, data: bytes, mime: str) -> dict:
-    response = await client.post(f"/api/v1/conversations/{conversation_id}/attachments", headers=auth,
-                                 files={"file": (name, data, mime)}, data={"content": ""})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation_id}/attachments",
+        headers=auth,
+        files={"file": (name, data, mime)},
+        data={"content": ""},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def test_an_html_or_svg_file_is_downloaded_never_rendered(client, auth):
     conversation_id = await first_conversation(client, auth)
-    for name, data, mime in (("page.html", b"<script>alert(1)</script>", "text/html"),
-                             ("logo.svg", b"<svg onload=alert(1)></svg>", "image/svg+xml")):
+    for name, data, mime in (
+        ("page.html", b"<script>alert(1)</script>", "text/html"),
+        ("logo.svg", b"<svg onload=alert(1)></svg>", "image/svg+xml"),
+    ):
         message = await attach(client, auth, conversation_id, name, data, mime)
         served = await client.get(message["media_url"], headers=auth)
         assert served.status_code == 200 and served.content == data
@@ -41,10 +49,16 @@ async def test_an_html_or_svg_file_is_downloaded_never_rendered(client, auth):
 async def test_an_attachment_over_the_cap_or_empty_is_refused(client, auth, monkeypatch):
     conversation_id = await first_conversation(client, auth)
     monkeypatch.setattr(media.runtime.settings(), "max_media_bytes", 10)
-    too_big = await client.post(f"/api/v1/conversations/{conversation_id}/attachments", headers=auth,
-                                files={"file": ("a.bin", b"x" * 11, "application/octet-stream")})
-    empty = await client.post(f"/api/v1/conversations/{conversation_id}/attachments", headers=auth,
-                              files={"file": ("a.bin", b"", "application/octet-stream")})
+    too_big = await client.post(
+        f"/api/v1/conversations/{conversation_id}/attachments",
+        headers=auth,
+        files={"file": ("a.bin", b"x" * 11, "application/octet-stream")},
+    )
+    empty = await client.post(
+        f"/api/v1/conversations/{conversation_id}/attachments",
+        headers=auth,
+        files={"file": ("a.bin", b"", "application/octet-stream")},
+    )
     assert (too_big.status_code, empty.status_code) == (422, 422)
     assert "at most 10 bytes" in too_big.json()["detail"]
 

@@ -1,5 +1,6 @@
 """The default simulator channel behind https (a public deployment) takes signed posts only; on http (a laptop)
 the seed's unsigned curl keeps working."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,13 @@ from tests.conftest import running_app
 from tests.support import eventually, post_webhook
 
 # Byte for byte what the README's curl sends.
-SEED_BODY = ('{"from":"+1234567890","message":"Hello","type":"text","message_id":"m1",'
-             '"timestamp":"2024-02-14T10:00:00Z"}')
+SEED_BODY = (
+    '{"from":"+1234567890","message":"Hello","type":"text","message_id":"m1","timestamp":"2024-02-14T10:00:00Z"}'
+)
 
 
 async def test_on_http_the_seeds_unsigned_curl_is_accepted(client):
-    response = await client.post("/webhooks/simulator", content=SEED_BODY,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post("/webhooks/simulator", content=SEED_BODY, headers={"Content-Type": "application/json"})
 
     assert response.status_code == 200, response.text
     assert (await channels.get_channel(1)).webhook_secret is None
@@ -30,8 +31,14 @@ async def test_on_https_an_unsigned_post_is_401_saying_how_to_sign(https_public_
 
     assert response.status_code == 401, response.text
     detail = response.json()["detail"]
-    for needed in ("X-ChatHub-Signature", "sha256=", "HMAC-SHA256", "raw request body", "webhook secret",
-                   "Channels page"):
+    for needed in (
+        "X-ChatHub-Signature",
+        "sha256=",
+        "HMAC-SHA256",
+        "raw request body",
+        "webhook secret",
+        "Channels page",
+    ):
         assert needed in detail, detail
     conversations = await client.get("/api/v1/conversations", headers=auth)
     assert conversations.json()["items"] == []
@@ -51,7 +58,8 @@ async def test_on_https_a_post_signed_with_the_generated_secret_is_accepted(http
 
 
 async def test_an_existing_default_channel_gets_a_secret_when_the_deployment_becomes_https(
-        chathub_env, monkeypatch: pytest.MonkeyPatch):
+    chathub_env, monkeypatch: pytest.MonkeyPatch
+):
     async with running_app() as http:
         assert (await post_webhook(http, json.loads(SEED_BODY))).status_code == 200
 
@@ -90,8 +98,9 @@ async def _conversation_of(client, auth, sender: str) -> int:
         customer = await customer_of(client, auth, sender)
         if customer is None:
             return None
-        items = (await client.get("/api/v1/conversations", params={"customer_id": customer["id"]},
-                                  headers=auth)).json()["items"]
+        items = (
+            await client.get("/api/v1/conversations", params={"customer_id": customer["id"]}, headers=auth)
+        ).json()["items"]
         return items[0]["id"] if items else None
 
     return await eventually(found, timeout=20)

@@ -1,6 +1,7 @@
 """A Telegram channel end to end through the running app, against a fake Bot API on 127.0.0.1: set-up
 registers the webhook, updates become messages (media fetched and served to agents only, edits in place),
 replies go out (text and an uploaded photo), and the provider's refusals reach the thread and the channel."""
+
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PUBLIC_URL, login
+from tests.conftest import PUBLIC_URL
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.support import eventually
 
@@ -33,14 +34,22 @@ def update(name: str) -> dict:
 
 
 async def create_channel(client: httpx.AsyncClient, auth: dict, fake: FakeTelegram) -> dict:
-    response = await client.post("/api/v1/channels", headers=auth, json={
-        "type": "telegram", "name": "Support bot",
-        "config": {"bot_token": TOKEN, "secret_token": SECRET, "api_base_url": fake.base_url}})
+    response = await client.post(
+        "/api/v1/channels",
+        headers=auth,
+        json={
+            "type": "telegram",
+            "name": "Support bot",
+            "config": {"bot_token": TOKEN, "secret_token": SECRET, "api_base_url": fake.base_url},
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def post_update(client: httpx.AsyncClient, channel: dict, body: dict, secret: str | None = SECRET) -> httpx.Response:
+async def post_update(
+    client: httpx.AsyncClient, channel: dict, body: dict, secret: str | None = SECRET
+) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if secret is not None:
         headers["x-telegram-bot-api-secret-token"] = secret
@@ -51,7 +60,9 @@ async def messages_of(client: httpx.AsyncClient, auth: dict) -> list[dict]:
     conversations = (await client.get("/api/v1/conversations", headers=auth)).json()["items"]
     found = []
     for conversation in conversations:
-        found += (await client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth)).json()["items"]
+        found += (await client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth)).json()[
+            "items"
+        ]
     return found
 
 
@@ -70,9 +81,15 @@ async def test_saving_the_channel_registers_its_webhook_and_hides_the_token(clie
 
 
 async def test_a_rejected_token_is_flagged_on_the_channel(client, auth, fake):
-    response = await client.post("/api/v1/channels", headers=auth, json={
-        "type": "telegram", "name": "Wrong token",
-        "config": {"bot_token": "999:wrong-token-wrong-token-wrong-token", "api_base_url": fake.base_url}})
+    response = await client.post(
+        "/api/v1/channels",
+        headers=auth,
+        json={
+            "type": "telegram",
+            "name": "Wrong token",
+            "config": {"bot_token": "999:wrong-token-wrong-token-wrong-token", "api_base_url": fake.base_url},
+        },
+    )
 
     assert response.status_code == 201
     assert "Registering the webhook failed" in response.json()["problem"]
@@ -126,6 +143,7 @@ async def test_an_edit_changes_the_stored_message_instead_of_adding_one(client, 
     async def edited_version():
         found = await messages_of(client, auth)
         return found if found and found[0]["edited_at"] else None
+
     found = await eventually(edited_version)
     assert len(found) == 1
     assert found[0]["content"] == edited["edited_message"]["text"]
@@ -136,9 +154,12 @@ async def test_a_reply_with_a_photo_is_uploaded_to_telegram(client, auth, fake):
     await post_update(client, channel, update("text"))
     conversation = (await eventually(lambda: _conversations(client, auth)))[0]
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/attachments", headers=auth,
-                                 data={"content": "Here is the label <b>_as is_</b>"},
-                                 files={"file": ("label.png", PHOTO, "image/png")})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/attachments",
+        headers=auth,
+        data={"content": "Here is the label <b>_as is_</b>"},
+        files={"file": ("label.png", PHOTO, "image/png")},
+    )
     assert response.status_code == 201, response.text
 
     sent = await eventually(lambda: _message_with_status(client, auth, conversation["id"], "sent"))
@@ -181,8 +202,9 @@ async def test_too_long_text_is_refused_before_sending(client, auth, fake):
     await post_update(client, channel, update("text"))
     conversation = (await eventually(lambda: _conversations(client, auth)))[0]
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                                 json={"content": "x" * 4097})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": "x" * 4097}
+    )
 
     assert response.status_code == 422 and "4096" in response.text
     assert fake.calls_to("sendMessage") == []

@@ -4,6 +4,7 @@ accepted ones are answered with empty TwiML, messages and media arrive (media fe
 redirect to its CDN and served to agents only), receipts only move forward, replies go out with ChatHub's
 status callback URL and attachments as signed public links, and Twilio's refusals reach the thread and the
 channel."""
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,8 @@ import pytest
 from chathub import db
 from chathub.models import Message, utcnow
 from chathub.services import media
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_error
 from tests.conftest import PUBLIC_URL
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_error
 from tests.support import eventually
 
 INTERNAL_URL = "http://test"  # where the test client reaches the app (the proxy's side of it)
@@ -59,9 +60,16 @@ def twilio_signature(token: str, url: str, pairs: list[tuple[str, str]]) -> str:
     return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
-async def post_form(client: httpx.AsyncClient, channel: dict, pairs: list[tuple[str, str]], *,
-                    signed_url: str | None = None, token: str = AUTH_TOKEN, signature: str | None = None,
-                    body: str | None = None) -> httpx.Response:
+async def post_form(
+    client: httpx.AsyncClient,
+    channel: dict,
+    pairs: list[tuple[str, str]],
+    *,
+    signed_url: str | None = None,
+    token: str = AUTH_TOKEN,
+    signature: str | None = None,
+    body: str | None = None,
+) -> httpx.Response:
     """Post as Twilio does: to the app's own address with ?source=sms, signed over the public URL."""
     path = f"/webhooks/twilio/{channel['id']}?{QUERY}"
     url = signed_url if signed_url is not None else PUBLIC_URL + path
@@ -71,12 +79,28 @@ async def post_form(client: httpx.AsyncClient, channel: dict, pairs: list[tuple[
     return await client.post(path, content=body if body is not None else urlencode(pairs), headers=headers)
 
 
-async def create_channel(client: httpx.AsyncClient, auth: dict, fake: FakeTwilio, *,
-                         from_number: str = SMS_NUMBER, auth_token: str = AUTH_TOKEN) -> dict:
-    response = await client.post("/api/v1/channels", headers=auth, json={
-        "type": "twilio", "name": "Twilio",
-        "config": {"account_sid": ACCOUNT_SID, "auth_token": auth_token, "from_number": from_number,
-                   "api_base_url": fake.base_url}})
+async def create_channel(
+    client: httpx.AsyncClient,
+    auth: dict,
+    fake: FakeTwilio,
+    *,
+    from_number: str = SMS_NUMBER,
+    auth_token: str = AUTH_TOKEN,
+) -> dict:
+    response = await client.post(
+        "/api/v1/channels",
+        headers=auth,
+        json={
+            "type": "twilio",
+            "name": "Twilio",
+            "config": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": auth_token,
+                "from_number": from_number,
+                "api_base_url": fake.base_url,
+            },
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -84,7 +108,9 @@ async def create_channel(client: httpx.AsyncClient, auth: dict, fake: FakeTwilio
 async def messages_of(client: httpx.AsyncClient, auth: dict) -> list[dict]:
     found = []
     for conversation in await _conversations(client, auth):
-        found += (await client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth)).json()["items"]
+        found += (await client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth)).json()[
+            "items"
+        ]
     return found
 
 
@@ -111,8 +137,9 @@ async def conversation_with_a_customer(client, auth, fake, *, whatsapp: bool = F
 
 
 async def sent_reply(client, auth, conversation: dict, text: str = "We are on it") -> dict:
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                                 json={"content": text})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": text}
+    )
     assert response.status_code == 201, response.text
     return await eventually(lambda: _message_with_status(client, auth, conversation["id"], "sent"))
 
@@ -129,6 +156,7 @@ async def stored_message(message_id: int) -> Message:
 
 
 # --- set-up ----------------------------------------------------------------------------------------------
+
 
 async def test_saving_the_channel_hides_the_token_and_reports_the_account_healthy(client, auth, fake):
     channel = await create_channel(client, auth, fake)
@@ -155,6 +183,7 @@ async def test_a_rejected_auth_token_is_flagged_on_the_channel(client, auth, fak
 
 # --- verification ----------------------------------------------------------------------------------------
 
+
 async def test_a_webhook_signed_over_the_public_url_and_its_query_is_answered_with_empty_twiml(client, auth, fake):
     channel = await create_channel(client, auth, fake)
 
@@ -174,12 +203,12 @@ async def test_signatures_not_made_over_the_public_url_with_this_token_are_rejec
     other_account = fixture("sms_text", AccountSid="AC" + "9" * 32)
 
     answers = [
-        await post_form(client, channel, pairs, signature=""),                                # no header
+        await post_form(client, channel, pairs, signature=""),  # no header
         await post_form(client, channel, pairs, signed_url=f"{INTERNAL_URL}{path}?{QUERY}"),  # the app's own URL
-        await post_form(client, channel, pairs, signed_url=f"{PUBLIC_URL}{path}"),            # query left out
-        await post_form(client, channel, pairs, token="0" * 32),                              # another token
+        await post_form(client, channel, pairs, signed_url=f"{PUBLIC_URL}{path}"),  # query left out
+        await post_form(client, channel, pairs, token="0" * 32),  # another token
         await post_form(client, channel, pairs, body=urlencode(fixture("sms_text", Body="Refund me now"))),
-        await post_form(client, channel, other_account),                                      # another account
+        await post_form(client, channel, other_account),  # another account
     ]
 
     assert [a.status_code for a in answers] == [401] * 6
@@ -194,6 +223,7 @@ async def test_signatures_not_made_over_the_public_url_with_this_token_are_rejec
 
 
 # --- inbound ---------------------------------------------------------------------------------------------
+
 
 async def test_an_mms_with_three_media_becomes_three_messages_served_to_agents_only(client, auth, fake):
     channel = await create_channel(client, auth, fake)
@@ -211,6 +241,7 @@ async def test_an_mms_with_three_media_becomes_three_messages_served_to_agents_o
     async def all_stored():
         found = await messages_of(client, auth)
         return found if len(found) >= 3 and all(m["media_status"] == "stored" for m in found) else None
+
     stored = sorted(await eventually(all_stored), key=lambda m: m["id"])
     assert len(stored) == 3
     assert [m["content_type"] for m in stored] == ["image", "video", "file"]
@@ -223,8 +254,9 @@ async def test_an_mms_with_three_media_becomes_three_messages_served_to_agents_o
         assert served.headers["content-type"] == mime and served.headers["x-content-type-options"] == "nosniff"
         assert (await client.get(message["media_url"])).status_code == 401
     # basic auth to Twilio's API, which redirects to its CDN; the CDN never sees the credentials
-    assert len(fake.requests_to("media")) == 3 and all(r.headers["authorization"].startswith("Basic ")
-                                                       for r in fake.requests_to("media"))
+    assert len(fake.requests_to("media")) == 3 and all(
+        r.headers["authorization"].startswith("Basic ") for r in fake.requests_to("media")
+    )
     assert len(fake.cdn.requests_to("cdn")) == 3
     assert all("authorization" not in r.headers for r in fake.cdn.requests_to("cdn"))
     customer = (await client.get("/api/v1/customers", headers=auth)).json()["items"]
@@ -265,18 +297,25 @@ async def test_whatsapp_location_button_voice_and_unknown_kinds_all_arrive(clien
     voice_sid = "MM9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
     fake.add_media("MEvoice", b"OggS" + b"\x00" * 80, "audio/ogg")
 
-    for pairs in (fixture("whatsapp_location"), fixture("whatsapp_button"),
-                  fixture("whatsapp_voice", MediaUrl0=fake.media_url(voice_sid, "MEvoice")),
-                  fixture("whatsapp_unsupported")):
+    for pairs in (
+        fixture("whatsapp_location"),
+        fixture("whatsapp_button"),
+        fixture("whatsapp_voice", MediaUrl0=fake.media_url(voice_sid, "MEvoice")),
+        fixture("whatsapp_unsupported"),
+    ):
         assert (await post_form(client, channel, pairs)).status_code == 200
 
     async def four_with_voice_stored():
         found = await messages_of(client, auth)
         return found if len(found) == 4 and any(m["media_status"] == "stored" for m in found) else None
+
     location, button, voice, unknown = await eventually(four_with_voice_stored)
     assert location["content_type"] == "location" and location["payload"] == {
-        "latitude": 37.7879277, "longitude": -122.4075394, "name": "Our store",
-        "address": "1 Market St, San Francisco, CA 94105"}
+        "latitude": 37.7879277,
+        "longitude": -122.4075394,
+        "name": "Our store",
+        "address": "1 Market St, San Francisco, CA 94105",
+    }
     assert (button["content_type"], button["content"]) == ("text", "Yes, confirm")
     assert button["payload"]["reply_id"] == "confirm_order_1042"
     assert voice["content_type"] == "audio" and voice["media_mime_type"] == "audio/ogg"
@@ -287,6 +326,7 @@ async def test_whatsapp_location_button_voice_and_unknown_kinds_all_arrive(clien
 
 
 # --- receipts --------------------------------------------------------------------------------------------
+
 
 async def test_receipts_move_forward_and_a_late_sent_changes_nothing(client, auth, fake):
     channel, conversation = await conversation_with_a_customer(client, auth, fake, whatsapp=True)
@@ -321,11 +361,13 @@ async def test_an_undelivered_callback_fails_the_reply_with_the_code_and_a_sente
     await post_status(client, channel, "status_undelivered_30003", sid)
 
     failed = await eventually(lambda: _message_with_status(client, auth, conversation["id"], "failed"))
-    assert failed["error"] == ("30003: The customer's phone is unreachable (switched off, out of coverage or "
-                               "unable to receive texts)")
+    assert failed["error"] == (
+        "30003: The customer's phone is unreachable (switched off, out of coverage or unable to receive texts)"
+    )
 
 
 # --- sending ---------------------------------------------------------------------------------------------
+
 
 async def test_a_reply_goes_out_as_plain_text_with_the_status_callback(client, auth, fake):
     channel, conversation = await conversation_with_a_customer(client, auth, fake)
@@ -334,17 +376,24 @@ async def test_a_reply_goes_out_as_plain_text_with_the_status_callback(client, a
 
     (call,) = fake.requests_to("messages")
     assert call.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-    assert call.form == {"To": ["+15558675310"], "From": [SMS_NUMBER], "Body": ["Your order <#1042> ships *today*"],
-                         "StatusCallback": [channel["webhook_url"]]}
+    assert call.form == {
+        "To": ["+15558675310"],
+        "From": [SMS_NUMBER],
+        "Body": ["Your order <#1042> ships *today*"],
+        "StatusCallback": [channel["webhook_url"]],
+    }
     assert sent["external_id"].startswith("SM") and sent["attempts"] == 1
 
 
 async def test_an_attachment_goes_out_as_a_signed_public_link_twilio_can_fetch(client, auth, fake):
     channel, conversation = await conversation_with_a_customer(client, auth, fake)
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/attachments", headers=auth,
-                                 data={"content": "Here is the label"},
-                                 files={"file": ("label.png", PHOTO, "image/png")})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/attachments",
+        headers=auth,
+        data={"content": "Here is the label"},
+        files={"file": ("label.png", PHOTO, "image/png")},
+    )
     assert response.status_code == 201, response.text
     sent = await eventually(lambda: _message_with_status(client, auth, conversation["id"], "sent"))
 
@@ -369,13 +418,17 @@ async def test_an_inbound_file_is_never_served_through_a_public_link(client, aut
     sid = "MM5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
     fake.add_media("ME0", JPEG, "image/jpeg")
     other_media = {"MediaUrl1", "MediaUrl2", "MediaContentType1", "MediaContentType2"}
-    pairs = [(k, v) for k, v in fixture("mms_three_media", NumMedia="1", MediaUrl0=fake.media_url(sid, "ME0"))
-             if k not in other_media]
+    pairs = [
+        (k, v)
+        for k, v in fixture("mms_three_media", NumMedia="1", MediaUrl0=fake.media_url(sid, "ME0"))
+        if k not in other_media
+    ]
     assert (await post_form(client, channel, pairs)).status_code == 200
 
     async def stored():
         found = [m for m in await messages_of(client, auth) if m["media_status"] == "stored"]
         return found[0] if found else None
+
     inbound = await eventually(stored)
 
     assert (await client.get(inbound["media_url"], headers=auth)).content == JPEG
@@ -401,13 +454,15 @@ async def test_rate_limiting_is_retried_after_twilios_wait(client, auth, fake):
     channel, conversation = await conversation_with_a_customer(client, auth, fake)
     fake.script.queue("messages", 429, twilio_error(20429, "Too Many Requests", 429), headers={"Retry-After": "2"})
 
-    posted = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                               json={"content": "Hi"})
+    posted = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": "Hi"}
+    )
     message_id = posted.json()["id"]
 
     async def first_attempt_failed():
         row = await stored_message(message_id)
         return row if row.attempts == 1 and row.error else None
+
     waiting = await eventually(first_attempt_failed)
     assert waiting.status.value == "pending" and waiting.error.startswith("20429:")
     # CHATHUB_RETRY_BASE_SECONDS is 0.05, so only Twilio's Retry-After explains a wait of seconds
@@ -433,8 +488,9 @@ async def test_a_rejected_auth_token_fails_the_reply_and_flags_the_channel(clien
 async def test_too_long_text_is_refused_before_sending(client, auth, fake):
     channel, conversation = await conversation_with_a_customer(client, auth, fake)
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                                 json={"content": "x" * 1601})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": "x" * 1601}
+    )
 
     assert response.status_code == 422 and "1600" in response.text
     assert fake.requests_to("messages") == []

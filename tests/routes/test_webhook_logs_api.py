@@ -1,5 +1,6 @@
 """The webhook-log API: agents list the log filtered by status and channel type, page through it with a
 cursor, and open one entry to see its headers (secrets redacted) and the raw body."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ async def test_list_shows_newest_first_with_status_and_outcome(client, auth):
     listed = await items(client, auth, "/api/v1/webhook-logs")
 
     assert [(e["id"], e["status"], e["http_status"]) for e in listed] == [
-        (bad, "rejected", 400), (good, "processed", 200)]
+        (bad, "rejected", 400),
+        (good, "processed", 200),
+    ]
     assert listed[1]["message_id"] is not None and listed[1]["channel_type"] == "simulator"
     assert "'from'" in listed[0]["error"]
 
@@ -36,8 +39,7 @@ async def test_list_filters_by_status(client, auth):
     rejected = (await post_webhook(client, {"message": "no sender"})).json()["webhook_log_id"]
 
     assert [e["id"] for e in await items(client, auth, "/api/v1/webhook-logs", status="rejected")] == [rejected]
-    assert [e["id"] for e in await items(client, auth, "/api/v1/webhook-logs", status="processed")] == \
-        processed[::-1]
+    assert [e["id"] for e in await items(client, auth, "/api/v1/webhook-logs", status="processed")] == processed[::-1]
     assert await items(client, auth, "/api/v1/webhook-logs", status="failed") == []
 
 
@@ -45,8 +47,7 @@ async def test_list_filters_by_channel_type(client, auth):
     simulator = await accepted(client, seed_message())
     other = (await post_webhook(client, seed_message(), path="/webhooks/telegram/7")).json()["webhook_log_id"]
 
-    assert [e["id"] for e in await items(client, auth, "/api/v1/webhook-logs", channel_type="simulator")] == \
-        [simulator]
+    assert [e["id"] for e in await items(client, auth, "/api/v1/webhook-logs", channel_type="simulator")] == [simulator]
     telegram = await items(client, auth, "/api/v1/webhook-logs", channel_type="telegram")
     assert [(e["id"], e["status"], e["http_status"]) for e in telegram] == [(other, "rejected", 404)]
     assert await items(client, auth, "/api/v1/webhook-logs", channel_type="whatsapp") == []
@@ -92,10 +93,15 @@ async def test_detail_shows_the_raw_body_and_redacts_secret_headers(client, auth
 
 
 async def test_detail_redacts_authorization_and_token_headers(client, auth):
-    response = await client.post("/webhooks/simulator", json=seed_message(),
-                                 headers={"Authorization": "Bearer provider-token-123",
-                                          "X-Telegram-Bot-Api-Secret-Token": "tg-secret-456",
-                                          "X-Request-Id": "req-789"})
+    response = await client.post(
+        "/webhooks/simulator",
+        json=seed_message(),
+        headers={
+            "Authorization": "Bearer provider-token-123",
+            "X-Telegram-Bot-Api-Secret-Token": "tg-secret-456",
+            "X-Request-Id": "req-789",
+        },
+    )
     assert response.status_code == 200
 
     detail = await webhook_log(client, auth, response.json()["webhook_log_id"])

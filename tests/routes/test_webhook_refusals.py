@@ -2,6 +2,7 @@
 bodies of a megabyte each grew the database by 49 MB in a second. Whatever the reason for the refusal (no
 such channel, a bad signature, an unreadable payload, too large), the log row holds at most
 4 KiB of it, the beginning, and of its headers, and says why."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,9 @@ BIG_BODY = ('{"from": "+1555", "message": "' + "é" * 500_000 + '"').encode()
 
 
 async def refused_entry(client, auth, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    response = await client.post(path, content=BIG_BODY, headers={"content-type": "application/json", **(headers or {})})
+    response = await client.post(
+        path, content=BIG_BODY, headers={"content-type": "application/json", **(headers or {})}
+    )
     return response.status_code, await webhook_log(client, auth, response.json()["webhook_log_id"])
 
 
@@ -38,8 +41,9 @@ async def test_a_webhook_for_no_channel_keeps_a_bounded_excerpt(client, auth, pa
 async def test_a_webhook_with_a_bad_signature_keeps_a_bounded_excerpt(client, auth):
     channel = await create_channel(client, auth, name="Signed simulator", webhook_secret="s3cret")
 
-    status, entry = await refused_entry(client, auth, f"/webhooks/simulator/{channel['id']}",
-                                        {"x-chathub-signature": "sha256=" + "0" * 64})
+    status, entry = await refused_entry(
+        client, auth, f"/webhooks/simulator/{channel['id']}", {"x-chathub-signature": "sha256=" + "0" * 64}
+    )
 
     assert (status, entry["http_status"]) == (401, 401)
     assert "signature" in entry["error"]
@@ -54,8 +58,11 @@ async def test_an_unreadable_webhook_keeps_a_bounded_excerpt(client, auth):
 
 
 async def test_a_refused_webhook_with_huge_headers_keeps_a_bounded_excerpt_of_them(client, auth):
-    response = await client.post("/webhooks/simulator/999", content=b"{}",
-                                 headers={"content-type": "application/json", "x-filler": "x" * 1024 * 1024})
+    response = await client.post(
+        "/webhooks/simulator/999",
+        content=b"{}",
+        headers={"content-type": "application/json", "x-filler": "x" * 1024 * 1024},
+    )
 
     entry = await webhook_log(client, auth, response.json()["webhook_log_id"])
     assert (response.status_code, entry["status"]) == (404, "rejected")
@@ -65,8 +72,9 @@ async def test_a_refused_webhook_with_huge_headers_keeps_a_bounded_excerpt_of_th
 
 
 async def test_an_accepted_webhook_keeps_its_whole_body(client, auth):
-    response = await post_webhook(client, {"from": "+1555", "message": "é" * 100_000, "type": "text",
-                                           "message_id": "m1"})
+    response = await post_webhook(
+        client, {"from": "+1555", "message": "é" * 100_000, "type": "text", "message_id": "m1"}
+    )
 
     assert response.status_code == 200
     entry = await webhook_log(client, auth, response.json()["webhook_log_id"])

@@ -2,6 +2,7 @@
 Meta's GET handshake and signed POSTs, every kind of event in a batch becoming messages and receipts, media
 fetched and served to agents only, replies (text and an uploaded file) going out, Meta's refusals reaching the
 thread and the channel, the typing indicator, and a customer known on Telegram and WhatsApp merged into one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,9 +20,10 @@ import pytest
 from chathub import db
 from chathub.models import Message, utcnow
 from chathub.services import agents, customers, presence
-from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN, FakeTelegram
-from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp, graph_error
 from tests.conftest import PUBLIC_URL
+from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp, graph_error
 from tests.support import eventually
 
 APP_SECRET = "3f1b6c0e9a8d7c6b5a4f3e2d1c0b9a8f"
@@ -51,20 +53,25 @@ def fixture(name: str) -> bytes:
 
 
 def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
-    return {"content-type": "application/json",
-            "x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    return {
+        "content-type": "application/json",
+        "x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
 
 
 def envelope(*, messages: list[dict] = (), statuses: list[dict] = (), contacts: list[dict] = ()) -> bytes:
     """One POST as Meta sends it for this channel's number."""
-    value: dict[str, Any] = {"messaging_product": "whatsapp",
-                             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID}}
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+    }
     for key, items in (("contacts", contacts), ("messages", messages), ("statuses", statuses)):
         if items:
             value[key] = list(items)
     change = {"field": "messages", "value": value}
-    return json.dumps({"object": "whatsapp_business_account",
-                       "entry": [{"id": "102290129340398", "changes": [change]}]}).encode()
+    return json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [change]}]}
+    ).encode()
 
 
 def text_message(message_id: str, body: str, sender: str = SHEENA) -> dict:
@@ -86,18 +93,32 @@ def only_message(name: str, **changes: Any) -> dict:
 
 
 async def create_channel(client: httpx.AsyncClient, auth: dict, fake: FakeWhatsApp, **config: str) -> dict:
-    response = await client.post("/api/v1/channels", headers=auth, json={
-        "type": "whatsapp", "name": "WhatsApp support",
-        "config": {"phone_number_id": PHONE_NUMBER_ID, "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET,
-                   "verify_token": VERIFY_TOKEN, "api_base_url": fake.base_url, **config}})
+    response = await client.post(
+        "/api/v1/channels",
+        headers=auth,
+        json={
+            "type": "whatsapp",
+            "name": "WhatsApp support",
+            "config": {
+                "phone_number_id": PHONE_NUMBER_ID,
+                "access_token": ACCESS_TOKEN,
+                "app_secret": APP_SECRET,
+                "verify_token": VERIFY_TOKEN,
+                "api_base_url": fake.base_url,
+                **config,
+            },
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def post_event(client: httpx.AsyncClient, channel: dict, body: bytes,
-                     headers: dict[str, str] | None = None) -> httpx.Response:
-    return await client.post(f"/webhooks/whatsapp/{channel['id']}", content=body,
-                             headers=signed(body) if headers is None else headers)
+async def post_event(
+    client: httpx.AsyncClient, channel: dict, body: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post(
+        f"/webhooks/whatsapp/{channel['id']}", content=body, headers=signed(body) if headers is None else headers
+    )
 
 
 async def conversations_of(client, auth) -> list[dict]:
@@ -137,8 +158,9 @@ async def conversation_with_sheena(client, auth, channel) -> dict:
 
 
 async def reply(client, auth, conversation_id: int, content: str = "Hello Sheena") -> dict:
-    response = await client.post(f"/api/v1/conversations/{conversation_id}/messages", headers=auth,
-                                 json={"content": content})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", headers=auth, json={"content": content}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -148,6 +170,7 @@ async def rejected_logs(client, auth) -> list[dict]:
 
 
 # --- set-up -----------------------------------------------------------------------------------------------
+
 
 async def test_saving_the_channel_hides_the_secrets_and_reports_healthy(client, auth, fake, channel):
     shown = json.dumps(channel)
@@ -175,9 +198,12 @@ async def test_a_rejected_access_token_is_flagged_on_the_channel(client, auth, f
 
 # --- verification -----------------------------------------------------------------------------------------
 
+
 async def test_the_handshake_answers_the_challenge_as_the_raw_body(client, auth, channel):
-    response = await client.get(f"/webhooks/whatsapp/{channel['id']}", params={
-        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    response = await client.get(
+        f"/webhooks/whatsapp/{channel['id']}",
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+    )
 
     assert response.status_code == 200 and response.text == "1158201444"
     assert response.headers["content-type"].startswith("text/plain")
@@ -188,10 +214,14 @@ async def test_the_handshake_answers_the_challenge_as_the_raw_body(client, auth,
 
 
 async def test_a_handshake_with_the_wrong_verify_token_is_refused_and_logged_without_it(client, auth, channel):
-    response = await client.get(f"/webhooks/whatsapp/{channel['id']}", params={
-        "hub.mode": "subscribe", "hub.verify_token": "guessed-token-123", "hub.challenge": "1158201444"})
-    wrong_mode = await client.get(f"/webhooks/whatsapp/{channel['id']}", params={
-        "hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    response = await client.get(
+        f"/webhooks/whatsapp/{channel['id']}",
+        params={"hub.mode": "subscribe", "hub.verify_token": "guessed-token-123", "hub.challenge": "1158201444"},
+    )
+    wrong_mode = await client.get(
+        f"/webhooks/whatsapp/{channel['id']}",
+        params={"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+    )
 
     assert (response.status_code, wrong_mode.status_code) == (403, 403)
     assert "1158201444" not in response.text
@@ -227,6 +257,7 @@ async def test_only_a_signature_over_the_raw_body_with_the_app_secret_is_accepte
 
 # --- inbound ----------------------------------------------------------------------------------------------
 
+
 async def test_a_text_makes_a_customer_with_the_profile_name_and_a_redelivery_changes_nothing(client, auth, channel):
     raw = fixture("text")
     await post_event(client, channel, raw)
@@ -240,8 +271,10 @@ async def test_a_text_makes_a_customer_with_the_profile_name_and_a_redelivery_ch
     [customer] = await customers_of(client, auth)
     assert (customer["name"], customer["phone"]) == ("Sheena Nelson", "+16505551234")
     # replies go to the number; the business-scoped id is kept for when WhatsApp stops sharing the number
-    assert customer["identities"] == [{"channel_id": channel["id"], "external_id": SHEENA},
-                                      {"channel_id": channel["id"], "external_id": SHEENA_BSUID}]
+    assert customer["identities"] == [
+        {"channel_id": channel["id"], "external_id": SHEENA},
+        {"channel_id": channel["id"], "external_id": SHEENA_BSUID},
+    ]
 
 
 async def _all_logs_processed(client, auth, count: int) -> bool:
@@ -296,11 +329,17 @@ async def test_several_messages_and_receipts_in_one_post_are_all_applied(client,
     sent = await eventually(lambda: settled(client, auth, conversation["id"], "sent"))
     pablo = {"profile": {"name": "Pablo Morales"}, "wa_id": "16505554321"}
 
-    body = envelope(contacts=[sheena(), pablo],
-                    messages=[text_message("wamid.batch-1", "First"),
-                              text_message("wamid.batch-2", "Second", sender="16505554321")],
-                    statuses=[status(sent["external_id"], "delivered", 1749416702),
-                              status(sent["external_id"], "read", 1749416703)])
+    body = envelope(
+        contacts=[sheena(), pablo],
+        messages=[
+            text_message("wamid.batch-1", "First"),
+            text_message("wamid.batch-2", "Second", sender="16505554321"),
+        ],
+        statuses=[
+            status(sent["external_id"], "delivered", 1749416702),
+            status(sent["external_id"], "read", 1749416703),
+        ],
+    )
     assert (await post_event(client, channel, body)).status_code == 200
 
     found = await eventually(lambda: n_messages(client, auth, 4))
@@ -311,7 +350,8 @@ async def test_several_messages_and_receipts_in_one_post_are_all_applied(client,
 
 
 async def test_messages_are_kept_when_the_same_post_has_a_receipt_for_a_message_chathub_never_sent(
-        client, auth, channel):
+    client, auth, channel
+):
     """Another tool on the same number (a marketing campaign) gets its receipts posted here too."""
     await post_event(client, channel, fixture("batch"))  # Sheena and Pablo write; a receipt for wamid.out-5
 
@@ -321,6 +361,7 @@ async def test_messages_are_kept_when_the_same_post_has_a_receipt_for_a_message_
     async def given_up():
         logs = (await client.get("/api/v1/webhook-logs?status=failed", headers=auth)).json()["items"]
         return logs[0] if logs else None
+
     log = await eventually(given_up)
     assert log["attempts"] == 3 and "'wamid.out-5'" in log["error"]
     assert len(await messages_of(client, auth)) == 2  # the retries stored nothing twice
@@ -330,8 +371,9 @@ async def test_a_customer_known_only_by_a_business_scoped_id_is_matched_by_it(cl
     await post_event(client, channel, fixture("bsuid_only"))
     await eventually(lambda: messages_of(client, auth))
     again = only_message("bsuid_only", id="wamid.bsuid-2", text={"body": "Any news?"})
-    await post_event(client, channel, envelope(messages=[again], contacts=[
-        {"profile": {"name": "Pablo"}, "user_id": PABLO_BSUID}]))
+    await post_event(
+        client, channel, envelope(messages=[again], contacts=[{"profile": {"name": "Pablo"}, "user_id": PABLO_BSUID}])
+    )
 
     found = await eventually(lambda: n_messages(client, auth, 2))
     [customer] = await customers_of(client, auth)
@@ -348,10 +390,21 @@ async def test_a_customer_known_only_by_a_business_scoped_id_is_matched_by_it(cl
 async def test_a_customer_whose_number_is_hidden_later_is_found_by_the_business_scoped_id(client, auth, fake, channel):
     await post_event(client, channel, fixture("text"))  # Sheena writes with her number and her BSUID
     await eventually(lambda: messages_of(client, auth))
-    hidden = {"from_user_id": SHEENA_BSUID, "id": "wamid.after-username", "timestamp": "1749416999",
-              "type": "text", "text": {"body": "I set a username"}}
-    await post_event(client, channel, envelope(messages=[hidden], contacts=[
-        {"profile": {"name": "Sheena Nelson", "username": "@sheena"}, "user_id": SHEENA_BSUID}]))
+    hidden = {
+        "from_user_id": SHEENA_BSUID,
+        "id": "wamid.after-username",
+        "timestamp": "1749416999",
+        "type": "text",
+        "text": {"body": "I set a username"},
+    }
+    await post_event(
+        client,
+        channel,
+        envelope(
+            messages=[hidden],
+            contacts=[{"profile": {"name": "Sheena Nelson", "username": "@sheena"}, "user_id": SHEENA_BSUID}],
+        ),
+    )
 
     found = await eventually(lambda: n_messages(client, auth, 2))
     assert len(await customers_of(client, auth)) == 1
@@ -362,6 +415,7 @@ async def test_a_customer_whose_number_is_hidden_later_is_found_by_the_business_
 
 
 # --- receipts ---------------------------------------------------------------------------------------------
+
 
 async def test_receipts_out_of_order_end_read_and_never_go_back(client, auth, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
@@ -395,6 +449,7 @@ async def test_a_failed_receipt_carries_the_code_and_a_sentence(client, auth, fa
 
 # --- sending ----------------------------------------------------------------------------------------------
 
+
 async def test_a_text_reply_goes_out_as_plain_text_to_the_customers_number(client, auth, fake, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
 
@@ -404,17 +459,25 @@ async def test_a_text_reply_goes_out_as_plain_text_to_the_customers_number(clien
     [request] = fake.requests_to("messages")
     assert request.path == f"/{PHONE_NUMBER_ID}/messages"
     assert request.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
-    assert request.json == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": SHEENA,
-                            "type": "text", "text": {"body": "Use code <b>_SAVE10_</b> *today*", "preview_url": False}}
+    assert request.json == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": SHEENA,
+        "type": "text",
+        "text": {"body": "Use code <b>_SAVE10_</b> *today*", "preview_url": False},
+    }
     assert sent["external_id"].startswith("wamid.")
 
 
 async def test_an_attachment_is_uploaded_to_whatsapp_then_sent_by_its_id(client, auth, fake, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/attachments", headers=auth,
-                                 data={"content": "Here is the label"},
-                                 files={"file": ("label.png", PHOTO, "image/png")})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/attachments",
+        headers=auth,
+        data={"content": "Here is the label"},
+        files={"file": ("label.png", PHOTO, "image/png")},
+    )
     assert response.status_code == 201, response.text
 
     sent = await eventually(lambda: settled(client, auth, conversation["id"], "sent"))
@@ -431,15 +494,24 @@ async def test_an_attachment_is_uploaded_to_whatsapp_then_sent_by_its_id(client,
 
 async def test_outside_the_24_hour_window_the_reply_fails_in_plain_words_once(client, auth, fake, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
-    fake.script.queue("messages", 400, graph_error(
-        131047, "Re-engagement message", details="Message failed to send because more than 24 hours have passed "
-                                                 "since the customer last replied to this number."))
+    fake.script.queue(
+        "messages",
+        400,
+        graph_error(
+            131047,
+            "Re-engagement message",
+            details="Message failed to send because more than 24 hours have passed "
+            "since the customer last replied to this number.",
+        ),
+    )
 
     await reply(client, auth, conversation["id"])
 
     failed = await eventually(lambda: settled(client, auth, conversation["id"], "failed"))
-    assert failed["error"] == ("131047: More than 24 hours have passed since the customer last wrote; only a "
-                               "template message can reach them now")
+    assert failed["error"] == (
+        "131047: More than 24 hours have passed since the customer last wrote; only a "
+        "template message can reach them now"
+    )
     await asyncio.sleep(0.3)  # several retry periods (0.05 s) pass
     assert len(fake.requests_to("messages")) == 1
     assert (await outbound_of(client, auth, conversation["id"]))["attempts"] == 1
@@ -449,8 +521,9 @@ async def test_outside_the_24_hour_window_the_reply_fails_in_plain_words_once(cl
 
 async def test_the_rate_limit_is_retried_after_metas_wait(client, auth, fake, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
-    fake.script.queue("messages", 400, graph_error(130429, "Rate limit hit",
-                                                   details="Cloud API message throughput has been reached."))
+    fake.script.queue(
+        "messages", 400, graph_error(130429, "Rate limit hit", details="Cloud API message throughput has been reached.")
+    )
 
     before = utcnow()
     await reply(client, auth, conversation["id"])
@@ -501,8 +574,9 @@ async def test_an_expired_token_fails_the_reply_and_flags_the_channel(client, au
 async def test_too_long_text_is_refused_before_any_call(client, auth, fake, channel):
     conversation = await conversation_with_sheena(client, auth, channel)
 
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth,
-                                 json={"content": "x" * 4097})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=auth, json={"content": "x" * 4097}
+    )
 
     assert response.status_code == 422 and "4096" in response.text
     assert fake.requests_to("messages") == [] and await outbound_of(client, auth, conversation["id"]) is None
@@ -510,8 +584,10 @@ async def test_too_long_text_is_refused_before_any_call(client, auth, fake, chan
 
 # --- typing -----------------------------------------------------------------------------------------------
 
+
 async def test_an_agent_typing_marks_the_last_message_read_with_the_typing_indicator_throttled(
-        client, auth, fake, channel):
+    client, auth, fake, channel
+):
     conversation = await conversation_with_sheena(client, auth, channel)
     await post_event(client, channel, fixture("interactive_button_reply"))
     await eventually(lambda: n_messages(client, auth, 2))
@@ -522,8 +598,12 @@ async def test_an_agent_typing_marks_the_last_message_read_with_the_typing_indic
     presence.agent_typing(conversation["id"], agent)  # a keystroke later
     await asyncio.sleep(0.3)
 
-    assert typing.json == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.button-reply-1",
-                           "typing_indicator": {"type": "text"}}
+    assert typing.json == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.button-reply-1",
+        "typing_indicator": {"type": "text"},
+    }
     assert len(fake.requests_to("typing")) == 1 and fake.requests_to("messages") == []
 
 
@@ -533,16 +613,29 @@ async def _requests(fake: FakeWhatsApp, name: str):
 
 # --- one person on two channels ---------------------------------------------------------------------------
 
+
 async def test_a_customer_on_telegram_and_whatsapp_merged_is_still_answered_on_each(client, auth, fake, channel):
     with FakeTelegram() as telegram:
-        created = await client.post("/api/v1/channels", headers=auth, json={
-            "type": "telegram", "name": "Support bot",
-            "config": {"bot_token": TELEGRAM_TOKEN, "secret_token": "tg-secret-1", "api_base_url": telegram.base_url}})
+        created = await client.post(
+            "/api/v1/channels",
+            headers=auth,
+            json={
+                "type": "telegram",
+                "name": "Support bot",
+                "config": {
+                    "bot_token": TELEGRAM_TOKEN,
+                    "secret_token": "tg-secret-1",
+                    "api_base_url": telegram.base_url,
+                },
+            },
+        )
         assert created.status_code == 201, created.text
         tg_update = json.loads((FIXTURES / "telegram" / "text.json").read_text())
-        await client.post(f"/webhooks/telegram/{created.json()['id']}", content=json.dumps(tg_update),
-                          headers={"content-type": "application/json",
-                                   "x-telegram-bot-api-secret-token": "tg-secret-1"})
+        await client.post(
+            f"/webhooks/telegram/{created.json()['id']}",
+            content=json.dumps(tg_update),
+            headers={"content-type": "application/json", "x-telegram-bot-api-secret-token": "tg-secret-1"},
+        )
         await post_event(client, channel, envelope(messages=[text_message("wamid.in-1", "Hi")], contacts=[sheena()]))
         two = await eventually(lambda: _at_least(customers_of(client, auth), 2))
         on_whatsapp = next(c for c in two if c["name"] == "Sheena Nelson")
@@ -579,10 +672,18 @@ async def test_a_number_and_its_business_scoped_id_in_one_batch_are_one_customer
     worker = runtime.runtime.workers["webhooks"]
     await worker.stop()  # both wait in the queue, then go in one batch
     await post_event(client, channel, fixture("text"))  # Sheena writes with her number and her BSUID
-    hidden = {"from_user_id": SHEENA_BSUID, "id": "wamid.same-batch", "timestamp": "1749416999",
-              "type": "text", "text": {"body": "It's me again"}}
-    await post_event(client, channel, envelope(messages=[hidden], contacts=[
-        {"profile": {"name": "Sheena Nelson"}, "user_id": SHEENA_BSUID}]))
+    hidden = {
+        "from_user_id": SHEENA_BSUID,
+        "id": "wamid.same-batch",
+        "timestamp": "1749416999",
+        "type": "text",
+        "text": {"body": "It's me again"},
+    }
+    await post_event(
+        client,
+        channel,
+        envelope(messages=[hidden], contacts=[{"profile": {"name": "Sheena Nelson"}, "user_id": SHEENA_BSUID}]),
+    )
     worker.start()
 
     found = await eventually(lambda: n_messages(client, auth, 2))

@@ -1,5 +1,6 @@
 """The REST API inputs schemathesis found answered with a 500, pinned: each is now a 422 that changes
 nothing (a null for a field that cannot be empty; an id beyond SQLite's 64-bit integers)."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,17 @@ async def conversation_one(client, auth) -> dict:
     return await eventually(found, timeout=20)
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/api/v1/channels/1", {"enabled": None}),
-    ("/api/v1/channels/1", {"name": None}),
-    ("/api/v1/channels/1", {"config": None}),
-    ("/api/v1/conversations/1", {"status": None}),
-    ("/api/v1/conversations/1", {"assignee_id": TOO_BIG}),
-    ("/api/v1/customers/1", {"notes": None}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/channels/1", {"enabled": None}),
+        ("/api/v1/channels/1", {"name": None}),
+        ("/api/v1/channels/1", {"config": None}),
+        ("/api/v1/conversations/1", {"status": None}),
+        ("/api/v1/conversations/1", {"assignee_id": TOO_BIG}),
+        ("/api/v1/customers/1", {"notes": None}),
+    ],
+)
 async def test_a_patch_that_would_break_a_column_is_422_and_changes_nothing(client, auth, path, body):
     await conversation_one(client, auth)
     shown = "/api/v1/channels" if path.startswith("/api/v1/channels") else path  # channels have no GET of one
@@ -48,13 +52,16 @@ async def test_a_null_still_clears_what_may_be_empty(client, auth):
     assert cleared.status_code == 200 and cleared.json()["assignee_id"] is None
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/api/v1/conversations", {"channel_id": -TOO_BIG}),
-    ("/api/v1/conversations", {"customer_id": 2**63}),
-    ("/api/v1/conversations", {"assignee_id": TOO_BIG}),
-    ("/api/v1/conversations/1/messages", {"before": TOO_BIG}),
-    ("/api/v1/webhook-logs", {"channel_id": TOO_BIG}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/api/v1/conversations", {"channel_id": -TOO_BIG}),
+        ("/api/v1/conversations", {"customer_id": 2**63}),
+        ("/api/v1/conversations", {"assignee_id": TOO_BIG}),
+        ("/api/v1/conversations/1/messages", {"before": TOO_BIG}),
+        ("/api/v1/webhook-logs", {"channel_id": TOO_BIG}),
+    ],
+)
 async def test_an_id_filter_beyond_64_bits_is_422(client, auth, path, params):
     await conversation_one(client, auth)
 

@@ -6,6 +6,7 @@ Channels created or changed here are kept simulators with no api_base_url: a Tel
 channel would make the server call a real provider when it is saved. Figures go to
 test-artifacts/api-schema-fuzz.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     yield server
     server.stop()
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "api-schema-fuzz.json").write_text(json.dumps(
-        {"requests": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
-         "server_errors": server_errors}, indent=2))
+    (ARTIFACTS / "api-schema-fuzz.json").write_text(
+        json.dumps(
+            {
+                "requests": sum(statuses.values()),
+                "statuses": {str(k): v for k, v in sorted(statuses.items())},
+                "server_errors": server_errors,
+            },
+            indent=2,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +57,7 @@ def token(live: LiveServer) -> str:
 
 def keep_channels_local(case) -> None:
     """Channel writes stay simulators without a provider URL (no call leaves 127.0.0.1)."""
-    if case.path.startswith("/api/v1/channels") and case.method in ("POST", "PATCH") \
-            and isinstance(case.body, dict):
+    if case.path.startswith("/api/v1/channels") and case.method in ("POST", "PATCH") and isinstance(case.body, dict):
         if case.method == "POST":
             case.body["type"] = "simulator"
         case.body.pop("api_base_url", None)
@@ -77,16 +84,28 @@ def test_no_rest_operation_answers_5xx(live, token):
 
 def _fuzz(operation, mode: GenerationMode, live: LiveServer, token: str) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=[Phase.generate])  # no shrinking: a 5xx is reported as found
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )  # no shrinking: a 5xx is reported as found
     def run(case) -> None:
         keep_channels_local(case)
         response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         statuses[response.status_code] += 1
         if response.status_code >= 500:
-            server_errors.append({"operation": operation.label, "status": response.status_code,
-                                  "path": case.formatted_path, "query": repr(case.query),
-                                  "body": repr(case.body)[:500], "answer": response.text[:200]})
+            server_errors.append(
+                {
+                    "operation": operation.label,
+                    "status": response.status_code,
+                    "path": case.formatted_path,
+                    "query": repr(case.query),
+                    "body": repr(case.body)[:500],
+                    "answer": response.text[:200],
+                }
+            )
         assert response.status_code < 500, (case.formatted_path, case.query, repr(case.body)[:300])
 
     run()

@@ -8,6 +8,7 @@ Decision on the OpenAPI docs (/docs, /redoc, /openapi.json): public. They descri
 code is open source, so the schema tells an attacker nothing the repository does not, and integrators read
 it before they hold a token. Every route the docs describe still demands its token.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,44 +33,66 @@ from tests.support import post_webhook, seed_message
 AGENT = {"email": "ben@example.com", "name": "Ben", "password": "Ben-pass-123"}
 
 PUBLIC = {  # anyone, by design
-    ("GET", "/signin"), ("GET", "/setup"), ("GET", "/healthz"), ("POST", "/api/v1/auth/login"),
-    ("GET", "/favicon.ico"), ("HEAD", "/favicon.ico"),
+    ("GET", "/signin"),
+    ("GET", "/setup"),
+    ("GET", "/healthz"),
+    ("POST", "/api/v1/auth/login"),
+    ("GET", "/favicon.ico"),
+    ("HEAD", "/favicon.ico"),
     ("GET", "/signin/complete"),  # signs in only with the one-time ticket of the browser's own sign-in
 }
-DOCS = {(method, path) for method in ("GET", "HEAD")
-        for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")}
+DOCS = {
+    (method, path)
+    for method in ("GET", "HEAD")
+    for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+}
 WEBHOOKS = {  # providers cannot sign in: signatures guard these (tests/services, tests/drivers)
-    ("POST", "/webhooks/simulator"), ("POST", "/webhooks/{channel_type}/{channel_id}"),
+    ("POST", "/webhooks/simulator"),
+    ("POST", "/webhooks/{channel_type}/{channel_id}"),
     ("GET", "/webhooks/{channel_type}/{channel_id}"),  # a provider's verification handshake
 }
 SIGNED_LINKS = {  # a provider fetching an attachment we send: only with a valid, unexpired signature
     ("GET", "/media/public/{message_id}/{expires}/{signature}"),
 }
-AGENT_PAGES = {"/", "/conversations/{conversation_id}", "/customers", "/customers/{customer_id}", "/webhooks",
-               "/profile", "/simulator"}
+AGENT_PAGES = {
+    "/",
+    "/conversations/{conversation_id}",
+    "/customers",
+    "/customers/{customer_id}",
+    "/webhooks",
+    "/profile",
+    "/simulator",
+}
 ADMIN_PAGES = {"/channels", "/agents"}
 AGENT_API = {
     ("GET", "/api/v1/channels"),
-    ("GET", "/api/v1/conversations"), ("GET", "/api/v1/conversations/{conversation_id}"),
-    ("PATCH", "/api/v1/conversations/{conversation_id}"), ("POST", "/api/v1/conversations/{conversation_id}/read"),
+    ("GET", "/api/v1/conversations"),
+    ("GET", "/api/v1/conversations/{conversation_id}"),
+    ("PATCH", "/api/v1/conversations/{conversation_id}"),
+    ("POST", "/api/v1/conversations/{conversation_id}/read"),
     ("GET", "/api/v1/conversations/{conversation_id}/messages"),
     ("POST", "/api/v1/conversations/{conversation_id}/messages"),
     ("POST", "/api/v1/conversations/{conversation_id}/attachments"),
     ("POST", "/api/v1/messages/{message_id}/retry"),
-    ("GET", "/api/v1/customers"), ("GET", "/api/v1/customers/{customer_id}"),
+    ("GET", "/api/v1/customers"),
+    ("GET", "/api/v1/customers/{customer_id}"),
     ("PATCH", "/api/v1/customers/{customer_id}"),
-    ("GET", "/api/v1/webhook-logs"), ("GET", "/api/v1/webhook-logs/{log_id}"),
+    ("GET", "/api/v1/webhook-logs"),
+    ("GET", "/api/v1/webhook-logs/{log_id}"),
     ("POST", "/api/v1/webhook-logs/{log_id}/replay"),
     ("GET", "/api/v1/agents"),
     ("GET", "/media/{message_id}"),  # files of messages: signed-in agents (token or browser session)
 }
 ADMIN_API = {
-    ("POST", "/api/v1/channels"), ("PATCH", "/api/v1/channels/{channel_id}"),
-    ("GET", "/api/v1/channels/{channel_id}/health"), ("POST", "/api/v1/agents"),
+    ("POST", "/api/v1/channels"),
+    ("PATCH", "/api/v1/channels/{channel_id}"),
+    ("GET", "/api/v1/channels/{channel_id}/health"),
+    ("POST", "/api/v1/agents"),
     ("PATCH", "/api/v1/agents/{agent_id}"),
 }
-CLASSIFIED = PUBLIC | DOCS | WEBHOOKS | SIGNED_LINKS | {("GET", p) for p in AGENT_PAGES | ADMIN_PAGES} \
-    | AGENT_API | ADMIN_API
+CLASSIFIED = (
+    PUBLIC | DOCS | WEBHOOKS | SIGNED_LINKS | {("GET", p) for p in AGENT_PAGES | ADMIN_PAGES} | AGENT_API | ADMIN_API
+)
 
 
 def nicegui_internal(path: str) -> bool:
@@ -101,7 +124,7 @@ def filled(path: str, value: str = "1") -> str:
     """A route path with each {parameter} replaced by a plausible value."""
     while "{" in path:
         start = path.index("{")
-        path = path[:start] + value + path[path.index("}", start) + 1:]
+        path = path[:start] + value + path[path.index("}", start) + 1 :]
     return path
 
 
@@ -110,6 +133,7 @@ async def seed(http: httpx.AsyncClient) -> None:
     response = await post_webhook(http, seed_message())
     assert response.status_code == 200, response.text
     from tests.support import eventually
+
     await eventually(lambda: _conversation_exists(http), timeout=20)
 
 
@@ -257,8 +281,9 @@ async def test_passwords_are_stored_as_argon2_hashes(client, chathub_env):
 
 
 async def test_api_tokens_are_stored_only_as_a_hash(client, chathub_env):
-    token = (await client.post("/api/v1/auth/login",
-                               json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()["token"]
+    token = (await client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()[
+        "token"
+    ]
 
     rows = stored(chathub_env, "SELECT * FROM api_token")
 
@@ -277,14 +302,17 @@ SECRET_HEADERS = {
 }
 
 
-@pytest.mark.parametrize("path, body, expected", [
-    ("/webhooks/simulator", json.dumps(seed_message()).encode(), 200),
-    ("/webhooks/simulator", b"{not json", 400),
-    ("/webhooks/telegram/4242", b"{}", 404),
-], ids=["accepted", "rejected", "no such channel"])
+@pytest.mark.parametrize(
+    "path, body, expected",
+    [
+        ("/webhooks/simulator", json.dumps(seed_message()).encode(), 200),
+        ("/webhooks/simulator", b"{not json", 400),
+        ("/webhooks/telegram/4242", b"{}", 404),
+    ],
+    ids=["accepted", "rejected", "no such channel"],
+)
 async def test_secret_webhook_headers_never_reach_the_database_in_clear(client, chathub_env, path, body, expected):
-    response = await client.post(path, content=body,
-                                 headers={**SECRET_HEADERS, "content-type": "application/json"})
+    response = await client.post(path, content=body, headers={**SECRET_HEADERS, "content-type": "application/json"})
     assert response.status_code == expected, response.text
 
     (row,) = stored(chathub_env, f"SELECT headers FROM webhook_log WHERE id = {response.json()['webhook_log_id']}")

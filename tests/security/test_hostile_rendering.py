@@ -2,6 +2,7 @@
 customer chose. Hostile payloads (tests/hostile.py) come in through the simulator webhook; the pages are
 opened by NiceGUI's simulated browser, which sees the element tree the browser would draw (the real-browser
 check of the same payloads is tests/e2e/test_hostile_thread.py)."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,13 @@ async def post_hostile_thread(user: User, listener: str) -> tuple[int, list]:
     async def all_stored_and_settled():
         found = (await conversations.list_conversations(status=None, q=SENDER)).items
         messages = found and (await outbound.list_messages(conversation_id=found[0].id, limit=100)).items
-        return messages and len(messages) == len(bodies) and \
-            all(m.media_status != MediaStatus.pending for m in messages) and (found[0].id, messages)
+        return (
+            messages
+            and len(messages) == len(bodies)
+            and all(m.media_status != MediaStatus.pending for m in messages)
+            and (found[0].id, messages)
+        )
+
     return await eventually(all_stored_and_settled)
 
 
@@ -60,8 +66,9 @@ async def test_hostile_thread_shows_every_payload_as_text_and_loads_nothing(user
             if message.content_type.value == "unsupported":
                 assert json.dumps(message.payload, indent=2, ensure_ascii=False) in shown
         bubbles = [e for e in page_elements(user) if isinstance(e, TextBubble)]
-        assert {"".join(s["text"] for s in b.data["segments"]) for b in bubbles} \
-            == {m.content for m in messages if m.content_type.value == "text"}
+        assert {"".join(s["text"] for s in b.data["segments"]) for b in bubbles} == {
+            m.content for m in messages if m.content_type.value == "text"
+        }
         [image] = [m for m in messages if m.content_type.value == "image"]
         assert (image.media_status, image.media_url) == (MediaStatus.failed, None)
         assert "127.0.0.1 is a loopback address" in image.error and image.error in shown
@@ -72,13 +79,19 @@ async def test_hostile_thread_shows_every_payload_as_text_and_loads_nothing(user
 async def test_hostile_names_and_previews_stay_text_on_every_page(user: User):
     with FakeWebsite() as listener:
         name = hostile_text("\u2028", listener.base_url)[:180]
-        body = {"from": SENDER, "name": name, "message_id": "named", "type": "text",
-                "message": hostile_text("\x85", listener.base_url)}
+        body = {
+            "from": SENDER,
+            "name": name,
+            "message_id": "named",
+            "type": "text",
+            "message": hostile_text("\x85", listener.base_url),
+        }
         assert (await post_webhook(user.http_client, body)).status_code == 200
 
         async def customer_id():
             found = (await conversations.list_conversations(status=None, q=SENDER)).items
             return found and found[0].customer.id
+
         customer = await eventually(customer_id)
         await sign_in(user)
         for path in ("/", "/customers", f"/customers/{customer}", "/webhooks", "/simulator"):

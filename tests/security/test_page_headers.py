@@ -1,5 +1,6 @@
 """Pages are never framed by another site (clickjacking), send no address to other sites, and load nothing
 from anywhere but ChatHub itself; a real browser still runs them under that policy (tests/e2e)."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,6 +1,7 @@
 """What ChatHub keeps on disk is its owner's alone: the database (bot tokens, every customer's words), media,
 the secret key and the browser-session storage are 0600 files in 0700 folders, and the session storage lives
 in the data folder, not in whatever folder ChatHub was started from."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,10 @@ from tests.conftest import login
 from tests.pages.helpers import sign_in
 from tests.support import post_webhook
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201e2b3c7d50000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201e2b3c7d50000000049454e44ae426082"
+)
 
 
 def modes_open_to_others(data_dir: Path) -> list[str]:
@@ -30,10 +33,13 @@ def modes_open_to_others(data_dir: Path) -> list[str]:
 async def test_database_media_and_sessions_are_owner_only(user: User, chathub_env: Path, tmp_path: Path):
     await sign_in(user)
     await user.open("/simulator")  # remembers this browser's simulator channel in its session storage
-    await post_webhook(user.http_client, {"from": "+15550100", "message": "Here is my order", "message_id": "private-1"})
+    await post_webhook(
+        user.http_client, {"from": "+15550100", "message": "Here is my order", "message_id": "private-1"}
+    )
     headers = await login(user.http_client)
-    sent = await user.http_client.post("/api/v1/conversations/1/attachments", headers=headers,
-                                       files={"file": ("label.png", PNG, "image/png")})
+    sent = await user.http_client.post(
+        "/api/v1/conversations/1/attachments", headers=headers, files={"file": ("label.png", PNG, "image/png")}
+    )
     assert sent.status_code == 201, sent.text
     data_dir = chathub_env
     for _ in range(100):  # NiceGUI writes session storage in the background

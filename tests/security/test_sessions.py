@@ -1,6 +1,7 @@
 """Browser sessions and API tokens end when they should: a fresh session at sign-in (no fixation), none after
 sign-out, and none of an agent's older sessions or tokens after a password change or a deactivation; an open
 tab re-checks before every action."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,5 +1,6 @@
 """After sign-in the browser goes only to a path on this site: `next` values that browsers would read as
 another host fall back to the inbox."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -11,9 +12,24 @@ from nicegui.testing import User
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.pages.test_agents import another_browser
 
-HOSTILE = ["/\\evil.com", "/%5Cevil.com", "/%09/evil.com", "//evil.com", "https://evil.com", "javascript:alert(1)",
-           "/\t/evil.com", "%2F%2Fevil.com", "/%2F/evil.com", "/%5C%5Cevil.com/x", "/\\/evil.com", " //evil.com",
-           "/%0A/evil.com", "///evil.com", "http:/evil.com", "/%255Cevil.com"]
+HOSTILE = [
+    "/\\evil.com",
+    "/%5Cevil.com",
+    "/%09/evil.com",
+    "//evil.com",
+    "https://evil.com",
+    "javascript:alert(1)",
+    "/\t/evil.com",
+    "%2F%2Fevil.com",
+    "/%2F/evil.com",
+    "/%5C%5Cevil.com/x",
+    "/\\/evil.com",
+    " //evil.com",
+    "/%0A/evil.com",
+    "///evil.com",
+    "http:/evil.com",
+    "/%255Cevil.com",
+]
 SAFE = ["/customers", "/conversations/7?tab=info", "/customers?q=ann%20lee"]
 
 
@@ -23,6 +39,7 @@ async def sign_in_with_next(browser: User, next_value: str) -> list[httpx.URL]:
 
     async def record(response: httpx.Response) -> None:
         fetched.append(response.request.url)
+
     browser.http_client.event_hooks["response"].append(record)
     await browser.open(f"/signin?next={quote(next_value, safe='')}")
     browser.find("Email").type(ADMIN_EMAIL)

@@ -1,6 +1,7 @@
 """Sign-in throttling: after 5 failures for one email (or 20 from one address) within 15 minutes, sign-in is
 refused for a while — on the page with a sentence, on the API with 429 and Retry-After — even with the
 right password. A success clears the email's failures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ def from_address(ip: str) -> httpx.AsyncClient:
     """A client whose requests come from `ip` (the app sees it as request.client.host)."""
     from chathub import app as chathub_app  # what uvicorn serves: the API, with the pages mounted under it
 
-    return httpx.AsyncClient(transport=httpx.ASGITransport(chathub_app.http_app, client=(ip, 40000)),
-                             base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(chathub_app.http_app, client=(ip, 40000)), base_url="http://test"
+    )
 
 
 async def login_status(http: httpx.AsyncClient, credentials: dict[str, str]) -> int:

@@ -1,7 +1,8 @@
 """Snoozed conversations reopen when their time has come, however many fell due while ChatHub was down."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chathub import bus
 from chathub.models import ConversationStatus
@@ -12,14 +13,15 @@ from tests.api_support import customer_writes, new_sender
 
 async def snoozed_until(client, auth, until: datetime) -> int:
     conversation = await customer_writes(client, auth, sender=new_sender())
-    await conversations.update_conversation(conversation["id"], ConversationPatch(
-        status=ConversationStatus.snoozed, snoozed_until=until))
+    await conversations.update_conversation(
+        conversation["id"], ConversationPatch(status=ConversationStatus.snoozed, snoozed_until=until)
+    )
     return conversation["id"]
 
 
 async def test_every_due_snooze_reopens_in_one_run_and_each_is_announced_once(client, auth, monkeypatch):
     monkeypatch.setattr(conversations, "WAKE_BATCH", 2)  # so that five due ones take three batches
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     due = [await snoozed_until(client, auth, now - timedelta(days=days)) for days in range(1, 6)]
     later = await snoozed_until(client, auth, now + timedelta(hours=1))
     announced: list[int] = []

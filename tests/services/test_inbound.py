@@ -1,5 +1,6 @@
 """Inbound flow: customer messages land in the right customer and conversation (reopening resolved ones),
 every content type is kept with a fitting preview, and receipts move our outbound messages only forward."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,13 @@ import httpx
 import pytest
 
 from tests.intake_support import (
-    accepted, create_channel, default_channel_id, get_json, items, processed, settled_log,
+    accepted,
+    create_channel,
+    default_channel_id,
+    get_json,
+    items,
+    processed,
+    settled_log,
 )
 from tests.support import eventually, seed_message
 
@@ -22,14 +29,16 @@ async def messages_of(client: httpx.AsyncClient, auth: dict[str, str], conversat
     return await items(client, auth, f"/api/v1/conversations/{conversation_id}/messages")
 
 
-async def patch_conversation(client: httpx.AsyncClient, auth: dict[str, str], conversation_id: int,
-                             **changes: Any) -> dict:
+async def patch_conversation(
+    client: httpx.AsyncClient, auth: dict[str, str], conversation_id: int, **changes: Any
+) -> dict:
     response = await client.patch(f"/api/v1/conversations/{conversation_id}", json=changes, headers=auth)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 # ---- customers and conversations ----
+
 
 async def test_new_message_reopens_a_resolved_conversation(client, auth):
     await processed(client, auth, seed_message("first", text="My order is late"))
@@ -45,14 +54,15 @@ async def test_new_message_reopens_a_resolved_conversation(client, auth):
     assert after["last_message_preview"] == "It still has not arrived"
     assert after["last_message_at"] > before["last_message_at"]
     assert [m["content"] for m in await messages_of(client, auth, after["id"])] == [
-        "My order is late", "It still has not arrived"]
+        "My order is late",
+        "It still has not arrived",
+    ]
 
 
 async def test_new_message_wakes_a_snoozed_conversation(client, auth):
     await processed(client, auth, seed_message("first"))
     conversation = await only_conversation(client, auth)
-    await patch_conversation(client, auth, conversation["id"], status="snoozed",
-                             snoozed_until="2099-01-01T00:00:00Z")
+    await patch_conversation(client, auth, conversation["id"], status="snoozed", snoozed_until="2099-01-01T00:00:00Z")
 
     await processed(client, auth, seed_message("second", text="Anyone there?"))
 
@@ -64,13 +74,17 @@ async def test_conversation_with_the_newest_message_comes_first(client, auth):
     await processed(client, auth, seed_message("a1", sender="+1111", text="from A"))
     await processed(client, auth, seed_message("b1", sender="+2222", text="from B"))
     assert [c["last_message_preview"] for c in await items(client, auth, "/api/v1/conversations")] == [
-        "from B", "from A"]
+        "from B",
+        "from A",
+    ]
 
     await processed(client, auth, seed_message("a2", sender="+1111", text="A again"))
 
     conversations = await items(client, auth, "/api/v1/conversations")
     assert [(c["customer"]["name"], c["last_message_preview"], c["unread_count"]) for c in conversations] == [
-        ("+1111", "A again", 2), ("+2222", "from B", 1)]
+        ("+1111", "A again", 2),
+        ("+2222", "from B", 1),
+    ]
 
 
 async def test_different_senders_get_their_own_customer_and_conversation(client, auth):
@@ -115,24 +129,57 @@ async def test_message_keeps_the_time_the_customer_sent_it(client, auth, timesta
 
 CONTENT = [
     # (id, payload fields, expected message fields, expected preview)
-    ("text-without-type", {"type": None, "message": "no type given"},
-     {"content_type": "text", "content": "no type given"}, "no type given"),
-    ("image-with-caption",
-     {"type": "image", "media_url": "https://example.com/cat.jpg", "message": "my cat", "mime_type": "image/jpeg"},
-     {"content_type": "image", "content": "my cat", "payload": {"source_url": "https://example.com/cat.jpg"},
-      "media_mime_type": "image/jpeg"}, "Photo: my cat"),
-    ("image-without-caption", {"type": "image", "media_url": "https://example.com/cat.jpg"},
-     {"content_type": "image", "content": "", "payload": {"source_url": "https://example.com/cat.jpg"}}, "Photo"),
-    ("file", {"type": "file", "media_url": "https://example.com/invoice.pdf", "file_name": "invoice.pdf"},
-     {"content_type": "file", "file_name": "invoice.pdf",
-      "payload": {"source_url": "https://example.com/invoice.pdf"}}, "File"),
-    ("audio", {"type": "audio", "media_url": "https://example.com/voice.ogg"},
-     {"content_type": "audio", "payload": {"source_url": "https://example.com/voice.ogg"}}, "Audio"),
-    ("location", {"type": "location", "latitude": 52.52, "longitude": "13.405"},
-     {"content_type": "location", "payload": {"latitude": 52.52, "longitude": 13.405}}, "Location"),
-    ("contact", {"type": "contact", "contact": {"name": "Bob Builder", "phone": "+4930123"}},
-     {"content_type": "contact", "content": "Bob Builder", "payload": {"name": "Bob Builder", "phone": "+4930123"}},
-     "Contact: Bob Builder"),
+    (
+        "text-without-type",
+        {"type": None, "message": "no type given"},
+        {"content_type": "text", "content": "no type given"},
+        "no type given",
+    ),
+    (
+        "image-with-caption",
+        {"type": "image", "media_url": "https://example.com/cat.jpg", "message": "my cat", "mime_type": "image/jpeg"},
+        {
+            "content_type": "image",
+            "content": "my cat",
+            "payload": {"source_url": "https://example.com/cat.jpg"},
+            "media_mime_type": "image/jpeg",
+        },
+        "Photo: my cat",
+    ),
+    (
+        "image-without-caption",
+        {"type": "image", "media_url": "https://example.com/cat.jpg"},
+        {"content_type": "image", "content": "", "payload": {"source_url": "https://example.com/cat.jpg"}},
+        "Photo",
+    ),
+    (
+        "file",
+        {"type": "file", "media_url": "https://example.com/invoice.pdf", "file_name": "invoice.pdf"},
+        {
+            "content_type": "file",
+            "file_name": "invoice.pdf",
+            "payload": {"source_url": "https://example.com/invoice.pdf"},
+        },
+        "File",
+    ),
+    (
+        "audio",
+        {"type": "audio", "media_url": "https://example.com/voice.ogg"},
+        {"content_type": "audio", "payload": {"source_url": "https://example.com/voice.ogg"}},
+        "Audio",
+    ),
+    (
+        "location",
+        {"type": "location", "latitude": 52.52, "longitude": "13.405"},
+        {"content_type": "location", "payload": {"latitude": 52.52, "longitude": 13.405}},
+        "Location",
+    ),
+    (
+        "contact",
+        {"type": "contact", "contact": {"name": "Bob Builder", "phone": "+4930123"}},
+        {"content_type": "contact", "content": "Bob Builder", "payload": {"name": "Bob Builder", "phone": "+4930123"}},
+        "Contact: Bob Builder",
+    ),
 ]
 
 
@@ -166,36 +213,43 @@ async def test_unknown_message_type_is_kept_as_unsupported_with_its_raw_payload(
 
 # ---- receipts for our outbound messages ----
 
+
 async def sent_reply(client: httpx.AsyncClient, auth: dict[str, str], *, auto_receipts: bool = False) -> dict:
     """A customer writes, an agent answers; returns the answer once the simulator has sent it."""
     channel_id = await default_channel_id(client, auth)
-    response = await client.patch(f"/api/v1/channels/{channel_id}", headers=auth,
-                                  json={"config": {"auto_receipts": auto_receipts}})
+    response = await client.patch(
+        f"/api/v1/channels/{channel_id}", headers=auth, json={"config": {"auto_receipts": auto_receipts}}
+    )
     assert response.status_code == 200, response.text
     await processed(client, auth, seed_message())
     conversation = await only_conversation(client, auth)
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"content": "hi"},
-                                 headers=auth)
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", json={"content": "hi"}, headers=auth
+    )
     assert response.status_code == 201, response.text
     reply_id = response.json()["id"]
 
     async def reply_sent():
         reply = await outbound_message(client, auth, conversation["id"], reply_id)
         return reply if reply["status"] == "sent" else None
+
     return await eventually(reply_sent)
 
 
-async def outbound_message(client: httpx.AsyncClient, auth: dict[str, str], conversation_id: int,
-                           message_id: int) -> dict:
+async def outbound_message(
+    client: httpx.AsyncClient, auth: dict[str, str], conversation_id: int, message_id: int
+) -> dict:
     [message] = [m for m in await messages_of(client, auth, conversation_id) if m["id"] == message_id]
     return message
 
 
-async def receipt(client: httpx.AsyncClient, auth: dict[str, str], reply: dict, status: str,
-                  error: str | None = None) -> dict:
+async def receipt(
+    client: httpx.AsyncClient, auth: dict[str, str], reply: dict, status: str, error: str | None = None
+) -> dict:
     """Post a receipt for the reply, wait until it is processed, return the reply as the API shows it."""
-    await processed(client, auth, {"type": "status", "message_id": reply["external_id"], "status": status,
-                                   "error": error})
+    await processed(
+        client, auth, {"type": "status", "message_id": reply["external_id"], "status": status, "error": error}
+    )
     return await outbound_message(client, auth, reply["conversation_id"], reply["id"])
 
 
@@ -262,8 +316,11 @@ async def test_receipt_posted_to_another_channel_leaves_the_message_alone(client
     reply = await sent_reply(client, auth)
     other = await create_channel(client, auth)
 
-    log_id = await accepted(client, {"type": "status", "message_id": reply["external_id"], "status": "read"},
-                            path=f"/webhooks/simulator/{other['id']}")
+    log_id = await accepted(
+        client,
+        {"type": "status", "message_id": reply["external_id"], "status": "read"},
+        path=f"/webhooks/simulator/{other['id']}",
+    )
 
     entry = await settled_log(client, auth, log_id, "failed")
     assert reply["external_id"] in entry["error"]
@@ -276,6 +333,7 @@ async def test_simulator_reports_delivered_and_read_on_its_own(client, auth):
     async def reply_read():
         message = await outbound_message(client, auth, reply["conversation_id"], reply["id"])
         return message if message["status"] == "read" else None
+
     read = await eventually(reply_read)
 
     assert read["delivered_at"] is not None and read["read_at"] is not None
@@ -287,16 +345,23 @@ async def test_simulator_reports_delivered_and_read_on_its_own(client, auth):
 async def test_a_sender_known_by_an_alias_is_the_same_customer(client):
     """WhatsApp gives a phone number and a business-scoped user id; a later message with only the user id
     (the customer hid their number) still belongs to the same customer."""
+    from sqlmodel import select
+
     from chathub import db
     from chathub.drivers.base import InboundMessage
     from chathub.models import ContentType, Customer
     from chathub.services import channels
     from chathub.services.inbound import Announcements, store_inbound_message
-    from sqlmodel import select
 
     channel = await channels.default_simulator_channel()
-    first = InboundMessage(external_id="w1", sender_id="16505551234", sender_aliases=("US.1349",),
-                           content_type=ContentType.text, content="Hi", sender_name="Sheena")
+    first = InboundMessage(
+        external_id="w1",
+        sender_id="16505551234",
+        sender_aliases=("US.1349",),
+        content_type=ContentType.text,
+        content="Hi",
+        sender_name="Sheena",
+    )
     later = InboundMessage(external_id="w2", sender_id="US.1349", content_type=ContentType.text, content="Me again")
     async with db.write_session() as session:
         await store_inbound_message(session, channel, first, Announcements())
@@ -309,13 +374,23 @@ async def test_a_sender_known_by_an_alias_is_the_same_customer(client):
 
 # ---- many webhooks at once (the worker takes them in batches) ----
 
+
 async def test_a_burst_with_repeats_gives_each_customer_one_conversation_and_each_message_once(client, auth):
     """Posted together, the webhooks are processed a batch at a time with shared lookups: new customers, a
     customer's later messages and provider re-deliveries inside one batch must still come out right."""
     import asyncio
 
-    payloads = [seed_message(f"burst-{customer}-{n}", sender=f"+1555010{customer:02d}", text=f"Note {n}",
-                             name=f"Burst {customer}", timestamp=f"2024-02-14T10:00:0{n}Z") for customer in range(10) for n in range(3)]
+    payloads = [
+        seed_message(
+            f"burst-{customer}-{n}",
+            sender=f"+1555010{customer:02d}",
+            text=f"Note {n}",
+            name=f"Burst {customer}",
+            timestamp=f"2024-02-14T10:00:0{n}Z",
+        )
+        for customer in range(10)
+        for n in range(3)
+    ]
     log_ids = await asyncio.gather(*(accepted(client, payload) for payload in payloads + payloads))  # each twice
     logs = [await settled_log(client, auth, log_id, "processed") for log_id in log_ids]
 
@@ -323,8 +398,11 @@ async def test_a_burst_with_repeats_gives_each_customer_one_conversation_and_eac
     assert sorted(c["customer"]["name"] for c in conversations) == sorted(f"Burst {c}" for c in range(10))
     assert all(c["unread_count"] == 3 for c in conversations)
     for conversation in conversations:
-        assert [m["content"] for m in await messages_of(client, auth, conversation["id"])] == \
-            ["Note 0", "Note 1", "Note 2"]
-    first, repeat = logs[:len(payloads)], logs[len(payloads):]
+        assert [m["content"] for m in await messages_of(client, auth, conversation["id"])] == [
+            "Note 0",
+            "Note 1",
+            "Note 2",
+        ]
+    first, repeat = logs[: len(payloads)], logs[len(payloads) :]
     assert [entry["message_id"] for entry in first] == [entry["message_id"] for entry in repeat]
     assert len({entry["message_id"] for entry in first}) == len(payloads)

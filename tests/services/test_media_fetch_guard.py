@@ -2,6 +2,7 @@
 loopback, private, link-local and reserved addresses and non-http schemes are refused (after DNS and on every
 redirect) and said so on the message. CHATHUB_MEDIA_FETCH_ALLOW lets an operator allow more networks; a
 malformed entry stops start-up naming it."""
+
 from __future__ import annotations
 
 import httpx
@@ -23,6 +24,7 @@ async def image_message(client: httpx.AsyncClient, auth: dict[str, str], media_u
         [conversation] = await items(client, auth, "/api/v1/conversations")
         [message] = await items(client, auth, f"/api/v1/conversations/{conversation['id']}/messages")
         return message["media_status"] != "pending" and message
+
     return await eventually(settled)
 
 
@@ -50,15 +52,18 @@ async def test_a_photo_on_the_servers_own_machine_is_refused_without_a_request(c
         assert site.requests == []
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://10.1.2.3/a.png", "10.1.2.3 is a private address"),
-    ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
-    ("http://[::1]:9/a.png", "::1 is a loopback address"),
-    ("http://0.0.0.0:9/a.png", "0.0.0.0 is an unspecified address"),
-    ("http://240.0.0.1/a.png", "240.0.0.1 is a reserved address"),
-    ("file:///etc/passwd", "only http and https addresses are fetched"),
-    ("javascript:alert(1)", "only http and https addresses are fetched"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://10.1.2.3/a.png", "10.1.2.3 is a private address"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
+        ("http://[::1]:9/a.png", "::1 is a loopback address"),
+        ("http://0.0.0.0:9/a.png", "0.0.0.0 is an unspecified address"),
+        ("http://240.0.0.1/a.png", "240.0.0.1 is a reserved address"),
+        ("file:///etc/passwd", "only http and https addresses are fetched"),
+        ("javascript:alert(1)", "only http and https addresses are fetched"),
+    ],
+)
 async def test_addresses_chathub_would_not_fetch_are_refused_with_the_reason(client, auth, url, reason):
     message = await image_message(client, auth, url)
 

@@ -1,17 +1,24 @@
 """The outbound flow through the real app: an agent's reply is checked, stored pending, sent by the worker
 through the simulator driver, confirmed by receipts, retried on failure and never sent twice."""
+
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
-from datetime import datetime, timedelta
 
 from chathub.models import MessageStatus, utcnow
 from chathub.services import outbound, runtime
 from chathub.services.outbound import _after_retryable
 from tests.api_support import (
-    WAIT_SECONDS, configure_simulator, customer_writes, delivered_to, list_messages, message, message_reaches,
+    WAIT_SECONDS,
+    configure_simulator,
+    customer_writes,
+    delivered_to,
+    list_messages,
+    message,
+    message_reaches,
     new_sender,
 )
 from tests.conftest import login, running_app
@@ -21,8 +28,9 @@ AFTER_SENT = ("sent", "delivered", "read")
 
 
 async def reply(client, auth, conversation_id: int, content: str = "We are on it", **body):
-    return await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                             json={"content": content, **body}, headers=auth)
+    return await client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"content": content, **body}, headers=auth
+    )
 
 
 def at(value: str) -> datetime:
@@ -30,6 +38,7 @@ def at(value: str) -> datetime:
 
 
 # ---- the happy path ----
+
 
 async def test_reply_is_stored_pending_then_sent_delivered_and_read(client, auth):
     sender = new_sender()
@@ -89,6 +98,7 @@ async def _webhooks_idle(client) -> bool:
 
 # ---- what the channel cannot send ----
 
+
 async def test_replies_the_channel_cannot_send_are_refused_and_not_stored(client, auth):
     sender = new_sender()
     conversation = await customer_writes(client, auth, sender=sender)
@@ -101,8 +111,7 @@ async def test_replies_the_channel_cannot_send_are_refused_and_not_stored(client
         ({"content": "hi", "content_type": "unsupported"}, "simulator channels cannot send unsupported messages"),
     ]
     for body, detail in cases:
-        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json=body,
-                                     headers=auth)
+        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json=body, headers=auth)
         assert response.status_code == 422, (body, response.text)
         assert response.json() == {"detail": detail}
 
@@ -147,13 +156,17 @@ async def test_a_reply_reopens_a_resolved_conversation_and_moves_it_to_the_top(c
 
 async def test_an_idempotency_key_over_200_characters_is_422(client, auth):
     conversation = await customer_writes(client, auth, sender=new_sender())
-    response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"content": "hi"},
-                                 headers={"Idempotency-Key": "k" * 201, **auth})
+    response = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"content": "hi"},
+        headers={"Idempotency-Key": "k" * 201, **auth},
+    )
     assert response.status_code == 422
     assert [m for m in await list_messages(client, auth, conversation["id"]) if m["direction"] == "outbound"] == []
 
 
 # ---- failures and retries ----
+
 
 async def test_provider_failures_are_retried_then_the_message_fails_with_a_readable_error(client, auth):
     await configure_simulator(client, auth, failure_rate=1.0)
@@ -245,6 +258,7 @@ async def test_the_last_attempt_fails_even_with_a_retry_after(client):
 
 # ---- idempotency ----
 
+
 async def test_the_same_idempotency_key_twice_makes_one_message(client, auth):
     sender = new_sender()
     conversation = await customer_writes(client, auth, sender=sender)
@@ -285,8 +299,9 @@ async def test_concurrent_posts_with_one_key_message_the_customer_once(client, a
     url = f"/api/v1/conversations/{conversation['id']}/messages"
     headers = {"Idempotency-Key": "double-click", **auth}
 
-    responses = await asyncio.gather(*(client.post(url, json={"content": "Only once"}, headers=headers)
-                                       for _ in range(2)))
+    responses = await asyncio.gather(
+        *(client.post(url, json={"content": "Only once"}, headers=headers) for _ in range(2))
+    )
     assert sorted(r.status_code for r in responses) == [200, 201]
     assert len({r.json()["id"] for r in responses}) == 1
 
@@ -297,6 +312,7 @@ async def test_concurrent_posts_with_one_key_message_the_customer_once(client, a
 
 
 # ---- restarts ----
+
 
 async def test_a_reply_queued_before_a_restart_is_sent_after_it_exactly_once():
     sender = new_sender()
@@ -313,7 +329,8 @@ async def test_a_reply_queued_before_a_restart_is_sent_after_it_exactly_once():
         auth = await login(http)
         read = await message_reaches(http, auth, conversation["id"], created.json()["id"], "read")
         assert [(e.content, e.external_id) for e in delivered_to(sender)] == [
-            ("Sent after the restart", read["external_id"])]
+            ("Sent after the restart", read["external_id"])
+        ]
         assert (await http.get("/healthz")).json()["outbound_pending"] == 0
 
 
@@ -327,10 +344,12 @@ async def test_a_send_under_way_at_shut_down_reaches_the_customer_once_across_th
 
         async def sending():  # white-box: the worker has handed the message to the driver
             return created["id"] in outbound._in_flight
+
         await eventually(sending, timeout=WAIT_SECONDS)
 
     async def settled():  # the send under way ended: finished, or cancelled by the shut-down
         return created["id"] not in outbound._in_flight
+
     await eventually(settled, timeout=WAIT_SECONDS)
 
     async with running_app() as http:
@@ -341,11 +360,14 @@ async def test_a_send_under_way_at_shut_down_reaches_the_customer_once_across_th
         assert sorted(e.content for e in delivered_to(sender)) == ["After the restart", "In flight"]
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"content_type": "image", "content": "look"}, "an image message needs an http(s) media_url"),
-    ({"content_type": "file", "media_url": "javascript:alert(1)"}, "a file message needs an http(s) media_url"),
-    ({"content_type": "location"}, "a location message needs latitude and longitude in its payload"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"content_type": "image", "content": "look"}, "an image message needs an http(s) media_url"),
+        ({"content_type": "file", "media_url": "javascript:alert(1)"}, "a file message needs an http(s) media_url"),
+        ({"content_type": "location"}, "a location message needs latitude and longitude in its payload"),
+    ],
+)
 async def test_media_and_locations_need_what_they_show(client, auth, body, problem):
     conversation = await customer_writes(client, auth, sender=new_sender())
     response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages", json=body, headers=auth)

@@ -1,6 +1,7 @@
 """Inbox search over message text (SQLite FTS5): a word from any message finds its conversation, what an agent
 types is taken literally (quotes, stars, OR, NEAR), an edited message is found by its new words, and upgrading
 a database makes the messages it already holds searchable."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -29,29 +30,58 @@ async def found(client, auth, q: str) -> list[int]:
 @pytest.fixture
 async def three(client, auth) -> dict[str, int]:
     ann = await customer_writes(client, auth, sender=new_sender(), name="Ann Lee", text="My parcel is late")
-    bob = await customer_writes(client, auth, sender=new_sender(), name="Bob Ray",
-                                text='Use "quotes", * stars OR NEAR(this) please')
+    bob = await customer_writes(
+        client, auth, sender=new_sender(), name="Bob Ray", text='Use "quotes", * stars OR NEAR(this) please'
+    )
     cy = await customer_writes(client, auth, sender=new_sender(), name="Cy Moss", text="Crème brûlée at the café")
     return {"ann": ann["id"], "bob": bob["id"], "cy": cy["id"]}
 
 
-@pytest.mark.parametrize("q, who", [
-    ("late", "ann"), ("PARCEL", "ann"), ("parcel is", "ann"),
-    ("parc", "ann"),  # the last word also as a beginning, as the agent types
-    ("creme brulee", "cy"), ("CAFE", "cy"),  # case and accents do not matter
-    ("late parcel", None), ("arcel", None),  # a phrase in its order; words, not parts of words
-])
+@pytest.mark.parametrize(
+    "q, who",
+    [
+        ("late", "ann"),
+        ("PARCEL", "ann"),
+        ("parcel is", "ann"),
+        ("parc", "ann"),  # the last word also as a beginning, as the agent types
+        ("creme brulee", "cy"),
+        ("CAFE", "cy"),  # case and accents do not matter
+        ("late parcel", None),
+        ("arcel", None),  # a phrase in its order; words, not parts of words
+    ],
+)
 async def test_search_finds_words_of_message_text(client, auth, three, q, who):
     assert await found(client, auth, q) == ([three[who]] if who else [])
 
 
-@pytest.mark.parametrize("q, who", [
-    ('"quotes"', "bob"), ('"', "bob"), ("*", "bob"), ("NEAR(", "bob"), ("NEAR(this)", "bob"), ("stars OR", "bob"),
-    ("OR", "bob"), ('"* NEAR( OR', None), ("parcel OR café", None), ("NOT late", None), ("AND", None),
-    ("parcel AND", None), ("content:parcel", None), ("{content}", None), ("\\", None), ("'", None), ("\x00", None),
-    # punctuation around words is no operator either: the words are searched
-    ("parcel*", "ann"), ("-parcel", "ann"), ("^My", "ann"), ("(parcel", "ann"), ("late)", "ann"),
-])
+@pytest.mark.parametrize(
+    "q, who",
+    [
+        ('"quotes"', "bob"),
+        ('"', "bob"),
+        ("*", "bob"),
+        ("NEAR(", "bob"),
+        ("NEAR(this)", "bob"),
+        ("stars OR", "bob"),
+        ("OR", "bob"),
+        ('"* NEAR( OR', None),
+        ("parcel OR café", None),
+        ("NOT late", None),
+        ("AND", None),
+        ("parcel AND", None),
+        ("content:parcel", None),
+        ("{content}", None),
+        ("\\", None),
+        ("'", None),
+        ("\x00", None),
+        # punctuation around words is no operator either: the words are searched
+        ("parcel*", "ann"),
+        ("-parcel", "ann"),
+        ("^My", "ann"),
+        ("(parcel", "ann"),
+        ("late)", "ann"),
+    ],
+)
 async def test_search_takes_quotes_stars_and_operators_literally(client, auth, three, q, who):
     assert await found(client, auth, q) == ([three[who]] if who else [])
 
@@ -73,11 +103,15 @@ async def test_search_keeps_filters_and_paging(client, auth):
         await customer_writes(client, auth, sender=new_sender(), text=f"refund please, order {n}")
     await customer_writes(client, auth, sender=sender, text="no words in common")
     first = (await client.get(API, params={"q": "refund", "limit": 2}, headers=auth)).json()
-    second = (await client.get(API, params={"q": "refund", "limit": 2, "cursor": first["next_cursor"]},
-                               headers=auth)).json()
+    second = (
+        await client.get(API, params={"q": "refund", "limit": 2, "cursor": first["next_cursor"]}, headers=auth)
+    ).json()
     assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next_cursor"] is None
     assert [c["last_message_preview"] for c in first["items"] + second["items"]] == [
-        "refund please, order 2", "refund please, order 1", "refund please, order 0"]
+        "refund please, order 2",
+        "refund please, order 1",
+        "refund please, order 0",
+    ]
     assert await found(client, auth, "refund") == [c["id"] for c in first["items"] + second["items"]]
     assert (await client.get(API, params={"q": "refund", "status": "resolved"}, headers=auth)).json()["items"] == []
 
@@ -88,8 +122,20 @@ async def test_an_edited_message_is_found_by_its_new_words_only(client, auth):
 
     async def customer_sends(text: str, edited: bool = False) -> None:
         async with db.write_session() as session:
-            await apply_inbound_events(session, channel, [InboundMessage(
-                external_id="edit-1", sender_id=sender, content_type=ContentType.text, content=text, edited=edited)])
+            await apply_inbound_events(
+                session,
+                channel,
+                [
+                    InboundMessage(
+                        external_id="edit-1",
+                        sender_id=sender,
+                        content_type=ContentType.text,
+                        content=text,
+                        edited=edited,
+                    )
+                ],
+            )
+
     await customer_sends("see you at the harbour")
     [conversation] = await found(client, auth, "harbour")
 
@@ -104,8 +150,15 @@ async def test_search_index_and_its_triggers_exist_at_the_newest_revision(client
     """A later migration that rebuilds the message table drops its triggers: this says so."""
     async with db.read_session() as session:
         connection = await session.connection()
-        names = (await connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'message'")).scalars().all()
+        names = (
+            (
+                await connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'message'"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert {"message_fts_insert", "message_fts_update", "message_fts_delete"} <= set(names)
     assert await search_index_problems() is None
 
@@ -133,18 +186,32 @@ def write_old_conversation(path: Path, messages: list[tuple[str, str, str]], *, 
     now = "2024-02-14 10:00:00.000000"
     old = sqlite3.connect(path)
     with old:
-        old.execute("INSERT INTO channel (id, type, name, enabled, config, created_at) "
-                    "VALUES (1, 'simulator', 'Simulator', 1, '{}', ?)", (now,))
-        old.execute("INSERT INTO customer (id, name, phone, notes, created_at, updated_at) "
-                    "VALUES (1, 'Dora', '+15550000001', '', ?, ?)", (now, now))
-        old.execute("INSERT INTO customer_identity (id, customer_id, channel_id, external_id, created_at) "
-                    "VALUES (1, 1, 1, '+15550000001', ?)", (now,))
-        old.execute("INSERT INTO conversation (id, customer_id, channel_id, identity_id, status, unread_count, "
-                    "last_message_at, last_message_preview, created_at) "
-                    "VALUES (1, 1, 1, 1, 'open', ?, ?, ?, ?)", (unread, now, messages[-1][1], now))
-        old.executemany("INSERT INTO message (conversation_id, channel_id, direction, content_type, content, "
-                        "status, attempts, created_at) VALUES (1, 1, ?, 'text', ?, ?, 0, ?)",
-                        [(*message, now) for message in messages])
+        old.execute(
+            "INSERT INTO channel (id, type, name, enabled, config, created_at) "
+            "VALUES (1, 'simulator', 'Simulator', 1, '{}', ?)",
+            (now,),
+        )
+        old.execute(
+            "INSERT INTO customer (id, name, phone, notes, created_at, updated_at) "
+            "VALUES (1, 'Dora', '+15550000001', '', ?, ?)",
+            (now, now),
+        )
+        old.execute(
+            "INSERT INTO customer_identity (id, customer_id, channel_id, external_id, created_at) "
+            "VALUES (1, 1, 1, '+15550000001', ?)",
+            (now,),
+        )
+        old.execute(
+            "INSERT INTO conversation (id, customer_id, channel_id, identity_id, status, unread_count, "
+            "last_message_at, last_message_preview, created_at) "
+            "VALUES (1, 1, 1, 1, 'open', ?, ?, ?, ?)",
+            (unread, now, messages[-1][1], now),
+        )
+        old.executemany(
+            "INSERT INTO message (conversation_id, channel_id, direction, content_type, content, "
+            "status, attempts, created_at) VALUES (1, 1, ?, 'text', ?, ?, 0, ?)",
+            [(*message, now) for message in messages],
+        )
     old.close()
 
 
@@ -152,8 +219,9 @@ async def test_upgrading_a_database_makes_its_existing_messages_searchable(tmp_p
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
     command.upgrade(_alembic(url), "0003")  # a ChatHub from before message search, holding messages
-    write_old_conversation(path, [("inbound", "The umbrella arrived broken", "received"),
-                                  ("inbound", "Thanks!", "received")], unread=1)
+    write_old_conversation(
+        path, [("inbound", "The umbrella arrived broken", "received"), ("inbound", "Thanks!", "received")], unread=1
+    )
 
     db.upgrade_schema(url)
 

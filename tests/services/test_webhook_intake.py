@@ -1,6 +1,7 @@
 """Durable webhook intake: every request is logged before it is answered, bad ones are rejected with a
 reason and change nothing else, accepted ones are processed exactly once (also across a restart), and
 processing failures retry, end `failed` and can be replayed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,14 @@ from chathub.drivers.simulator import sign
 from chathub.services import runtime
 from tests.conftest import login, running_app
 from tests.intake_support import (
-    accepted, all_messages, create_channel, default_channel_id, inbox_sizes, items, settled_log, webhook_log,
+    accepted,
+    all_messages,
+    create_channel,
+    default_channel_id,
+    inbox_sizes,
+    items,
+    settled_log,
+    webhook_log,
 )
 from tests.support import eventually, post_webhook, seed_message
 
@@ -24,6 +32,7 @@ async def stop_webhook_worker() -> None:
 
 
 # ---- the happy path ----
+
 
 @pytest.mark.parametrize("path", ["/webhooks/simulator", "/webhooks/simulator/{channel_id}"])
 async def test_seed_webhook_creates_one_customer_one_conversation_one_message(client, auth, path):
@@ -72,6 +81,7 @@ async def test_signed_webhook_on_a_channel_with_a_secret_is_accepted(client, aut
 
 # ---- durability of the log ----
 
+
 async def test_accepted_webhook_is_logged_before_the_response(client, auth):
     await stop_webhook_worker()  # nothing but the intake itself can write the row now
 
@@ -106,24 +116,57 @@ BAD_REQUESTS = [
     ("empty-body", "/webhooks/simulator", b"", 400, "not valid JSON"),
     ("no-from", "/webhooks/simulator", {"message": "hi", "type": "text", "message_id": "m1"}, 400, "'from'"),
     ("blank-from", "/webhooks/simulator", seed_message(sender="  "), 400, "'from'"),
-    ("no-message-id", "/webhooks/simulator", {"from": "+1234567890", "message": "hi", "type": "text"}, 400,
-     "'message_id'"),
-    ("text-without-message", "/webhooks/simulator", {"from": "+1234567890", "type": "text", "message_id": "m1"},
-     400, "'message'"),
+    (
+        "no-message-id",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "message": "hi", "type": "text"},
+        400,
+        "'message_id'",
+    ),
+    (
+        "text-without-message",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "type": "text", "message_id": "m1"},
+        400,
+        "'message'",
+    ),
     ("bad-timestamp", "/webhooks/simulator", seed_message(timestamp="yesterday at noon"), 400, "timestamp"),
-    ("location-without-coordinates", "/webhooks/simulator",
-     {"from": "+1234567890", "type": "location", "message_id": "m1"}, 400, "latitude"),
-    ("location-out-of-range", "/webhooks/simulator",
-     {"from": "+1234567890", "type": "location", "message_id": "m1", "latitude": 91, "longitude": 0}, 400,
-     "out of range"),
-    ("image-without-url", "/webhooks/simulator", {"from": "+1234567890", "type": "image", "message_id": "m1"},
-     400, "'media_url'"),
-    ("contact-without-name", "/webhooks/simulator",
-     {"from": "+1234567890", "type": "contact", "message_id": "m1", "contact": {"phone": "+1"}}, 400, "contact"),
-    ("status-unknown-value", "/webhooks/simulator", {"type": "status", "message_id": "x", "status": "lost"}, 400,
-     "status must be one of"),
-    ("status-without-message-id", "/webhooks/simulator", {"type": "status", "status": "read"}, 400,
-     "'message_id'"),
+    (
+        "location-without-coordinates",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "type": "location", "message_id": "m1"},
+        400,
+        "latitude",
+    ),
+    (
+        "location-out-of-range",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "type": "location", "message_id": "m1", "latitude": 91, "longitude": 0},
+        400,
+        "out of range",
+    ),
+    (
+        "image-without-url",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "type": "image", "message_id": "m1"},
+        400,
+        "'media_url'",
+    ),
+    (
+        "contact-without-name",
+        "/webhooks/simulator",
+        {"from": "+1234567890", "type": "contact", "message_id": "m1", "contact": {"phone": "+1"}},
+        400,
+        "contact",
+    ),
+    (
+        "status-unknown-value",
+        "/webhooks/simulator",
+        {"type": "status", "message_id": "x", "status": "lost"},
+        400,
+        "status must be one of",
+    ),
+    ("status-without-message-id", "/webhooks/simulator", {"type": "status", "status": "read"}, 400, "'message_id'"),
     ("too-large", "/webhooks/simulator", seed_message(text="x" * TOO_LARGE), 413, "larger than 1048576 bytes"),
     ("unknown-channel-id", "/webhooks/simulator/999", seed_message(), 404, "simulator channel 999 does not exist"),
     ("non-numeric-channel-id", "/webhooks/simulator/abc", seed_message(), 404, "does not exist"),
@@ -136,8 +179,9 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("path, body, status, reason", [case[1:] for case in BAD_REQUESTS],
-                         ids=[case[0] for case in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    "path, body, status, reason", [case[1:] for case in BAD_REQUESTS], ids=[case[0] for case in BAD_REQUESTS]
+)
 async def test_bad_request_is_rejected_logged_and_changes_nothing(client, auth, path, body, status, reason):
     raw = body if isinstance(body, bytes) else None
 
@@ -175,13 +219,13 @@ async def test_body_of_exactly_the_limit_is_accepted(client, auth):
     assert conversation["last_message_preview"] == "x" * 120
 
 
-@pytest.mark.parametrize("signature, reason", [(None, "missing x-chathub-signature"),
-                                               ("wrong-secret", "does not match the body")])
+@pytest.mark.parametrize(
+    "signature, reason", [(None, "missing x-chathub-signature"), ("wrong-secret", "does not match the body")]
+)
 async def test_bad_signature_is_rejected_with_401_and_changes_nothing(client, auth, signature, reason):
     channel = await create_channel(client, auth, name="Signed simulator", webhook_secret=SECRET)
 
-    response = await post_webhook(client, seed_message(), path=f"/webhooks/simulator/{channel['id']}",
-                                  secret=signature)
+    response = await post_webhook(client, seed_message(), path=f"/webhooks/simulator/{channel['id']}", secret=signature)
 
     assert response.status_code == 401
     entry = await webhook_log(client, auth, response.json()["webhook_log_id"])
@@ -194,8 +238,9 @@ async def test_signature_of_another_body_is_rejected(client, auth):
     channel = await create_channel(client, auth, name="Signed simulator", webhook_secret=SECRET)
     signed_for = sign(SECRET, b'{"other": "body"}')
 
-    response = await client.post(f"/webhooks/simulator/{channel['id']}", json=seed_message(),
-                                 headers={"x-chathub-signature": signed_for})
+    response = await client.post(
+        f"/webhooks/simulator/{channel['id']}", json=seed_message(), headers={"x-chathub-signature": signed_for}
+    )
 
     assert response.status_code == 401
     assert await inbox_sizes(client, auth) == (0, 0, 0)
@@ -221,6 +266,7 @@ async def test_disabled_channel_answers_404_until_enabled_again(client, auth):
 
 
 # ---- duplicates and races ----
+
 
 async def test_redelivered_webhook_creates_no_second_message(client, auth):
     first = await accepted(client, seed_message("dup-1"))
@@ -249,8 +295,9 @@ async def test_same_webhook_delivered_concurrently_is_stored_once(client, auth):
 
 
 async def test_fifty_concurrent_first_messages_make_one_customer_and_one_conversation(client, auth):
-    responses = await asyncio.gather(*(post_webhook(client, seed_message(f"burst-{i}", text=f"message {i}"))
-                                       for i in range(50)))
+    responses = await asyncio.gather(
+        *(post_webhook(client, seed_message(f"burst-{i}", text=f"message {i}")) for i in range(50))
+    )
 
     assert [r.status_code for r in responses] == [200] * 50
     for response in responses:
@@ -263,8 +310,11 @@ async def test_fifty_concurrent_first_messages_make_one_customer_and_one_convers
 
 
 async def test_many_customers_writing_at_once_each_get_one_customer_and_one_conversation(client, auth):
-    posts = [post_webhook(client, seed_message(f"crowd-{who}-{n}", sender=f"+1555{who:04d}", text=f"hi {n}"))
-             for n in range(3) for who in range(40)]
+    posts = [
+        post_webhook(client, seed_message(f"crowd-{who}-{n}", sender=f"+1555{who:04d}", text=f"hi {n}"))
+        for n in range(3)
+        for who in range(40)
+    ]
     responses = await asyncio.gather(*posts)
 
     assert {r.status_code for r in responses} == {200}
@@ -288,12 +338,16 @@ async def test_messages_read_in_the_customers_order_when_their_webhooks_arrive_o
     messages = await items(client, auth, f"/api/v1/conversations/{conversation['id']}/messages")
     assert [m["content"] for m in messages] == [f"sent at {t}" for t in sorted(sent)] + ["no provider time"]
     older = (await client.get(f"/api/v1/conversations/{conversation['id']}/messages?limit=2", headers=auth)).json()
-    rest = (await client.get(f"/api/v1/conversations/{conversation['id']}/messages?limit=2&cursor={older['next_cursor']}",
-                             headers=auth)).json()
+    rest = (
+        await client.get(
+            f"/api/v1/conversations/{conversation['id']}/messages?limit=2&cursor={older['next_cursor']}", headers=auth
+        )
+    ).json()
     assert [m["content"] for m in rest["items"] + older["items"]] == [m["content"] for m in messages]
 
 
 # ---- restart ----
+
 
 async def test_webhooks_left_unprocessed_at_shutdown_are_processed_once_after_restart():
     async with running_app() as client:
@@ -326,6 +380,7 @@ async def test_webhook_mid_retry_at_shutdown_resumes_its_attempts_after_restart(
         async def first_attempt_failed():
             entry = await webhook_log(client, auth, log_id)
             return entry if entry["attempts"] >= 1 else None
+
         await eventually(first_attempt_failed)
         await stop_webhook_worker()
         entry = await webhook_log(client, auth, log_id)
@@ -340,6 +395,7 @@ async def test_webhook_mid_retry_at_shutdown_resumes_its_attempts_after_restart(
 
 
 # ---- processing failures, retries and replay ----
+
 
 async def test_receipt_for_unknown_message_is_retried_then_failed_with_a_readable_error(client, auth):
     log_id = await accepted(client, {"type": "status", "message_id": "sim-nowhere", "status": "delivered"})
@@ -356,17 +412,20 @@ async def test_a_webhook_that_breaks_its_batch_fails_alone_and_the_rest_are_stor
     """The worker takes queued webhooks in batches; when one breaks the batch, the batch is undone and done
     again one webhook at a time: the others are stored once each, the bad one fails on its own."""
     from chathub.services import webhooks as webhook_service
+
     store = webhook_service.apply_inbound_events
 
     async def refusing_one(session, channel, events, lookups=None):
         if any(getattr(event, "content", "") == "break the batch" for event in events):
             raise RuntimeError("the database said no")
         return await store(session, channel, events, lookups=lookups)
+
     monkeypatch.setattr(webhook_service, "apply_inbound_events", refusing_one)
     worker = runtime.runtime.workers["webhooks"]
     await worker.stop()  # all of them wait in the queue, then go in one batch
-    good = [await accepted(client, seed_message(f"batch-{n}", sender=f"+1555010{n}", text=f"Hello {n}"))
-            for n in range(4)]
+    good = [
+        await accepted(client, seed_message(f"batch-{n}", sender=f"+1555010{n}", text=f"Hello {n}")) for n in range(4)
+    ]
     bad = await accepted(client, seed_message("batch-bad", sender="+15550109", text="break the batch"))
     good.append(await accepted(client, seed_message("batch-4", sender="+15550101", text="Hello again")))
     worker.start()
@@ -391,6 +450,7 @@ async def test_failed_processing_waits_for_its_backoff_before_the_next_attempt(m
         async def first_attempt_failed():
             entry = await webhook_log(client, auth, failing)
             return entry if entry["attempts"] == 1 else None
+
         entry = await eventually(first_attempt_failed)
         assert entry["status"] == "received" and "sim-nowhere" in entry["error"]
 

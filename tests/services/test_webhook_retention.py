@@ -1,6 +1,7 @@
 """Webhook log retention: the timed job deletes `processed` and `rejected` logs that finished more than
 CHATHUB_WEBHOOK_LOG_DAYS ago, in batches, and keeps recent ones, ones still to be processed and failed ones
 (they wait for a replay), whatever their age."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -43,8 +44,11 @@ async def test_the_job_deletes_old_finished_logs_and_keeps_recent_waiting_and_fa
     old_rejected = [await rejected(client) for _ in range(2)]
     recent_processed = (await processed(client, auth, seed_message("recent")))["id"]
     recent_rejected = await rejected(client)
-    failed = (await settled_log(client, auth, (await post_webhook(client, UNKNOWN_RECEIPT)).json()["webhook_log_id"],
-                                "failed"))["id"]
+    failed = (
+        await settled_log(
+            client, auth, (await post_webhook(client, UNKNOWN_RECEIPT)).json()["webhook_log_id"], "failed"
+        )
+    )["id"]
     replayed = (await processed(client, auth, seed_message("replayed")))["id"]  # arrived long ago, finished now
     await runtime.runtime.workers["webhooks"].stop()
     waiting = (await post_webhook(client, seed_message("waiting"))).json()["webhook_log_id"]

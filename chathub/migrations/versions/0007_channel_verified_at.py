@@ -8,20 +8,22 @@ Create Date: 2026-12-05 09:45:00
 accepted or a connection check passed); a recorded problem or new settings clear it. The Channels page calls a
 channel verified only then. Only a nullable column is added: on SQLite the batch adds it with ALTER TABLE.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
+
 from chathub import models
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('channel', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('verified_at', models.UTCDateTime(), nullable=True))
+    with op.batch_alter_table("channel", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("verified_at", models.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('channel', 'verified_at')
+    op.drop_column("channel", "verified_at")
