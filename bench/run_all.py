@@ -204,7 +204,7 @@ def targets_section(
         "## Targets",
         "",
         "Issue 7's targets against the figures below (computed from this run). "
-        "bench/README.md says what limits the ones this machine misses.",
+        "[bench/README.md](../bench/README.md) says what limits the ones this machine misses.",
         "",
         "| target | this run | met |",
         "| --- | --- | --- |",
@@ -281,6 +281,39 @@ def live_section(data: dict | None, command: str) -> list[str]:
     for label, values in data.items():
         lines.append(f"| {label} | {values['p50']:.1f} | {values['p99']:.1f} |")
     return lines + [""]
+
+
+HOW_TO_RUN = """\
+Every benchmark starts its own server (free 127.0.0.1 port, temporary data folder), prints a table and writes
+JSON with `--json PATH`; [bench/README.md](../bench/README.md) says what each measures and how to read it. The
+browser ones drive Debian's headless Chromium (`apt-get install chromium chromium-driver`).
+
+Reproduce everything with one command (it writes this file):
+
+```bash
+.venv/bin/python bench/run_all.py --out bench-results --docs docs/benchmarks.md
+```
+
+or one benchmark at a time, with the exact commands under each table below:
+
+```bash
+.venv/bin/python bench/ingest.py --start-server -n 5000 -c 50   # webhooks/s, ack p50/p99, processing lag:
+                                                                # ChatHub vs a bare baseline, and with 20 tabs
+.venv/bin/python bench/large_inbox.py --start-server            # 100k conversations, 1M messages: list,
+                                                                # filters, a 10k thread, search; REST
+.venv/bin/python bench/tabs_memory.py --start-server -n 200     # RSS idle, per tab, after 200 tabs
+.venv/bin/python bench/live_latency.py --start-server -n 200    # POST -> bubble on an open thread, p50/p99,
+                                                                # alone and with 20 other agent tabs open
+```
+
+Crash safety (not part of `run_all.py`): kill the server (SIGKILL, then a graceful SIGTERM) while 2,000
+webhooks arrive from 50 senders and replies wait on a slow simulator, restart it on the same data, re-send what
+got no 2xx, and count from the database: sent, acknowledged, stored, lost, duplicated, replies sent once:
+
+```bash
+.venv/bin/python bench/crash.py                   # -n 2000 -c 50 --replies 40; --json crash.json
+```
+"""
 
 
 def main() -> None:
@@ -373,14 +406,7 @@ def main() -> None:
     if args.smoke or args.note:
         lines += [f"> {'**Smoke figures** (small N): ' if args.smoke else ''}{args.note}".rstrip(), ""]
     lines += [
-        "Reproduce everything with one command (it writes this file):",
-        "",
-        "```bash",
-        ".venv/bin/python bench/run_all.py --out bench-results --docs docs/benchmarks.md",
-        "```",
-        "",
-        "or one benchmark at a time with the commands under each table (see bench/README.md for what each "
-        "measures and how to read it).",
+        *HOW_TO_RUN.splitlines(),
         "",
         "## Machine",
         "",
