@@ -1,6 +1,7 @@
 """`python main.py backup PATH` while ChatHub runs: SQLite's online backup copies every committed row, those
 still in the write-ahead log included, into one self-contained file that passes `PRAGMA integrity_check`;
-restoring it the README's way brings exactly that state back. It refuses to overwrite without --force."""
+restoring it as docs/operations.md (Backups) says brings exactly that state back. It refuses to overwrite
+without --force."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ async def test_a_backup_of_the_running_app_has_every_message_and_restores(server
     assert len((await post_webhooks(server.url, later, 5))[0]) == 10
     assert await wait_drained(server.url, 60) is not None
     server.stop()
-    # The README's restore: stop, copy the backup over chathub.db, remove stale -wal/-shm, start.
+    # docs/operations.md's restore: stop, copy the backup over chathub.db, remove stale -wal/-shm, start.
     shutil.copyfile(target, server.database)
     for stale in ("chathub.db-wal", "chathub.db-shm"):
         server.database.with_name(stale).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from tests.api_support import customer_of, message_reaches, new_sender
 from tests.conftest import running_app
 from tests.support import eventually, post_webhook
 
-# Byte for byte what the README's curl sends.
+# A simulator text (docs/channels/simulator.md), sent unsigned like the README's seed curl.
 SEED_BODY = (
     '{"from":"+1234567890","message":"Hello","type":"text","message_id":"m1","timestamp":"2024-02-14T10:00:00Z"}'
 )
