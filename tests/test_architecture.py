@@ -113,8 +113,7 @@ def named(found: Iterable[list[str]]) -> str:
 
 def bench_graph() -> dict[str, set[str]]:
     """bench/ is no package: a bench runs as a script and imports its neighbours by their file name."""
-    modules = {path.stem: path for path in sorted((ROOT / "bench").glob("*.py"))}
-    return {module: imported_modules(path, module, modules) for module, path in modules.items()}
+    return import_graph({path.stem: path for path in sorted((ROOT / "bench").glob("*.py"))})
 
 
 def test_no_chathub_module_imports_itself_through_others():
