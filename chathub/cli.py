@@ -24,13 +24,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from chathub import bootstrap, db, private_files
+from chathub import private_files
 from chathub.auth import email_problem, password_problem
-from chathub.models import AgentRole
-from chathub.schemas import AgentIn
-from chathub.services import agents
 from chathub.services.backup import BackupError, backup_database, sqlite_path
-from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, read_settings, unknown_variables
 
 COMMANDS = ("serve", "backup", "create-admin", "check-config")
@@ -96,7 +92,7 @@ def _command(commands, run, summary: str, epilog: str | None = None) -> argparse
 
 
 def serve(_: argparse.Namespace) -> int:
-    from chathub.app import run  # the pages and NiceGUI load only to serve
+    from chathub.app import run  # the pages and NiceGUI load only to serve (`--help` stays quick)
 
     run()
     return 0
@@ -122,6 +118,8 @@ def create_admin(args: argparse.Namespace) -> int:
 
 def _prepare_database(settings: Settings) -> None:
     """What start-up does before serving: the schema upgraded, the default channel and first admin seeded."""
+    from chathub import bootstrap  # loads the models and drivers: only for the commands that need them
+
     private_files.tighten(settings.data_dir, settings.sqlite_file)
     try:
         bootstrap.prepare_database(settings)
@@ -133,6 +131,13 @@ def _prepare_database(settings: Settings) -> None:
 
 
 async def _create_admin(settings: Settings, email: str, name: str) -> None:
+    # the services and NiceGUI (through the bus) load only for the command that writes agents
+    from chathub import db
+    from chathub.models import AgentRole
+    from chathub.schemas import AgentIn
+    from chathub.services import agents
+    from chathub.services.errors import ServiceError
+
     db.init_engine(settings.database_url)
     try:
         if any(agent.email == email for agent in await agents.list_agents()):
