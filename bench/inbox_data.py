@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest import BENCH_EMAIL, BENCH_PASSWORD  # noqa: E402  (the admin every bench signs in as)
+from common import BENCH_EMAIL, BENCH_PASSWORD  # noqa: E402  (the admin every bench signs in as)
 
 FIRST = (
     "Ann Bob Cy Dana Eve Finn Gus Hana Ivo Jana Karl Lena Mia Nils Olga Paul Quinn Rosa Sam Tina Uwe Vera "

@@ -26,30 +26,20 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-BENCH_EMAIL = "bench@example.com"
-BENCH_PASSWORD = "bench-password-1"
+from common import LOCAL_HOSTS, ROOT, browser, cpu_seconds, own_server, percentile, sign_in
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 @dataclass
@@ -74,15 +64,6 @@ class Result:
     browser_cores: float | None = None  # CPU seconds the agent tabs' browser used per second of sending
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except (OSError, TypeError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def process_tree(root: int) -> list[int]:
     """`root` and every process below it (Linux /proc)."""
     children: dict[int, list[int]] = {}
@@ -105,13 +86,6 @@ def process_tree(root: int) -> list[int]:
 def tree_cpu_seconds(root: int) -> float:
     """CPU time of `root` and the processes below it now (not of those that already ended)."""
     return sum(cpu_seconds(pid) or 0.0 for pid in process_tree(root))
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def payload(run: str, i: int, per_customer: int) -> dict:
@@ -382,66 +356,7 @@ def ratios(runs: dict[str, list[Result]]) -> dict[str, float]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 BASELINE_COMMAND = [sys.executable, str(ROOT / "bench" / "baseline_server.py")]
-
-
-@contextmanager
-def own_server(
-    args: argparse.Namespace, *, data_dir: Path | None = None, command: list[str] | None = None, label: str = "server"
-):
-    """`python main.py` (or `command`) on a free 127.0.0.1 port with a temporary data folder, or `data_dir`
-    (kept); stopped on exit."""
-    workdir = Path(tempfile.mkdtemp(prefix="chathub-bench-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
-    env.update(
-        CHATHUB_DATA_DIR=str((data_dir or workdir / "data").resolve()),
-        CHATHUB_HOST="127.0.0.1",
-        CHATHUB_PORT=str(port),
-        CHATHUB_ADMIN_EMAIL=BENCH_EMAIL,
-        CHATHUB_ADMIN_PASSWORD=BENCH_PASSWORD,
-    )
-    env.update(getattr(args, "server_env", {}))  # what a bench needs set on its server
-    log_path = workdir / "server.log"
-    command = command or [sys.executable, str(ROOT / "main.py")]
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        args.url, args.email, args.password, args.token = url, BENCH_EMAIL, BENCH_PASSWORD, None
-        args.server_pid = server.pid
-        print(f"{label}: pid {server.pid} on {url}, data in {data_dir or workdir}", file=sys.stderr)
-        yield server
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        if getattr(args, "keep_data", False):
-            print(f"{label} data and log kept in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -491,9 +406,6 @@ def open_agent_tabs(url: str, count: int, *, windows: bool = False):
     """A headless Chromium signed in as the bench admin with `count` live tabs: inboxes and a thread. As tabs
     of one window, all but the last are in the background (an agent's browser); with `windows`, each has a
     window of its own and all are in view (agents at their screens)."""
-    from live_latency import browser, sign_in
-    from selenium.webdriver.support.ui import WebDriverWait
-
     driver = browser()
     try:
         sign_in(driver, url)  # lands on the inbox: the first tab

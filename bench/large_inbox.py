@@ -38,8 +38,8 @@ import httpx
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from common import BENCH_EMAIL, BENCH_PASSWORD, own_server  # noqa: E402
 from inbox_data import fill  # noqa: E402
-from ingest import BENCH_EMAIL, BENCH_PASSWORD, own_server  # noqa: E402
 
 TARGET_LIST_MS, TARGET_THREAD_MS, TARGET_SEARCH_MS = 100, 150, 200
 

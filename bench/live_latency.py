@@ -18,21 +18,11 @@ import time
 import uuid
 
 import httpx
-from ingest import BENCH_EMAIL, BENCH_PASSWORD, own_server, percentile
+from common import BENCH_EMAIL, BENCH_PASSWORD, browser, own_server, percentile, sign_in
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROME_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--window-size=1280,900",
-]
 OBSERVER_JS = """
 window.__seen = {};
 new MutationObserver((mutations) => {
@@ -47,22 +37,6 @@ new MutationObserver((mutations) => {
   }
 }).observe(document.body, {childList: true, subtree: true, characterData: true});
 """
-
-
-def browser() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in CHROME_ARGS:
-        options.add_argument(argument)
-    return webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
-
-
-def sign_in(driver: webdriver.Chrome, url: str) -> None:
-    driver.get(f"{url}/signin")
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=email]"))
-    driver.find_element(By.CSS_SELECTOR, "input[type=email]").send_keys(BENCH_EMAIL)
-    driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(BENCH_PASSWORD + "\n")
-    WebDriverWait(driver, 20).until(lambda d: d.current_url.rstrip("/") == url)
 
 
 def open_other_tabs(driver: webdriver.Chrome, url: str, count: int) -> None:

@@ -25,8 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
-from ingest import own_server
-from live_latency import browser, sign_in
+from common import browser, own_server, sign_in
 from selenium.webdriver.support.ui import WebDriverWait
 
 

@@ -109,12 +109,17 @@ class Settings(BaseSettings):
         return Path(database) if database and database != ":memory:" else None
 
 
-def load_settings() -> Settings:
-    """Read and check the settings, make the data folder and keep a generated secret key in it."""
+def read_settings() -> Settings:
+    """Read and check the settings, changing nothing on disk."""
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+
+
+def load_settings() -> Settings:
+    """Read and check the settings, make the data folder and keep a generated secret key in it."""
+    settings = read_settings()
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -20,7 +20,7 @@ from nicegui.testing.user_notify import UserNotify
 from nicegui.testing.user_simulation import user_simulation
 
 from chathub import bus
-from chathub.pages import live_pace
+from chathub.pages.components import live_pace
 from tests.fakes.web import FakeWebsite
 
 MAIN_FILE = Path(__file__).parent.parent / "main.py"

@@ -1,4 +1,8 @@
-"""The agent web UI: one module per page; `register()` adds them all (again, for each test app)."""
+"""The agent web UI: one module per page; `register()` adds them all (again, for each test app).
+
+Every route is registered here, so no page module imports another. What pages share (the frame, the
+conversation list and thread, the browser-drawn elements with their .js beside them) lives in `components/`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from nicegui import app, ui
 from chathub.pages import (
     agents,
     channels,
-    conversation,
     customer_detail,
     customers,
     inbox,
@@ -22,7 +25,7 @@ PAGES = {
     "/signin": signin.signin_page,
     "/setup": signin.setup_page,
     "/": inbox.page,
-    "/conversations/{conversation_id}": conversation.page,
+    "/conversations/{conversation_id}": inbox.conversation_page,
     "/customers": customers.page,
     "/customers/{customer_id}": customer_detail.page,
     "/webhooks": webhook_logs.page,

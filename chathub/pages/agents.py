@@ -8,8 +8,9 @@ from fastapi import Request
 from nicegui import ui
 
 from chathub.models import Agent, AgentRole
-from chathub.pages import session, widgets
-from chathub.pages.layout import admin_only_notice, avatar, frame
+from chathub.pages import session
+from chathub.pages.components import widgets
+from chathub.pages.components.layout import admin_only_notice, avatar, frame
 from chathub.schemas import AgentIn
 from chathub.services import agents
 from chathub.services.errors import ServiceError

@@ -15,8 +15,9 @@ from chathub import bus
 from chathub.drivers import DRIVERS, driver_class
 from chathub.drivers.base import ConfigField
 from chathub.models import Agent, Channel, ChannelType
-from chathub.pages import session, widgets
-from chathub.pages.layout import admin_only_notice, frame
+from chathub.pages import session
+from chathub.pages.components import widgets
+from chathub.pages.components.layout import admin_only_notice, frame
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelPatch
 from chathub.services import agents, channels
 from chathub.services.errors import ServiceError, ValidationFailed

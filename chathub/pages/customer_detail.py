@@ -8,8 +8,8 @@ from nicegui import ui
 
 from chathub.models import Agent, Channel
 from chathub.pages import session
-from chathub.pages.layout import avatar, frame
-from chathub.pages.widgets import channel_icon, local_time, notice, relative_time, status_chip
+from chathub.pages.components.layout import avatar, frame
+from chathub.pages.components.widgets import channel_icon, local_time, notice, relative_time, status_chip
 from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch, IdentityOut
 from chathub.services import channels, conversations, customers
 from chathub.services.customers import MergePreview

@@ -9,8 +9,8 @@ from nicegui import ui
 
 from chathub.models import Agent, Channel
 from chathub.pages import session
-from chathub.pages.layout import avatar, frame
-from chathub.pages.widgets import channel_icon, local_time, relative_time
+from chathub.pages.components.layout import avatar, frame
+from chathub.pages.components.widgets import channel_icon, local_time, relative_time
 from chathub.schemas import CustomerOut
 from chathub.services import channels, customers
 from chathub.services.customers import CustomerListing

@@ -14,11 +14,11 @@ from nicegui import ui
 
 from chathub.models import Agent
 from chathub.pages import session
-from chathub.pages.conversation import ThreadView, thread
-from chathub.pages.conversation_list import ConversationList
-from chathub.pages.layout import frame
-from chathub.pages.shortcuts import Shortcuts
-from chathub.pages.widgets import notice
+from chathub.pages.components.conversation_list import ConversationList
+from chathub.pages.components.layout import frame
+from chathub.pages.components.shortcuts import Shortcuts
+from chathub.pages.components.thread import ThreadView, thread
+from chathub.pages.components.widgets import notice
 from chathub.services import agents, conversations
 from chathub.services.errors import NotFound
 
@@ -29,6 +29,11 @@ MOVES = {"next": (1, False), "previous": (-1, False), "next-typing": (1, True), 
 
 async def page(request: Request):
     return await show(request, selected_id=None)
+
+
+async def conversation_page(request: Request, conversation_id: int):
+    """A direct load of a conversation: the inbox with this thread open (later ones swap in place)."""
+    return await show(request, selected_id=conversation_id)
 
 
 async def show(request: Request, *, selected_id: int | None):

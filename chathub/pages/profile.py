@@ -9,8 +9,9 @@ from nicegui import ui
 
 from chathub import bus
 from chathub.models import Agent, AgentRole, ApiToken
-from chathub.pages import session, widgets
-from chathub.pages.layout import avatar, frame
+from chathub.pages import session
+from chathub.pages.components import widgets
+from chathub.pages.components.layout import avatar, frame
 from chathub.schemas import ApiTokenUsed
 from chathub.services import agents
 from chathub.services.errors import ServiceError

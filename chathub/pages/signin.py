@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from chathub.pages import session
-from chathub.pages.layout import BRAND
+from chathub.pages.components.layout import BRAND
 from chathub.services import agents
 from chathub.services.errors import ServiceError
 from chathub.services.throttle import TooManyAttempts, sign_in

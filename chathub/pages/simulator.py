@@ -24,8 +24,8 @@ from chathub import bus
 from chathub.drivers.simulator import OutboxEntry, outbox
 from chathub.models import Agent, Channel, MessageDirection, MessageStatus
 from chathub.pages import session
-from chathub.pages.layout import avatar, frame
-from chathub.pages.widgets import local_time, notice
+from chathub.pages.components.layout import avatar, frame
+from chathub.pages.components.widgets import local_time, notice
 from chathub.schemas import MessageOut
 from chathub.services import agents, presence, runtime, simulator
 from chathub.services.errors import ServiceError

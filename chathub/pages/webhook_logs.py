@@ -16,8 +16,8 @@ from nicegui import ui
 from chathub import bus
 from chathub.models import Agent, Channel, ChannelType, WebhookStatus, utcnow
 from chathub.pages import session
-from chathub.pages.layout import frame
-from chathub.pages.widgets import channel_icon, local_time, relative_time, status_chip
+from chathub.pages.components.layout import frame
+from chathub.pages.components.widgets import channel_icon, local_time, relative_time, status_chip
 from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels, webhook_retention, webhooks
 from chathub.services.errors import NotFound, ServiceError

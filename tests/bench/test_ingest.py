@@ -4,7 +4,7 @@ down half-way through does not pass for a cost of the agent tabs."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))  # the bench's modules import each other by name
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))  # bench/ingest.py imports `common` by name
 
 from ingest import Result, ratios  # noqa: E402  (bench/ingest.py)
 

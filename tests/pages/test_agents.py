@@ -9,7 +9,7 @@ from nicegui import ElementFilter
 from nicegui.testing import User
 
 from chathub.models import Agent, AgentRole
-from chathub.pages.navigation import Navigation
+from chathub.pages.components.navigation import Navigation
 from chathub.schemas import AgentIn
 from chathub.services import agents
 from tests.conftest import ADMIN_EMAIL, app_client

@@ -6,8 +6,8 @@ from nicegui import ui
 from nicegui.testing import User
 
 from chathub.models import ConversationStatus, MessageStatus
-from chathub.pages.conversation_rows import ConversationRows
-from chathub.pages.text_bubble import TextBubble
+from chathub.pages.components.conversation_rows import ConversationRows
+from chathub.pages.components.text_bubble import TextBubble
 from chathub.schemas import ChannelPatch, ConversationPatch, CustomerPatch, MessageIn
 from chathub.services import channels, conversations, customers, outbound
 from tests.fakes.web import JPEG, FakeWebsite

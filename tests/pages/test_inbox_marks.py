@@ -3,7 +3,7 @@ goes through; a search shows the words it matched, highlighted, in the row's pre
 
 from nicegui.testing import User
 
-from chathub.pages.conversation_rows import ConversationRows
+from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.schemas import ChannelPatch
 from chathub.services import channels
 from tests.conftest import login

@@ -4,7 +4,7 @@ list's order, e resolves the open conversation, and a shortcut asks whether the 
 from nicegui.testing import User
 
 from chathub.models import ConversationStatus
-from chathub.pages.shortcuts import Shortcuts
+from chathub.pages.components.shortcuts import Shortcuts
 from chathub.services import agents, conversations
 from tests.pages.helpers import sign_in
 from tests.pages.test_agents import ANN_PASSWORD, make_ann

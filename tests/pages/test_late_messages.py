@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from nicegui.testing import User
 
-from chathub.pages.widgets import local_time
+from chathub.pages.components.widgets import local_time
 from tests.conftest import login
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook

@@ -6,7 +6,7 @@ from collections import Counter
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
-from chathub.pages import conversation_list, layout, live_pace
+from chathub.pages.components import conversation_list, layout, live_pace
 from chathub.services import conversations, runtime
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from chathub.pages import live_pace
-from chathub.pages.live_pace import LivePace
+from chathub.pages.components import live_pace
+from chathub.pages.components.live_pace import LivePace
 
 
 @pytest.fixture(autouse=True)

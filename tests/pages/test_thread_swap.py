@@ -4,7 +4,7 @@ all), marks the open row, and still asks whether the agent may before it opens a
 from nicegui.testing import User
 
 from chathub import bus
-from chathub.pages.conversation_rows import ConversationRows
+from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.services import agents, conversations
 from tests.pages.helpers import sign_in
 from tests.pages.test_agents import ANN_PASSWORD, make_ann

@@ -19,9 +19,9 @@ import pytest
 from nicegui import ElementFilter
 from nicegui.testing import User
 
-from chathub.pages.conversation_list import PAGE_SIZE
-from chathub.pages.conversation_rows import ConversationRows
-from chathub.pages.live_pace import BUSY_INTERVAL_SECONDS
+from chathub.pages.components.conversation_list import PAGE_SIZE
+from chathub.pages.components.conversation_rows import ConversationRows
+from chathub.pages.components.live_pace import BUSY_INTERVAL_SECONDS
 from chathub.services import conversations
 from tests.pages.helpers import sign_in
 from tests.support import eventually, post_webhook, seed_message

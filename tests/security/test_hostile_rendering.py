@@ -11,7 +11,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from chathub.models import MediaStatus
-from chathub.pages.text_bubble import TextBubble
+from chathub.pages.components.text_bubble import TextBubble
 from chathub.services import conversations, outbound
 from tests.fakes.web import FakeWebsite
 from tests.hostile import hostile_messages, hostile_text

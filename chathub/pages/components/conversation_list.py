@@ -9,8 +9,8 @@ from nicegui import app, ui
 
 from chathub import bus
 from chathub.models import Agent, ConversationStatus
-from chathub.pages.conversation_rows import ConversationRows
-from chathub.pages.live_pace import LivePace
+from chathub.pages.components.conversation_rows import ConversationRows
+from chathub.pages.components.live_pace import LivePace
 from chathub.schemas import ConversationOut
 from chathub.services import channels, conversations
 from chathub.services.paging import encode_cursor

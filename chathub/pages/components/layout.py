@@ -10,9 +10,9 @@ from nicegui import app, background_tasks, ui
 from chathub import bus
 from chathub.models import Agent, AgentRole
 from chathub.pages import session
-from chathub.pages.live_pace import LivePace
-from chathub.pages.navigation import Navigation
-from chathub.pages.widgets import notice
+from chathub.pages.components.live_pace import LivePace
+from chathub.pages.components.navigation import Navigation
+from chathub.pages.components.widgets import notice
 from chathub.services import conversations, presence
 
 NAVIGATION = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 
-from chathub.pages.widgets import clock_time, disposable_dialog
+from chathub.pages.components.widgets import clock_time, disposable_dialog
 
 PICKER_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local input holds
 

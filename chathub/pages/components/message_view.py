@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
-from chathub.pages.text_bubble import (
+from chathub.pages.components.text_bubble import (
     STATUS_ICONS,
     TextBubble,
     fits_text_bubble,
@@ -16,7 +16,7 @@ from chathub.pages.text_bubble import (
     text_segments,
     time_title,
 )
-from chathub.pages.widgets import local_time
+from chathub.pages.components.widgets import local_time
 from chathub.schemas import MessageOut
 
 

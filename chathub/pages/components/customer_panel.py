@@ -6,8 +6,8 @@ from __future__ import annotations
 from nicegui import ui
 
 from chathub.pages import session
-from chathub.pages.layout import avatar
-from chathub.pages.widgets import relative_time, sentence, status_chip
+from chathub.pages.components.layout import avatar
+from chathub.pages.components.widgets import relative_time, sentence, status_chip
 from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch
 from chathub.services import channels, conversations, customers
 from chathub.services.errors import ServiceError

@@ -14,7 +14,7 @@ from datetime import timedelta
 from nicegui import ui
 
 from chathub.models import ContentType, MessageDirection, MessageStatus
-from chathub.pages.widgets import local_time
+from chathub.pages.components.widgets import local_time
 from chathub.schemas import MessageOut
 
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")

@@ -14,9 +14,15 @@ from __future__ import annotations
 import json
 
 from chathub.models import ConversationStatus
-from chathub.pages.layout import avatar_hue, initials
-from chathub.pages.live_value import LiveValueElement
-from chathub.pages.widgets import CHANNEL_ICONS, CONVERSATION_STATUS_COLORS, local_time, relative_time, snoozed_until
+from chathub.pages.components.layout import avatar_hue, initials
+from chathub.pages.components.live_value import LiveValueElement
+from chathub.pages.components.widgets import (
+    CHANNEL_ICONS,
+    CONVERSATION_STATUS_COLORS,
+    local_time,
+    relative_time,
+    snoozed_until,
+)
 from chathub.schemas import ConversationOut
 from chathub.services import search
 

@@ -1,7 +1,7 @@
 """The chat thread (`/conversations/{id}`): bubbles, status, actions, composer, customer panel.
 
-The inbox frames it (see `inbox.Inbox`): on a wide screen the list stays on the left and opening another
-conversation swaps only the thread; on a phone the thread is alone.
+The inbox page frames it (see `chathub.pages.inbox.Inbox`): on a wide screen the list stays on the left and
+opening another conversation swaps only the thread; on a phone the thread is alone.
 """
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from fastapi import Request
 from nicegui import Event, ui
 
 from chathub import bus
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
-from chathub.pages import session, widgets
-from chathub.pages.attachment_upload import AttachmentUpload
-from chathub.pages.customer_panel import customer_panel
-from chathub.pages.layout import avatar
-from chathub.pages.message_view import MessageBubble, day_separator
-from chathub.pages.snooze_dialog import SnoozeDialog
-from chathub.pages.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
+from chathub.pages import session
+from chathub.pages.components import widgets
+from chathub.pages.components.attachment_upload import AttachmentUpload
+from chathub.pages.components.customer_panel import customer_panel
+from chathub.pages.components.layout import avatar
+from chathub.pages.components.message_view import MessageBubble, day_separator
+from chathub.pages.components.snooze_dialog import SnoozeDialog
+from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
 from chathub.services import channels, conversations, media, outbound, presence, runtime
 from chathub.services.errors import NotFound, ServiceError
@@ -29,13 +29,6 @@ from chathub.services.media import StoredFile
 
 HISTORY_PAGE = 40
 ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
-
-
-async def page(request: Request, conversation_id: int):
-    """A direct load of a conversation: the inbox with this thread open (later ones swap in place)."""
-    from chathub.pages import inbox  # the inbox frames the thread
-
-    return await inbox.show(request, selected_id=conversation_id)
 
 
 async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]) -> ThreadView | None:

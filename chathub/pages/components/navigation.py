@@ -8,7 +8,7 @@ total reaches it through a method call (see live_value.py).
 
 from __future__ import annotations
 
-from chathub.pages.live_value import LiveValueElement
+from chathub.pages.components.live_value import LiveValueElement
 
 
 class Navigation(LiveValueElement, component="navigation.js"):
