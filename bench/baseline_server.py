@@ -4,7 +4,7 @@
 
 One bare route, `POST /webhooks/simulator`, served the way ChatHub serves its webhooks (chathub/app.py): on a
 plain FastAPI app with NiceGUI's app mounted under it by `ui.run_with` (same arguments), one uvicorn process
-started with ChatHub's `uvicorn.run` settings; and ChatHub's engine (`db.init_engine`: aiosqlite, WAL,
+started with ChatHub's `uvicorn.run` settings; and ChatHub's engine (`db.Database`: aiosqlite, WAL,
 synchronous=NORMAL, the same pragmas). Each request inserts its body as one row and commits it,
 alone, before answering; requests take turns for the write, as ChatHub's writes do. Nothing else: no parsing,
 no checks, no worker, no pages. `GET /healthz` says nothing is waiting, so the bench's "all processed" is the
@@ -27,7 +27,8 @@ from fastapi import FastAPI, Request  # noqa: E402
 from nicegui import app, ui  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from chathub import db  # noqa: E402
+from chathub import db, process_state  # noqa: E402
+from chathub.settings import Settings  # noqa: E402
 
 INSERT = text("INSERT INTO hook (body, received_at) VALUES (:body, :received_at)")
 _write_turn = asyncio.Lock()
@@ -57,7 +58,7 @@ def main() -> None:
             "CREATE TABLE IF NOT EXISTS hook (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
             "received_at TIMESTAMP NOT NULL)"
         )
-    app.on_startup(lambda: db.init_engine(f"sqlite+aiosqlite:///{path}"))
+    app.on_startup(lambda: process_state.begin(Settings(database_url=f"sqlite+aiosqlite:///{path}")))
     app.on_shutdown(db.dispose_engine)
     ui.run_with(
         http_app,

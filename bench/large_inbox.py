@@ -223,15 +223,14 @@ async def measure_services(database_url: str, ctx: Context, runs: int, explain: 
 
     from chathub import db
 
-    engine = db.init_engine(database_url)
-    statements: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda conn, cursor, statement, parameters, context, many: statements.append((statement, parameters)),
-    )
-    cases = []
-    try:
+    async with db.database_only(database_url) as engine:
+        statements: list[str] = []
+        event.listen(
+            engine.sync_engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, parameters, context, many: statements.append((statement, parameters)),
+        )
+        cases = []
         async with db.read_session() as session:  # the older-page case starts 5,000 messages back
             from sqlalchemy import text
 
@@ -263,8 +262,6 @@ async def measure_services(database_url: str, ctx: Context, runs: int, explain: 
             )
             if explain:
                 await _explain(db, statements[: len(statements) // (runs + 1) or 1])
-    finally:
-        await db.dispose_engine()
     return cases
 
 

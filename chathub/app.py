@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+import httpx
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI, Request
@@ -19,31 +20,20 @@ from fastapi.responses import JSONResponse
 from nicegui import app, ui
 from nicegui.storage import Storage
 
-from chathub import bootstrap, bus, db, memory, pages, private_files
+from chathub import bootstrap, bus, db, memory, pages, private_files, process_state
 from chathub.routes import api, health
 from chathub.routes import media as media_routes
 from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
-from chathub.services import (
-    channels,
-    conversations,
-    media,
-    outbound,
-    presence,
-    runtime,
-    throttle,
-    webhook_retention,
-    webhooks,
-)
+from chathub.services import conversations, media, outbound, webhook_retention, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
 
 log = logging.getLogger("chathub")
-_scheduler: AsyncIOScheduler | None = None
-http_app: FastAPI | None = None  # the app uvicorn serves: see the module's docstring
+http_app: FastAPI | None = None  # the app uvicorn serves (see the module's docstring): made here, holds no state
 
 
 def create_app(settings: Settings, start_notes: list[str] | None = None) -> FastAPI:
@@ -88,30 +78,25 @@ def start(settings: Settings, notes: list[str]) -> None:
     """Runs before the first request is served (a sync start-up handler, so NiceGUI waits for it)."""
     for note in notes:
         log.warning(note) if note.startswith("No agent") else log.info(note)
-    db.init_engine(settings.database_url)
-    channels.clear_cache()
-    bus.reset()
-    presence.reset()
-    throttle.sign_ins.reset()  # in memory: a (re)start forgets failed sign-ins
-    media.forget_retries()
+    state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
-    runtime.start(
-        settings,
-        [
-            Worker(webhooks.WORKER, webhooks.process_due_webhooks),
-            Worker(outbound.WORKER, outbound.deliver_due_messages),
-            Worker(media.WORKER, media.fetch_pending_media),
-        ],
-        http_app,
-    )
-    _start_timed_jobs()
+    state.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"})
+    state.loopback = httpx.AsyncClient(transport=httpx.ASGITransport(http_app), base_url="http://chathub.internal")
+    for worker in (
+        Worker(webhooks.WORKER, webhooks.process_due_webhooks),
+        Worker(outbound.WORKER, outbound.deliver_due_messages),
+        Worker(media.WORKER, media.fetch_pending_media),
+    ):
+        state.workers[worker.name] = worker
+        worker.start()
+    state.scheduler = _timed_jobs()
+    state.scheduler.start()
     memory.freeze_start_up_objects()
 
 
-def _start_timed_jobs() -> None:
-    global _scheduler
-    _scheduler = AsyncIOScheduler(timezone="UTC")
-    _scheduler.add_job(
+def _timed_jobs() -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
         conversations.wake_snoozed_conversations,
         "interval",
         seconds=30,
@@ -119,7 +104,7 @@ def _start_timed_jobs() -> None:
         coalesce=True,
         max_instances=1,
     )
-    _scheduler.add_job(
+    scheduler.add_job(
         webhook_retention.delete_old_webhook_logs,
         "interval",
         hours=1,
@@ -127,15 +112,23 @@ def _start_timed_jobs() -> None:
         coalesce=True,
         max_instances=1,
     )
-    _scheduler.start()
+    return scheduler
 
 
 async def stop() -> None:
-    if _scheduler is not None and _scheduler.running:
-        _scheduler.shutdown(wait=False)
+    if not process_state.is_started():
+        return  # start-up failed before the state was made
+    state = process_state.current()
+    if state.scheduler is not None and state.scheduler.running:
+        state.scheduler.shutdown(wait=False)
     await outbound.stop_sending()  # before the HTTP clients and the database go
-    await runtime.stop()
+    for worker in state.workers.values():
+        await worker.stop()
+    for client in (state.http, state.loopback):
+        if client is not None:
+            await client.aclose()
     await db.dispose_engine()
+    process_state.end()
     log.info("Stopped: replies under way were saved; queued webhooks and replies resume at the next start.")
 
 

@@ -7,6 +7,7 @@ holds a token of the same kind under BROWSER_SESSION_KEY in its signed session c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -24,15 +25,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-_unknown_account_hash: list[str] = []
+@functools.cache
+def _unknown_account_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def spend_a_password_check(password: str) -> None:
     """As long as a real check, for an email with no account: answering faster would tell which emails
     have accounts."""
-    if not _unknown_account_hash:
-        _unknown_account_hash.append(hash_password(secrets.token_urlsafe(16)))
-    verify_password(password, _unknown_account_hash[0])
+    verify_password(password, _unknown_account_hash())
 
 
 def verify_password(password: str, password_hash: str) -> bool:

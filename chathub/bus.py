@@ -4,6 +4,8 @@ function, which ties the subscription to that browser tab (NiceGUI removes it wh
 Payloads are API schemas (`chathub.schemas`), so subscribers need no query of their own. Events about one
 conversation are routed: a thread subscribes to its own conversation only (`subscribe_to`), so a message
 costs a callback in the tabs showing its conversation, not in every open tab.
+
+The events and their subscribers belong to the running app: `bus.message_created` is this run's (`Bus`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from nicegui import Event
 
+from chathub import process_state
 from chathub.schemas import (
     ApiTokenUsed,
     ChannelOut,
@@ -73,40 +76,37 @@ class ConversationEvent(Generic[T]):
         self.by_conversation.clear()
 
 
-message_created: ConversationEvent[MessageOut] = ConversationEvent(lambda message: message.conversation_id)
-# any change to a stored message: receipt, edit, media
-message_status_changed: ConversationEvent[MessageOut] = ConversationEvent(lambda message: message.conversation_id)
-conversation_updated: ConversationEvent[ConversationOut] = ConversationEvent(lambda conversation: conversation.id)
-customers_wrote: Event[int] = Event()  # once per processed batch with new customer messages: how many
-webhook_logged: Event[WebhookLogOut] = Event()
-typing: Event[TypingSignal] = Event()
-viewers_changed: Event[ViewersChanged] = Event()
-presence_changed: Event[PresenceChanged] = Event()
-channel_changed: Event[ChannelOut] = Event()
-api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
+class Bus:
+    """This run's events and their subscribers. Tabs subscribe while the app runs and start-up subscribes its
+    own listeners, so the subscribers belong to the run: a new start begins with none (`process_state`)."""
 
-ALL_EVENTS = (
-    message_created,
-    message_status_changed,
-    conversation_updated,
-    customers_wrote,
-    webhook_logged,
-    typing,
-    viewers_changed,
-    presence_changed,
-    channel_changed,
-    api_token_used,
-)
+    def __init__(self) -> None:
+        self.message_created: ConversationEvent[MessageOut] = ConversationEvent(lambda message: message.conversation_id)
+        # any change to a stored message: receipt, edit, media
+        self.message_status_changed: ConversationEvent[MessageOut] = ConversationEvent(
+            lambda message: message.conversation_id
+        )
+        self.conversation_updated: ConversationEvent[ConversationOut] = ConversationEvent(
+            lambda conversation: conversation.id
+        )
+        self.customers_wrote: Event[int] = Event()  # once per processed batch with new customer messages: how many
+        self.webhook_logged: Event[WebhookLogOut] = Event()
+        self.typing: Event[TypingSignal] = Event()
+        self.viewers_changed: Event[ViewersChanged] = Event()
+        self.presence_changed: Event[PresenceChanged] = Event()
+        self.channel_changed: Event[ChannelOut] = Event()
+        self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
+
+    def subscriber_count(self) -> int:
+        return sum(len(event.callbacks) for event in vars(self).values())
+
+
+def __getattr__(name: str):
+    """`bus.message_created` and the other events: the running app's (see `Bus`)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return getattr(process_state.current().part(Bus), name)
 
 
 def subscriber_count() -> int:
-    return sum(len(event.callbacks) for event in ALL_EVENTS)
-
-
-def reset() -> None:
-    """Drop every subscription (tests start each app afresh)."""
-    for event in ALL_EVENTS:
-        if isinstance(event, ConversationEvent):
-            event.clear()
-        else:
-            event.callbacks.clear()
+    return process_state.current().part(Bus).subscriber_count()

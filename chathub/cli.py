@@ -138,8 +138,7 @@ async def _create_admin(settings: Settings, email: str, name: str) -> None:
     from chathub.services import agents
     from chathub.services.errors import ServiceError
 
-    db.init_engine(settings.database_url)
-    try:
+    async with db.database_only(settings.database_url):
         if any(agent.email == email for agent in await agents.list_agents()):
             raise Refused(f"an agent with the email {email} already exists")
         password = _ask_password(email)
@@ -149,8 +148,6 @@ async def _create_admin(settings: Settings, email: str, name: str) -> None:
             await agents.create_agent(AgentIn(email=email, name=name, password=password, role=AgentRole.admin))
         except ServiceError as error:
             raise Refused(str(error)) from None
-    finally:
-        await db.dispose_engine()
 
 
 def _ask_password(email: str) -> str:

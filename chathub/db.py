@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-_engine: AsyncEngine | None = None
-_sessions: async_sessionmaker[AsyncSession] | None = None
-_write_lock = asyncio.Lock()
+from chathub import process_state
+from chathub.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -33,27 +32,40 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def init_engine(database_url: str) -> AsyncEngine:
-    global _engine, _sessions, _write_lock
-    _engine = create_async_engine(database_url)
-    if _engine.dialect.name == "sqlite":
-        event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
-    _sessions = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
-    _write_lock = asyncio.Lock()
-    return _engine
+class Database:
+    """This run's engine and sessions, and the lock that serialises writes (see the module's docstring)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_async_engine(database_url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.write_lock = asyncio.Lock()
+
+
+def database() -> Database:
+    state = process_state.current()
+    return state.part(Database, lambda: Database(state.settings.database_url))
 
 
 async def dispose_engine() -> None:
-    global _engine
-    if _engine is not None:
-        await _engine.dispose()
-        _engine = None
+    if process_state.is_started() and Database in process_state.current().parts:
+        await database().engine.dispose()
+
+
+@asynccontextmanager
+async def database_only(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The database without the rest of the app, for scripts and tests that only read and write rows."""
+    process_state.begin(Settings(database_url=database_url))
+    try:
+        yield engine()
+    finally:
+        await dispose_engine()
+        process_state.end()
 
 
 def engine() -> AsyncEngine:
-    if _engine is None:
-        raise RuntimeError("the database is not initialised: call init_engine() first")
-    return _engine
+    return database().engine
 
 
 def is_sqlite() -> bool:
@@ -62,16 +74,15 @@ def is_sqlite() -> bool:
 
 @asynccontextmanager
 async def read_session() -> AsyncIterator[AsyncSession]:
-    engine()
-    async with _sessions() as session:
+    async with database().sessions() as session:
         yield session
 
 
 @asynccontextmanager
 async def write_session() -> AsyncIterator[AsyncSession]:
     """One serialised unit of work: committed on success, rolled back on error."""
-    engine()
-    async with _write_lock, _sessions() as session, session.begin():
+    running = database()
+    async with running.write_lock, running.sessions() as session, session.begin():
         yield session
 
 
@@ -128,10 +139,7 @@ class GroupCommit:
         self._task: asyncio.Task | None = None
 
     async def insert(self, row):
-        loop = asyncio.get_running_loop()
-        if self._task is not None and self._task.get_loop() is not loop:
-            self._task, self._pending = None, []  # left over from an earlier event loop (a stopped app)
-        future = loop.create_future()
+        future = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush_all())

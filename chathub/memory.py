@@ -13,10 +13,9 @@ import ctypes
 import ctypes.util
 import gc
 
-RELEASE_DELAY_SECONDS = 0.5  # one release for a wave of closing tabs, not one per tab
+from chathub import process_state
 
-_pending: asyncio.TimerHandle | None = None
-_frozen = False
+RELEASE_DELAY_SECONDS = 0.5  # one release for a wave of closing tabs, not one per tab
 
 
 def _load_libc():
@@ -36,12 +35,21 @@ def release_unused_memory() -> None:
         _libc.malloc_trim(0)
 
 
+class PendingRelease:
+    """The release planned after the latest deleted tab."""
+
+    def __init__(self) -> None:
+        self.timer: asyncio.TimerHandle | None = None
+
+
 def release_soon() -> None:
     """Called as each tab is deleted: release once, RELEASE_DELAY_SECONDS after the last one."""
-    global _pending
-    if _pending is not None:
-        _pending.cancel()
-    _pending = asyncio.get_running_loop().call_later(RELEASE_DELAY_SECONDS, release_unused_memory)
+    if not process_state.is_started():
+        return  # tabs deleted at shut-down: the process ends anyway
+    pending = process_state.current().part(PendingRelease)
+    if pending.timer is not None:
+        pending.timer.cancel()
+    pending.timer = asyncio.get_running_loop().call_later(RELEASE_DELAY_SECONDS, release_unused_memory)
 
 
 def freeze_start_up_objects() -> None:
@@ -49,8 +57,6 @@ def freeze_start_up_objects() -> None:
     collection: they live as long as the process. With 20 agent tabs in view, a full collection scanned them
     all again and took about 0.4 s, holding every request and webhook meanwhile. Once per process (tests
     start the app many times, and a frozen object that becomes garbage in a cycle is never collected)."""
-    global _frozen
-    if not _frozen:
+    if gc.get_freeze_count() == 0:
         gc.collect()
         gc.freeze()
-        _frozen = True

@@ -19,7 +19,7 @@ from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
 from nicegui.testing.user_simulation import user_simulation
 
-from chathub import bus
+from chathub import process_state
 from chathub.pages.components import live_pace
 from tests.fakes.web import FakeWebsite
 
@@ -38,9 +38,9 @@ def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CHATHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
     monkeypatch.setenv("CHATHUB_RETRY_BASE_SECONDS", "0.05")
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
-    bus.reset()
+    process_state.reset()
     yield tmp_path / "data"
-    bus.reset()
+    process_state.reset()
 
 
 PUBLIC_URL = "https://chathub.example.com"

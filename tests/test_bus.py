@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from chathub import bus
+import pytest
+
+from chathub import bus, process_state
+from chathub.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def running():
+    """The bus's subscribers belong to a run: these tests are one, without the rest of the app."""
+    process_state.begin(Settings())
+    yield
+    process_state.end()
 
 
 def message_in(conversation_id: int) -> SimpleNamespace:

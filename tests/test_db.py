@@ -14,8 +14,7 @@ from chathub.models import Customer
 async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gives(tmp_path: Path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'chathub.db'}"
     db.upgrade_schema(url)
-    db.init_engine(url)
-    try:
+    async with db.database_only(url):
         async with db.write_session() as session:
             session.add(Customer(name="numbered by SQLite"))
         async with db.write_session() as session:
@@ -27,8 +26,6 @@ async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gi
             session.add(Customer(name="numbered by SQLite again"))
         async with db.read_session() as session:
             stored = [(c.id, c.name) for c in (await session.exec(select(Customer).order_by(Customer.id))).all()]
-    finally:
-        await db.dispose_engine()
     assert stored == [
         (1, "numbered by SQLite"),
         (2, "batch 0"),

@@ -25,12 +25,9 @@ async def test_upgrading_counts_the_replies_that_had_failed_and_keeps_search(tmp
 
     db.upgrade_schema(url)
 
-    db.init_engine(url)
-    try:
+    async with db.database_only(url):
         [conversation] = (await conversations.list_conversations(q="umbrella")).items
         assert conversation.failed_replies == 1
         assert conversation.search_match.snippet == "My umbrella broke"
         assert await search_index_problems() is None
-    finally:
-        await db.dispose_engine()
     command.downgrade(_alembic(url), "0006")

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from chathub import netguard
+from chathub import netguard, process_state
 from chathub.drivers.base import (
     Capabilities,
     ChannelDriver,
@@ -114,8 +114,16 @@ class SimulatorOutbox:
         return [e for e in self.entries if e.channel_id == channel_id and e.recipient_id == recipient_id]
 
 
+# The simulated provider stands for the world outside ChatHub: what it delivered outlives a ChatHub restart.
 outbox = SimulatorOutbox()
-_receipt_tasks: set[asyncio.Task] = set()
+
+
+class ReceiptsOnTheirWay:
+    """Receipts this run's sends are still to post back (held so they are not garbage-collected): they post
+    through this run's own webhook intake."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -193,8 +201,9 @@ class SimulatorDriver(ChannelDriver):
         )
         if config["auto_receipts"] and self.context.post_webhook:
             task = asyncio.create_task(self._send_receipts(external_id, config))
-            _receipt_tasks.add(task)
-            task.add_done_callback(_receipt_tasks.discard)
+            receipts = process_state.current().part(ReceiptsOnTheirWay).tasks
+            receipts.add(task)
+            task.add_done_callback(receipts.discard)
         return external_id
 
     async def fetch_media(self, media: MediaRef) -> FetchedMedia:

@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from chathub import process_state
 from chathub.auth import BROWSER_SESSION_KEY
 from chathub.models import Agent
 from chathub.services import agents
@@ -117,18 +118,19 @@ class SignInTickets:
         return ticket.agent_id
 
 
-tickets = SignInTickets()
+def tickets() -> SignInTickets:
+    return process_state.current().part(SignInTickets)
 
 
 def complete_sign_in(agent: Agent, next_path: str | None) -> None:
     """From the sign-in tab, once the password was right: on to the request that renews the session."""
-    ticket = tickets.issue(agent.id, _tab_cookie().get("id"))
+    ticket = tickets().issue(agent.id, _tab_cookie().get("id"))
     ui.navigate.to(f"{COMPLETE_PATH}?ticket={ticket}&next={quote(safe_next(next_path), safe='')}")
 
 
 async def renew_session(request: Request, ticket: str = "", next: str = "/") -> RedirectResponse:
     """GET /signin/complete: redeem the ticket, end any session this browser had, start a new one."""
-    agent_id = tickets.redeem(ticket, request.session.get("id"))
+    agent_id = tickets().redeem(ticket, request.session.get("id"))
     token = await agents.start_browser_session(agent_id) if agent_id is not None else None
     if token is None:
         log.info("Refused a sign-in hand-over: the ticket was unknown, used, expired or for another browser")

@@ -20,14 +20,14 @@ from typing import Any
 from fastapi import Request
 from nicegui import Client, app, ui
 
-from chathub import bus
+from chathub import bus, process_state
 from chathub.drivers.simulator import OutboxEntry, outbox
 from chathub.models import Agent, Channel, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.components.layout import avatar, frame
 from chathub.pages.components.widgets import local_time, notice
 from chathub.schemas import MessageOut
-from chathub.services import agents, presence, runtime, simulator
+from chathub.services import agents, presence, simulator
 from chathub.services.errors import ServiceError
 from chathub.services.simulator import FakeCustomer, PostResult
 
@@ -118,7 +118,7 @@ def bubble_of_delivery(entry: OutboxEntry) -> Bubble:
 def _is_chathub_file(url: str) -> bool:
     """A file ChatHub serves (a stored message's, or the signed link a provider gets): the only kind this pane
     loads. A customer's own URL is shown as text: whoever opens the pane would otherwise fetch it."""
-    return url.startswith(("/media/", f"{runtime.settings().public_url}/media/public/"))
+    return url.startswith(("/media/", f"{process_state.current().settings.public_url}/media/public/"))
 
 
 def answer_text(result: PostResult) -> str:

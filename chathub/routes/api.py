@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
+from chathub import process_state
 from chathub.models import ChannelType, ConversationStatus, WebhookStatus
 from chathub.routes.deps import BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
@@ -29,7 +30,7 @@ from chathub.schemas import (
     WebhookLogDetail,
     WebhookLogOut,
 )
-from chathub.services import agents, channels, conversations, customers, media, outbound, runtime, webhooks
+from chathub.services import agents, channels, conversations, customers, media, outbound, webhooks
 from chathub.services.throttle import TooManyAttempts, sign_in
 
 router = APIRouter(prefix="/api/v1")
@@ -155,7 +156,7 @@ async def send_attachment(
     client_id: Annotated[str | None, Form(max_length=200)] = None,
 ) -> MessageOut:
     """Send a file (multipart form: `file`, optional `content` as its caption): it goes out the channel's way."""
-    data = await file.read(runtime.settings().max_media_bytes + 1)
+    data = await file.read(process_state.current().settings.max_media_bytes + 1)
     stored = media.store_upload(data, file_name=file.filename or "file", mime_type=file.content_type)
     message, _ = await outbound.send_message(
         conversation_id=conversation_id,

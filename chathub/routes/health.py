@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from chathub import bus
-from chathub.services import health, outbound, presence, runtime, webhooks
+from chathub import bus, process_state
+from chathub.services import health, outbound, presence, webhooks
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +25,7 @@ async def healthz() -> JSONResponse:
         {} if write_problem else {**await webhooks.queue_depths(), "outbound_pending": await outbound.pending_count()}
     )
     reasons = [problem for problem in (write_problem, health.disk_space_problem()) if problem]
-    workers = {name: worker.running for name, worker in runtime.runtime.workers.items()}
+    workers = {name: worker.running for name, worker in process_state.current().workers.items()}
     body = {
         "status": "degraded" if reasons else "ok",
         "reasons": reasons,

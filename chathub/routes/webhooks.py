@@ -7,8 +7,8 @@ from typing import NamedTuple
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from chathub import process_state
 from chathub.routes.body_deadline import BodyTimeout
-from chathub.services import runtime
 from chathub.services.webhooks import answer_handshake, receive_webhook
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -38,7 +38,7 @@ async def _read_body(request: Request, limit: int) -> _Body:
 
 
 async def _intake(request: Request, channel_type: str, channel_id: int | None) -> Response:
-    body = await _read_body(request, runtime.settings().max_webhook_bytes)
+    body = await _read_body(request, process_state.current().settings.max_webhook_bytes)
     result = await receive_webhook(
         channel_type=channel_type,
         channel_id=channel_id,

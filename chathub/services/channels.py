@@ -8,40 +8,45 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.drivers import DRIVERS, driver_class, make_driver
 from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext, UnknownSettings
 from chathub.models import Channel, ChannelType, ContentType, utcnow
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch
-from chathub.services import runtime
 from chathub.services.errors import NotFound, ValidationFailed
 
-# Webhook intake looks a channel up on every request; channels change rarely and only through here.
-_cache: dict[int, Channel] = {}
+
+class ChannelCache:
+    """Webhook intake looks a channel up on every request; channels change rarely and only through here."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Channel] = {}
+        self.default_simulator_id: int | None = None  # found once: channels are never deleted
+
+
+def _cache() -> ChannelCache:
+    return process_state.current().part(ChannelCache)
 
 
 def clear_cache() -> None:
-    _cache.clear()
-    _default_simulator_id.clear()
+    process_state.current().parts.pop(ChannelCache, None)
 
 
 async def get_channel(channel_id: int) -> Channel:
-    channel = _cache.get(channel_id)
+    channel = _cache().by_id.get(channel_id)
     if channel is None:
         async with db.read_session() as session:
             channel = await session.get(Channel, channel_id)
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
-        _cache[channel_id] = channel
+        _cache().by_id[channel_id] = channel
     return channel
-
-
-_default_simulator_id: list[int] = []  # found once: channels are never deleted
 
 
 async def default_simulator_channel() -> Channel:
     """The oldest simulator channel: the one `POST /webhooks/simulator` feeds."""
-    if not _default_simulator_id:
+    cache = _cache()
+    if cache.default_simulator_id is None:
         async with db.read_session() as session:
             channel_id = (
                 await session.exec(
@@ -50,8 +55,8 @@ async def default_simulator_channel() -> Channel:
             ).first()
         if channel_id is None:
             raise NotFound("there is no simulator channel")
-        _default_simulator_id.append(channel_id)
-    return await get_channel(_default_simulator_id[0])
+        cache.default_simulator_id = channel_id
+    return await get_channel(cache.default_simulator_id)
 
 
 async def list_channels() -> list[Channel]:
@@ -73,7 +78,7 @@ async def create_channel(data: ChannelIn) -> Channel:
     )
     async with db.write_session() as session:
         session.add(channel)
-    _cache.pop(channel.id, None)
+    _cache().by_id.pop(channel.id, None)
     return channel
 
 
@@ -101,12 +106,12 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
         for key, value in changes.items():
             setattr(channel, key, value)
         session.add(channel)
-    _cache.pop(channel_id, None)
+    _cache().by_id.pop(channel_id, None)
     return channel
 
 
 def webhook_url(channel: Channel) -> str:
-    return f"{runtime.settings().public_url}/webhooks/{channel.type.value}/{channel.id}"
+    return f"{process_state.current().settings.public_url}/webhooks/{channel.type.value}/{channel.id}"
 
 
 def channel_out(channel: Channel) -> ChannelOut:
@@ -127,7 +132,7 @@ def channel_out(channel: Channel) -> ChannelOut:
 def driver_for(channel: Channel) -> ChannelDriver:
     async def post_webhook(body: bytes, headers: dict[str, str]) -> Any:
         """Into this channel's own webhook route, as the provider would post."""
-        return await runtime.runtime.loopback.post(
+        return await process_state.current().loopback.post(
             f"/webhooks/{channel.type.value}/{channel.id}", content=body, headers=headers
         )
 
@@ -136,11 +141,11 @@ def driver_for(channel: Channel) -> ChannelDriver:
         config=channel.config,
         webhook_secret=channel.webhook_secret,
         api_base_url=channel.api_base_url,
-        http=runtime.runtime.http,
+        http=process_state.current().http,
         post_webhook=post_webhook,
         webhook_url=webhook_url(channel),
-        max_media_bytes=runtime.settings().max_media_bytes,
-        media_fetch_allow=runtime.settings().media_fetch_networks,
+        max_media_bytes=process_state.current().settings.max_media_bytes,
+        media_fetch_allow=process_state.current().settings.media_fetch_networks,
     )
     return make_driver(channel.type, context)
 
@@ -179,7 +184,7 @@ def _checked_secret(channel_type: ChannelType, secret: str | None) -> str | None
 
 async def _refuse_opening_the_default_simulator(channel_id: int) -> None:
     """Behind https the default simulator channel is reachable by anyone: it keeps a webhook secret."""
-    if not runtime.settings().public_url.startswith("https://"):
+    if not process_state.current().settings.public_url.startswith("https://"):
         return
     try:
         default = await default_simulator_channel()
@@ -287,7 +292,7 @@ async def check_health(channel_id: int) -> ChannelHealthOut:
 async def record_problem(channel_id: int, problem: str | None) -> None:
     """Flag (or clear) what is wrong with a channel, e.g. rejected credentials; the Channels page shows it. A
     problem also ends the channel's verified state: only a passing check restores it."""
-    cached = _cache.get(channel_id)
+    cached = _cache().by_id.get(channel_id)
     if cached is not None and _already_recorded(cached, problem):
         return
     async with db.write_session() as session:
@@ -298,7 +303,7 @@ async def record_problem(channel_id: int, problem: str | None) -> None:
         if problem is not None:
             channel.verified_at = None
         session.add(channel)
-    _cache.pop(channel_id, None)
+    _cache().by_id.pop(channel_id, None)
     bus.channel_changed.emit(channel_out(channel))
 
 
@@ -314,7 +319,7 @@ async def _record_verified(channel_id: int) -> None:
         channel.problem = None
         channel.verified_at = utcnow()
         session.add(channel)
-    _cache.pop(channel_id, None)
+    _cache().by_id.pop(channel_id, None)
     bus.channel_changed.emit(channel_out(channel))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, literal_column, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.models import (
     Agent,
     Channel,
@@ -189,15 +189,20 @@ async def mark_read(conversation_id: int) -> ConversationOut:
     return result
 
 
-_marking: dict[int, asyncio.Task] = {}
+class ReadMarks:
+    """Read marks under way, by conversation: every tab showing a thread asks when a message arrives, and they
+    share one."""
+
+    def __init__(self) -> None:
+        self.by_conversation: dict[int, asyncio.Task] = {}
 
 
 async def mark_read_while_viewed(conversation_id: int) -> ConversationOut:
-    """Every tab showing the thread asks when a message arrives; they share one read mark."""
-    task = _marking.get(conversation_id)
-    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
-        task = _marking[conversation_id] = asyncio.ensure_future(mark_read(conversation_id))
-        task.add_done_callback(lambda _: _marking.pop(conversation_id, None))
+    marking = process_state.current().part(ReadMarks).by_conversation
+    task = marking.get(conversation_id)
+    if task is None or task.done():
+        task = marking[conversation_id] = asyncio.ensure_future(mark_read(conversation_id))
+        task.add_done_callback(lambda _: marking.pop(conversation_id, None))
     return await asyncio.shield(task)
 
 
@@ -257,38 +262,42 @@ async def wake_snoozed_conversations() -> int:
 # stream of changes a new count starts at most every UNREAD_RECOUNT_SECONDS: with 20 tabs open, ingest made
 # ~7 counts per webhook (each a session and a query) before; now a few a second, whatever the load.
 UNREAD_RECOUNT_SECONDS = 0.25
-_unread_total: asyncio.Task | None = None  # the latest count: waiting for its turn, running, or done
-_unread_total_waiting = False  # that count has not begun, so it will see every change made so far
-_unread_total_stale = True  # a change came after the latest count began
-_unread_total_began = float("-inf")  # loop time
+
+
+class UnreadTotal:
+    """The shared count of conversations with unread messages, and whether a change came after it began."""
+
+    def __init__(self) -> None:
+        self.latest: asyncio.Task | None = None  # waiting for its turn, running, or done
+        self.waiting = False  # the latest count has not begun, so it will see every change made so far
+        self.stale = True  # a change came after the latest count began
+        self.began = float("-inf")  # loop time
+
+    async def shared(self) -> int:
+        loop = asyncio.get_running_loop()
+        task = self.latest
+        if (
+            task is None
+            or (task.done() and (task.cancelled() or task.exception()))
+            or (self.stale and not self.waiting)
+        ):
+            self.waiting = True
+            delay = max(0.0, self.began + UNREAD_RECOUNT_SECONDS - loop.time())
+            task = self.latest = asyncio.ensure_future(self._count_after(delay))
+        return await asyncio.shield(task)
+
+    async def _count_after(self, delay: float) -> int:
+        if delay:
+            await asyncio.sleep(delay)
+        self.waiting = self.stale = False  # this count covers every change made until now
+        self.began = asyncio.get_running_loop().time()
+        return await unread_conversation_count()
 
 
 def forget_unread_total(*_: object) -> None:
-    global _unread_total_stale
-    _unread_total_stale = True
+    process_state.current().part(UnreadTotal).stale = True
 
 
 async def shared_unread_total() -> int:
     """The number of conversations with unread messages, as of a count begun after the last change."""
-    global _unread_total, _unread_total_waiting
-    loop = asyncio.get_running_loop()
-    task = _unread_total
-    if (
-        task is None
-        or task.get_loop() is not loop
-        or (task.done() and (task.cancelled() or task.exception()))
-        or (_unread_total_stale and not _unread_total_waiting)
-    ):
-        _unread_total_waiting = True
-        delay = max(0.0, _unread_total_began + UNREAD_RECOUNT_SECONDS - loop.time())
-        task = _unread_total = asyncio.ensure_future(_count_unread_after(delay))
-    return await asyncio.shield(task)
-
-
-async def _count_unread_after(delay: float) -> int:
-    global _unread_total_waiting, _unread_total_stale, _unread_total_began
-    if delay:
-        await asyncio.sleep(delay)
-    _unread_total_waiting = _unread_total_stale = False  # this count covers every change made until now
-    _unread_total_began = asyncio.get_running_loop().time()
-    return await unread_conversation_count()
+    return await process_state.current().part(UnreadTotal).shared()

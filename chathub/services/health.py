@@ -14,22 +14,26 @@ import shutil
 
 from sqlalchemy import false, update
 
-from chathub import db
+from chathub import db, process_state
 from chathub.models import WebhookLog
-from chathub.services import runtime
 
 log = logging.getLogger(__name__)
 WRITE_WAIT_SECONDS = 2.0
-_write_check: asyncio.Task | None = None
+
+
+class WriteCheck:
+    """The test write under way, shared by the /healthz calls that come while it waits."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task | None = None
 
 
 async def database_write_problem() -> str | None:
     """None when a write transaction went through; else why the database cannot be written now."""
-    global _write_check
-    loop = asyncio.get_running_loop()
-    if _write_check is None or _write_check.done() or _write_check.get_loop() is not loop:
-        _write_check = loop.create_task(_try_a_write())
-    check = _write_check  # a later call may start the next one while this one waits
+    shared = process_state.current().part(WriteCheck)
+    if shared.task is None or shared.task.done():
+        shared.task = asyncio.create_task(_try_a_write())
+    check = shared.task  # a later call may start the next one while this one waits
     done, _ = await asyncio.wait([check], timeout=WRITE_WAIT_SECONDS)
     if not done:
         return f"a test write has waited more than {WRITE_WAIT_SECONDS:g} s (the database is locked or overloaded)"
@@ -49,7 +53,7 @@ async def _try_a_write() -> str | None:
 
 def disk_space_problem() -> str | None:
     """None when the data folder's disk has at least CHATHUB_MIN_FREE_MB free; else how much it has."""
-    settings = runtime.settings()
+    settings = process_state.current().settings
     try:
         free_mb = shutil.disk_usage(settings.data_dir).free // 2**20
     except OSError as error:

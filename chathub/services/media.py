@@ -27,11 +27,11 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.drivers.base import MediaRef, PermanentError, RetryableError
 from chathub.models import ContentType, MediaStatus, Message
 from chathub.schemas import MessageOut
-from chathub.services import channels, runtime
+from chathub.services import channels
 from chathub.services.errors import NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,17 @@ INLINE_TYPES = frozenset(
     }
 )
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
-_retry_at: dict[int, tuple[int, float]] = {}  # message id -> (failed attempts, monotonic time of the next)
+
+
+class MediaRetries:
+    """Downloads that failed and wait to be tried again, in memory: a restart tries every pending one at once."""
+
+    def __init__(self) -> None:
+        self.by_message: dict[int, tuple[int, float]] = {}  # message id -> (failed attempts, monotonic next time)
+
+
+def _retry_at() -> dict[int, tuple[int, float]]:
+    return process_state.current().part(MediaRetries).by_message
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,7 @@ class StoredFile:
 
 
 def media_dir() -> Path:
-    return runtime.settings().data_dir / "media"
+    return process_state.current().settings.data_dir / "media"
 
 
 def content_type_for(mime_type: str) -> ContentType:
@@ -126,7 +136,7 @@ def save_file(data: bytes, *, folder: str, mime_type: str | None, file_name: str
 
 def store_upload(data: bytes, *, file_name: str, mime_type: str | None) -> StoredFile:
     """An agent's attachment, checked against the size cap."""
-    limit = runtime.settings().max_media_bytes
+    limit = process_state.current().settings.max_media_bytes
     if not data:
         raise ValidationFailed("the file is empty")
     if len(data) > limit:
@@ -181,7 +191,8 @@ def browser_url(message_id: int) -> str:
 def public_link(message_id: int, *, seconds: int = PUBLIC_LINK_SECONDS) -> str:
     """A link a provider can fetch an attachment from, without signing in, until it expires."""
     expires = int(time.time()) + seconds
-    return f"{runtime.settings().public_url}/media/public/{message_id}/{expires}/{_link_signature(message_id, expires)}"
+    public_url = process_state.current().settings.public_url
+    return f"{public_url}/media/public/{message_id}/{expires}/{_link_signature(message_id, expires)}"
 
 
 def public_link_valid(message_id: int, expires: int, signature: str) -> bool:
@@ -189,7 +200,7 @@ def public_link_valid(message_id: int, expires: int, signature: str) -> bool:
 
 
 def _link_signature(message_id: int, expires: int) -> str:
-    key = runtime.settings().secret_key.encode()
+    key = process_state.current().settings.secret_key.encode()
     return hmac.new(key, f"media:{message_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
@@ -224,9 +235,10 @@ async def fetch_pending_media() -> float | None:
                 )
             ).all()
         )
-    due = [m for m in pending if _retry_at.get(m.id, (0, 0.0))[1] <= now][:FETCH_BATCH]
+    retry_at = _retry_at()
+    due = [m for m in pending if retry_at.get(m.id, (0, 0.0))[1] <= now][:FETCH_BATCH]
     if not due:
-        waits = [_retry_at[m.id][1] - now for m in pending if m.id in _retry_at]
+        waits = [retry_at[m.id][1] - now for m in pending if m.id in retry_at]
         return max(0.05, min(waits)) if waits else None
     await asyncio.gather(*(fetch_message_media(m) for m in due))
     return 0
@@ -242,8 +254,8 @@ async def fetch_message_media(message: Message) -> None:
     )
     try:
         fetched = await channels.driver_for(channel).fetch_media(ref)
-        if len(fetched.data) > runtime.settings().max_media_bytes:
-            raise PermanentError(f"the file is larger than {runtime.settings().max_media_bytes} bytes")
+        if len(fetched.data) > process_state.current().settings.max_media_bytes:
+            raise PermanentError(f"the file is larger than {process_state.current().settings.max_media_bytes} bytes")
         stored = _save_inbound(
             fetched.data,
             mime_type=fetched.mime_type or message.media_mime_type,
@@ -269,17 +281,18 @@ async def _retry_or_fail(message_id: int, retry_after: float | None, reason: str
 
 
 def _note_retry(message_id: int, retry_after: float | None) -> bool:
-    attempts = _retry_at.get(message_id, (0, 0.0))[0] + 1
+    retry_at = _retry_at()
+    attempts = retry_at.get(message_id, (0, 0.0))[0] + 1
     if attempts >= FETCH_ATTEMPTS:
-        _retry_at.pop(message_id, None)
+        retry_at.pop(message_id, None)
         return False
-    delay = max(retry_after or 0, runtime.settings().retry_base_seconds * 2 ** (attempts - 1))
-    _retry_at[message_id] = (attempts, time.monotonic() + delay)
+    delay = max(retry_after or 0, process_state.current().settings.retry_base_seconds * 2 ** (attempts - 1))
+    retry_at[message_id] = (attempts, time.monotonic() + delay)
     return True
 
 
 async def _record_media(message_id: int, *, stored: StoredFile | None = None, failed: str | None = None) -> None:
-    _retry_at.pop(message_id, None)
+    _retry_at().pop(message_id, None)
     async with db.write_session() as session:
         message = await session.get(Message, message_id)
         if message is None or message.media_status != MediaStatus.pending:
@@ -296,7 +309,3 @@ async def _record_media(message_id: int, *, stored: StoredFile | None = None, fa
             message.media_status, message.error = MediaStatus.failed, failed
         session.add(message)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
-
-
-def forget_retries() -> None:
-    _retry_at.clear()

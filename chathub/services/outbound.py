@@ -14,7 +14,7 @@ from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.drivers import driver_class
 from chathub.drivers.base import CredentialsError, OutboundMedia, OutboundMessage, PermanentError, RetryableError
 from chathub.models import (
@@ -30,7 +30,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
-from chathub.services import channels, media, runtime
+from chathub.services import channels, media
 from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.media import StoredFile
@@ -39,8 +39,19 @@ from chathub.worker import backoff_seconds
 
 log = logging.getLogger(__name__)
 WORKER = "outbound"
-_in_flight: set[int] = set()
-_sending: set[asyncio.Task] = set()  # held so they are not garbage-collected, awaited at shut-down
+
+
+class Sends:
+    """Replies being sent now: their message ids, and their tasks (held so they are not garbage-collected,
+    awaited at shut-down)."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[int] = set()
+        self.tasks: set[asyncio.Task] = set()
+
+
+def sends() -> Sends:
+    return process_state.current().part(Sends)
 
 
 async def send_message(
@@ -116,7 +127,7 @@ async def send_message(
         return existing, False
     bus.message_created.emit(MessageOut.model_validate(row))
     bus.conversation_updated.emit(updated)
-    runtime.runtime.wake(WORKER)
+    process_state.current().wake(WORKER)
     return row, True
 
 
@@ -133,7 +144,7 @@ async def retry_message(message_id: int) -> Message:
         refs = await count_failed_reply(session, row.conversation_id, failed=False)
     bus.message_status_changed.emit(MessageOut.model_validate(row))
     bus.conversation_updated.emit(conversation_out(*refs))
-    runtime.runtime.wake(WORKER)
+    process_state.current().wake(WORKER)
     return row
 
 
@@ -179,8 +190,9 @@ async def _before(session, cursor: str | None, before: int | None):
 
 async def deliver_due_messages() -> float | None:
     """Worker step: start sending every due pending message (up to the concurrency limit)."""
-    settings = runtime.settings()
-    room = settings.outbound_concurrency - len(_in_flight)
+    settings = process_state.current().settings
+    in_flight, tasks = sends().in_flight, sends().tasks
+    room = settings.outbound_concurrency - len(in_flight)
     if room <= 0:
         return None  # a finishing send wakes us
     now = utcnow()
@@ -193,7 +205,7 @@ async def deliver_due_messages() -> float | None:
                         Message.status == MessageStatus.pending,
                         Message.direction == MessageDirection.outbound,
                         col(Message.next_attempt_at) <= now,
-                        col(Message.id).not_in(_in_flight),
+                        col(Message.id).not_in(in_flight),
                     )
                     .order_by(Message.next_attempt_at, Message.id)
                     .limit(room)
@@ -209,10 +221,10 @@ async def deliver_due_messages() -> float | None:
             )
         ).first()
     for message_id in due:
-        _in_flight.add(message_id)
+        in_flight.add(message_id)
         task = asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
-        _sending.add(task)
-        task.add_done_callback(_sending.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
     if len(due) == room:
         return None
     return max(0.05, (later - now).total_seconds()) if later else None
@@ -221,15 +233,15 @@ async def deliver_due_messages() -> float | None:
 async def stop_sending(timeout: float = 20.0) -> None:
     """Shut-down: start no new sends and let those under way save their outcome first; otherwise a send
     the provider took stays `pending` and goes out a second time after the restart (marked as such)."""
-    worker = runtime.runtime.workers.get(WORKER)
+    worker = process_state.current().workers.get(WORKER)
     if worker is not None:
         await worker.stop()
-    if _sending:
-        await asyncio.wait(list(_sending), timeout=timeout)
-    for task in list(_sending):  # a provider that hangs past the timeout: the message stays pending
+    tasks = sends().tasks
+    if tasks:
+        await asyncio.wait(list(tasks), timeout=timeout)
+    for task in list(tasks):  # a provider that hangs past the timeout: the message stays pending
         task.cancel()
-    await asyncio.gather(*_sending, return_exceptions=True)
-    _in_flight.clear()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _deliver(message_id: int) -> None:
@@ -238,8 +250,8 @@ async def _deliver(message_id: int) -> None:
     except Exception:
         log.exception("delivering message %s failed unexpectedly", message_id)
     finally:
-        _in_flight.discard(message_id)
-        runtime.runtime.wake(WORKER)
+        sends().in_flight.discard(message_id)
+        process_state.current().wake(WORKER)
 
 
 async def deliver_message(message_id: int) -> None:
@@ -321,7 +333,7 @@ def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel)
 
 
 def _after_retryable(attempts: int, error: str, retry_after: float | None) -> dict:
-    settings = runtime.settings()
+    settings = process_state.current().settings
     if attempts >= settings.max_attempts:
         return {"status": MessageStatus.failed, "error": f"{error} (gave up after {attempts} attempts)"}
     delay = max(backoff_seconds(attempts, settings.retry_base_seconds), retry_after or 0)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
 from chathub.services import channels
@@ -35,40 +35,49 @@ class Tab:
     visible: bool = True
 
 
-_tabs: dict[str, Tab] = {}
-_last_signal: dict[tuple, float] = {}
-_provider_tasks: set[asyncio.Task] = set()
+class Presence:
+    """This run's open tabs, when each kind of typing signal last went out, and typing hints on their way to
+    providers (held so they are not garbage-collected)."""
+
+    def __init__(self) -> None:
+        self.tabs: dict[str, Tab] = {}
+        self.last_signal: dict[tuple, float] = {}
+        self.provider_tasks: set[asyncio.Task] = set()
 
 
-def reset() -> None:
-    _tabs.clear()
-    _last_signal.clear()
+def here() -> Presence:
+    return process_state.current().part(Presence)
+
+
+def _tab(tab_id: str) -> Tab | None:
+    """The tab's entry; none once the app has stopped (tabs go on disconnecting after it)."""
+    return here().tabs.get(tab_id) if process_state.is_started() else None
 
 
 def tab_count() -> int:
-    return len(_tabs)
+    return len(here().tabs)
 
 
 def tab_opened(tab_id: str, agent: Agent, *, conversation_id: int | None = None) -> None:
-    _change(tab_id, lambda: _tabs.__setitem__(tab_id, Tab(agent.id, agent.name, conversation_id)), agent.id)
+    _change(tab_id, lambda: here().tabs.__setitem__(tab_id, Tab(agent.id, agent.name, conversation_id)), agent.id)
 
 
 def tab_connected(tab_id: str, connected: bool) -> None:
-    tab = _tabs.get(tab_id)
+    tab = _tab(tab_id)
     if tab is not None and tab.connected != connected:
         _change(tab_id, lambda: setattr(tab, "connected", connected), tab.agent_id)
 
 
 def tab_visible(tab_id: str, visible: bool) -> None:
-    tab = _tabs.get(tab_id)
+    tab = _tab(tab_id)
     if tab is not None and tab.visible != visible:
         _change(tab_id, lambda: setattr(tab, "visible", visible), tab.agent_id)
 
 
 def tab_closed(tab_id: str) -> None:
-    tab = _tabs.get(tab_id)
+    tab = _tab(tab_id)
     if tab is not None:
-        _change(tab_id, lambda: _tabs.pop(tab_id, None), tab.agent_id)
+        _change(tab_id, lambda: here().tabs.pop(tab_id, None), tab.agent_id)
 
 
 def _change(tab_id: str, mutate, agent_id: int) -> None:
@@ -84,31 +93,33 @@ def _change(tab_id: str, mutate, agent_id: int) -> None:
 
 
 def _viewed(tab_id: str) -> int | None:
-    tab = _tabs.get(tab_id)
+    tab = _tab(tab_id)
     return tab.conversation_id if tab is not None and tab.connected else None
 
 
 def viewers(conversation_id: int) -> dict[int, str]:
-    return {t.agent_id: t.agent_name for t in _tabs.values() if t.conversation_id == conversation_id and t.connected}
+    return {
+        t.agent_id: t.agent_name for t in here().tabs.values() if t.conversation_id == conversation_id and t.connected
+    }
 
 
 def is_being_read(conversation_id: int) -> bool:
     """Whether an agent has the conversation open in a tab they are looking at."""
-    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in _tabs.values())
+    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in here().tabs.values())
 
 
 def agent_status(agent_id: int) -> str:
-    connected = [t for t in _tabs.values() if t.agent_id == agent_id and t.connected]
+    connected = [t for t in here().tabs.values() if t.agent_id == agent_id and t.connected]
     if not connected:
         return "offline"
     return "online" if any(t.visible for t in connected) else "away"
 
 
 def _throttled(key: tuple, every: float) -> bool:
-    now = time.monotonic()
-    if now - _last_signal.get(key, float("-inf")) < every:
+    now, last_signal = time.monotonic(), here().last_signal
+    if now - last_signal.get(key, float("-inf")) < every:
         return True
-    _last_signal[key] = now
+    last_signal[key] = now
     return False
 
 
@@ -122,14 +133,14 @@ def agent_typing(conversation_id: int, agent: Agent) -> None:
     )
     if not _throttled(("provider", conversation_id), CUSTOMER_SIGNAL_EVERY):
         task = asyncio.create_task(_tell_customer(conversation_id))
-        _provider_tasks.add(task)
-        task.add_done_callback(_provider_tasks.discard)
+        here().provider_tasks.add(task)
+        task.add_done_callback(here().provider_tasks.discard)
 
 
 def agent_sent(conversation_id: int, agent: Agent) -> None:
     """An agent's reply went out (the others stop showing them as typing when it arrives): their next
     keystroke is a new reply, signalled at once rather than held back by the last one's throttle."""
-    _last_signal.pop(("agent", conversation_id, agent.id), None)
+    here().last_signal.pop(("agent", conversation_id, agent.id), None)
 
 
 async def customer_typing(*, channel_id: int, external_id: str) -> bool:
@@ -190,6 +201,6 @@ def _expiry() -> datetime:
 
 
 def tab_views(tab_id: str, conversation_id: int | None) -> None:
-    tab = _tabs.get(tab_id)
+    tab = _tab(tab_id)
     if tab is not None and tab.conversation_id != conversation_id:
         _change(tab_id, lambda: setattr(tab, "conversation_id", conversation_id), tab.agent_id)

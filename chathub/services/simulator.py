@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from chathub import db
+from chathub import db, process_state
 from chathub.drivers.simulator import DEFAULT_CONFIG, SIGNATURE_HEADER, OutboxEntry, outbox, sign
 from chathub.models import Channel, ChannelType, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import ChannelPatch, MessageOut
-from chathub.services import channels, runtime
+from chathub.services import channels
 from chathub.services.errors import ValidationFailed
 
 
@@ -54,7 +54,9 @@ async def post_raw(channel_id: int, body: bytes) -> PostResult:
     headers = {"content-type": "application/json"}
     if channel.webhook_secret:
         headers[SIGNATURE_HEADER] = sign(channel.webhook_secret, body)
-    response = await runtime.runtime.loopback.post(f"/webhooks/simulator/{channel_id}", content=body, headers=headers)
+    response = await process_state.current().loopback.post(
+        f"/webhooks/simulator/{channel_id}", content=body, headers=headers
+    )
     try:
         answer = response.json()
     except ValueError:

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 
+from chathub import process_state
 from chathub.models import Agent
 from chathub.services import agents
 from chathub.services.errors import ServiceError
@@ -91,7 +92,9 @@ class SignInThrottle:
             del self._failures[next(iter(self._failures))]
 
 
-sign_ins = SignInThrottle()
+def sign_ins() -> SignInThrottle:
+    """This run's counts: a restart forgets them."""
+    return process_state.current().part(SignInThrottle)
 
 
 async def sign_in(email: str, password: str, client_ip: str | None) -> Agent | None:
@@ -100,14 +103,15 @@ async def sign_in(email: str, password: str, client_ip: str | None) -> Agent | N
     The attempt counts as a failure before the password is checked, so a burst of parallel guesses cannot
     all slip in under the limit; a success takes it back."""
     email_key, ip_key = ("email", email.strip().lower()), ("ip", client_ip or "unknown")
-    wait = sign_ins.retry_after({email_key: MAX_FAILURES_PER_EMAIL, ip_key: MAX_FAILURES_PER_IP})
+    counts = sign_ins()
+    wait = counts.retry_after({email_key: MAX_FAILURES_PER_EMAIL, ip_key: MAX_FAILURES_PER_IP})
     if wait is not None:
         raise TooManyAttempts(wait)
-    attempt = sign_ins.fail([email_key, ip_key])
+    attempt = counts.fail([email_key, ip_key])
     agent = await agents.authenticate(email, password)
     if agent is not None:
-        sign_ins.clear(email_key)
-        sign_ins.forgive(ip_key, attempt)
+        counts.clear(email_key)
+        counts.forgive(ip_key, attempt)
     return agent
 
 

@@ -15,9 +15,8 @@ from datetime import timedelta
 
 from sqlmodel import col, delete, select
 
-from chathub import db
+from chathub import db, process_state
 from chathub.models import WebhookLog, WebhookStatus, utcnow
-from chathub.services import runtime
 
 log = logging.getLogger(__name__)
 DELETE_BATCH = 200
@@ -25,7 +24,7 @@ FINISHED = (WebhookStatus.processed, WebhookStatus.rejected)
 
 
 def kept_days() -> int:
-    return runtime.settings().webhook_log_days
+    return process_state.current().settings.webhook_log_days
 
 
 async def delete_old_webhook_logs() -> int:

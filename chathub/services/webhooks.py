@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_
 from sqlmodel import col, select
 
-from chathub import bus, db
+from chathub import bus, db, process_state
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
 from chathub.models import Channel, ChannelType, MediaStatus, Message, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels, runtime
+from chathub.services import channels
 from chathub.services.conversations import conversation_out
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, Lookups, apply_inbound_events
@@ -93,10 +93,18 @@ def _announce_logged(rows: list[LogRow]) -> None:
     for row in rows if bus.webhook_logged.callbacks else ():
         bus.webhook_logged.emit(WebhookLogOut.model_validate(row))
     if any(row.status == WebhookStatus.received for row in rows):
-        runtime.runtime.wake(WORKER)
+        process_state.current().wake(WORKER)
 
 
-_log_writer = db.GroupCommit(after_commit=_announce_logged, write_batch=_insert_logs)
+class WebhookLogWriter(db.GroupCommit):
+    """Webhook log rows, many per commit (see `db.GroupCommit`): this run's one writer."""
+
+    def __init__(self) -> None:
+        super().__init__(after_commit=_announce_logged, write_batch=_insert_logs)
+
+
+def _log_writer() -> WebhookLogWriter:
+    return process_state.current().part(WebhookLogWriter)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -127,7 +135,7 @@ async def receive_webhook(
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
         row.body, row.headers = refused_body_excerpt(body), refused_headers_excerpt(row.headers)
-    await _log_writer.insert(row)
+    await _log_writer().insert(row)
     ack = DRIVERS[ChannelType(channel_type)].acknowledgement if status == 200 else None
     return IntakeResult(status, reason, row.id, ack)
 
@@ -166,7 +174,7 @@ async def _check_request(
         return 404, f"{what} {'is disabled' if channel else 'does not exist'}"
     row.channel_id = channel.id
     if too_large:
-        limit = runtime.settings().max_webhook_bytes
+        limit = process_state.current().settings.max_webhook_bytes
         return 413, f"the body is larger than {limit} bytes (first {KEPT_BODY_OF_REFUSED} bytes kept)"
     if timed_out:
         return 408, f"the body did not arrive in time ({len(body)} bytes came, first {KEPT_BODY_OF_REFUSED} bytes kept)"
@@ -219,7 +227,7 @@ async def answer_handshake(*, channel_type: str, channel_id: int, params: Mappin
     if status != 200:
         row.body = refused_body_excerpt(row.body.encode())
     row.processed_at = row.received_at
-    await _log_writer.insert(row)
+    await _log_writer().insert(row)
     return IntakeResult(status, detail, row.id)
 
 
@@ -351,7 +359,7 @@ def _record_outcome(entry: WebhookLog, result: Announcements) -> None:
 
 
 def _record_failure(entry: WebhookLog, error: str) -> None:
-    settings = runtime.settings()
+    settings = process_state.current().settings
     entry.error = error
     if entry.attempts >= settings.max_attempts:
         entry.status, entry.processed_at, entry.next_attempt_at = WebhookStatus.failed, utcnow(), None
@@ -370,7 +378,7 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
     for message in result.messages_changed:
         bus.message_status_changed.emit(message)
     if result.media_pending:
-        runtime.runtime.wake("media")
+        process_state.current().wake("media")
     for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)
@@ -393,9 +401,9 @@ async def replay_webhook(log_id: int) -> WebhookLogOut:
     bus.webhook_logged.emit(out)
     for message in refetched:
         bus.message_status_changed.emit(MessageOut.model_validate(message))
-    runtime.runtime.wake(WORKER)
+    process_state.current().wake(WORKER)
     if refetched:
-        runtime.runtime.wake("media")
+        process_state.current().wake("media")
     return out
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chathub import process_state
 from chathub.drivers import make_driver
 from chathub.drivers.base import (
     DriverContext,
@@ -22,8 +23,17 @@ from chathub.drivers.base import (
 )
 from chathub.drivers.simulator import SimulatorDriver, outbox, sign
 from chathub.models import ChannelType, ContentType, MessageStatus
+from chathub.settings import Settings
 
 SECRET = "s3cret"
+
+
+@pytest.fixture(autouse=True)
+def running():
+    """Receipts on their way belong to a run: these tests are one, without the rest of the app."""
+    process_state.begin(Settings())
+    yield
+    process_state.end()
 
 
 def driver(secret: str | None = None, post_webhook=None, **config) -> SimulatorDriver:

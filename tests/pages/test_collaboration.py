@@ -118,7 +118,7 @@ async def test_agents_page_and_assignment_picker_show_presence(user: User, creat
 
 
 def is_tab_of(tab_id: str, bob_id: int) -> bool:
-    tab = presence._tabs.get(tab_id)
+    tab = presence.here().tabs.get(tab_id)
     return tab is not None and tab.agent_id == bob_id
 
 

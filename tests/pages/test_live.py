@@ -6,8 +6,9 @@ from collections import Counter
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
+from chathub import process_state
 from chathub.pages.components import conversation_list, layout, live_pace
-from chathub.services import conversations, runtime
+from chathub.services import conversations
 from tests.pages.helpers import sign_in
 from tests.pages.test_inbox import conversation_from_webhook, set_value
 from tests.support import eventually, post_webhook, seed_message
@@ -109,7 +110,7 @@ async def test_the_new_message_sound_plays_once_for_a_burst_of_messages(user: Us
     await sign_in(user)
     await user.open("/")
     user.find(marker="sound-toggle").click()  # the switch in the agent's menu
-    worker = runtime.runtime.workers["webhooks"]
+    worker = process_state.current().workers["webhooks"]
     await worker.stop()  # five customers write at once: the worker takes them together
     for n in range(5):
         await post_webhook(

@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from chathub import db
+from chathub import db, process_state
 from chathub.models import Message, MessageStatus, utcnow
-from chathub.services import runtime
 from tests.conftest import login, running_app
 from tests.fakes.twilio import FakeTwilio, twilio_error
 from tests.routes.test_twilio_channel import conversation_with_a_customer
@@ -57,7 +56,7 @@ def fake():
 def short_provider_timeout() -> None:
     """ChatHub has no setting for its provider timeout (15 s read, 5 s connect); shorten it on the running
     app's one client, so a hanging Twilio is a timeout within the test."""
-    runtime.runtime.http.timeout = httpx.Timeout(CLIENT_TIMEOUT)
+    process_state.current().http.timeout = httpx.Timeout(CLIENT_TIMEOUT)
 
 
 async def stored(message_id: int) -> Message:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chathub.services import runtime
+from chathub import process_state
 from tests.api_support import WAIT_SECONDS, customer_of, customer_writes, list_messages, new_sender
 from tests.conftest import ADMIN_EMAIL, login, running_app
 from tests.support import eventually, post_webhook
@@ -288,7 +288,7 @@ async def test_health_needs_no_token_and_reports_queue_depths(client, auth):
     assert response.json()["workers"]["webhooks"] is True and response.json()["workers"]["outbound"] is True
 
     conversation = await customer_writes(client, auth, sender=new_sender())
-    await runtime.runtime.workers["outbound"].stop()
+    await process_state.current().workers["outbound"].stop()
     for text in ("one", "two"):
         sent = await client.post(
             f"/api/v1/conversations/{conversation['id']}/messages", json={"content": text}, headers=auth

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from chathub import db
+from chathub import db, process_state
 from chathub.models import Message
 from chathub.services import media
 from tests.support import eventually, post_webhook, seed_message
@@ -48,7 +48,7 @@ async def test_an_html_or_svg_file_is_downloaded_never_rendered(client, auth):
 
 async def test_an_attachment_over_the_cap_or_empty_is_refused(client, auth, monkeypatch):
     conversation_id = await first_conversation(client, auth)
-    monkeypatch.setattr(media.runtime.settings(), "max_media_bytes", 10)
+    monkeypatch.setattr(process_state.current().settings, "max_media_bytes", 10)
     too_big = await client.post(
         f"/api/v1/conversations/{conversation_id}/attachments",
         headers=auth,

@@ -667,9 +667,9 @@ async def _at_least(found, count: int):
 async def test_a_number_and_its_business_scoped_id_in_one_batch_are_one_customer(client, auth, fake, channel):
     """The worker takes queued webhooks in batches: a message with only the BSUID, queued right behind the one
     that tells us whose BSUID it is, still belongs to that customer."""
-    from chathub.services import runtime
+    from chathub import process_state
 
-    worker = runtime.runtime.workers["webhooks"]
+    worker = process_state.current().workers["webhooks"]
     await worker.stop()  # both wait in the queue, then go in one batch
     await post_event(client, channel, fixture("text"))  # Sheena writes with her number and her BSUID
     hidden = {

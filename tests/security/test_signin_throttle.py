@@ -11,7 +11,7 @@ import pytest
 from nicegui.testing import User
 
 from chathub.services import throttle
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, running_app
 from tests.support import eventually
 
 RIGHT = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
@@ -29,7 +29,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(throttle.sign_ins, "clock", fake)
+    monkeypatch.setattr(throttle.sign_ins(), "clock", fake)  # the started app's: ask for `client`/`user` first
     return fake
 
 
@@ -91,10 +91,12 @@ async def test_a_burst_of_parallel_guesses_gets_no_more_than_five_password_check
     assert sorted(statuses) == [401] * 5 + [429] * 25
 
 
-async def test_a_restart_forgets_failed_sign_ins(client, clock):
-    assert [await login_status(client, WRONG) for _ in range(5)] == [401] * 5
-    throttle.sign_ins.reset()  # what app start-up does: the counts are in memory, by design
-    assert await login_status(client, RIGHT) == 200
+async def test_a_restart_forgets_failed_sign_ins():
+    async with running_app() as http:
+        assert [await login_status(http, WRONG) for _ in range(5)] == [401] * 5
+        assert await login_status(http, RIGHT) == 429
+    async with running_app() as http:  # the counts are in memory, by design
+        assert await login_status(http, RIGHT) == 200
 
 
 async def _try_page_sign_in(user: User, password: str) -> None:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from chathub import process_state
 from chathub.models import MessageStatus, utcnow
-from chathub.services import outbound, runtime
+from chathub.services import outbound
 from chathub.services.outbound import _after_retryable
 from tests.api_support import (
     WAIT_SECONDS,
@@ -205,7 +206,7 @@ async def test_retry_after_the_provider_recovers_sends_the_failed_message_once(c
 async def test_a_reply_queued_before_its_channel_was_disabled_fails_without_being_sent(client, auth):
     sender = new_sender()
     conversation = await customer_writes(client, auth, sender=sender)
-    worker = runtime.runtime.workers["outbound"]
+    worker = process_state.current().workers["outbound"]
     await worker.stop()
     created = (await reply(client, auth, conversation["id"])).json()
     await client.patch("/api/v1/channels/1", json={"enabled": False}, headers=auth)
@@ -235,7 +236,7 @@ async def test_retry_of_a_message_that_did_not_fail_is_a_conflict(client, auth):
 
 
 async def test_a_provider_retry_after_longer_than_the_backoff_is_honoured(client):
-    settings = runtime.settings()
+    settings = process_state.current().settings
     assert settings.retry_base_seconds == 0.05 and settings.max_attempts == 3
 
     before = utcnow()
@@ -319,7 +320,7 @@ async def test_a_reply_queued_before_a_restart_is_sent_after_it_exactly_once():
     async with running_app() as http:
         auth = await login(http)
         conversation = await customer_writes(http, auth, sender=sender)
-        await runtime.runtime.workers["outbound"].stop()
+        await process_state.current().workers["outbound"].stop()
         created = await reply(http, auth, conversation["id"], "Sent after the restart")
         assert created.status_code == 201
         assert (await http.get("/healthz")).json()["outbound_pending"] == 1
@@ -342,13 +343,15 @@ async def test_a_send_under_way_at_shut_down_reaches_the_customer_once_across_th
         conversation = await customer_writes(http, auth, sender=sender)
         created = (await reply(http, auth, conversation["id"], "In flight")).json()
 
+        sends = outbound.sends()
+
         async def sending():  # white-box: the worker has handed the message to the driver
-            return created["id"] in outbound._in_flight
+            return created["id"] in sends.in_flight
 
         await eventually(sending, timeout=WAIT_SECONDS)
 
     async def settled():  # the send under way ended: finished, or cancelled by the shut-down
-        return created["id"] not in outbound._in_flight
+        return created["id"] not in sends.in_flight
 
     await eventually(settled, timeout=WAIT_SECONDS)
 

@@ -225,12 +225,9 @@ async def test_upgrading_a_database_makes_its_existing_messages_searchable(tmp_p
 
     db.upgrade_schema(url)
 
-    db.init_engine(url)
-    try:
+    async with db.database_only(url):
         assert [c.id for c in (await conversations.list_conversations(q="umbrella")).items] == [1]
         assert (await conversations.list_conversations(q="parcel")).items == []
         assert (await conversations.list_conversations(unread=True)).items[0].id == 1  # the new unread index
         assert await conversations.unread_conversation_count() == 1
         assert await search_index_problems() is None
-    finally:
-        await db.dispose_engine()

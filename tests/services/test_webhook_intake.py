@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from chathub import process_state
 from chathub.drivers.simulator import sign
-from chathub.services import runtime
 from tests.conftest import login, running_app
 from tests.intake_support import (
     accepted,
@@ -28,7 +28,7 @@ SECRET = "s3cret"
 
 
 async def stop_webhook_worker() -> None:
-    await runtime.runtime.workers["webhooks"].stop()
+    await process_state.current().workers["webhooks"].stop()
 
 
 # ---- the happy path ----
@@ -421,7 +421,7 @@ async def test_a_webhook_that_breaks_its_batch_fails_alone_and_the_rest_are_stor
         return await store(session, channel, events, lookups=lookups)
 
     monkeypatch.setattr(webhook_service, "apply_inbound_events", refusing_one)
-    worker = runtime.runtime.workers["webhooks"]
+    worker = process_state.current().workers["webhooks"]
     await worker.stop()  # all of them wait in the queue, then go in one batch
     good = [
         await accepted(client, seed_message(f"batch-{n}", sender=f"+1555010{n}", text=f"Hello {n}")) for n in range(4)

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, update
 
-from chathub import db
+from chathub import db, process_state
 from chathub.models import WebhookLog, utcnow
-from chathub.services import runtime, webhook_retention
+from chathub.services import webhook_retention
 from chathub.settings import SettingsError, load_settings
 from tests.intake_support import items, processed, settled_log
 from tests.support import post_webhook, seed_message
@@ -50,7 +50,7 @@ async def test_the_job_deletes_old_finished_logs_and_keeps_recent_waiting_and_fa
         )
     )["id"]
     replayed = (await processed(client, auth, seed_message("replayed")))["id"]  # arrived long ago, finished now
-    await runtime.runtime.workers["webhooks"].stop()
+    await process_state.current().workers["webhooks"].stop()
     waiting = (await post_webhook(client, seed_message("waiting"))).json()["webhook_log_id"]
     await age([*old_processed, *old_rejected, failed, waiting], DAYS + 1)
     await age([recent_processed, recent_rejected], DAYS - 1)
@@ -63,9 +63,7 @@ async def test_the_job_deletes_old_finished_logs_and_keeps_recent_waiting_and_fa
 
 
 async def test_the_job_is_scheduled_to_run_every_hour(client):
-    from chathub import app as chathub_app  # the module main.py just ran
-
-    job = chathub_app._scheduler.get_job("delete-old-webhook-logs")
+    job = process_state.current().scheduler.get_job("delete-old-webhook-logs")
 
     assert job is not None and job.trigger.interval == timedelta(hours=1)
 

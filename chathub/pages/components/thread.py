@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from nicegui import Event, ui
 
-from chathub import bus
+from chathub import bus, process_state
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.components import widgets
@@ -23,7 +23,7 @@ from chathub.pages.components.message_view import MessageBubble, day_separator
 from chathub.pages.components.snooze_dialog import SnoozeDialog
 from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
-from chathub.services import channels, conversations, media, outbound, presence, runtime
+from chathub.services import channels, conversations, media, outbound, presence
 from chathub.services.errors import NotFound, ServiceError
 from chathub.services.media import StoredFile
 
@@ -520,7 +520,7 @@ class ThreadView:
 
     def _attach_button(self) -> None:
         """A paperclip that picks one file; it goes with the next reply (the text becomes its caption)."""
-        limit = runtime.settings().max_media_bytes
+        limit = process_state.current().settings.max_media_bytes
         self.uploader = (
             AttachmentUpload(
                 auto_upload=True,
