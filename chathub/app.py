@@ -27,8 +27,10 @@ from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
 from chathub.services import (
+    channel_jobs,
     channels,
     conversations,
+    live_visitors,
     media,
     outbound,
     presence,
@@ -94,6 +96,8 @@ def start(settings: Settings, notes: list[str]) -> None:
     presence.reset()
     throttle.sign_ins.reset()  # in memory: a (re)start forgets failed sign-ins
     media.forget_retries()
+    channel_jobs.reset()
+    live_visitors.reset()
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
     runtime.start(
         settings,
@@ -101,6 +105,7 @@ def start(settings: Settings, notes: list[str]) -> None:
             Worker(webhooks.WORKER, webhooks.process_due_webhooks),
             Worker(outbound.WORKER, outbound.deliver_due_messages),
             Worker(media.WORKER, media.fetch_pending_media),
+            Worker(channel_jobs.WORKER, channel_jobs.run_due_jobs),
         ],
         http_app,
     )
