@@ -361,7 +361,7 @@ class ChannelDriver(ABC):
         try:
             async with self.context.http.stream("GET", url, **request) as response:
                 if not response.is_success:
-                    raise await (refusal or _refusal)(response)
+                    raise await refusal(response) if refusal else _refusal(response.status_code, source)
                 try:
                     return await netguard.read_capped(response, self.context.max_media_bytes), response.headers
                 except netguard.TooLarge as error:
@@ -382,11 +382,10 @@ class ChannelDriver(ABC):
         return ChannelHealth(ok=True, summary="no provider to check")
 
 
-async def _refusal(response: httpx.Response) -> ChannelError:
-    status = response.status_code
+def _refusal(status: int, source: str) -> ChannelError:
     if status >= 500 or status == 429:
-        return RetryableError(f"{status}: the provider failed to hand over the file; trying again later")
-    return PermanentError(f"{status}: the provider refused to hand over the file", code=str(status))
+        return RetryableError(f"{status}: {source} failed to hand over the file; trying again later")
+    return PermanentError(f"{status}: {source} refused to hand over the file", code=str(status))
 
 
 class UnknownSettings(ValueError):

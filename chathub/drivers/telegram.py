@@ -310,7 +310,7 @@ class TelegramDriver(ChannelDriver):
             raise PermanentError("the Telegram driver has no HTTP client")
         return self.context.http
 
-    def _scrub(self, error: Exception) -> str:
+    def _scrub(self, error: Exception | str) -> str:
         """An httpx error as text without the bot token (it sits in every URL)."""
         text = str(error) or type(error).__name__
         return text.replace(self._token, "***") if self._token else text

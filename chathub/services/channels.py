@@ -320,7 +320,7 @@ async def connect_channel(channel: Channel) -> tuple[bool, str | None]:
 
 def has_provider(channel_type: str) -> bool:
     """Whether an outside provider stands behind the channel (with credentials to check), unlike the simulator."""
-    return bool(driver_class(channel_type).config_fields)
+    return bool(channel_kind(channel_type).config_fields)
 
 
 async def check_health(channel_id: int) -> ChannelHealthOut:
