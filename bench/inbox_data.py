@@ -192,7 +192,6 @@ def fill(
     from chathub import bootstrap
     from chathub.auth import hash_password
     from chathub.drivers import DRIVERS
-    from chathub.models import ChannelType
     from chathub.services.conversations import PREVIEW_LENGTH
     from chathub.settings import Settings
 
@@ -223,9 +222,9 @@ def fill(
     }
     for channel_type, name, config in EXTRA_CHANNELS:
         try:
-            config = DRIVERS[ChannelType(channel_type)].validate_config(config)
+            config = DRIVERS[channel_type].validate_config(config)
         except (ValueError, KeyError):
-            channel_type, config = "simulator", DRIVERS[ChannelType.simulator].validate_config({})
+            channel_type, config = "simulator", DRIVERS["simulator"].validate_config({})
         channel_ids[name] = connection.execute(
             "INSERT INTO channel (type, name, enabled, config, api_base_url, created_at) VALUES (?, ?, 1, ?, ?, ?)",
             (channel_type, name, json.dumps(config), "http://127.0.0.1:9", _stamp(now)),

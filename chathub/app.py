@@ -27,7 +27,7 @@ from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
-from chathub.services import conversations, media, outbound, webhook_retention, webhooks
+from chathub.services import channel_jobs, conversations, media, outbound, webhook_retention, webhooks
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
@@ -86,6 +86,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
         Worker(outbound.WORKER, outbound.deliver_due_messages),
         Worker(media.WORKER, media.fetch_pending_media),
+        Worker(channel_jobs.WORKER, channel_jobs.run_due_jobs),
     ):
         state.workers[worker.name] = worker
         worker.start()

@@ -1,6 +1,8 @@
 """Database tables and the enums they use.
 
-Enums are stored as their lowercase values. Times are stored as UTC and come back timezone-aware.
+Enums are stored as their lowercase values in plain VARCHAR columns (no database enum type, no CHECK), so a new
+member needs no migration; the channel type is a plain string that the driver registry (`chathub.drivers`)
+checks, so a new channel needs no member here at all. Times are stored as UTC and come back timezone-aware.
 Unique constraints, not checks in Python, carry de-duplication: one identity per (channel, external id),
 one message per (channel, external message id), one message per (conversation, idempotency key).
 """
@@ -8,7 +10,7 @@ one message per (channel, external message id), one message per (conversation, i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from functools import cache
 from typing import Any, TypeVar
 
@@ -46,7 +48,35 @@ def _json(**kwargs: Any) -> Any:
     return Field(sa_column=Column(JSON, **kwargs))
 
 
-class ChannelType(str, Enum):
+class EnumText(sa.TypeDecorator):
+    """An enum stored as its value in a VARCHAR: no database enum type and no CHECK constraint, so adding a
+    member changes no schema."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[Enum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else self.enum(value)
+
+    def __repr__(self) -> str:
+        return f"EnumText(models.{self.enum.__name__})"  # as autogenerate writes it into a migration
+
+
+def _enum(enum: type[Enum], **kwargs: Any) -> Any:
+    return Field(sa_type=EnumText(enum), **kwargs)
+
+
+class ChannelType(StrEnum):
+    """The channels that ship with ChatHub, for code that means one of them (the default simulator channel).
+    Not the list of valid types: that is the driver registry, and a new channel needs no member here."""
+
     simulator = "simulator"
     telegram = "telegram"
     whatsapp = "whatsapp"
@@ -110,7 +140,7 @@ class Agent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True, index=True)
     name: str
-    role: AgentRole = AgentRole.agent
+    role: AgentRole = _enum(AgentRole, default=AgentRole.agent)
     password_hash: str
     is_active: bool = True
     created_at: datetime = _time(default_factory=utcnow)
@@ -141,7 +171,7 @@ class BrowserSession(SQLModel, table=True):
 
 class Channel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    type: ChannelType = Field(index=True)
+    type: str = Field(index=True)  # a registered driver's type
     name: str
     enabled: bool = True
     config: dict[str, Any] = _json(nullable=False, default=dict)
@@ -198,7 +228,7 @@ class Conversation(SQLModel, table=True):
     channel_id: int = Field(foreign_key="channel.id")
     # The identity the customer wrote from: replies go back to it, even after customers are merged.
     identity_id: int = Field(foreign_key="customer_identity.id", index=True)
-    status: ConversationStatus = ConversationStatus.open
+    status: ConversationStatus = _enum(ConversationStatus, default=ConversationStatus.open)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id")
     unread_count: int = 0
     # When ChatHub last received or queued a message here, never a provider's time: a message delivered late
@@ -226,8 +256,8 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
     channel_id: int = Field(foreign_key="channel.id")
-    direction: MessageDirection
-    content_type: ContentType = ContentType.text
+    direction: MessageDirection = _enum(MessageDirection)
+    content_type: ContentType = _enum(ContentType, default=ContentType.text)
     content: str = ""
     media_url: str | None = None
     media_mime_type: str | None = None
@@ -235,11 +265,11 @@ class Message(SQLModel, table=True):
     # Media kept by ChatHub (under DATA_DIR/media): fetched from the provider's `media_ref` handle, or an
     # agent's upload. Browsers only ever see `media_url` = /media/<id>.
     media_ref: str | None = None
-    media_status: MediaStatus | None = None
+    media_status: MediaStatus | None = _enum(MediaStatus, default=None)
     media_path: str | None = None
     media_size: int | None = None
     payload: dict[str, Any] | None = _json(nullable=True)
-    status: MessageStatus
+    status: MessageStatus = _enum(MessageStatus)
     external_id: str | None = None
     client_id: str | None = None
     error: str | None = None
@@ -277,7 +307,7 @@ class WebhookLog(SQLModel, table=True):
     channel_type: str | None = None
     headers: dict[str, Any] = _json(nullable=False, default=dict)
     body: str = ""
-    status: WebhookStatus = WebhookStatus.received
+    status: WebhookStatus = _enum(WebhookStatus, default=WebhookStatus.received)
     http_status: int = 200
     attempts: int = 0
     error: str | None = None

@@ -11,7 +11,6 @@ from pydantic_core import PydanticCustomError
 
 from chathub.models import (
     AgentRole,
-    ChannelType,
     ContentType,
     ConversationStatus,
     MediaStatus,
@@ -77,7 +76,7 @@ class AgentOut(Out):
 
 class ChannelRef(Out):
     id: int
-    type: ChannelType
+    type: str  # a registered driver's type
     name: str
 
 
@@ -231,7 +230,7 @@ class LoginOut(BaseModel):
 
 
 class ChannelIn(In):
-    type: ChannelType
+    type: str = Field(min_length=1, max_length=100)  # checked against the driver registry by the service
     name: str = Field(min_length=1, max_length=100)
     config: dict[str, Any] = {}
     webhook_secret: str | None = None

@@ -10,8 +10,6 @@ import ast
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -126,9 +124,6 @@ def test_no_bench_imports_itself_through_others():
     assert not found, f"import cycles in bench/:\n{named(found)}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pages/channels.py and pages/simulator.py import drivers until the channel registry lands"
-)
 def test_no_page_imports_a_driver():
     graph = import_graph(package_modules(ROOT / "chathub"))
     offenders = sorted(

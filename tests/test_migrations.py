@@ -3,6 +3,10 @@
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
 
 from chathub import db
 from chathub.services import conversations
@@ -31,3 +35,23 @@ async def test_upgrading_counts_the_replies_that_had_failed_and_keeps_search(tmp
         assert conversation.search_match.snippet == "My umbrella broke"
         assert await search_index_problems() is None
     command.downgrade(_alembic(url), "0006")
+
+
+def test_the_schema_the_migrations_build_is_the_one_the_models_declare(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    command.upgrade(_alembic(url), "head")
+
+    engine = create_engine(db.sync_url(url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                # the message search index (migration 0004) is no model, as in migrations/env.py
+                opts={
+                    "compare_type": True,
+                    "include_name": lambda name, kind, _: not (kind == "table" and name.startswith("message_fts")),
+                },
+            )
+            assert compare_metadata(context, SQLModel.metadata) == []
+    finally:
+        engine.dispose()

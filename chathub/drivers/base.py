@@ -17,6 +17,10 @@ Errors::
 Real providers also sign in, hand over media and keep a webhook registration; the hooks for those
 (`answer_handshake`, `fetch_media`, `register_webhook`, `check_health`, `send_typing`) have harmless defaults
 so a channel without them needs none.
+
+What a channel declares about itself (its `type` string, `label`, `icon`, `config_model`, `capabilities` and
+background `jobs`) is read by services for the pages and the scheduler: nothing outside the driver and its
+registry line in `chathub.drivers` names a channel type.
 """
 
 from __future__ import annotations
@@ -24,15 +28,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import pydantic
 
-from chathub.models import ChannelType, ContentType, MessageStatus
+from chathub import netguard
+from chathub.models import ContentType, MessageStatus
 from chathub.netguard import AllowList
 from chathub.spelling import did_you_mean
 
@@ -75,11 +81,28 @@ class CredentialsError(PermanentError):
 
 @dataclass(frozen=True)
 class Capabilities:
-    content_types: frozenset[ContentType]
+    """What the composer, the outbound worker and the pages need to know about a channel."""
+
+    content_types: frozenset[ContentType]  # what an agent may send
     max_text_length: int
     supports_typing: bool = False
     supports_receipts: bool = False
     supports_edits: bool = False
+    # Replies go to a visitor's open connection (`DriverContext.deliver_live`), not to a provider's API.
+    live_delivery: bool = False
+    # Inbound messages carry a subject and thread reference, and replies thread under them (email).
+    threads: bool = False
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """Work a channel does on its own, every `every_seconds` for each enabled channel of its type (an email
+    poller fetching new mail). `run` gets the channel's driver; what it finds goes in through
+    `DriverContext.post_webhook`, like any provider's request."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[ChannelDriver], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -131,6 +154,10 @@ class InboundMessage:
     media: MediaRef | None = None
     edited: bool = False  # a new version of a message already sent (same external_id)
     edited_at: datetime | None = None  # when it was edited (the provider's time; sent_at stays the original)
+    # Threaded channels (email): kept in the message's payload as thread_ref, subject and sender_address.
+    thread_ref: str | None = None  # the provider's conversation thread (an email's Message-ID chain root)
+    subject: str | None = None
+    sender_address: str | None = None  # an address to answer to, when it is not the sender id (an email address)
 
 
 @dataclass(frozen=True)
@@ -156,6 +183,20 @@ class OutboundMedia:
 
 
 @dataclass(frozen=True)
+class ReplyContext:
+    """What came before a reply in its conversation, for channels that thread replies (email's In-Reply-To and
+    References). Filled by the outbound service from the conversation's earlier messages."""
+
+    previous_ids: tuple[str, ...] = ()  # provider ids of the earlier messages, oldest first (the latest few)
+    thread_ref: str | None = None  # the latest inbound message's thread reference
+    subject: str | None = None  # the latest inbound message's subject
+
+    @property
+    def in_reply_to(self) -> str | None:
+        return self.previous_ids[-1] if self.previous_ids else None
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     recipient_id: str
     content_type: ContentType
@@ -165,6 +206,7 @@ class OutboundMessage:
     payload: dict[str, Any] | None = None
     media: OutboundMedia | None = None  # an attachment uploaded to ChatHub
     status_callback_url: str | None = None  # where the provider posts receipts (ChatHub's webhook URL)
+    reply_context: ReplyContext = field(default_factory=ReplyContext)
 
 
 @dataclass(frozen=True)
@@ -175,6 +217,8 @@ class ChannelHealth:
 
 
 PostWebhook = Callable[[bytes, dict[str, str]], Awaitable[Any]]
+DeliverLive = Callable[[str, dict[str, Any]], Awaitable[bool]]
+"""(recipient id, event) -> whether a live connection of that visitor took it."""
 
 
 @dataclass
@@ -188,14 +232,28 @@ class DriverContext:
     webhook_url: str | None = None  # this channel's public webhook URL (from CHATHUB_PUBLIC_URL)
     max_media_bytes: int = 20 * 1024 * 1024  # fetch_media refuses (PermanentError) anything larger
     media_fetch_allow: AllowList = ()  # networks besides public ones that a customer's media URL may point into
+    deliver_live: DeliverLive | None = None  # set for channels whose capabilities say live_delivery
+
+
+class StrictConfig(pydantic.BaseModel):
+    """Base of a driver's `config_model`: a key it does not declare is refused, by name."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ChannelDriver(ABC):
-    """One provider. Subclasses set `type`, `capabilities` and `default_api_base_url` and implement
-    `verify`, `parse` and `send`; `validate_config` checks what an admin typed for the channel."""
+    """One provider. Subclasses set `type` (the string in webhook URLs and the database), `label`, `icon`,
+    `config_model`, `capabilities` and `default_api_base_url`, and implement `verify`, `parse` and `send`;
+    `validate_config` checks what an admin typed for the channel (by default: `config_model`). Optional:
+    `jobs` the app runs for each enabled channel of the type, `config_fields` for a typed settings form.
+    Then add one line to the registry in `chathub/drivers/__init__.py`."""
 
-    type: ClassVar[ChannelType]
+    type: ClassVar[str]
+    label: ClassVar[str]  # how the Channels page names the type
+    icon: ClassVar[str] = "forum"  # a Material icon name
     capabilities: ClassVar[Capabilities]
+    config_model: ClassVar[type[StrictConfig]] = StrictConfig  # the settings a channel of this type takes
+    jobs: ClassVar[Sequence[BackgroundJob]] = ()
     default_api_base_url: ClassVar[str] = ""
     config_fields: ClassVar[tuple[ConfigField, ...]] = ()  # empty: the Channels page offers a JSON editor
     uses_webhook_secret: ClassVar[bool] = False  # verifies with the channel's own webhook_secret (simulator)
@@ -211,8 +269,15 @@ class ChannelDriver(ABC):
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         """Return the config to store, or raise ValueError with a sentence for the admin. A key the driver
         does not use is refused (`refuse_unknown_settings`), and so is a value of the wrong type: a setting
-        that is stored but never read would look as if it were in force."""
-        return dict(config)
+        that is stored but never read would look as if it were in force. By default `config_model` decides;
+        drivers with rules beyond it override this and call `refuse_unknown_settings` first."""
+        refuse_unknown_settings(cls.type, config, cls.config_model.model_fields)
+        try:
+            return cls.config_model.model_validate(config).model_dump(mode="json")
+        except pydantic.ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the settings"
+            raise ValueError(f"{where}: {first['msg']}") from None
 
     @classmethod
     def check_outbound(
@@ -227,7 +292,7 @@ class ChannelDriver(ABC):
         """Why this message cannot go out on this channel, or None when it can."""
         caps = cls.capabilities
         if content_type not in caps.content_types:
-            return f"{cls.type.value} channels cannot send {content_type.value} messages"
+            return f"{cls.type} channels cannot send {content_type.value} messages"
         if content_type == ContentType.text and not content.strip():
             return "the message is empty"
         if (
@@ -240,7 +305,7 @@ class ChannelDriver(ABC):
         if content_type == ContentType.location and not {"latitude", "longitude"} <= set(payload or {}):
             return "a location message needs latitude and longitude in its payload"
         if len(content) > caps.max_text_length:
-            return f"the message has {len(content)} characters; {cls.type.value} allows {caps.max_text_length}"
+            return f"the message has {len(content)} characters; {cls.type} allows {caps.max_text_length}"
         return cls.channel_outbound_problem(content_type, content)
 
     @classmethod
@@ -277,6 +342,36 @@ class ChannelDriver(ABC):
         """Download inbound media from the provider; RetryableError or PermanentError when it cannot."""
         raise PermanentError("this channel has no media to fetch")
 
+    async def download_capped(
+        self,
+        url: str,
+        *,
+        source: str,
+        refusal: Callable[[httpx.Response], Awaitable[ChannelError]] | None = None,
+        scrub: Callable[[str], str] = str,
+        **request: Any,
+    ) -> tuple[bytes, httpx.Headers]:
+        """GET a file from the provider (for `fetch_media`), refused with PermanentError as soon as it is declared
+        or read past `context.max_media_bytes`. Returns the body and the response's headers. `source` names the
+        provider in errors; `refusal` makes the error for a non-2xx answer (by default 5xx and 429 are
+        retryable, the rest permanent); `scrub` cleans transport errors of secrets in the URL; `request` goes
+        to httpx (headers, auth, follow_redirects)."""
+        if self.context.http is None:
+            raise PermanentError(f"the {self.type} driver has no HTTP client")
+        try:
+            async with self.context.http.stream("GET", url, **request) as response:
+                if not response.is_success:
+                    raise await refusal(response) if refusal else _refusal(response.status_code, source)
+                try:
+                    return await netguard.read_capped(response, self.context.max_media_bytes), response.headers
+                except netguard.TooLarge as error:
+                    raise PermanentError(str(error)) from None
+        except httpx.TimeoutException:
+            raise RetryableError(f"{source} did not send the file in time") from None
+        except httpx.TransportError as error:
+            reason = scrub(str(error) or type(error).__name__)
+            raise RetryableError(f"{source} could not be reached for the file: {reason}") from None
+
     async def register_webhook(self) -> str | None:
         """Tell the provider where to post (`context.webhook_url`), after the channel is saved. Returns a
         sentence for the admin, or None when the provider is set up by hand; raises ChannelError."""
@@ -285,6 +380,12 @@ class ChannelDriver(ABC):
     async def check_health(self) -> ChannelHealth:
         """Whether the credentials work and the provider can reach us, for the Channels page."""
         return ChannelHealth(ok=True, summary="no provider to check")
+
+
+def _refusal(status: int, source: str) -> ChannelError:
+    if status >= 500 or status == 429:
+        return RetryableError(f"{status}: {source} failed to hand over the file; trying again later")
+    return PermanentError(f"{status}: {source} refused to hand over the file", code=str(status))
 
 
 class UnknownSettings(ValueError):
@@ -296,7 +397,7 @@ class UnknownSettings(ValueError):
 
 
 def refuse_unknown_settings(
-    channel_type: ChannelType, config: Mapping[str, Any], known: Iterable[str], *, hint: str = ""
+    channel_type: str, config: Mapping[str, Any], known: Iterable[str], *, hint: str = ""
 ) -> None:
     """Raise UnknownSettings naming every key of `config` that is not in `known`, with the closest known
     name for a misspelling and the list of what the channel takes."""
@@ -305,7 +406,7 @@ def refuse_unknown_settings(
     if not unknown:
         return
     named = ", ".join(f"'{key}'" + did_you_mean(key, known) for key in unknown)
-    sentence = f"{channel_type.value} channels have no setting {named}; their settings are {', '.join(known)}"
+    sentence = f"{channel_type} channels have no setting {named}; their settings are {', '.join(known)}"
     raise UnknownSettings(f"{sentence}. {hint}" if hint else sentence, unknown)
 
 

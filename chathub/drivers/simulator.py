@@ -50,10 +50,11 @@ from chathub.drivers.base import (
     RetryableError,
     SignatureError,
     StatusUpdate,
+    StrictConfig,
     hmac_sha256_hex,
     refuse_unknown_settings,
 )
-from chathub.models import ChannelType, ContentType, MessageStatus
+from chathub.models import ContentType, MessageStatus
 
 SIGNATURE_HEADER = "x-chathub-signature"
 HOW_TO_SIGN = (
@@ -68,13 +69,19 @@ RECEIPT_STATUSES = {
     "read": MessageStatus.read,
     "failed": MessageStatus.failed,
 }
-DEFAULT_CONFIG = {
-    "failure_rate": 0.0,
-    "latency_ms": 0,
-    "auto_receipts": True,
-    "delivered_after_ms": 300,
-    "read_after_ms": 1500,
-}
+
+
+class SimulatorConfig(StrictConfig):
+    """How the simulated provider behaves (validate_config checks the ranges with sentences of its own)."""
+
+    failure_rate: float = 0.0
+    latency_ms: int = 0
+    auto_receipts: bool = True
+    delivered_after_ms: int = 300
+    read_after_ms: int = 1500
+
+
+DEFAULT_CONFIG = SimulatorConfig().model_dump()
 SECRET_IS_NO_SETTING = (
     "The webhook secret is the channel's own webhook_secret (the Webhook secret field on the "
     "Channels page), not a setting"
@@ -131,7 +138,10 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class SimulatorDriver(ChannelDriver):
-    type = ChannelType.simulator
+    type = "simulator"
+    label = "Simulator"
+    icon = "smartphone"
+    config_model = SimulatorConfig
     capabilities = Capabilities(
         content_types=frozenset(ContentType) - {ContentType.unsupported, ContentType.reaction},
         max_text_length=4096,
@@ -145,7 +155,7 @@ class SimulatorDriver(ChannelDriver):
         refuse_unknown_settings(
             cls.type,
             config,
-            DEFAULT_CONFIG,
+            cls.config_model.model_fields,
             hint=SECRET_IS_NO_SETTING if any("secret" in key.lower() for key in config) else "",
         )
         merged = {**DEFAULT_CONFIG, **config}

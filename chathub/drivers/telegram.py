@@ -40,9 +40,10 @@ from chathub.drivers.base import (
     PermanentError,
     RetryableError,
     SignatureError,
+    StrictConfig,
     refuse_unknown_settings,
 )
-from chathub.models import ChannelType, ContentType
+from chathub.models import ContentType
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,20 @@ OUTBOUND_MEDIA = {
 }
 
 
+class TelegramConfig(StrictConfig):
+    bot_token: str
+    secret_token: str | None = None
+    max_connections: int | None = None
+
+
 class TelegramDriver(ChannelDriver):
     """Config: `bot_token` from @BotFather (required), `secret_token` (generated when empty), optional
     `max_connections` (1-100) for setWebhook."""
 
-    type = ChannelType.telegram
+    type = "telegram"
+    label = "Telegram"
+    icon = "send"
+    config_model = TelegramConfig
     default_api_base_url = "https://api.telegram.org"
     capabilities = Capabilities(
         content_types=frozenset(
@@ -128,7 +138,7 @@ class TelegramDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        refuse_unknown_settings(cls.type, config, [*(f.key for f in cls.config_fields), "max_connections"])
+        refuse_unknown_settings(cls.type, config, cls.config_model.model_fields)
         for key in ("bot_token", "secret_token"):
             if config.get(key) is not None and not isinstance(config[key], str):
                 raise ValueError(f"{key} must be text")
@@ -245,32 +255,11 @@ class TelegramDriver(ChannelDriver):
         if (info.get("file_size") or 0) > cap:
             raise PermanentError(f"the file has {info['file_size']} bytes; ChatHub keeps files up to {cap} bytes")
         url = f"{self.api_base_url}/file/bot{self._token}/{file_path}"
-        data = await self._download(url, cap)
+        data, _ = await self.download_capped(url, source="Telegram's file server", scrub=self._scrub)
         guessed = mimetypes.guess_type(file_path)[0]
         return FetchedMedia(
             data=data, mime_type=media.mime_type or guessed, file_name=media.file_name or PurePosixPath(file_path).name
         )
-
-    async def _download(self, url: str, cap: int) -> bytes:
-        chunks: list[bytes] = []
-        received = 0
-        try:
-            async with self._http.stream("GET", url) as response:
-                status = response.status_code
-                if status >= 500 or status == 429:
-                    raise RetryableError(f"{status}: Telegram's file server failed; trying again later")
-                if status >= 400:
-                    raise PermanentError(f"{status}: Telegram refused to hand over the file", code=str(status))
-                async for chunk in response.aiter_bytes():
-                    received += len(chunk)
-                    if received > cap:
-                        raise PermanentError(f"the file is larger than the {cap} bytes ChatHub keeps")
-                    chunks.append(chunk)
-        except httpx.TimeoutException:
-            raise RetryableError("Telegram's file server did not answer in time") from None
-        except httpx.TransportError as error:
-            raise RetryableError(f"Telegram's file server could not be reached: {self._scrub(error)}") from None
-        return b"".join(chunks)
 
     async def register_webhook(self) -> str | None:
         url = self.context.webhook_url
@@ -321,7 +310,7 @@ class TelegramDriver(ChannelDriver):
             raise PermanentError("the Telegram driver has no HTTP client")
         return self.context.http
 
-    def _scrub(self, error: Exception) -> str:
+    def _scrub(self, error: Exception | str) -> str:
         """An httpx error as text without the bot token (it sits in every URL)."""
         text = str(error) or type(error).__name__
         return text.replace(self._token, "***") if self._token else text

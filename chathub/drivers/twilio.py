@@ -26,10 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from chathub import netguard
 from chathub.drivers.base import (
     Capabilities,
     ChannelDriver,
+    ChannelError,
     ChannelHealth,
     ConfigField,
     CredentialsError,
@@ -43,9 +43,10 @@ from chathub.drivers.base import (
     RetryableError,
     SignatureError,
     StatusUpdate,
+    StrictConfig,
     refuse_unknown_settings,
 )
-from chathub.models import ChannelType, ContentType, MessageStatus
+from chathub.models import ContentType, MessageStatus
 
 SIGNATURE_HEADER = "x-twilio-signature"
 API_VERSION = "2010-04-01"
@@ -112,11 +113,21 @@ ERROR_SENTENCES = {
 }
 
 
+class TwilioConfig(StrictConfig):
+    account_sid: str
+    auth_token: str
+    from_number: str
+    messaging_service_sid: str | None = None
+
+
 class TwilioDriver(ChannelDriver):
     """Config: `account_sid` (AC…), `auth_token`, `from_number` (`+15551234567` for SMS/MMS or
     `whatsapp:+15551234567` for WhatsApp); optional `messaging_service_sid` (MG…), sent instead of From."""
 
-    type = ChannelType.twilio
+    type = "twilio"
+    label = "Twilio (SMS, WhatsApp)"
+    icon = "sms"
+    config_model = TwilioConfig
     default_api_base_url = "https://api.twilio.com"
     # Twilio reads the answer to an incoming message as TwiML: an empty <Response/> sends no auto-reply.
     acknowledgement = ('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', "text/xml")
@@ -143,7 +154,7 @@ class TwilioDriver(ChannelDriver):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        keys = [f.key for f in cls.config_fields]
+        keys = list(cls.config_model.model_fields)
         refuse_unknown_settings(cls.type, config, keys)
         cleaned = {}
         for key in keys:
@@ -237,21 +248,13 @@ class TwilioDriver(ChannelDriver):
     async def fetch_media(self, media: MediaRef) -> FetchedMedia:
         if not self._may_carry_credentials(media.ref):
             raise PermanentError(f"refusing to send Twilio credentials to {urlsplit(media.ref).netloc or media.ref}")
-        limit = self.context.max_media_bytes
-        try:
-            # Twilio answers with a redirect to its CDN; httpx drops the Authorization header when a redirect
-            # leaves the origin, so the auth token never reaches the CDN.
-            async with self._http.stream("GET", media.ref, auth=self._auth, follow_redirects=True) as response:
-                if not response.is_success:
-                    raise _media_error(response.status_code, response.headers)
-                try:
-                    data = await netguard.read_capped(response, limit)
-                except netguard.TooLarge as error:
-                    raise PermanentError(str(error)) from None
-                mime = (response.headers.get("content-type") or media.mime_type or "").split(";")[0].strip()
-                name = _disposition_file_name(response.headers) or media.file_name or _file_name(media.ref, mime)
-        except (httpx.TimeoutException, httpx.TransportError) as error:
-            raise RetryableError(f"Twilio could not be reached for the media: {type(error).__name__}") from None
+        # Twilio answers with a redirect to its CDN; httpx drops the Authorization header when a redirect
+        # leaves the origin, so the auth token never reaches the CDN.
+        data, headers = await self.download_capped(
+            media.ref, source="Twilio", refusal=_media_refusal, auth=self._auth, follow_redirects=True
+        )
+        mime = (headers.get("content-type") or media.mime_type or "").split(";")[0].strip()
+        name = _disposition_file_name(headers) or media.file_name or _file_name(media.ref, mime)
         return FetchedMedia(data, mime_type=mime or None, file_name=name)
 
     async def register_webhook(self) -> str | None:
@@ -531,7 +534,11 @@ def _send_error(response: httpx.Response) -> Exception:
     return PermanentError(f"Twilio refused the message (HTTP {status}){': ' + message if message else ''}")
 
 
-def _media_error(status: int, headers: Mapping[str, str]) -> Exception:
+async def _media_refusal(response: httpx.Response) -> ChannelError:
+    return _media_error(response.status_code, response.headers)
+
+
+def _media_error(status: int, headers: Mapping[str, str]) -> ChannelError:
     if status == 429 or status >= 500:
         return RetryableError(
             f"Twilio could not hand over the media now (HTTP {status})", retry_after=_retry_after(headers)

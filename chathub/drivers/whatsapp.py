@@ -28,6 +28,7 @@ import httpx
 from chathub.drivers.base import (
     Capabilities,
     ChannelDriver,
+    ChannelError,
     ChannelHealth,
     ConfigField,
     CredentialsError,
@@ -38,12 +39,13 @@ from chathub.drivers.base import (
     PermanentError,
     RetryableError,
     SignatureError,
+    StrictConfig,
     hmac_sha256_hex,
     refuse_unknown_settings,
 )
 from chathub.drivers.whatsapp_errors import error_from_response
 from chathub.drivers.whatsapp_inbound import parse_webhook
-from chathub.models import ChannelType, ContentType
+from chathub.models import ContentType
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 MAX_CAPTION_LENGTH = 1024
@@ -57,7 +59,6 @@ OUTBOUND_MEDIA_KINDS = {
 CAPTIONED_KINDS = {"image", "video", "document"}
 # A business-scoped user id: country code, a dot, optionally ENT. (a parent BSUID), then letters and digits.
 BSUID_PATTERN = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]+$")
-CONFIG_KEYS = ("phone_number_id", "access_token", "app_secret", "verify_token", "waba_id")
 WHERE_TO_FIND = {
     "phone_number_id": "the Phone number ID under WhatsApp > API Setup in the Meta App Dashboard",
     "access_token": "a permanent System User token with whatsapp_business_messaging (Business Settings > System users)",
@@ -65,8 +66,22 @@ WHERE_TO_FIND = {
 }
 
 
+class WhatsAppConfig(StrictConfig):
+    phone_number_id: str
+    access_token: str
+    app_secret: str
+    verify_token: str | None = None
+    waba_id: str | None = None
+
+
+CONFIG_KEYS = tuple(WhatsAppConfig.model_fields)
+
+
 class WhatsAppDriver(ChannelDriver):
-    type = ChannelType.whatsapp
+    type = "whatsapp"
+    label = "WhatsApp"
+    icon = "chat"
+    config_model = WhatsAppConfig
     capabilities = Capabilities(
         content_types=frozenset(
             {
@@ -255,32 +270,14 @@ class WhatsAppDriver(ChannelDriver):
             raise PermanentError("WhatsApp gave no download URL for the file")
         if str(info.get("file_size") or "").isdigit() and int(info["file_size"]) > cap:
             raise PermanentError(f"the file is larger than {cap} bytes")
-        data, content_type = await self._download(url, cap)
-        return FetchedMedia(
-            data=data, mime_type=info.get("mime_type") or content_type or media.mime_type, file_name=media.file_name
+        data, headers = await self.download_capped(
+            url, source="WhatsApp", refusal=_download_refusal, headers=self._auth
         )
-
-    async def _download(self, url: str, cap: int) -> tuple[bytes, str | None]:
-        try:
-            async with self._http.stream("GET", url, headers=self._auth) as response:
-                if response.status_code in (404, 410):
-                    raise PermanentError(f"The download link expired or the file is gone (HTTP {response.status_code})")
-                if not response.is_success:
-                    raise error_from_response(response.status_code, await response.aread(), response.headers)
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > cap:
-                    raise PermanentError(f"the file is larger than {cap} bytes")
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise PermanentError(f"the file is larger than {cap} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks), response.headers.get("content-type")
-        except httpx.TimeoutException:
-            raise RetryableError("WhatsApp did not send the file in time") from None
-        except httpx.TransportError as error:
-            raise RetryableError(f"WhatsApp could not be reached for the file: {error}") from None
+        return FetchedMedia(
+            data=data,
+            mime_type=info.get("mime_type") or headers.get("content-type") or media.mime_type,
+            file_name=media.file_name,
+        )
 
     async def register_webhook(self) -> str | None:
         return None  # set by hand in the Meta App Dashboard: callback URL, verify token, `messages` field
@@ -340,6 +337,12 @@ class WhatsAppDriver(ChannelDriver):
         if not isinstance(answer, dict):
             raise PermanentError(f"WhatsApp answered {path} with something that is not a JSON object")
         return answer
+
+
+async def _download_refusal(response: httpx.Response) -> ChannelError:
+    if response.status_code in (404, 410):
+        return PermanentError(f"The download link expired or the file is gone (HTTP {response.status_code})")
+    return error_from_response(response.status_code, await response.aread(), response.headers)
 
 
 def _address(recipient_id: str) -> dict[str, str]:

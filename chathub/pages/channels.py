@@ -12,9 +12,7 @@ from fastapi import Request
 from nicegui import ui
 
 from chathub import bus
-from chathub.drivers import DRIVERS, driver_class
-from chathub.drivers.base import ConfigField
-from chathub.models import Agent, Channel, ChannelType
+from chathub.models import Agent, Channel
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.layout import admin_only_notice, frame
@@ -23,12 +21,6 @@ from chathub.services import agents, channels
 from chathub.services.errors import ServiceError, ValidationFailed
 
 CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
-TYPE_LABELS = {
-    ChannelType.simulator: "Simulator",
-    ChannelType.telegram: "Telegram",
-    ChannelType.whatsapp: "WhatsApp",
-    ChannelType.twilio: "Twilio (SMS, WhatsApp)",
-}
 # How setting keys read inside a sentence (services name the key, the form shows the label).
 FIELD_LABELS = {
     "api_base_url": "the API base URL",
@@ -108,7 +100,7 @@ def _channel_card(
             with ui.column().classes("gap-0 grow min-w-0"):
                 ui.label(channel.name).classes("font-medium truncate w-full")
                 with ui.row().classes("items-center gap-2"):
-                    ui.label(TYPE_LABELS.get(channel.type, channel.type.value)).classes("text-xs text-slate-500")
+                    ui.label(channels.channel_kind(channel.type).label).classes("text-xs text-slate-500")
                     _state_badge(channel).props("outline").classes("text-xs").mark(f"channel-state-{channel.id}")
             if channels.has_provider(channel.type):
                 ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box, checks)).props(
@@ -147,7 +139,7 @@ def _channel_card(
 def _state_badge(channel: Channel) -> ui.badge:
     """Simulator channels: whether webhooks are signed. Provider channels: whether the provider last confirmed
     the channel works; a registration or check that failed says why."""
-    if driver_class(channel.type).uses_webhook_secret:
+    if channels.channel_kind(channel.type).uses_webhook_secret:
         if channel.webhook_secret:
             return ui.badge("Signed webhooks", color="green")
         return ui.badge("No secret", color="orange").tooltip("Anyone who knows the URL can post to it")
@@ -205,9 +197,9 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         ui.label(f"Edit {channel.name}" if editing else "Add a channel").classes("text-lg font-semibold")
         type_select = (
             ui.select(
-                {t.value: TYPE_LABELS.get(t, t.value) for t in DRIVERS},
+                {kind.type: kind.label for kind in channels.channel_kinds()},
                 label="Type",
-                value=(channel.type if editing else next(iter(DRIVERS))).value,
+                value=channel.type if editing else channels.channel_kinds()[0].type,
             )
             .props("outlined")
             .classes("w-full")
@@ -236,7 +228,7 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
                 "flat no-caps"
             ).classes("mt-2").mark("generate-secret")
         secret_row.bind_visibility_from(
-            type_select, "value", backward=lambda value: driver_class(ChannelType(value)).uses_webhook_secret
+            type_select, "value", backward=lambda value: channels.channel_kind(value).uses_webhook_secret
         )
         api_url = (
             ui.input("API base URL (optional)", value=(channel.api_base_url or "") if editing else "")
@@ -251,7 +243,7 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
 
         def build_config_form() -> None:
             config_box.clear()
-            channel_type = ChannelType(type_select.value)
+            channel_type = type_select.value
             form = CONFIG_FORMS.get(channel_type) or _fields_form_or_json(channel_type)
             with config_box:
                 config_collector["collect"] = form(public_config or channels.default_config(channel_type))
@@ -264,8 +256,8 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
         async def save() -> None:
             if not await session.may_act(admin=True):
                 return
-            channel_type = ChannelType(type_select.value)
-            signing_secret = (secret.value or "") if driver_class(channel_type).uses_webhook_secret else ""
+            channel_type = type_select.value
+            signing_secret = (secret.value or "") if channels.channel_kind(channel_type).uses_webhook_secret else ""
             try:
                 config = config_collector["collect"]()
                 if editing:
@@ -354,12 +346,14 @@ def simulator_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]
     return collect
 
 
-def _fields_form_or_json(channel_type: ChannelType) -> ConfigForm:
-    fields = driver_class(channel_type).config_fields
+def _fields_form_or_json(channel_type: str) -> ConfigForm:
+    fields = channels.channel_kind(channel_type).config_fields
     return (lambda config: fields_config_form(fields, config)) if fields else json_config_form
 
 
-def fields_config_form(fields: tuple[ConfigField, ...], config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+def fields_config_form(
+    fields: tuple[channels.ConfigField, ...], config: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
     """One input per setting the driver declares. Saved secrets show masked and stay unless replaced."""
     inputs = {}
     for field in fields:
@@ -408,9 +402,10 @@ def json_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     return collect
 
 
-# A channel type's settings form; types not listed here get the JSON editor.
-CONFIG_FORMS: dict[ChannelType, ConfigForm] = {
-    ChannelType.simulator: simulator_config_form,
+# Settings forms richer than one text input per declared field (numbers, switches); other types get those, or
+# the JSON editor when they declare no fields.
+CONFIG_FORMS: dict[str, ConfigForm] = {
+    "simulator": simulator_config_form,
 }
 
 

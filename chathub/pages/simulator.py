@@ -21,7 +21,6 @@ from fastapi import Request
 from nicegui import Client, app, ui
 
 from chathub import bus, process_state
-from chathub.drivers.simulator import OutboxEntry, outbox
 from chathub.models import Agent, Channel, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.components.layout import avatar, frame
@@ -29,7 +28,7 @@ from chathub.pages.components.widgets import local_time, notice
 from chathub.schemas import MessageOut
 from chathub.services import agents, presence, simulator
 from chathub.services.errors import ServiceError
-from chathub.services.simulator import FakeCustomer, PostResult
+from chathub.services.simulator import FakeCustomer, OutboxEntry, PostResult
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +208,7 @@ class SimulatorPanel:
     async def build(self) -> None:
         bus.message_created.subscribe(self._on_message_created)
         bus.message_status_changed.subscribe(self._on_status_changed)
-        outbox.listeners.append(self._on_delivered)
-        outbox.typing_listeners.append(self._on_agent_typing)
+        self._stop_listening = simulator.listen_to_the_provider(self._on_delivered, self._on_agent_typing)
         self.client.on_delete(self._stop_listening)
         with ui.column().classes("w-full max-w-7xl mx-auto p-3 sm:p-4 gap-4"):
             self._channel_bar()
@@ -821,11 +819,3 @@ class SimulatorPanel:
     def _expire_typing(self) -> None:
         if time.monotonic() >= self.typing_until and self.header_status.text != "Business account":
             self.header_status.set_text("Business account")
-
-    def _stop_listening(self) -> None:
-        for listeners, listener in (
-            (outbox.listeners, self._on_delivered),
-            (outbox.typing_listeners, self._on_agent_typing),
-        ):
-            if listener in listeners:
-                listeners.remove(listener)

@@ -14,7 +14,7 @@ from fastapi import Request
 from nicegui import ui
 
 from chathub import bus
-from chathub.models import Agent, Channel, ChannelType, WebhookStatus, utcnow
+from chathub.models import Agent, Channel, WebhookStatus, utcnow
 from chathub.pages import session
 from chathub.pages.components.layout import frame
 from chathub.pages.components.widgets import channel_icon, local_time, relative_time, status_chip
@@ -141,7 +141,7 @@ class WebhookLogView:
             self.cursors.pop()
             await self.reload()
 
-    def channel_label(self, log: WebhookLogOut) -> tuple[ChannelType | None, str]:
+    def channel_label(self, log: WebhookLogOut) -> tuple[str | None, str]:
         channel = self.channels.get(log.channel_id) if log.channel_id is not None else None
         if channel is not None:
             return channel.type, channel.name
@@ -445,7 +445,7 @@ def _section(title: str) -> None:
     ui.label(title).classes("text-xs uppercase tracking-wide text-slate-500 font-semibold pt-2")
 
 
-def _fact(label: str, value: str, *, icon_type: ChannelType | None = None, marker: str | None = None) -> None:
+def _fact(label: str, value: str, *, icon_type: str | None = None, marker: str | None = None) -> None:
     with ui.column().classes("gap-0 min-w-0"):
         ui.label(label).classes("text-xs text-slate-500")
         with ui.row().classes("items-center gap-1 flex-nowrap min-w-0"):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
 from chathub import process_state
-from chathub.models import ChannelType, ConversationStatus, WebhookStatus
+from chathub.models import ConversationStatus, WebhookStatus
 from chathub.routes.deps import BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
     AgentIn,
@@ -85,7 +85,7 @@ async def channel_health(channel_id: RowId, _: CurrentAdmin) -> ChannelHealthOut
 async def list_conversations(
     _: CurrentAgent,
     status: ConversationStatus | None = None,
-    channel_type: ChannelType | None = None,
+    channel_type: str | None = None,
     unread: bool | None = None,
     customer_id: IdFilter = None,
     assignee_id: IdFilter = None,

@@ -1,8 +1,11 @@
-"""Channels (inboxes): create, change, look up, and build the driver that talks for one."""
+"""Channels (inboxes): create, change, look up, and build the driver that talks for one; and what pages may know
+of each channel type (`channel_kind`), so that they never import a driver."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -10,9 +13,18 @@ from sqlmodel import select
 
 from chathub import bus, db, process_state
 from chathub.drivers import DRIVERS, driver_class, make_driver
-from chathub.drivers.base import ChannelDriver, ChannelError, ChannelHealth, DriverContext, UnknownSettings
+from chathub.drivers.base import (
+    Capabilities,
+    ChannelDriver,
+    ChannelError,
+    ChannelHealth,
+    ConfigField,
+    DriverContext,
+    UnknownSettings,
+)
 from chathub.models import Channel, ChannelType, ContentType, utcnow
 from chathub.schemas import ChannelHealthOut, ChannelIn, ChannelOut, ChannelPatch
+from chathub.services import live_visitors
 from chathub.services.errors import NotFound, ValidationFailed
 
 
@@ -26,6 +38,37 @@ class ChannelCache:
 
 def _cache() -> ChannelCache:
     return process_state.current().part(ChannelCache)
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """What pages show and ask about one channel type, as its driver declares it."""
+
+    type: str
+    label: str
+    icon: str
+    capabilities: Capabilities | None  # None for a stored type no driver is registered for any more
+    config_fields: tuple[ConfigField, ...] = ()  # empty: settings are edited as JSON
+    uses_webhook_secret: bool = False  # requests are signed with the channel's own webhook secret
+
+
+def channel_kinds() -> list[ChannelKind]:
+    """Every channel type an admin may add, in the registry's order."""
+    return [channel_kind(channel_type) for channel_type in DRIVERS]
+
+
+def channel_kind(channel_type: str) -> ChannelKind:
+    driver = DRIVERS.get(channel_type)
+    if driver is None:
+        return ChannelKind(type=channel_type, label=channel_type.capitalize(), icon="forum", capabilities=None)
+    return ChannelKind(
+        type=driver.type,
+        label=driver.label,
+        icon=driver.icon,
+        capabilities=driver.capabilities,
+        config_fields=driver.config_fields,
+        uses_webhook_secret=driver.uses_webhook_secret,
+    )
 
 
 def clear_cache() -> None:
@@ -66,6 +109,7 @@ async def list_channels() -> list[Channel]:
 
 async def create_channel(data: ChannelIn) -> Channel:
     """Save a new channel. Call `connect_channel` next to register its webhook with the provider."""
+    check_type(data.type)
     config, api_base_url = _split_base_url(data.config, data.api_base_url)
     config = _checked_config(data.type, config)
     channel = Channel(
@@ -79,6 +123,7 @@ async def create_channel(data: ChannelIn) -> Channel:
     async with db.write_session() as session:
         session.add(channel)
     _cache().by_id.pop(channel.id, None)
+    process_state.current().wake(JOBS_WORKER)
     return channel
 
 
@@ -107,11 +152,15 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
             setattr(channel, key, value)
         session.add(channel)
     _cache().by_id.pop(channel_id, None)
+    process_state.current().wake(JOBS_WORKER)
     return channel
 
 
+JOBS_WORKER = "channel-jobs"  # runs the background jobs drivers declare (services.channel_jobs)
+
+
 def webhook_url(channel: Channel) -> str:
-    return f"{process_state.current().settings.public_url}/webhooks/{channel.type.value}/{channel.id}"
+    return f"{process_state.current().settings.public_url}/webhooks/{channel.type}/{channel.id}"
 
 
 def channel_out(channel: Channel) -> ChannelOut:
@@ -133,7 +182,7 @@ def driver_for(channel: Channel) -> ChannelDriver:
     async def post_webhook(body: bytes, headers: dict[str, str]) -> Any:
         """Into this channel's own webhook route, as the provider would post."""
         return await process_state.current().loopback.post(
-            f"/webhooks/{channel.type.value}/{channel.id}", content=body, headers=headers
+            f"/webhooks/{channel.type}/{channel.id}", content=body, headers=headers
         )
 
     context = DriverContext(
@@ -147,19 +196,26 @@ def driver_for(channel: Channel) -> ChannelDriver:
         max_media_bytes=process_state.current().settings.max_media_bytes,
         media_fetch_allow=process_state.current().settings.media_fetch_networks,
     )
+    if driver_class(channel.type).capabilities.live_delivery:
+        context.deliver_live = partial(live_visitors.deliver, channel.id)
     return make_driver(channel.type, context)
 
 
-def _checked_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[str, Any]:
+def check_type(channel_type: str) -> None:
+    """Refuse (422) a channel type no driver is registered for."""
     if channel_type not in DRIVERS:
-        raise ValidationFailed(f"{channel_type.value} channels are not available yet")
+        raise ValidationFailed(f"there are no {channel_type} channels; the types are {', '.join(DRIVERS)}")
+
+
+def _checked_config(channel_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    check_type(channel_type)
     try:
         return driver_class(channel_type).validate_config(config)
     except ValueError as error:
         raise ValidationFailed(str(error)) from None
 
 
-def _merged_config(channel_type: ChannelType, stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def _merged_config(channel_type: str, stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """The stored config changed by `patch`, checked. A stored key the driver does not use (saved before such
     keys were refused) never took effect: it is dropped rather than blocking every later change."""
     merged = {**stored, **patch}
@@ -173,10 +229,10 @@ def _merged_config(channel_type: ChannelType, stored: dict[str, Any], patch: dic
     return _checked_config(channel_type, merged)
 
 
-def _checked_secret(channel_type: ChannelType, secret: str | None) -> str | None:
+def _checked_secret(channel_type: str, secret: str | None) -> str | None:
     if secret and not driver_class(channel_type).uses_webhook_secret:
         raise ValidationFailed(
-            f"{channel_type.value} channels do not use webhook_secret: the provider's own "
+            f"{channel_type} channels do not use webhook_secret: the provider's own "
             "credentials in the settings check every request"
         )
     return secret or None
@@ -223,7 +279,7 @@ def masked(value: Any) -> str:
     return f"{MASK}{text[-4:]}" if len(text) >= 16 else MASK
 
 
-def _public_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[str, Any]:
+def _public_config(channel_type: str, config: dict[str, Any]) -> dict[str, Any]:
     """The config without credentials, for showing and listing. A driver's declared fields say which are
     secret; undeclared keys are judged by their names."""
     declared = {f.key: f.secret for f in driver_class(channel_type).config_fields} if channel_type in DRIVERS else {}
@@ -267,9 +323,9 @@ async def connect_channel(channel: Channel) -> tuple[bool, str | None]:
     return True, said
 
 
-def has_provider(channel_type: ChannelType) -> bool:
+def has_provider(channel_type: str) -> bool:
     """Whether an outside provider stands behind the channel (with credentials to check), unlike the simulator."""
-    return bool(driver_class(channel_type).config_fields)
+    return bool(channel_kind(channel_type).config_fields)
 
 
 async def check_health(channel_id: int) -> ChannelHealthOut:
@@ -324,13 +380,13 @@ async def _record_verified(channel_id: int) -> None:
 
 
 def outbound_problem(
-    channel_type: ChannelType, content: str, content_type: ContentType = ContentType.text, *, has_media: bool = False
+    channel_type: str, content: str, content_type: ContentType = ContentType.text, *, has_media: bool = False
 ) -> str | None:
     """Why the composer's reply cannot go out on this channel (empty, too long, unsupported), or None."""
     return driver_class(channel_type).check_outbound(content_type, content, has_media=has_media)
 
 
-def text_limit(channel_type: ChannelType) -> int:
+def text_limit(channel_type: str) -> int:
     return driver_class(channel_type).capabilities.max_text_length
 
 
@@ -339,7 +395,7 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
-def default_config(channel_type: ChannelType) -> dict[str, Any]:
+def default_config(channel_type: str) -> dict[str, Any]:
     """A new channel's settings before the admin changes any ({} when the driver needs credentials first)."""
     try:
         return driver_class(channel_type).validate_config({})

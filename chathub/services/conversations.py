@@ -13,7 +13,6 @@ from chathub import bus, db, process_state
 from chathub.models import (
     Agent,
     Channel,
-    ChannelType,
     ContentType,
     Conversation,
     ConversationStatus,
@@ -22,7 +21,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services import search
+from chathub.services import channels, search
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -80,7 +79,7 @@ def _with_refs():
 async def list_conversations(
     *,
     status: ConversationStatus | None = None,
-    channel_type: ChannelType | None = None,
+    channel_type: str | None = None,
     channel_id: int | None = None,
     unread: bool | None = None,
     customer_id: int | None = None,
@@ -97,6 +96,7 @@ async def list_conversations(
     if status is not None:
         conditions.append(Conversation.status == status)
     if channel_type is not None:
+        channels.check_type(channel_type)
         conditions.append(Channel.type == channel_type)
     if channel_id is not None:
         conditions.append(Conversation.channel_id == channel_id)

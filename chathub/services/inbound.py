@@ -7,6 +7,7 @@ returned `Announcements` on the bus.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -222,7 +223,7 @@ async def store_inbound_message(
         media_url=event.media_url,
         media_mime_type=event.media_mime_type,
         file_name=event.file_name,
-        payload=event.payload,
+        payload=_payload_of(event),
         status=MessageStatus.received,
         external_id=event.external_id,
         sent_at=event.sent_at,
@@ -246,6 +247,18 @@ async def store_inbound_message(
     if settle:
         await out.settle(session)
     return message
+
+
+THREAD_KEYS = ("thread_ref", "subject", "sender_address")
+
+
+def _payload_of(event: InboundMessage) -> dict[str, Any] | None:
+    """The driver's payload, with the thread reference, subject and sender address of a threaded channel
+    (email) kept beside it: the outbound service reads them back for the reply context."""
+    threading = {key: getattr(event, key) for key in THREAD_KEYS if getattr(event, key)}
+    if not threading:
+        return event.payload
+    return {**(event.payload or {}), **threading}
 
 
 async def _sender(

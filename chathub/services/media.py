@@ -266,11 +266,11 @@ async def fetch_message_media(message: Message) -> None:
         await _retry_or_fail(message.id, None, str(error))
     except RetryableError as error:
         await _retry_or_fail(
-            message.id, error.retry_after, f"the file could not be fetched from {channel.type.value}: {error}"
+            message.id, error.retry_after, f"the file could not be fetched from {channel.type}: {error}"
         )
     except Exception as error:  # a permanent refusal or anything unexpected: say so on the message
         log.info("media of message %s not fetched: %s", message.id, error)
-        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type.value}: {error}")
+        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type}: {error}")
     else:
         await _record_media(message.id, stored=stored)
 

@@ -16,7 +16,14 @@ from sqlmodel import col, select
 
 from chathub import bus, db, process_state
 from chathub.drivers import driver_class
-from chathub.drivers.base import CredentialsError, OutboundMedia, OutboundMessage, PermanentError, RetryableError
+from chathub.drivers.base import (
+    CredentialsError,
+    OutboundMedia,
+    OutboundMessage,
+    PermanentError,
+    ReplyContext,
+    RetryableError,
+)
 from chathub.models import (
     Channel,
     Conversation,
@@ -264,7 +271,8 @@ async def deliver_message(message_id: int) -> None:
     try:
         if not channel.enabled:
             raise PermanentError(f"the channel {channel.name} is disabled")
-        external_id = await channels.driver_for(channel).send(_outbound_of(message, identity, channel))
+        outgoing = _outbound_of(message, identity, channel, await _reply_context(message))
+        external_id = await channels.driver_for(channel).send(outgoing)
         outcome.update(status=MessageStatus.sent, external_id=external_id, sent_at=utcnow(), error=None)
         await channels.record_problem(channel.id, None)
     except CredentialsError as error:
@@ -307,7 +315,33 @@ async def _start_attempt(message_id: int) -> tuple[Message, CustomerIdentity] | 
     return row
 
 
-def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel) -> OutboundMessage:
+REPLY_CONTEXT_SIZE = 10  # provider ids of earlier messages a reply carries (email's References)
+
+
+async def _reply_context(message: Message) -> ReplyContext:
+    """The provider ids of the messages before this one in its conversation, and the thread and subject the
+    customer's latest message named (threaded channels keep those in its payload)."""
+    async with db.read_session() as session:
+        earlier = (
+            await session.exec(
+                select(Message.external_id, Message.direction, Message.payload)
+                .where(Message.conversation_id == message.conversation_id, Message.id < message.id)
+                .where(col(Message.external_id).is_not(None))
+                .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+                .limit(REPLY_CONTEXT_SIZE)
+            )
+        ).all()
+    latest_inbound = next((payload or {} for _, direction, payload in earlier if direction == "inbound"), {})
+    return ReplyContext(
+        previous_ids=tuple(external_id for external_id, _, _ in reversed(earlier)),
+        thread_ref=latest_inbound.get("thread_ref"),
+        subject=latest_inbound.get("subject"),
+    )
+
+
+def _outbound_of(
+    message: Message, identity: CustomerIdentity, channel: Channel, reply_context: ReplyContext
+) -> OutboundMessage:
     attachment = None
     if message.media_path:
         try:
@@ -329,6 +363,7 @@ def _outbound_of(message: Message, identity: CustomerIdentity, channel: Channel)
         payload=message.payload,
         media=attachment,
         status_callback_url=channels.webhook_url(channel),
+        reply_context=reply_context,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,22 @@ async def send_receipt(channel_id: int, external_id: str, status: str) -> PostRe
 def replies_to(channel_id: int, phone: str) -> list[OutboxEntry]:
     """What agents sent this fake customer, oldest first."""
     return outbox.for_recipient(channel_id, phone)
+
+
+def listen_to_the_provider(
+    on_delivered: Callable[[OutboxEntry], Any], on_agent_typing: Callable[[int, str], Any]
+) -> Callable[[], None]:
+    """Hear of each reply the simulated provider delivers and each typing indicator it shows, (channel id,
+    recipient id); returns what stops listening."""
+    outbox.listeners.append(on_delivered)
+    outbox.typing_listeners.append(on_agent_typing)
+
+    def stop() -> None:
+        for listeners, listener in ((outbox.listeners, on_delivered), (outbox.typing_listeners, on_agent_typing)):
+            if listener in listeners:
+                listeners.remove(listener)
+
+    return stop
 
 
 async def set_provider_behaviour(channel_id: int, **config: Any) -> dict[str, Any]:

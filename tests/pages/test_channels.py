@@ -10,6 +10,7 @@ import pytest
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
+from chathub import drivers
 from chathub.drivers.simulator import SimulatorDriver
 from chathub.models import AgentRole, ChannelType
 from chathub.pages import channels as channels_page
@@ -185,7 +186,8 @@ async def test_channel_names_are_shown_as_plain_text(user: User):
 class FakeCredentialsDriver(SimulatorDriver):
     """Stands in for a provider whose settings have no typed form (no `config_fields`)."""
 
-    type = ChannelType.twilio
+    type = "twilio"
+    label = "Twilio (SMS, WhatsApp)"
     uses_webhook_secret = False
 
     @classmethod
@@ -198,7 +200,7 @@ class FakeCredentialsDriver(SimulatorDriver):
 async def test_types_without_a_form_edit_settings_as_json_and_keep_stored_credentials_hidden(
     monkeypatch: pytest.MonkeyPatch, user: User
 ):
-    monkeypatch.setitem(channels_page.DRIVERS, ChannelType.twilio, FakeCredentialsDriver)
+    monkeypatch.setitem(drivers.DRIVERS, "twilio", FakeCredentialsDriver)
     monkeypatch.delitem(channels_page.CONFIG_FORMS, ChannelType.twilio, raising=False)
     await sign_in(user)
     await user.open("/channels")

@@ -16,15 +16,9 @@ import json
 from chathub.models import ConversationStatus
 from chathub.pages.components.layout import avatar_hue, initials
 from chathub.pages.components.live_value import LiveValueElement
-from chathub.pages.components.widgets import (
-    CHANNEL_ICONS,
-    CONVERSATION_STATUS_COLORS,
-    local_time,
-    relative_time,
-    snoozed_until,
-)
+from chathub.pages.components.widgets import CONVERSATION_STATUS_COLORS, local_time, relative_time, snoozed_until
 from chathub.schemas import ConversationOut
-from chathub.services import search
+from chathub.services import channels, search
 
 
 class ConversationRows(LiveValueElement, component="conversation_rows.js"):
@@ -68,8 +62,8 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         "name": name,
         "initials": initials(name),
         "hue": avatar_hue(name),
-        "channel_icon": CHANNEL_ICONS.get(conversation.channel.type, "forum"),
-        "channel_label": conversation.channel.type.value.capitalize(),
+        "channel_icon": channels.channel_kind(conversation.channel.type).icon,
+        "channel_label": conversation.channel.type.capitalize(),
         "time": relative_time(conversation.last_message_at),
         "time_title": local_time(conversation.last_message_at),
         "preview": conversation.last_message_preview,

@@ -572,7 +572,7 @@ class ThreadView:
             presence.agent_typing(self.conversation.id, self.agent)
         self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
         self.problem.set_text(
-            f"Too long for {self.conversation.channel.type.value}: {length} of {self.text_limit} characters."
+            f"Too long for {self.conversation.channel.type}: {length} of {self.text_limit} characters."
             if length > self.text_limit
             else ""
         )

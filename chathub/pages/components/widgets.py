@@ -6,14 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 
-from chathub.models import ChannelType, ConversationStatus, WebhookStatus
+from chathub.models import ConversationStatus, WebhookStatus
+from chathub.services import channels
 
-CHANNEL_ICONS = {
-    ChannelType.simulator: "smartphone",
-    ChannelType.telegram: "send",
-    ChannelType.whatsapp: "chat",
-    ChannelType.twilio: "sms",
-}
 CONVERSATION_STATUS_COLORS = {
     ConversationStatus.open: "green",
     ConversationStatus.pending: "orange",
@@ -63,11 +58,11 @@ def seconds_ago(moment: datetime, now: datetime | None = None) -> str:
     return f"{seconds} s ago" if seconds < 60 else f"{seconds // 60} min ago"
 
 
-def channel_icon(channel_type: ChannelType, *, size: str = "xs") -> ui.icon:
+def channel_icon(channel_type: str, *, size: str = "xs") -> ui.icon:
     return (
-        ui.icon(CHANNEL_ICONS.get(channel_type, "forum"), size=size)
+        ui.icon(channels.channel_kind(channel_type).icon, size=size)
         .classes("text-slate-400")
-        .tooltip(channel_type.value.capitalize())
+        .tooltip(channel_type.capitalize())
     )
 
 
