@@ -21,7 +21,7 @@ import pytest
 
 from chathub import cli
 from chathub.settings import Settings
-from tests.conftest import login, running_app
+from tests.helpers.app import login, running_app
 
 CHATHUB = Path(sys.executable).with_name("chathub")  # installed by `pip install -e .` beside this Python
 NEW_ADMIN = "boss@example.com"

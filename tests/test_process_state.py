@@ -21,7 +21,7 @@ from chathub import process_state
 from chathub.models import Agent
 from chathub.services import channels, conversations, presence
 from tests.api_support import customer_writes, new_sender
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
 
 WRONG = {"email": ADMIN_EMAIL, "password": "Wrong-pass-9"}
 RIGHT = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

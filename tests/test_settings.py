@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from chathub.settings import SettingsError, load_settings
-from tests.conftest import MAIN_FILE
+from tests.helpers.app import MAIN_FILE
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ from chathub.drivers.base import (
 )
 from chathub.models import ContentType
 from chathub.services import channels, live_visitors
-from tests.support import eventually
+from tests.helpers.waiting import eventually
 
 TOKEN_HEADER = "x-toy-token"
 WAIT_SECONDS = 20.0  # an upper bound for background work on a busy machine, not a timing assertion

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import screenshot, sign_in, text_on_page, wait_for
 
 
 def notification_says(text: str):

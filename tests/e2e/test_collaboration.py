@@ -6,7 +6,7 @@ import time
 import httpx
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import ADMIN, new_browser, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import ADMIN, new_browser, screenshot, sign_in, text_on_page, wait_for
 
 BOB = ("bob@example.com", "Bob-pass-12")
 

@@ -1,4 +1,4 @@
-"""A thread full of hostile customer payloads (tests/hostile.py: every line break, code fences, forms,
+"""A thread full of hostile customer payloads (tests/helpers/hostile.py: every line break, code fences, forms,
 styles, images and `javascript:` links aimed at a listener on 127.0.0.1) opened in a real browser: the
 payloads appear as literal text, nothing of them is added to the page, and the listener hears nothing."""
 
@@ -10,9 +10,9 @@ import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.e2e.conftest import ADMIN, LiveServer, screenshot, sign_in, text_on_page, wait_for
 from tests.fakes.web import FakeWebsite
-from tests.hostile import LINE_BREAKS, hostile_messages
+from tests.helpers.browser import ADMIN, LiveServer, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.hostile import LINE_BREAKS, hostile_messages
 
 SENDER = "+15550666000"
 # Everything the page holds that loads, runs or submits something, with where it points.

@@ -5,7 +5,7 @@ import time
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import screenshot, sign_in, text_on_page, wait_for
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

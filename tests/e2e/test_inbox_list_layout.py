@@ -5,7 +5,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import ADMIN, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import ADMIN, screenshot, sign_in, text_on_page, wait_for
 
 SIZES = [(1024, 700), (390, 844)]
 LONG_WORD = "Tracking" + "0123456789" * 20  # no space to break at

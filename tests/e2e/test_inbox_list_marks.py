@@ -4,7 +4,7 @@ text), and a reply that failed to send marking its row."""
 import httpx
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import ADMIN, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import ADMIN, screenshot, sign_in, text_on_page, wait_for
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 PREVIEWS = """return [...document.querySelectorAll('.conversation-row')].map((row) => [

@@ -7,8 +7,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
 from tests.e2e.test_thread_swap import ROWS, seed_conversations, thread_shows
+from tests.helpers.browser import screenshot, sign_in, text_on_page, wait_for
 
 
 def press(browser, *keys: str) -> None:

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import new_browser, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import new_browser, screenshot, sign_in, text_on_page, wait_for
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import ADMIN, sign_in, wait_for
+from tests.helpers.browser import ADMIN, sign_in, wait_for
 
 
 class _Recorder(BaseHTTPRequestHandler):

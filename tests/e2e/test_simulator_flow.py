@@ -3,7 +3,7 @@ answer arrives on the fake phone."""
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import new_browser, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import new_browser, screenshot, sign_in, text_on_page, wait_for
 
 
 def test_simulated_customer_and_agent_talk_both_ways(server, browser):

@@ -13,8 +13,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.e2e.conftest import ARTIFACTS, LiveServer, screenshot, sign_in, text_on_page, wait_for
 from tests.fakes.telegram import TOKEN, FakeTelegram
+from tests.helpers.browser import ARTIFACTS, LiveServer, screenshot, sign_in, text_on_page, wait_for
 
 PUBLIC_URL = "https://chathub.example.com"
 FIXTURES = Path(__file__).parent.parent / "drivers" / "fixtures" / "telegram"

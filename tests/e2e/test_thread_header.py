@@ -5,7 +5,7 @@ import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.e2e.conftest import ADMIN, screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import ADMIN, screenshot, sign_in, text_on_page, wait_for
 
 # Everything drawn in the header that takes room, visible at the current width.
 HEADER_BOXES = """

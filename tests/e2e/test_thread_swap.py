@@ -6,7 +6,7 @@ from __future__ import annotations
 from selenium.common.exceptions import ElementNotInteractableException
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import screenshot, sign_in, text_on_page, wait_for
 
 ROWS = "return [...document.querySelectorAll('.conversation-row')]"
 LIST_SCROLLER = "return document.querySelector('.conversation-row').closest('.q-scrollarea__container')"

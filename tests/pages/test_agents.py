@@ -12,9 +12,9 @@ from chathub.models import Agent, AgentRole
 from chathub.pages.components.navigation import Navigation
 from chathub.schemas import AgentIn
 from chathub.services import agents
-from tests.conftest import ADMIN_EMAIL, app_client
-from tests.pages.helpers import sign_in
-from tests.support import eventually
+from tests.helpers.app import ADMIN_EMAIL, app_client
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 
 ANN_PASSWORD = "Ann-pass-1"
 

@@ -18,9 +18,9 @@ from chathub.models import ChannelType, MediaStatus
 from chathub.schemas import ChannelIn
 from chathub.services import channels, conversations, outbound
 from tests.fakes.telegram import TOKEN, FakeTelegram
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 from tests.pages.test_conversation import open_thread
-from tests.support import eventually
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x01" * 200
 FIXTURES = Path(__file__).parent.parent / "drivers" / "fixtures" / "telegram"

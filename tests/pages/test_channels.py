@@ -16,8 +16,9 @@ from chathub.models import AgentRole, ChannelType
 from chathub.pages import channels as channels_page
 from chathub.schemas import AgentIn, ChannelIn
 from chathub.services import agents, channels
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 PUBLIC_URL = "https://chat.example.com"
 

@@ -8,9 +8,9 @@ from chathub.drivers.simulator import outbox
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn, MessageIn
 from chathub.services import agents, outbound, presence
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 from tests.pages.test_inbox import conversation_from_webhook
-from tests.support import eventually
 
 BOB = {"email": "bob@example.com", "password": "Bob-pass-12"}
 

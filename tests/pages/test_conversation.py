@@ -11,9 +11,10 @@ from chathub.pages.components.text_bubble import TextBubble
 from chathub.schemas import ChannelPatch, ConversationPatch, CustomerPatch, MessageIn
 from chathub.services import channels, conversations, customers, outbound
 from tests.fakes.web import JPEG, FakeWebsite
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_inbox import conversation_from_webhook, set_value
-from tests.support import eventually, post_webhook, seed_message
 
 
 async def open_thread(user: User, **kwargs) -> int:

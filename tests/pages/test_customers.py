@@ -9,8 +9,9 @@ from nicegui.testing.user_interaction import UserInteraction
 from chathub.models import ChannelType
 from chathub.schemas import ChannelIn, CustomerPatch
 from chathub.services import channels, conversations, customers
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 

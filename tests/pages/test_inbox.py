@@ -6,8 +6,9 @@ from nicegui.testing import User
 from chathub.models import ConversationStatus
 from chathub.schemas import ConversationPatch
 from chathub.services import conversations
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 
 async def conversation_from_webhook(user: User, **kwargs) -> int:

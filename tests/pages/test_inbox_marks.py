@@ -6,10 +6,10 @@ from nicegui.testing import User
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.schemas import ChannelPatch
 from chathub.services import channels
-from tests.conftest import login
-from tests.pages.helpers import sign_in
+from tests.helpers.app import login
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 from tests.pages.test_inbox import conversation_from_webhook, set_value
-from tests.support import eventually
 
 
 def shown_rows(user: User) -> list[dict]:

@@ -6,11 +6,11 @@ from nicegui.testing import User
 from chathub.models import ConversationStatus
 from chathub.pages.components.shortcuts import Shortcuts
 from chathub.services import agents, conversations
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 from tests.pages.test_agents import ANN_PASSWORD, make_ann
 from tests.pages.test_inbox import conversation_from_webhook
 from tests.pages.test_thread_swap import list_rows
-from tests.support import eventually
 
 
 def press(user: User, action: str) -> None:

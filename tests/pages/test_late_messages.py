@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from nicegui.testing import User
 
 from chathub.pages.components.widgets import local_time
-from tests.conftest import login
-from tests.pages.helpers import sign_in
+from tests.helpers.app import login
+from tests.helpers.pages import sign_in
 from tests.pages.test_inbox import conversation_from_webhook
 
 

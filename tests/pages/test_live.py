@@ -9,9 +9,10 @@ from nicegui.testing import User
 from chathub import process_state
 from chathub.pages.components import conversation_list, layout, live_pace
 from chathub.services import conversations
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_inbox import conversation_from_webhook, set_value
-from tests.support import eventually, post_webhook, seed_message
 
 
 def row_order(user: User) -> list[str]:

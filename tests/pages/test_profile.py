@@ -8,9 +8,9 @@ from nicegui.testing import User
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn
 from chathub.services import agents
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.pages.helpers import sign_in
-from tests.support import eventually
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 
 
 async def api_login(user: User, email: str, password: str) -> int:

@@ -1,6 +1,6 @@
 from nicegui.testing import User
 
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
 
 
 async def test_pages_send_a_stranger_to_sign_in_and_back(user: User):

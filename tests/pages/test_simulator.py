@@ -9,8 +9,9 @@ from chathub import bus
 from chathub.models import ChannelType, MessageDirection, MessageStatus, WebhookStatus
 from chathub.schemas import ChannelIn, MessageIn
 from chathub.services import agents, channels, conversations, outbound, presence, webhooks
-from tests.pages.helpers import play_customer, say, sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import play_customer, say, sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 PHONE = "+15550001234"
 

@@ -9,8 +9,8 @@ from nicegui.testing import User
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn
 from chathub.services import agents, channels
-from tests.pages.helpers import play_customer, say, sign_in
-from tests.support import post_webhook, seed_message
+from tests.helpers.pages import play_customer, say, sign_in
+from tests.helpers.webhooks import post_webhook, seed_message
 
 ADMINS_ONLY = "Only admins can change how the simulated provider behaves."
 

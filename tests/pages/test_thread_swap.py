@@ -6,10 +6,11 @@ from nicegui.testing import User
 from chathub import bus
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.services import agents, conversations
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_agents import ANN_PASSWORD, make_ann
 from tests.pages.test_inbox import conversation_from_webhook
-from tests.support import eventually, post_webhook, seed_message
 
 
 def list_rows(user: User) -> ConversationRows:

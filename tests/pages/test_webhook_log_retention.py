@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from tests.pages.helpers import sign_in
+from tests.helpers.pages import sign_in
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from chathub.models import ChannelType, WebhookStatus, utcnow
 from chathub.pages import webhook_logs
 from chathub.schemas import ChannelIn
 from chathub.services import channels, conversations, webhooks
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 UNKNOWN_RECEIPT = {"type": "status", "message_id": "nope", "status": "delivered"}
 

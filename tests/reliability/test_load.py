@@ -23,8 +23,9 @@ from chathub.pages.components.conversation_list import PAGE_SIZE
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.pages.components.live_pace import BUSY_INTERVAL_SECONDS
 from chathub.services import conversations
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 BENCH = Path(__file__).parents[2] / "bench"
 sys.path.insert(0, str(BENCH))  # the bench's modules import each other by name

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import login, running_app
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.app import login, running_app
+from tests.helpers.waiting import eventually
 from tests.routes.test_telegram_channel import PHOTO, create_channel, messages_of, post_update, update
-from tests.support import eventually
 
 pytestmark = pytest.mark.usefixtures("https_public_url")  # Telegram only takes an https webhook URL
 

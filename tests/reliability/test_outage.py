@@ -21,10 +21,10 @@ import pytest
 
 from chathub import db, process_state
 from chathub.models import Message, MessageStatus, utcnow
-from tests.conftest import login, running_app
 from tests.fakes.twilio import FakeTwilio, twilio_error
+from tests.helpers.app import login, running_app
+from tests.helpers.waiting import eventually
 from tests.routes.test_twilio_channel import conversation_with_a_customer
-from tests.support import eventually
 
 pytestmark = pytest.mark.usefixtures("https_public_url")  # Twilio signs, and calls back, the public URL
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 
 from bench.crash import EMAIL, PASSWORD, ChatHubProcess, sign_in, telegram_conversation
-from tests.e2e.conftest import new_browser, screenshot, text_on_page, wait_for
-from tests.e2e.conftest import sign_in as sign_in_browser
 from tests.fakes.telegram import FakeTelegram
-from tests.support import eventually
+from tests.helpers.browser import new_browser, screenshot, text_on_page, wait_for
+from tests.helpers.browser import sign_in as sign_in_browser
+from tests.helpers.waiting import eventually
 
 REPLY = "Your refund is on its way"
 MARK = "May have been sent twice"

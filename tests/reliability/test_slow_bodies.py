@@ -18,7 +18,7 @@ import pytest
 
 from bench.crash import EMAIL, PASSWORD, ChatHubProcess
 from chathub.settings import SettingsError, load_settings
-from tests.support import eventually
+from tests.helpers.waiting import eventually
 
 BODY_TIMEOUT = 1  # seconds: CHATHUB_BODY_TIMEOUT_SECONDS of the server under test
 PATIENCE = 30.0  # seconds: far beyond the deadline; an answer later than this is no answer

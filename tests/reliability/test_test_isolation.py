@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from nicegui import background_tasks, core
 
-from tests.conftest import running_app
+from tests.helpers.app import running_app
 
 
 @pytest.mark.parametrize("earlier_loop", ["closed", "left open"])

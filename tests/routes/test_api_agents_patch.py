@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login
 
 ANN = {"email": "ann@example.com", "name": "Ann Lee", "password": "Ann-pass-1"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, login
+from tests.helpers.app import ADMIN_EMAIL, login
 
 AGENT = {"email": "ben@example.com", "name": "Ben", "password": "Ben-pass-123", "role": "agent"}
 

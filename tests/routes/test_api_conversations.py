@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_support import customer_writes, list_messages, new_sender
-from tests.conftest import ADMIN_EMAIL
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.api import customer_writes, list_messages, new_sender
+from tests.helpers.app import ADMIN_EMAIL
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 API = "/api/v1/conversations"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from chathub import process_state
-from tests.api_support import WAIT_SECONDS, customer_of, customer_writes, list_messages, new_sender
-from tests.conftest import ADMIN_EMAIL, login, running_app
-from tests.support import eventually, post_webhook
+from tests.helpers.api import WAIT_SECONDS, customer_of, customer_writes, list_messages, new_sender
+from tests.helpers.app import ADMIN_EMAIL, login, running_app
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 # ---- customers ----
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chathub.settings import SettingsError, load_settings
-from tests.support import eventually
+from tests.helpers.waiting import eventually
 
 
 @contextmanager

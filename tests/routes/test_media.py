@@ -8,7 +8,8 @@ import time
 from chathub import db, process_state
 from chathub.models import Message
 from chathub.services import media
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 
 async def first_conversation(client, auth) -> int:

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from chathub.services import channels
-from tests.api_support import customer_of, message_reaches, new_sender
-from tests.conftest import running_app
-from tests.support import eventually, post_webhook
+from tests.helpers.api import customer_of, message_reaches, new_sender
+from tests.helpers.app import running_app
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 # A simulator text (docs/channels/simulator.md), sent unsigned like the README's seed curl.
 SEED_BODY = (

@@ -1,5 +1,6 @@
-from tests.conftest import login
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.app import login
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 
 async def test_seed_webhook_becomes_a_conversation(client):

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PUBLIC_URL
 from tests.fakes.telegram import TOKEN, FakeTelegram
-from tests.support import eventually
+from tests.helpers.app import PUBLIC_URL
+from tests.helpers.waiting import eventually
 
 SECRET = "s3cret-Token_1"
 FIXTURES = Path(__file__).parent.parent / "drivers" / "fixtures" / "telegram"

@@ -21,9 +21,9 @@ import pytest
 from chathub import db
 from chathub.models import Message, utcnow
 from chathub.services import media
-from tests.conftest import PUBLIC_URL
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_error
-from tests.support import eventually
+from tests.helpers.app import PUBLIC_URL
+from tests.helpers.waiting import eventually
 
 INTERNAL_URL = "http://test"  # where the test client reaches the app (the proxy's side of it)
 QUERY = "source=sms"

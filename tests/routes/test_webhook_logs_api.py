@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.intake_support import accepted, create_channel, get_json, items, settled_log, webhook_log
-from tests.support import post_webhook, seed_message
+from tests.helpers.intake import accepted, create_channel, get_json, items, settled_log, webhook_log
+from tests.helpers.webhooks import post_webhook, seed_message
 
 SECRET = "s3cret"
 

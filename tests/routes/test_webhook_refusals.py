@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.intake_support import create_channel, default_channel_id, webhook_log
-from tests.support import post_webhook
+from tests.helpers.intake import create_channel, default_channel_id, webhook_log
+from tests.helpers.webhooks import post_webhook
 
 KEPT_BYTES = 4096
 # Just under CHATHUB_MAX_WEBHOOK_BYTES (1 MiB), in two-byte characters so that an excerpt cut by bytes

@@ -20,11 +20,11 @@ import pytest
 from chathub import db
 from chathub.models import Message, utcnow
 from chathub.services import agents, customers, presence
-from tests.conftest import PUBLIC_URL
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp, graph_error
-from tests.support import eventually
+from tests.helpers.app import PUBLIC_URL
+from tests.helpers.waiting import eventually
 
 APP_SECRET = "3f1b6c0e9a8d7c6b5a4f3e2d1c0b9a8f"
 VERIFY_TOKEN = "chathub-verify-7Qp2"

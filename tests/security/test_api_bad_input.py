@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 TOO_BIG = 2**70
 

@@ -21,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
-from tests.e2e.conftest import ADMIN, ARTIFACTS, LiveServer
+from tests.helpers.browser import ADMIN, ARTIFACTS, LiveServer
 
 EXAMPLES = int(os.environ.get("CHATHUB_TEST_EXAMPLES", "25"))
 statuses: Counter = Counter()

@@ -26,9 +26,9 @@ from nicegui.testing import User
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn, ChannelIn
 from chathub.services import agents, channels
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
-from tests.pages.helpers import sign_in
-from tests.support import post_webhook, seed_message
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
+from tests.helpers.pages import sign_in
+from tests.helpers.webhooks import post_webhook, seed_message
 
 AGENT = {"email": "ben@example.com", "name": "Ben", "password": "Ben-pass-123"}
 
@@ -132,7 +132,7 @@ async def seed(http: httpx.AsyncClient) -> None:
     """Row 1 of everything a path can name: customer, conversation, message, webhook log."""
     response = await post_webhook(http, seed_message())
     assert response.status_code == 200, response.text
-    from tests.support import eventually
+    from tests.helpers.waiting import eventually
 
     await eventually(lambda: _conversation_exists(http), timeout=20)
 

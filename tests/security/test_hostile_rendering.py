@@ -1,5 +1,5 @@
 """Customer text reaches the page as text on every path, and nothing in a page loads from an address a
-customer chose. Hostile payloads (tests/hostile.py) come in through the simulator webhook; the pages are
+customer chose. Hostile payloads (tests/helpers/hostile.py) come in through the simulator webhook; the pages are
 opened by NiceGUI's simulated browser, which sees the element tree the browser would draw (the real-browser
 check of the same payloads is tests/e2e/test_hostile_thread.py)."""
 
@@ -14,9 +14,10 @@ from chathub.models import MediaStatus
 from chathub.pages.components.text_bubble import TextBubble
 from chathub.services import conversations, outbound
 from tests.fakes.web import FakeWebsite
-from tests.hostile import hostile_messages, hostile_text
-from tests.pages.helpers import sign_in
-from tests.support import eventually, post_webhook
+from tests.helpers.hostile import hostile_messages, hostile_text
+from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 SENDER = "+15550666000"
 # Elements that turn their content into HTML: no customer text may ever reach one.

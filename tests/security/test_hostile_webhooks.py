@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import ADMIN, ARTIFACTS, LiveServer
+from tests.helpers.browser import ADMIN, ARTIFACTS, LiveServer
 
 EXAMPLES = settings(
     max_examples=int(os.environ.get("CHATHUB_TEST_EXAMPLES", "120")),

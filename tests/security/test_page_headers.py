@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support import post_webhook
+from tests.helpers.webhooks import post_webhook
 
 
 def assert_protected(response: httpx.Response) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from nicegui.testing import User
 
-from tests.conftest import login
-from tests.pages.helpers import sign_in
-from tests.support import post_webhook
+from tests.helpers.app import login
+from tests.helpers.pages import sign_in
+from tests.helpers.webhooks import post_webhook
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -55,7 +55,7 @@ async def test_database_media_and_sessions_are_owner_only(user: User, chathub_en
 
 
 async def test_a_data_folder_left_readable_is_narrowed_at_start(tmp_path: Path, chathub_env: Path):
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     chathub_env.mkdir(mode=0o755)
     os.chmod(chathub_env, 0o755)

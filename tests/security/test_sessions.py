@@ -9,8 +9,8 @@ from nicegui.testing import User
 
 from chathub.models import ConversationStatus
 from chathub.services import agents, conversations, outbound
-from tests.conftest import app_client, login
-from tests.pages.helpers import sign_in
+from tests.helpers.app import app_client, login
+from tests.helpers.pages import sign_in
 from tests.pages.test_agents import ANN_PASSWORD, another_browser, make_ann
 from tests.pages.test_inbox import conversation_from_webhook
 

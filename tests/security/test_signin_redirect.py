@@ -9,7 +9,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.pages.test_agents import another_browser
 
 HOSTILE = [

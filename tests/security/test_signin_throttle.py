@@ -11,8 +11,8 @@ import pytest
 from nicegui.testing import User
 
 from chathub.services import throttle
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, running_app
-from tests.support import eventually
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, running_app
+from tests.helpers.waiting import eventually
 
 RIGHT = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
 WRONG = {"email": ADMIN_EMAIL, "password": "Wrong-pass-9"}

@@ -11,8 +11,8 @@ from chathub import db
 from chathub.drivers.simulator import SimulatorDriver
 from chathub.models import Channel
 from chathub.services import channels
-from tests.api_support import customer_writes, new_sender
-from tests.conftest import running_app
+from tests.helpers.api import customer_writes, new_sender
+from tests.helpers.app import running_app
 
 
 async def channel(client, auth, channel_id: int = 1) -> dict:

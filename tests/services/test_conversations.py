@@ -8,7 +8,7 @@ from chathub import bus
 from chathub.models import ConversationStatus
 from chathub.schemas import ConversationPatch
 from chathub.services import conversations
-from tests.api_support import customer_writes, new_sender
+from tests.helpers.api import customer_writes, new_sender
 
 
 async def snoozed_until(client, auth, until: datetime) -> int:

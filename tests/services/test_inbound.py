@@ -8,16 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.intake_support import (
-    accepted,
-    create_channel,
-    default_channel_id,
-    get_json,
-    items,
-    processed,
-    settled_log,
-)
-from tests.support import eventually, seed_message
+from tests.helpers.intake import accepted, create_channel, default_channel_id, get_json, items, processed, settled_log
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import seed_message
 
 
 async def only_conversation(client: httpx.AsyncClient, auth: dict[str, str]) -> dict:

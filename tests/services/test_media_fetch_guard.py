@@ -12,8 +12,9 @@ from chathub import db
 from chathub.models import Message
 from chathub.settings import SettingsError, load_settings
 from tests.fakes.web import JPEG, FakeWebsite
-from tests.intake_support import items, processed
-from tests.support import eventually, seed_message
+from tests.helpers.intake import items, processed
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import seed_message
 
 
 async def image_message(client: httpx.AsyncClient, auth: dict[str, str], media_url: str) -> dict:

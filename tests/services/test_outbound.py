@@ -12,7 +12,7 @@ from chathub import process_state
 from chathub.models import MessageStatus, utcnow
 from chathub.services import outbound
 from chathub.services.outbound import _after_retryable
-from tests.api_support import (
+from tests.helpers.api import (
     WAIT_SECONDS,
     configure_simulator,
     customer_writes,
@@ -22,8 +22,9 @@ from tests.api_support import (
     message_reaches,
     new_sender,
 )
-from tests.conftest import login, running_app
-from tests.support import eventually, post_webhook
+from tests.helpers.app import login, running_app
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 AFTER_SENT = ("sent", "delivered", "read")
 

@@ -16,7 +16,7 @@ from chathub.drivers.base import InboundMessage
 from chathub.models import ContentType
 from chathub.services import channels, conversations, search
 from chathub.services.inbound import apply_inbound_events
-from tests.api_support import customer_writes, new_sender
+from tests.helpers.api import customer_writes, new_sender
 
 API = "/api/v1/conversations"
 

@@ -11,8 +11,8 @@ import pytest
 
 from chathub import process_state
 from chathub.drivers.simulator import sign
-from tests.conftest import login, running_app
-from tests.intake_support import (
+from tests.helpers.app import login, running_app
+from tests.helpers.intake import (
     accepted,
     all_messages,
     create_channel,
@@ -22,7 +22,8 @@ from tests.intake_support import (
     settled_log,
     webhook_log,
 )
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 SECRET = "s3cret"
 

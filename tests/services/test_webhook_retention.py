@@ -13,8 +13,8 @@ from chathub import db, process_state
 from chathub.models import WebhookLog, utcnow
 from chathub.services import webhook_retention
 from chathub.settings import SettingsError, load_settings
-from tests.intake_support import items, processed, settled_log
-from tests.support import post_webhook, seed_message
+from tests.helpers.intake import items, processed, settled_log
+from tests.helpers.webhooks import post_webhook, seed_message
 
 DAYS = 30  # the default
 UNKNOWN_RECEIPT = {"type": "status", "message_id": "nope", "status": "delivered"}  # fails after its retries

@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.support import eventually, post_webhook
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 
 async def get_json(client: httpx.AsyncClient, auth: dict[str, str], path: str, **params: Any) -> Any:

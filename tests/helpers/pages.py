@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 async def sign_in(user: User, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from chathub.drivers.simulator import outbox
-from tests.support import eventually, post_webhook, seed_message
+from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 
 _numbers = itertools.count(1)
 DEFAULT_CHANNEL_ID = 1  # the simulator channel a fresh database starts with

@@ -1,10 +1,8 @@
-"""Helpers tests share: post a simulator webhook, wait for the background workers."""
+"""A customer writing in: simulator webhook bodies and posting them, signed when the channel has a secret."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -38,15 +36,3 @@ async def post_webhook(
     if secret:
         headers["x-chathub-signature"] = sign(secret, body)
     return await http.post(path, content=body, headers=headers)
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Await `check()` until it returns something truthy (background workers are asynchronous)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last result: {result!r}")
-        await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""What tests share: start the app, sign in, post webhooks, wait for workers, drive a browser."""

@@ -1,0 +1,51 @@
+"""NiceGUI's simulated browser (`User`), made to behave as a real tab does where page tests depend on it."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from nicegui.context import context
+from nicegui.testing import User
+from nicegui.testing.user_navigate import UserNavigate
+from nicegui.testing.user_notify import UserNotify
+
+_record_notification = UserNotify.__call__
+
+
+def notify_through_the_tab(self: UserNotify, message: str, **options) -> None:
+    """The simulated browser records notifications without asking for the tab, which the real `ui.notify`
+    reaches through the current slot's element: a toast said from a deleted element (a closed disposable
+    dialog, a refreshed row) raises in a real tab and must fail here too. Collecting garbage first makes the
+    deleted element as gone as a busy server would."""
+    gc.collect()
+    client = context.client  # raises as the real notify does when the element is gone
+    owner = _browser_showing(client)
+    _record_notification(object.__getattribute__(owner, "notify") if owner else self, message, **options)
+
+
+# NiceGUI's User points the global `ui.navigate` and `ui.notify` at whichever simulated browser had an attribute
+# read last, and a browser's own live updates read its attributes: with two browsers, one tab's sign-in
+# navigation could open in the other browser. Both are sent to the browser showing the tab that asked.
+_simulated_browsers: weakref.WeakSet[User] = weakref.WeakSet()
+_create_browser = User.__init__
+_open_target = UserNavigate.to
+
+
+def remember_browser(self: User, *args, **kwargs) -> None:
+    _create_browser(self, *args, **kwargs)
+    _simulated_browsers.add(self)
+
+
+def _browser_showing(client) -> User | None:
+    return next(
+        (browser for browser in list(_simulated_browsers) if object.__getattribute__(browser, "client") is client), None
+    )
+
+
+def navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False) -> None:
+    try:
+        owner = _browser_showing(context.client)
+    except RuntimeError:  # called by the test itself, outside any tab: the browser it was called on
+        owner = None
+    _open_target(object.__getattribute__(owner, "navigate") if owner else self, target, new_tab)
