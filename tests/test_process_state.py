@@ -20,7 +20,7 @@ import chathub
 from chathub import process_state
 from chathub.models import Agent
 from chathub.services import channels, conversations, presence
-from tests.api_support import customer_writes, new_sender
+from tests.helpers.api import customer_writes, new_sender
 from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
 
 WRONG = {"email": ADMIN_EMAIL, "password": "Wrong-pass-9"}
