@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "bench-password-1"
-CHROME_ARGS = [
+HEADLESS_CHROME_ARGS = (  # the flags the tests use too
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
@@ -34,8 +34,8 @@ CHROME_ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
-    "--window-size=1280,900",
-]
+)
+CHROME_ARGS = [*HEADLESS_CHROME_ARGS, "--window-size=1280,900"]
 
 
 def cpu_seconds(pid: int | None) -> float | None:

@@ -19,20 +19,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.common import HEADLESS_CHROME_ARGS
+
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHATHUB_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHATHUB_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROME_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--window-size=1400,900",
-]
+CHROME_ARGS = [*HEADLESS_CHROME_ARGS, "--window-size=1400,900"]
 ADMIN = ("admin@example.com", "Admin-pass-1")
 
 
