@@ -15,7 +15,10 @@ from nicegui.testing import User
 from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
 from nicegui.testing.user_simulation import user_simulation
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
+from chathub import auth as password_auth
 from chathub import process_state
 from chathub.pages.components import live_pace
 from tests.fakes.web import FakeWebsite
@@ -35,6 +38,18 @@ TESTS = Path(__file__).parent
 APP_FIXTURES = {"user", "client", "auth", "create_user"}
 SLOW_FOLDERS = {"reliability", "bench"}  # crashes, outages, load: whole processes, real waits
 PROCESS_STARTS = ("subprocess", "sys.executable", "start_main(", "LiveServer(")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing() -> Iterator[None]:
+    """Argon2 at the recommended cost (64 MiB, 3 passes) took a third of a second per sign-in here, most of what
+    an in-process app test costs. Tests in this process hash with the same algorithm at its smallest cost; the
+    app processes that browser, command and crash tests start keep the real cost, and test_cli.py checks it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            password_auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+        )
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -155,6 +155,8 @@ def test_backup_writes_a_copy_holding_the_admins(tmp_path):
         assert copy.execute("SELECT role, is_active FROM agent WHERE email = ?", (NEW_ADMIN,)).fetchall() == [
             ("admin", 1)
         ]
+        (stored_hash,) = copy.execute("SELECT password_hash FROM agent WHERE email = ?", (NEW_ADMIN,)).fetchone()
+    assert stored_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # the recommended cost, outside the tests
 
 
 def test_check_config_prints_every_setting_with_secrets_masked(tmp_path):
