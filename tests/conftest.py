@@ -134,6 +134,7 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(UserNotify, "__call__", simulated_browser.notify_through_the_tab)
     monkeypatch.setattr(UserNavigate, "to", simulated_browser.navigate_the_tabs_browser)
     monkeypatch.setattr(User, "__init__", simulated_browser.remember_browser)
+    monkeypatch.setattr(User, "open", simulated_browser.open_answering_from_the_start)
     before_start()
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()

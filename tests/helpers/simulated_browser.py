@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gc
+import re
 import weakref
+from uuid import uuid4
 
+from nicegui import Client
 from nicegui.context import context
+from nicegui.nicegui import _on_handshake
 from nicegui.testing import User
 from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
@@ -49,3 +53,26 @@ def navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False)
     except RuntimeError:  # called by the test itself, outside any tab: the browser it was called on
         owner = None
     _open_target(object.__getattribute__(owner, "navigate") if owner else self, target, new_tab)
+
+
+async def open_answering_from_the_start(self: User, path: str, *, clear_forward_history: bool = True) -> Client:
+    """NiceGUI's `User.open`, with the simulated browser answering the page's JavaScript from the handshake on.
+    NiceGUI's own begins answering after the handshake, so a request made on connect (the navigation drawer
+    asks the browser whether it is open) now and then went out unanswered, and NiceGUI logged an ERROR a
+    second later, which fails a page test (seen in CI, on an idle machine)."""
+    response = await self.http_client.get(path, follow_redirects=True)
+    assert response.status_code == 200, f"Expected status code 200, got {response.status_code}"
+    if response.headers.get("X-Nicegui-Content") != "page":
+        raise ValueError(f"Expected a page response, got {response.text}")
+    match = re.search(r"'client_id': '([0-9a-f-]+)'", response.text)
+    assert match is not None
+    self.client = Client.instances[match.group(1)]
+    self.sio.on("connect")
+    self._patch_outbox_emit_function()
+    await _on_handshake(
+        f"test-{uuid4()}", {"client_id": self.client.id, "tab_id": self.tab_id, "document_id": str(uuid4())}
+    )
+    self.back_history.append(path)
+    if clear_forward_history:
+        self.forward_history.clear()
+    return self.client
