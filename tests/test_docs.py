@@ -77,6 +77,13 @@ def test_the_readme_shows_the_inbox_and_links_into_docs():
     assert {"docs/operations.md", "docs/development.md", "docs/api.md"} <= set(targets)
 
 
+def test_the_readme_says_what_a_public_deployment_must_add():
+    security = prose(README.read_text()).partition("## Security")[2].partition("\n## ")[0]
+
+    assert "TLS" in security and "timeouts" in security
+    assert "docs/operations.md#a-public-deployment" in LINK.findall(security)
+
+
 def test_a_link_to_a_missing_file_or_heading_is_reported(tmp_path: Path):
     (tmp_path / "guide.md").write_text("# Set up\n\n## The `chathub` command\n")
     page = tmp_path / "page.md"
