@@ -7,8 +7,10 @@ NiceGUI's app mounted at / for the pages. Webhooks and API calls so skip NiceGUI
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import ssl
 import sys
 
 import httpx
@@ -80,7 +82,9 @@ def start(settings: Settings, notes: list[str]) -> None:
         log.warning(note) if note.startswith("No agent") else log.info(note)
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
-    state.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"})
+    state.http = httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
+    )
     state.loopback = httpx.AsyncClient(transport=httpx.ASGITransport(http_app), base_url="http://chathub.internal")
     for worker in (
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
@@ -93,6 +97,13 @@ def start(settings: Settings, notes: list[str]) -> None:
     state.scheduler = _timed_jobs()
     state.scheduler.start()
     memory.freeze_start_up_objects()
+
+
+@functools.cache
+def _trust_store() -> ssl.SSLContext:
+    """The CA bundle for calls to providers, loaded once per process: loading it took 0.1 s, at every start of
+    an app that tests start hundreds of times in one process."""
+    return httpx.create_ssl_context()
 
 
 def _timed_jobs() -> AsyncIOScheduler:
