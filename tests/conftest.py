@@ -4,8 +4,10 @@ a new test gets them without asking."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -73,10 +75,7 @@ def _markers_for(item: pytest.Item) -> set[str]:
 
 
 def _source(item: pytest.Item) -> str:
-    try:
-        return inspect.getsource(item.function)
-    except (AttributeError, OSError, TypeError):
-        return ""
+    return _source_of(getattr(item, "function", None))
 
 
 def _calls_running_app(item: pytest.Item) -> bool:
@@ -84,8 +83,40 @@ def _calls_running_app(item: pytest.Item) -> bool:
 
 
 def _starts_a_process(item: pytest.Item) -> bool:
-    """`python main.py` as its own process takes seconds to import and start."""
-    return any(needle in _source(item) for needle in PROCESS_STARTS)
+    """`python main.py` or the `chathub` command as its own process takes seconds to import and start: in the
+    test itself, in a fixture it uses or in a helper of its module that it calls."""
+    sources = [_source(item), *_fixture_sources(item), *_called_helper_sources(item)]
+    return any(needle in source for source in sources for needle in PROCESS_STARTS)
+
+
+def _fixture_sources(item: pytest.Item) -> list[str]:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    return [_source_of(definition.func) for chain in definitions for definition in chain]
+
+
+def _called_helper_sources(item: pytest.Item) -> list[str]:
+    module, test_source = getattr(item, "module", None), _source(item)
+    helpers = (
+        [
+            value
+            for name, value in vars(module).items()
+            if inspect.isfunction(value)
+            and value.__module__ == module.__name__
+            and re.search(rf"\b{name}\b", test_source)
+        ]
+        if module
+        else []
+    )
+    return [_source_of(helper) for helper in helpers]
+
+
+@functools.cache
+def _source_of(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
 
 
 def _is_fuzzing(item: pytest.Item) -> bool:

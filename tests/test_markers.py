@@ -1,6 +1,7 @@
 """Markers come from what a test uses, so the fast loop (-m "not browser and not slow") picks the right tests
 without anyone marking them: a test asking for `client` or calling running_app() is `app`, a real-browser test
-is `browser`, a test starting main.py as its own process is `slow`, and a plain test is none of them."""
+is `browser`, a test starting main.py or the `chathub` command as its own process (itself, through a fixture
+or through a helper of its module) is `slow`, and a plain test is none of them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ OUTBOUND = "tests/services/test_outbound.py"
 SETTINGS = "tests/test_settings.py"
 KEYBOARD = "tests/e2e/test_keyboard.py"
 BUS = "tests/test_bus.py"
+CLI = "tests/test_cli.py"  # its tests run the `chathub` command through a helper of the module
 
 
 EXPECTED = [  # (expression, some tests it selects, some it leaves out)
@@ -31,7 +33,11 @@ EXPECTED = [  # (expression, some tests it selects, some it leaves out)
     ),
     (
         "slow",
-        [f"{SETTINGS}::test_without_admin_settings_start_up_log_says_how_to_create_the_first_admin"],
+        [
+            f"{SETTINGS}::test_without_admin_settings_start_up_log_says_how_to_create_the_first_admin",
+            f"{CLI}::test_backup_writes_a_copy_holding_the_admins",
+            f"{CLI}::test_an_admin_created_while_chathub_serves_can_sign_in_at_once",
+        ],
         [f"{SETTINGS}::test_database_defaults_to_sqlite_under_the_data_dir"],
     ),
     (
@@ -49,7 +55,7 @@ def test_markers_follow_from_the_fixtures_and_helpers_a_test_uses():
     for expression, included, excluded in EXPECTED:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", expression]
-            + [OUTBOUND, SETTINGS, KEYBOARD, BUS],
+            + [OUTBOUND, SETTINGS, KEYBOARD, BUS, CLI],
             cwd=ROOT,
             capture_output=True,
             text=True,
