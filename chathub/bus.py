@@ -17,6 +17,7 @@ from nicegui import Event
 
 from chathub import process_state
 from chathub.schemas import (
+    AccessChanged,
     ApiTokenUsed,
     ChannelOut,
     ConversationOut,
@@ -96,6 +97,7 @@ class Bus:
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
+        self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again
 
     def subscriber_count(self) -> int:
         return sum(len(event.callbacks) for event in vars(self).values())

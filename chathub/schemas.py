@@ -308,6 +308,12 @@ class PresenceChanged(BaseModel):
     status: str  # online | away | offline
 
 
+class AccessChanged(BaseModel):
+    """An agent's access changed: deactivated, role or password changed, or one of their sessions ended."""
+
+    agent_id: int
+
+
 class ApiTokenUsed(BaseModel):
     agent_id: int
     token_id: int

@@ -26,7 +26,7 @@ async def page(request: Request):
     agent = await session.require_agent(request)
     if not isinstance(agent, Agent):
         return agent
-    async with frame("Agents", agent):
+    async with frame("Agents", agent, admin_only=True):
         if not agents.is_admin(agent):
             admin_only_notice()
             return

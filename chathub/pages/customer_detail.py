@@ -255,6 +255,8 @@ class CustomerView:
                 ).tooltip(local_time(conversation.last_message_at))
 
     async def _more(self) -> None:
+        if not await session.may_read():
+            return
         page = await conversations.list_conversations(
             customer_id=self.id, limit=CONVERSATIONS_PAGE, cursor=self.next_cursor
         )
@@ -291,6 +293,8 @@ class MergePanel:
         self._generation += 1
         generation = self._generation
         text = (text or "").strip()
+        if text and not await session.may_read():
+            return
         found = (
             (await customers.browse_customers(q=text, sort="name", limit=MERGE_CANDIDATES + 1)).items if text else []
         )

@@ -48,9 +48,12 @@ class CustomerTable:
         self._generation = 0  # a slower, older answer never replaces a newer one
 
     async def reload(self, *, remember: bool = True) -> None:
-        """Fetch the current page; `remember` puts the search and sort in the address (for back/reload)."""
+        """Fetch the current page; `remember` puts the search and sort in the address (for back/reload): the
+        agent asked, so the tab asks again whether they still may (the first draw's request was checked)."""
         self._generation += 1
         generation = self._generation
+        if remember and not await session.may_read():
+            return
         listing = await customers.browse_customers(q=self.q, sort=self.sort, limit=PAGE_SIZE, offset=self.offset)
         if generation != self._generation:
             return

@@ -7,7 +7,6 @@ thread again): the list keeps its filters, its loaded rows and its scroll positi
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 from fastapi import Request
 from nicegui import ui
@@ -18,7 +17,6 @@ from chathub.pages.components.conversation_list import ConversationList
 from chathub.pages.components.layout import frame
 from chathub.pages.components.shortcuts import Shortcuts
 from chathub.pages.components.thread import ThreadView, thread
-from chathub.pages.components.widgets import notice
 from chathub.services import agents, conversations
 from chathub.services.errors import NotFound
 
@@ -102,14 +100,7 @@ class Inbox:
         self._close_thread()
         number = int(conversation_id) if conversation_id.isdecimal() else -1  # -1: no such conversation
         self._select(number)
-        if not await session.may_act():  # signed out or deactivated since the tab opened: it says why
-            notice(
-                "lock",
-                "Sign in again to open this conversation.",
-                "",
-                "Sign in",
-                f"/signin?next={quote(f'/conversations/{conversation_id}', safe='')}",
-            )
+        if not await session.may_read():  # signed out or deactivated since the tab opened: it leaves
             return
         await _mark_read(number)
         self.thread = await thread(self.agent, number, self.agent_names)

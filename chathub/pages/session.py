@@ -9,6 +9,7 @@ nothing kept before sign-in carries over) and the new token. A cookie planted be
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -19,7 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import Client, background_tasks, ui
 
 from chathub import process_state
 from chathub.auth import BROWSER_SESSION_KEY
@@ -59,34 +60,86 @@ async def require_agent(request: Request) -> Agent | RedirectResponse:
         return agent
     if await agents.agent_count() == 0:
         return RedirectResponse("/setup")
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/signin?next={quote(target, safe='')}")
+    return RedirectResponse(f"/signin?next={quote(_path_of(request), safe='')}")
+
+
+def _path_of(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a tab may no longer act for its agent. An action says it where it was refused; a tab sent to sign-in
+    says it there (`/signin?ended=KEY`: the link names a fixed sentence, it carries no text)."""
+
+    key: str
+    reason: str
+    sign_in_again: bool
+
+    def for_action(self) -> str:
+        return f"{self.reason}: nothing was changed." + (" Sign in again." if self.sign_in_again else "")
+
+    def for_sign_in(self) -> str:
+        return f"{self.reason}." + (" Sign in again." if self.sign_in_again else "")
+
+
+SIGNED_OUT = Refusal("signed-out", "You are signed out", sign_in_again=True)
+DEACTIVATED = Refusal("deactivated", "Your account was deactivated", sign_in_again=False)
+SESSION_ENDED = Refusal("session-ended", "You were signed out (a sign-out or a password change)", sign_in_again=True)
+NOT_ADMIN = Refusal("not-admin", "Only admins can do this", sign_in_again=False)
+ENDED = {refusal.key: refusal for refusal in (SIGNED_OUT, DEACTIVATED, SESSION_ENDED)}
+LEAVE_SECONDS = 2.0  # a tab sent away that is still connected after this ignored the navigation
 
 
 async def may_act(*, admin: bool = False) -> bool:
-    """Every UI action asks this first, as the API checks every request: the agent this tab was opened for
-    may since have been deactivated, demoted or signed out (a password change ends their other sessions).
-    On refusal the tab says why and the action changes nothing."""
-    reason = await _refusal(admin=admin)
-    if reason is None:
+    """Every UI action that changes something asks this first, as the API checks every request: the agent this
+    tab was opened for may since have been deactivated, demoted or signed out (a password change ends their
+    other sessions). On refusal the tab says why and the action changes nothing."""
+    refusal = await _refusal(admin=admin)
+    if refusal is None:
         return True
-    log.info("Refused a page action: %s", reason)
-    ui.notify(reason, type="negative", multi_line=True)
+    log.info("Refused a page action: %s", refusal.reason)
+    ui.notify(refusal.for_action(), type="negative", multi_line=True)
     return False
 
 
-async def _refusal(*, admin: bool) -> str | None:
+async def may_read(*, admin: bool = False) -> bool:
+    """Every UI action that shows more (a search, a filter, another page, a detail) asks this first, and so
+    does an open tab when its agent's access changed (`bus.access_changed`). On refusal the tab shows nothing
+    more: it leaves for sign-in, which says why (or, only no longer an admin, for the inbox), and is closed."""
+    refusal = await _refusal(admin=admin)
+    if refusal is None:
+        return True
+    log.info("A tab left: %s", refusal.reason)
+    client = ui.context.client
+    if refusal is NOT_ADMIN:
+        ui.navigate.to("/")
+    else:
+        ui.navigate.to(f"/signin?ended={refusal.key}&next={quote(_path_of(client.request), safe='')}")
+    background_tasks.create(_close_once_left(client), name="close a tab sent away")
+    return False
+
+
+async def _close_once_left(client: Client) -> None:
+    """A browser that follows the navigation has disconnected by now (NiceGUI closes such a tab after the
+    reconnect window, sending it nothing meanwhile); a tab still connected ignored it and is closed now."""
+    await asyncio.sleep(LEAVE_SECONDS)
+    if client.has_socket_connection and not client.is_deleted:
+        client.delete()
+
+
+async def _refusal(*, admin: bool) -> Refusal | None:
     token = session_token()
     found = await agents.find_browser_session(token) if token else None
     if found is None:
-        return "You are signed out: nothing was changed. Sign in again."
+        return SIGNED_OUT
     browser_session, agent = found
     if not agent.is_active:
-        return "Your account was deactivated: nothing was changed."
+        return DEACTIVATED
     if browser_session.ended_at is not None:
-        return "You were signed out (a sign-out or a password change): nothing was changed. Sign in again."
+        return SESSION_ENDED
     if admin and not agents.is_admin(agent):
-        return "Only admins can do this: nothing was changed."
+        return NOT_ADMIN
     return None
 
 

@@ -27,7 +27,8 @@ def _card(title: str, subtitle: str) -> ui.card:
     return card
 
 
-async def signin_page(request: Request, next: str | None = None):
+async def signin_page(request: Request, next: str | None = None, ended: str | None = None):
+    """`ended` names why a tab was sent here (see `session.Refusal`)."""
     if await agents.agent_count() == 0:
         return RedirectResponse("/setup")
     if await session.signed_in_agent() is not None:
@@ -50,6 +51,8 @@ async def signin_page(request: Request, next: str | None = None):
         session.complete_sign_in(agent, next)
 
     with _card("Sign in", "Answer every channel from one inbox."):
+        if (refusal := session.ENDED.get(ended or "")) is not None:
+            ui.label(refusal.for_sign_in()).classes("text-sm text-amber-800 dark:text-amber-300").mark("ended")
         email = ui.input("Email").props("outlined autofocus type=email").classes("w-full")
         password = ui.input("Password", password=True).props("outlined").classes("w-full")
         password.on("keydown.enter", try_sign_in)

@@ -722,6 +722,8 @@ class SimulatorPanel:
             self.messages.refresh()
 
     async def _post(self, call) -> PostResult | None:
+        if not await session.may_act():  # on https the page signs its posts: only for an agent who still may
+            return None
         try:
             return await call()
         except ServiceError as problem:

@@ -129,15 +129,20 @@ class WebhookLogView:
         for key, value in changes.items():
             setattr(self, key, value)
         self.cursors = [None]
-        await self.reload()
+        if await session.may_read():
+            await self.reload()
+
+    async def _refresh(self) -> None:
+        if await session.may_read():
+            await self.reload()
 
     async def _turn_older(self) -> None:
-        if self.page and self.page.next_cursor:
+        if self.page and self.page.next_cursor and await session.may_read():
             self.cursors.append(self.page.next_cursor)
             await self.reload()
 
     async def _turn_newer(self) -> None:
-        if len(self.cursors) > 1:
+        if len(self.cursors) > 1 and await session.may_read():
             self.cursors.pop()
             await self.reload()
 
@@ -205,7 +210,9 @@ class WebhookLogView:
                 .mark("filter-time")
             )
             ui.space()
-            ui.button(icon="refresh", on_click=self.reload).props("flat round").tooltip("Refresh").mark("refresh-logs")
+            ui.button(icon="refresh", on_click=self._refresh).props("flat round").tooltip("Refresh").mark(
+                "refresh-logs"
+            )
 
     @ui.refreshable_method
     def table(self) -> None:
@@ -315,6 +322,8 @@ class LogDetail:
             self.stale = True
 
     async def show(self, log_id: int) -> None:
+        if not await session.may_read():
+            return
         self.replayed = False
         self.log = None
         await self._load(log_id)

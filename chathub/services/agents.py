@@ -2,7 +2,8 @@
 
 A password change or a deactivation ends the agent's access everywhere: every API token is revoked and
 every browser session ended, except (for a password change) the one credential the change came from.
-Revoked tokens stay revoked, so a reactivated agent signs in afresh.
+Revoked tokens stay revoked, so a reactivated agent signs in afresh. Each such change, and every ended
+browser session, is announced (`bus.access_changed`), so the agent's open tabs check their access again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from chathub.auth import (
     verify_password,
 )
 from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, utcnow
-from chathub.schemas import AgentIn, ApiTokenUsed
+from chathub.schemas import AccessChanged, AgentIn, ApiTokenUsed
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 
 # "last used" is stored at most once a minute per token: as precise as the Profile page says it
@@ -122,14 +123,18 @@ async def agent_for_browser_session(token: str) -> Agent | None:
 
 async def end_browser_session(token: str) -> None:
     async with db.write_session() as session:
-        await session.exec(
+        ended = await session.exec(
             sa.update(BrowserSession)
             .where(
                 col(BrowserSession.token_hash) == hash_api_token(token),
                 col(BrowserSession.ended_at).is_(None),
             )
             .values(ended_at=utcnow())
+            .returning(BrowserSession.agent_id)
         )
+        agent_id = ended.scalar_one_or_none()
+    if agent_id is not None:
+        bus.access_changed.emit(AccessChanged(agent_id=agent_id))
 
 
 async def _end_access(session, agent_id: int, *, keep: str | None = None) -> None:
@@ -218,6 +223,8 @@ async def update_agent(
         session.add(agent)
         if is_active is False or password is not None:
             await _end_access(session, agent_id, keep=None if is_active is False else keep)
+    if role is not None or is_active is not None or password is not None:
+        bus.access_changed.emit(AccessChanged(agent_id=agent_id))
     return agent
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
+from chathub import bus
 from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
@@ -15,6 +16,12 @@ async def sign_in(user: User, email: str = ADMIN_EMAIL, password: str = ADMIN_PA
     # Signing in is asynchronous (password check, then a navigation): wait until the form has gone, or
     # a later `user.open(...)` can be overtaken by that navigation.
     await user.should_not_see(marker="sign-in", retries=200)
+
+
+def tabs_miss_access_changes() -> None:
+    """The open tabs hear nothing of the access changes that follow (as a tab whose click raced the news):
+    what such a tab still does is checked on its own, by `session.may_act` and `session.may_read`."""
+    bus.access_changed.callbacks.clear()
 
 
 async def play_customer(user: User, name: str, phone: str) -> None:

@@ -32,6 +32,7 @@ def notify_through_the_tab(self: UserNotify, message: str, **options) -> None:
 # read last, and a browser's own live updates read its attributes: with two browsers, one tab's sign-in
 # navigation could open in the other browser. Both are sent to the browser showing the tab that asked.
 _simulated_browsers: weakref.WeakSet[User] = weakref.WeakSet()
+_left_pages: weakref.WeakSet[Client] = weakref.WeakSet()
 _create_browser = User.__init__
 _open_target = UserNavigate.to
 
@@ -49,9 +50,12 @@ def _browser_showing(client) -> User | None:
 
 def navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False) -> None:
     try:
-        owner = _browser_showing(context.client)
+        client = context.client
     except RuntimeError:  # called by the test itself, outside any tab: the browser it was called on
-        owner = None
+        client = None
+    if client in _left_pages:
+        return  # a real browser's page goes when the tab opens another one; here it lives on, unseen
+    owner = _browser_showing(client) if client is not None else None
     _open_target(object.__getattribute__(owner, "navigate") if owner else self, target, new_tab)
 
 
@@ -66,6 +70,8 @@ async def open_answering_from_the_start(self: User, path: str, *, clear_forward_
         raise ValueError(f"Expected a page response, got {response.text}")
     match = re.search(r"'client_id': '([0-9a-f-]+)'", response.text)
     assert match is not None
+    if (shown := object.__getattribute__(self, "client")) is not None:
+        _left_pages.add(shown)
     self.client = Client.instances[match.group(1)]
     self.sio.on("connect")
     self._patch_outbox_emit_function()

@@ -6,7 +6,7 @@ from nicegui.testing import User
 from chathub.models import ConversationStatus
 from chathub.pages.components.shortcuts import Shortcuts
 from chathub.services import agents, conversations
-from tests.helpers.pages import sign_in
+from tests.helpers.pages import sign_in, tabs_miss_access_changes
 from tests.helpers.waiting import eventually
 from tests.pages.test_agents import ANN_PASSWORD, make_ann
 from tests.pages.test_inbox import conversation_from_webhook
@@ -54,6 +54,7 @@ async def test_a_deactivated_agents_e_resolves_nothing_and_says_why(user: User):
     await user.open(f"/conversations/{conversation_id}")
     await user.should_see(marker="resolve")
 
+    tabs_miss_access_changes()
     await agents.update_agent(ann.id, is_active=False)
     press(user, "resolve")
 

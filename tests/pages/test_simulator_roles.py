@@ -8,8 +8,8 @@ from nicegui.testing import User
 
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn
-from chathub.services import agents, channels
-from tests.helpers.pages import play_customer, say, sign_in
+from chathub.services import agents, channels, webhooks
+from tests.helpers.pages import play_customer, say, sign_in, tabs_miss_access_changes
 from tests.helpers.webhooks import post_webhook, seed_message
 
 ADMINS_ONLY = "Only admins can change how the simulated provider behaves."
@@ -67,3 +67,18 @@ async def test_provider_controls_refuse_an_admin_demoted_after_the_page_loaded(u
 
     await user.should_see("Only admins can do this: nothing was changed.", retries=20)
     assert (await channels.get_channel(1)).config == before
+
+
+async def test_on_https_a_deactivated_agents_open_simulator_signs_and_posts_nothing(public_url, user: User):
+    await new_agent("ann@example.com", AgentRole.agent)
+    await sign_in(user, "ann@example.com", "Pass-word-1")
+    await play_customer(user, "Ann Lee", "+15550004321")
+    tabs_miss_access_changes()
+    ann = next(a for a in await agents.list_agents() if a.email == "ann@example.com")
+    await agents.update_agent(ann.id, is_active=False)
+
+    await say(user, "Signed by a deactivated agent")
+
+    await user.should_see("Your account was deactivated: nothing was changed.", retries=20)
+    await user.should_not_see("200 · accepted")
+    assert (await webhooks.list_webhook_logs(limit=10)).items == []  # not even a signed request arrived

@@ -1,12 +1,12 @@
 """Opening a conversation from the inbox swaps only the thread: the same tab keeps its list (loaded rows and
-all), marks the open row, and still asks whether the agent may before it opens anything."""
+all), marks the open row, and still asks whether the agent may read before it opens anything."""
 
 from nicegui.testing import User
 
 from chathub import bus
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.services import agents, conversations
-from tests.helpers.pages import sign_in
+from tests.helpers.pages import sign_in, tabs_miss_access_changes
 from tests.helpers.waiting import eventually
 from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_agents import ANN_PASSWORD, make_ann
@@ -51,19 +51,20 @@ async def test_opening_a_conversation_after_load_more_keeps_the_tab_and_its_load
     assert user.client is inbox and list_rows(user).props["selected"] is None
 
 
-async def test_a_deactivated_agents_open_inbox_opens_no_other_conversation_and_says_why(user: User):
+async def test_a_deactivated_agents_open_inbox_opens_no_other_conversation_and_leaves_for_sign_in(user: User):
     conversation_id = await conversation_from_webhook(user, sender="+15550007")
     ann = await make_ann()
     await sign_in(user, "ann@example.com", ANN_PASSWORD)
     await user.open("/")
     await user.should_see("Hello, I need support!")
 
+    tabs_miss_access_changes()
     await agents.update_agent(ann.id, is_active=False)  # an admin deactivates her meanwhile
     user.navigate.to(f"/conversations/{conversation_id}")
 
-    await user.should_see("Your account was deactivated: nothing was changed.", retries=20)
-    await user.should_see("Sign in again to open this conversation.")
-    await user.should_not_see(marker="composer")
+    await user.should_see("Your account was deactivated.", retries=20)
+    await user.should_see(marker="sign-in")
+    await user.should_not_see("Hello, I need support!")
     assert (await conversations.get_conversation(conversation_id)).unread_count == 1  # not read by her
 
 

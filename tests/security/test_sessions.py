@@ -10,7 +10,7 @@ from nicegui.testing import User
 from chathub.models import ConversationStatus
 from chathub.services import agents, conversations, outbound
 from tests.helpers.app import app_client, login
-from tests.helpers.pages import sign_in
+from tests.helpers.pages import sign_in, tabs_miss_access_changes
 from tests.pages.test_agents import ANN_PASSWORD, another_browser, make_ann
 from tests.pages.test_inbox import conversation_from_webhook
 
@@ -115,6 +115,7 @@ async def test_a_deactivated_agents_open_tab_can_neither_send_nor_resolve_and_sa
         await ann_browser.open(f"/conversations/{conversation_id}")
         await ann_browser.should_see("Hello, I need support!")
 
+        tabs_miss_access_changes()
         await agents.update_agent(ann.id, is_active=False)  # an admin deactivates her meanwhile
 
         ann_browser.find(marker="composer").type("One more thing")

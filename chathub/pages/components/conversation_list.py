@@ -9,6 +9,7 @@ from nicegui import app, ui
 
 from chathub import bus
 from chathub.models import Agent, ConversationStatus
+from chathub.pages import session
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.pages.components.live_pace import LivePace
 from chathub.schemas import ConversationOut
@@ -82,9 +83,7 @@ class ConversationList:
             self.empty_state = _empty_state()
             with ui.row().classes("w-full justify-center py-2"):
                 self.more_button = (
-                    ui.button("Load more", on_click=self.load_more)
-                    .props("flat no-caps")
-                    .mark("load-more-conversations")
+                    ui.button("Load more", on_click=self._more).props("flat no-caps").mark("load-more-conversations")
                 )
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
@@ -100,6 +99,8 @@ class ConversationList:
 
     async def _set(self, key: str, value: Any) -> None:
         self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
+        if not await session.may_read():
+            return
         app.storage.user["inbox_filters"] = self.filters
         await self.reload()
 
@@ -109,6 +110,10 @@ class ConversationList:
         self.stale = False
         self.cursor = None
         await self.load_more()
+
+    async def _more(self) -> None:
+        if await session.may_read():
+            await self.load_more()
 
     async def load_more(self) -> None:
         page = await conversations.list_conversations(**self._query(), limit=PAGE_SIZE, cursor=self.cursor)
@@ -206,7 +211,7 @@ class ConversationList:
         self.hidden = event.args == "hidden"
         if self.hidden or self.rows.is_deleted:
             return
-        if self.stale:
+        if self.stale and await session.may_read():
             await self.reload()
         elif self.pending:
             self._apply_pending()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from nicegui import app, background_tasks, ui
@@ -13,6 +13,7 @@ from chathub.pages import session
 from chathub.pages.components.live_pace import LivePace
 from chathub.pages.components.navigation import Navigation
 from chathub.pages.components.widgets import notice
+from chathub.schemas import AccessChanged
 from chathub.services import conversations, presence
 
 NAVIGATION = [
@@ -46,8 +47,12 @@ def avatar(name: str, size: str = "md") -> ui.avatar:
 
 
 @asynccontextmanager
-async def frame(title: str, agent: Agent, *, full_height: bool = False) -> AsyncIterator[None]:
-    """`async with frame("Inbox", agent): ...` builds the shared frame and yields inside its body."""
+async def frame(
+    title: str, agent: Agent, *, full_height: bool = False, admin_only: bool = False
+) -> AsyncIterator[None]:
+    """`async with frame("Inbox", agent): ...` builds the shared frame and yields inside its body. The tab
+    follows its agent's access: once it ends it leaves for sign-in; an `admin_only` page leaves for the inbox
+    once the agent is no longer an admin."""
     unread_total = await conversations.shared_unread_total()
     _track_presence(agent)  # first: the page body may say which conversation this tab views
     ui.colors(primary=BRAND)
@@ -56,6 +61,7 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
     with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
         navigation = _navigation(agent, unread_total)
+    sign_out = _follow_access(agent, admin_only=admin_only)
     with ui.header(elevated=False).classes(
         "bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
         "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"
@@ -64,7 +70,7 @@ async def frame(title: str, agent: Agent, *, full_height: bool = False) -> Async
         ui.label(title).classes("text-lg font-semibold")
         ui.space()
         ui.button(icon="dark_mode", on_click=lambda: _toggle_dark(dark)).props("flat round dense").tooltip("Dark mode")
-        _agent_menu(agent)
+        _agent_menu(agent, sign_out)
     if full_height:  # the inbox fills the window below the header; its panes scroll on their own
         ui.query(".nicegui-content").classes("p-0")
     classes = "w-full p-0 gap-0" + (" h-[calc(100vh-57px)] overflow-hidden" if full_height else "")
@@ -115,6 +121,23 @@ def _follow_unread_total(navigation: Navigation) -> None:
     bus.conversation_updated.subscribe(lambda _: pace.changed())
 
 
+def _follow_access(agent: Agent, *, admin_only: bool) -> Callable[[], Awaitable[None]]:
+    """Only this agent's tabs check again (a query each) when an admin or another tab changed their access.
+    Returns the tab's own sign-out, which leaves without following the change it makes."""
+
+    async def check(change: AccessChanged) -> None:
+        if change.agent_id == agent.id and not await session.may_read(admin=admin_only):
+            bus.access_changed.unsubscribe(check)  # it left: once
+
+    async def sign_out() -> None:
+        bus.access_changed.unsubscribe(check)
+        await session.sign_out()
+        ui.navigate.to("/signin")
+
+    bus.access_changed.subscribe(check)
+    return sign_out
+
+
 def _sound_on_new_messages() -> None:
     """A soft two-note chime when a customer writes, if the agent switched it on (off by default)."""
     preferences = app.storage.user  # this browser's storage, read later outside the request
@@ -146,7 +169,7 @@ def _navigation(agent: Agent, unread_total: int) -> Navigation:
     return Navigation(links, unread_total).mark("navigation")
 
 
-def _agent_menu(agent: Agent) -> None:
+def _agent_menu(agent: Agent, sign_out: Callable[[], Awaitable[None]]) -> None:
     with ui.button().props("flat round dense no-caps"):
         avatar(agent.name, size="sm")
         with ui.menu():
@@ -161,12 +184,7 @@ def _agent_menu(agent: Agent) -> None:
                     value=app.storage.user.get("sound_on_new_messages", False),
                     on_change=lambda e: app.storage.user.update(sound_on_new_messages=e.value),
                 ).props("dense").mark("sound-toggle")
-            ui.menu_item("Sign out", _sign_out).mark("sign-out")
-
-
-async def _sign_out() -> None:
-    await session.sign_out()
-    ui.navigate.to("/signin")
+            ui.menu_item("Sign out", sign_out).mark("sign-out")
 
 
 def _toggle_dark(dark: ui.dark_mode) -> None:

@@ -342,6 +342,8 @@ class ThreadView:
             return
         self.loading_older = True
         try:
+            if not await session.may_read():
+                return
             page = await outbound.list_messages(
                 conversation_id=self.conversation.id, limit=HISTORY_PAGE, cursor=self.older_cursor
             )
