@@ -216,10 +216,11 @@ class ConversationList:
         if self.rows.is_deleted:
             return
         try:
-            for conversation in pending.values():
-                self._apply(conversation)
-            self._trim()
-            self._draw()
+            with self.rows:  # the tab's context (a timer's callback has none): its agent's time zone
+                for conversation in pending.values():
+                    self._apply(conversation)
+                self._trim()
+                self._draw()
         except Exception:  # a callback of the event loop: say what failed rather than lose it
             log.exception("the inbox list could not apply a live update")
 
