@@ -111,7 +111,10 @@ class ConversationList:
         await self.load_more()
 
     async def load_more(self) -> None:
-        page = await conversations.list_conversations(**self._query(), limit=PAGE_SIZE, cursor=self.cursor)
+        query = self._query()
+        page = await conversations.list_conversations(**query, limit=PAGE_SIZE, cursor=self.cursor)
+        if query != self._query():  # the filters changed while it read: the reload for the new ones draws
+            return
         self.shown.update((conversation.id, conversation) for conversation in page.items)
         self.cursor = page.next_cursor
         self.more_button.visible = page.next_cursor is not None
