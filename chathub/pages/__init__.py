@@ -20,6 +20,7 @@ from chathub.pages import (
     simulator,
     webhook_logs,
 )
+from chathub.pages.components import agent_zone
 
 PAGES = {
     "/signin": signin.signin_page,
@@ -42,6 +43,7 @@ PUBLIC = {"/signin", "/setup"}
 def register(reconnect_seconds: float) -> None:
     """A signed-in tab survives a dropped connection for `reconnect_seconds` (laptop sleep, Wi-Fi): on
     reconnect NiceGUI replays what changed meanwhile. After that the tab is gone, subscriptions with it."""
+    agent_zone.ask_browser_for_zone()
     for path, build in PAGES.items():
         ui.page(path, reconnect_timeout=None if path in PUBLIC else reconnect_seconds)(build)
     app.add_api_route(session.COMPLETE_PATH, session.renew_session, methods=["GET"], include_in_schema=False)

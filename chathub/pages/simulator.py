@@ -348,7 +348,7 @@ class SimulatorPanel:
                 with ui.row().classes(
                     "w-full justify-between px-6 pt-2 pb-1 text-[11px] font-semibold bg-emerald-800 text-white"
                 ):
-                    ui.label(datetime.now().strftime("%H:%M"))
+                    ui.label(local_time(datetime.now(UTC), "%H:%M"))
                     with ui.row().classes("gap-1 items-center"):
                         for icon in ("signal_cellular_alt", "wifi", "battery_full"):
                             ui.icon(icon, size="14px")

@@ -30,7 +30,7 @@ def test_agent_answers_a_webhook_conversation_and_sees_it_delivered(server, brow
     browser.find_element(By.XPATH, "//*[contains(@class, 'nicegui-link')][.//*[text()='Ann Lee']]").click()
     wait_for(browser, lambda d: "/conversations/" in d.current_url)
     wait_for(browser, text_on_page("Hello, I need support!"))
-    composer = browser.find_element(By.TAG_NAME, "textarea")
+    composer = wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "textarea"))  # the thread comes after the URL
     composer.send_keys("Hi Ann, we are on it.\n")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".status-sent, .status-delivered, .status-read"))
     screenshot(browser, "flow-2-sent")

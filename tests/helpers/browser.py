@@ -77,8 +77,9 @@ class LiveServer:
             self.process.kill()
 
 
-def new_browser(*, logging: bool = False) -> WebDriver:
-    """Headless Chromium; with `logging`, its console can be read with `driver.get_log("browser")`."""
+def new_browser(*, logging: bool = False, time_zone: str | None = None) -> WebDriver:
+    """Headless Chromium; with `logging`, its console can be read with `driver.get_log("browser")`; with
+    `time_zone` (an IANA name) its clock is in that zone, whatever the machine's."""
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.fail(
             f"real-browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium "
@@ -90,7 +91,8 @@ def new_browser(*, logging: bool = False) -> WebDriver:
         options.add_argument(argument)
     if logging:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    env = {**os.environ, "TZ": time_zone} if time_zone else None
+    return webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER, env=env), options=options)
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:

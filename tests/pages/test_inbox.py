@@ -4,6 +4,7 @@ from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chathub.models import ConversationStatus
+from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.schemas import ConversationPatch
 from chathub.services import conversations
 from tests.helpers.pages import sign_in
@@ -27,6 +28,16 @@ async def conversation_from_webhook(user: User, **kwargs) -> int:
 def set_value(user: User, marker: str, value) -> None:
     element = next(iter(user.find(marker=marker).elements))
     element.value = value
+
+
+def listed(user: User, *names: str):
+    """A check that the inbox list shows these customers' conversations, and no other."""
+
+    async def check() -> bool:
+        rows = next(iter(user.find(kind=ConversationRows).elements)).rows
+        return sorted(row["name"] for row in rows) == sorted(names)
+
+    return check
 
 
 async def test_inbox_lists_a_conversation_created_by_a_webhook(user: User):
@@ -117,3 +128,16 @@ async def test_customer_names_render_as_text_not_html(user: User):
     assert [(row["name"], row["preview"]) for row in rows.rows] == [(hostile, hostile)]
     with user.client:
         assert not list(ElementFilter(kind=ui.html))
+
+
+async def test_filters_changed_in_quick_succession_list_only_what_the_last_ones_let_in(user: User):
+    await conversation_from_webhook(user, sender="+15550001", name="Ann", text="Where is my invoice?")
+    await conversation_from_webhook(user, sender="+15550003", name="Cara", text="Hello there")
+    await sign_in(user)
+    await user.open("/")
+    await eventually(listed(user, "Ann", "Cara"))
+    set_value(user, "filter-status", "all")  # each change reads the list again; the last one is what counts
+    set_value(user, "filter-assigned", "unassigned")
+    set_value(user, "inbox-search", "invoice")
+
+    await eventually(listed(user, "Ann"))  # the earlier reads add nothing to it

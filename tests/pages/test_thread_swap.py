@@ -4,13 +4,15 @@ all), marks the open row, and still asks whether the agent may read before it op
 from nicegui.testing import User
 
 from chathub import bus
+from chathub.models import ConversationStatus
 from chathub.pages.components.conversation_rows import ConversationRows
+from chathub.schemas import ConversationPatch
 from chathub.services import agents, conversations
 from tests.helpers.pages import sign_in, tabs_miss_access_changes
 from tests.helpers.waiting import eventually
 from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_agents import ANN_PASSWORD, make_ann
-from tests.pages.test_inbox import conversation_from_webhook
+from tests.pages.test_inbox import conversation_from_webhook, listed, set_value
 
 
 def list_rows(user: User) -> ConversationRows:
@@ -83,3 +85,31 @@ async def test_a_thread_swapped_out_hears_no_more_of_its_conversation(user: User
         return not bus.message_created.listened(first) and bus.message_created.listened(second)
 
     await eventually(only_the_open_thread_listens)
+
+
+def value_of(user: User, marker: str):
+    return next(iter(user.find(marker=marker).elements)).value
+
+
+async def test_opening_a_conversation_from_a_filtered_search_keeps_the_filters_the_search_and_the_rows(user: User):
+    await conversation_from_webhook(user, sender="+15550001", name="Ann", text="Where is my invoice?")
+    bob = await conversation_from_webhook(user, sender="+15550002", name="Bob", text="My invoice is wrong")
+    await conversation_from_webhook(user, sender="+15550003", name="Cara", text="Hello there")
+    await conversations.update_conversation(bob, ConversationPatch(status=ConversationStatus.resolved))
+    await sign_in(user)
+    inbox = await user.open("/")
+    set_value(user, "filter-status", "all")
+    await eventually(listed(user, "Ann", "Bob", "Cara"))
+    set_value(user, "filter-assigned", "unassigned")
+    set_value(user, "inbox-search", "invoice")
+    await eventually(listed(user, "Ann", "Bob"))
+    rows_before = [row["id"] for row in list_rows(user).rows]
+
+    user.navigate.to(f"/conversations/{bob}")
+    await user.should_see(marker="composer", retries=20)
+
+    assert user.client is inbox
+    assert (value_of(user, "filter-status"), value_of(user, "filter-assigned")) == ("all", "unassigned")
+    assert value_of(user, "inbox-search") == "invoice"
+    assert [row["id"] for row in list_rows(user).rows] == rows_before
+    assert list_rows(user).props["selected"] == bob

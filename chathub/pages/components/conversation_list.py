@@ -116,7 +116,10 @@ class ConversationList:
             await self.load_more()
 
     async def load_more(self) -> None:
-        page = await conversations.list_conversations(**self._query(), limit=PAGE_SIZE, cursor=self.cursor)
+        query = self._query()
+        page = await conversations.list_conversations(**query, limit=PAGE_SIZE, cursor=self.cursor)
+        if query != self._query():  # the filters changed while it read: the reload for the new ones draws
+            return
         self.shown.update((conversation.id, conversation) for conversation in page.items)
         self.cursor = page.next_cursor
         self.more_button.visible = page.next_cursor is not None
@@ -221,10 +224,11 @@ class ConversationList:
         if self.rows.is_deleted:
             return
         try:
-            for conversation in pending.values():
-                self._apply(conversation)
-            self._trim()
-            self._draw()
+            with self.rows:  # the tab's context (a timer's callback has none): its agent's time zone
+                for conversation in pending.values():
+                    self._apply(conversation)
+                self._trim()
+                self._draw()
         except Exception:  # a callback of the event loop: say what failed rather than lose it
             log.exception("the inbox list could not apply a live update")
 

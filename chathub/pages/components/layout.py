@@ -10,6 +10,7 @@ from nicegui import app, background_tasks, ui
 from chathub import bus
 from chathub.models import Agent, AgentRole
 from chathub.pages import session
+from chathub.pages.components.agent_zone import reload_once_zone_is_known
 from chathub.pages.components.live_pace import LivePace
 from chathub.pages.components.navigation import Navigation
 from chathub.pages.components.widgets import notice
@@ -55,6 +56,7 @@ async def frame(
     once the agent is no longer an admin."""
     unread_total = await conversations.shared_unread_total()
     _track_presence(agent)  # first: the page body may say which conversation this tab views
+    reload_once_zone_is_known()
     ui.colors(primary=BRAND)
     _show_unread_total(unread_total)
     dark = ui.dark_mode(app.storage.user.get("dark_mode", False))

@@ -1,4 +1,4 @@
-"""Snoozing a conversation: a few usual moments, or a date and time the agent picks (their local time)."""
+"""Snoozing a conversation: a few usual moments, or a date and time the agent picks, in the agent's zone."""
 
 from __future__ import annotations
 
@@ -7,30 +7,33 @@ from datetime import UTC, datetime, timedelta
 
 from nicegui import ui
 
+from chathub.pages.components.agent_zone import from_agent_clock, local
 from chathub.pages.components.widgets import clock_time, disposable_dialog
 
 PICKER_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local input holds
 
 
 def snooze_presets(now: datetime) -> list[tuple[str, str, datetime]]:
-    """(marker key, label, moment): soon, later today, tomorrow morning, next Monday morning."""
-    local = now.astimezone()
+    """(marker key, label, moment): soon, later today, tomorrow morning, next Monday morning (at 09:00 on the
+    agent's clock)."""
+    today = local(now)
 
     def nine_am(days_ahead: int) -> datetime:
-        return (local + timedelta(days=days_ahead)).replace(hour=9, minute=0, second=0, microsecond=0)
+        day = today.date() + timedelta(days=days_ahead)
+        return from_agent_clock(datetime(day.year, day.month, day.day, 9))
 
     return [
         ("1h", "In 1 hour", now + timedelta(hours=1)),
         ("3h", "In 3 hours", now + timedelta(hours=3)),
         ("tomorrow", "Tomorrow morning", nine_am(1)),
-        ("next-week", "Next week", nine_am(7 - local.weekday())),
+        ("next-week", "Next week", nine_am(7 - today.weekday())),
     ]
 
 
 def picked_moment(value: str | None, now: datetime) -> datetime | str:
-    """The picker's local date and time as a moment, or why it cannot be one."""
+    """The picker's date and time (on the agent's clock) as a moment, or why it cannot be one."""
     try:
-        moment = datetime.strptime((value or "").strip(), PICKER_FORMAT).astimezone()
+        moment = from_agent_clock(datetime.strptime((value or "").strip(), PICKER_FORMAT))
     except ValueError:
         return "Pick a date and a time."
     return moment if moment > now else "Pick a time in the future."
@@ -49,7 +52,7 @@ class SnoozeDialog:
                 ).classes("w-full").mark(f"snooze-{key}")
             ui.separator()
             self.picker = (
-                ui.input("Or pick a date and time", value=snooze_presets(now)[2][2].strftime(PICKER_FORMAT))
+                ui.input("Or pick a date and time", value=local(snooze_presets(now)[2][2]).strftime(PICKER_FORMAT))
                 .props("type=datetime-local outlined dense stack-label")
                 .classes("w-full")
                 .mark("snooze-at")

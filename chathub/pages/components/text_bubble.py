@@ -14,6 +14,7 @@ from datetime import timedelta
 from nicegui import ui
 
 from chathub.models import ContentType, MessageDirection, MessageStatus
+from chathub.pages.components.agent_zone import local
 from chathub.pages.components.widgets import local_time
 from chathub.schemas import MessageOut
 
@@ -87,7 +88,7 @@ def received_note(message: MessageOut) -> str:
     received = message.received_at
     if received is None or received - message.created_at <= LATE_AFTER:
         return ""
-    same_day = received.astimezone().date() == message.created_at.astimezone().date()
+    same_day = local(received).date() == local(message.created_at).date()
     return "received " + local_time(received, "%H:%M" if same_day else "%d %b %Y %H:%M")
 
 

@@ -16,6 +16,7 @@ from chathub import bus, process_state
 from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
 from chathub.pages import session
 from chathub.pages.components import widgets
+from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
@@ -53,8 +54,8 @@ def _header_facts(conversation: ConversationOut) -> tuple:
 
 
 def _day_label(moment: datetime) -> str:
-    day = moment.astimezone().date()
-    today = datetime.now().astimezone().date()
+    day = local(moment).date()
+    today = local(datetime.now(UTC)).date()
     if day == today:
         return "Today"
     if day == today - timedelta(days=1):
@@ -330,7 +331,7 @@ class ThreadView:
         self.older_button.visible = self.older_cursor is not None
 
     def _draw(self, message: MessageOut, previous_day) -> object:
-        day = message.created_at.astimezone().date()
+        day = local(message.created_at).date()
         if day != previous_day:
             day_separator(_day_label(message.created_at))
         name = self.agent_names.get(message.agent_id) if message.agent_id else None
@@ -368,7 +369,7 @@ class ThreadView:
         if self.messages and _order(message) < _order(self.messages[-1]):
             self._insert_earlier(message)  # a message the customer sent before the last one shown
             return
-        previous_day = self.messages[-1].created_at.astimezone().date() if self.messages else None
+        previous_day = local(self.messages[-1].created_at).date() if self.messages else None
         self.messages.append(message)
         with self.column:
             self._draw(message, previous_day)

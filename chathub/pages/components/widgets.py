@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from nicegui import ui
 
 from chathub.models import ConversationStatus, WebhookStatus
+from chathub.pages.components.agent_zone import local
 from chathub.services import channels
 
 CONVERSATION_STATUS_COLORS = {
@@ -35,11 +36,11 @@ def relative_time(moment: datetime, now: datetime | None = None) -> str:
         return f"{int(seconds // 3600)} h"
     if seconds < 7 * 86400:
         return f"{int(seconds // 86400)} d"
-    return moment.astimezone().strftime("%d %b")
+    return local(moment).strftime("%d %b")
 
 
 def local_time(moment: datetime | None, fmt: str = "%d %b %Y %H:%M:%S") -> str:
-    return moment.astimezone().strftime(fmt) if moment else "—"
+    return local(moment).strftime(fmt) if moment else "—"
 
 
 def clock_time(moment: datetime, now: datetime | None = None) -> str:
