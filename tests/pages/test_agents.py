@@ -76,6 +76,7 @@ async def test_an_added_agent_is_confirmed_appears_in_the_list_at_once_and_can_s
     user.find(marker="save-agent").click()
     await user.should_see("Cleo Park can now sign in as cleo@example.com", retries=20)
     cleo = next(a for a in await agents.list_agents() if a.email == "cleo@example.com")
+    await user.should_see(marker=f"agent-{cleo.id}", retries=20)  # the list redraws as the dialog closes
     with user.scope(marker=f"agent-{cleo.id}"):  # the list shows her without reopening the page
         await user.should_see("cleo@example.com", retries=20)
     assert cleo.role == AgentRole.admin

@@ -128,10 +128,12 @@ async def test_an_open_profile_shows_a_new_token_as_used_as_soon_as_the_api_acce
     token = shown.value
     user.find(marker="token-done").click()
     (row,) = await agents.list_api_tokens(await admin_id())
+    await user.should_see(marker=f"token-{row.id}", retries=20)  # the list redraws as the dialog closes
     with user.scope(marker=f"token-{row.id}"):
         await user.should_see("never used", retries=20)
 
     assert await conversations_status(user, token) == 200
+    await user.should_see(marker=f"token-{row.id}", retries=20)  # its row is drawn again as the use is announced
     with user.scope(marker=f"token-{row.id}"):  # the same page, not opened again
         await user.should_see("last used just now", retries=20)
         await user.should_not_see("never used")
