@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Table, event, func
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +22,7 @@ from chathub import process_state
 from chathub.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -114,12 +116,14 @@ def upgrade_schema(database_url: str) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sync_url(database_url))
+    config.set_main_option("sqlalchemy.url", sync_url(database_url).replace("%", "%%"))  # the config interpolates %
     command.upgrade(config, "head")
 
 
 def sync_url(database_url: str) -> str:
-    return database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    """The same database through a synchronous driver, for Alembic and start-up seeding (psycopg 3 on PostgreSQL)."""
+    url = make_url(database_url)
+    return url.set(drivername=SYNC_DRIVERS.get(url.drivername, url.drivername)).render_as_string(hide_password=False)
 
 
 class GroupCommit:

@@ -21,7 +21,7 @@ import pytest
 
 from chathub import cli
 from chathub.settings import Settings
-from tests.helpers.app import login, running_app
+from tests.helpers.app import MAIN_FILE, login, running_app
 
 CHATHUB = Path(sys.executable).with_name("chathub")  # installed by `pip install -e .` beside this Python
 NEW_ADMIN = "boss@example.com"
@@ -217,3 +217,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "command", [[sys.executable, str(MAIN_FILE)], [str(CHATHUB), "serve"]], ids=["main.py", "serve"]
+)
+def test_a_start_that_cannot_reach_its_database_names_it_without_the_password(tmp_path, command):
+    port = free_port()  # nothing listens there
+    url = f"postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:{port}/chathub"
+
+    started = subprocess.run(
+        command, cwd=tmp_path, env=command_env(tmp_path / "data", database_url=url), capture_output=True, text=True
+    )
+
+    assert started.returncode != 0
+    assert f"the database at postgresql+asyncpg://chathub:***@127.0.0.1:{port}/chathub could not be" in started.stderr
+    assert "db-secret-77" not in started.stdout + started.stderr
