@@ -92,21 +92,25 @@ def running_cluster() -> Iterator[Cluster]:
         cluster.stop()
 
 
+def connect(database_url: str, database: str | None = None, autocommit: bool = False) -> psycopg.Connection:
+    """A plain connection to the URL's database, or to another database of the same server."""
+    url = make_url(database_url)
+    return psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=database or url.database, autocommit=autocommit
+    )
+
+
 def execute(database_url: str, *statements: str) -> None:
     """Run statements outside a transaction (CREATE / DROP DATABASE), on the server's `postgres` database."""
-    url = make_url(database_url)
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
-    ) as connection:
+    with connect(database_url, "postgres", autocommit=True) as connection:
         for statement in statements:
             connection.execute(statement)
 
 
 def exists(database_url: str) -> bool:
-    url = make_url(database_url)
-    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname="postgres") as connection:
-        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone()
-    return found is not None
+    with connect(database_url, "postgres") as connection:
+        query = "SELECT 1 FROM pg_database WHERE datname = %s"
+        return connection.execute(query, (make_url(database_url).database,)).fetchone() is not None
 
 
 def create_from_template(database_url: str, template: str) -> None:
