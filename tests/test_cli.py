@@ -159,6 +159,16 @@ def test_backup_writes_a_copy_holding_the_admins(tmp_path):
     assert stored_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # the recommended cost, outside the tests
 
 
+def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
+    url = "postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:5432/chathub"
+
+    refused = chathub("backup", str(tmp_path / "copy.db"), data_dir=tmp_path / "data", database_url=url)
+
+    assert refused.returncode == 1
+    assert "pg_dump --format=custom --file=chathub.dump chathub" in refused.stderr
+    assert "db-secret-77" not in refused.stdout + refused.stderr
+
+
 def test_check_config_prints_every_setting_with_secrets_masked(tmp_path):
     secrets = {
         "secret_key": "key-that-signs-cookies-1234567890",
