@@ -34,6 +34,23 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _replace_nul_characters(_connection, _cursor, statement, parameters, _context, executemany):
+    """PostgreSQL's text cannot hold U+0000, which customers can send (a JSON "\\u0000"), and refuses the whole row
+    (the customer's message with it): on PostgreSQL each NUL is stored as U+FFFD instead."""
+    rows = parameters if executemany else [parameters]
+    cleaned = [_without_nul(row) for row in rows]
+    return statement, cleaned if executemany else cleaned[0]
+
+
+def _without_nul(value):
+    """A statement's parameters (a row of them, or one) with NUL replaced in every string."""
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 class Database:
     """This run's engine and sessions, and the lock that serialises writes (see the module's docstring)."""
 
@@ -41,6 +58,8 @@ class Database:
         self.engine = create_async_engine(database_url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _replace_nul_characters, retval=True)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.write_lock = asyncio.Lock()
 
