@@ -175,7 +175,7 @@ def run() -> None:
         notes = bootstrap.prepare_database(settings)
     except Exception as error:
         print(
-            f"ChatHub cannot start: the database at {settings.database_url} could not be prepared: "
+            f"ChatHub cannot start: the database at {settings.database_url_shown} could not be prepared: "
             f"{type(error).__name__}: {error}",
             file=sys.stderr,
         )

@@ -22,8 +22,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from chathub import private_files
 from chathub.auth import email_problem, password_problem
 from chathub.services.backup import BackupError, backup_database, sqlite_path
@@ -125,8 +123,7 @@ def _prepare_database(settings: Settings) -> None:
         bootstrap.prepare_database(settings)
     except Exception as error:
         raise Refused(
-            f"the database at {_masked_url(settings.database_url)} could not be prepared: "
-            f"{type(error).__name__}: {error}"
+            f"the database at {settings.database_url_shown} could not be prepared: {type(error).__name__}: {error}"
         ) from None
 
 
@@ -182,7 +179,7 @@ def effective_settings(settings: Settings) -> Iterator[tuple[str, str]]:
         elif any(word in field for word in SECRET_WORDS):
             yield f"{prefix}{field.upper()}", MASK if value else ""
         elif field == "database_url":
-            yield f"{prefix}DATABASE_URL", _masked_url(value)
+            yield f"{prefix}DATABASE_URL", settings.database_url_shown
         else:
             yield f"{prefix}{field.upper()}", "" if value is None else str(value)
 
@@ -192,7 +189,3 @@ def _stored_secret_key_note(data_dir: Path) -> str:
     if key_file.is_file():
         return f"{MASK} (from {key_file})"
     return f"(none yet: the first start generates one into {key_file})"
-
-
-def _masked_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

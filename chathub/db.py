@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Table, event, func
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +22,7 @@ from chathub import process_state
 from chathub.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -32,6 +34,23 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _replace_nul_characters(_connection, _cursor, statement, parameters, _context, executemany):
+    """PostgreSQL's text cannot hold U+0000, which customers can send (a JSON "\\u0000"), and refuses the whole row
+    (the customer's message with it): on PostgreSQL each NUL is stored as U+FFFD instead."""
+    rows = parameters if executemany else [parameters]
+    cleaned = [_without_nul(row) for row in rows]
+    return statement, cleaned if executemany else cleaned[0]
+
+
+def _without_nul(value):
+    """A statement's parameters (a row of them, or one) with NUL replaced in every string."""
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 class Database:
     """This run's engine and sessions, and the lock that serialises writes (see the module's docstring)."""
 
@@ -39,6 +58,8 @@ class Database:
         self.engine = create_async_engine(database_url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _replace_nul_characters, retval=True)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.write_lock = asyncio.Lock()
 
@@ -114,12 +135,14 @@ def upgrade_schema(database_url: str) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sync_url(database_url))
+    config.set_main_option("sqlalchemy.url", sync_url(database_url).replace("%", "%%"))  # the config interpolates %
     command.upgrade(config, "head")
 
 
 def sync_url(database_url: str) -> str:
-    return database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    """The same database through a synchronous driver, for Alembic and start-up seeding (psycopg 3 on PostgreSQL)."""
+    url = make_url(database_url)
+    return url.set(drivername=SYNC_DRIVERS.get(url.drivername, url.drivername)).render_as_string(hide_password=False)
 
 
 class GroupCommit:

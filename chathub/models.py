@@ -40,6 +40,20 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+# Row ids and the keys that point at them: BIGINT on PostgreSQL, whose INTEGER stops at 2**31; INTEGER on SQLite,
+# where only an INTEGER PRIMARY KEY is the rowid that numbers new rows (and is 64 bits anyway).
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _row_id(**kwargs: Any) -> Any:
+    return Field(sa_type=ROW_ID, **kwargs)
+
+
+def _partial(condition: str) -> dict[str, Any]:
+    """A partial index's condition, in each database's keyword."""
+    return {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
+
+
 def _time(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
@@ -137,7 +151,7 @@ class AgentRole(str, Enum):
 
 
 class Agent(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _row_id(default=None, primary_key=True)
     email: str = Field(unique=True, index=True)
     name: str
     role: AgentRole = _enum(AgentRole, default=AgentRole.agent)
@@ -148,8 +162,8 @@ class Agent(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
-    id: int | None = Field(default=None, primary_key=True)
-    agent_id: int = Field(foreign_key="agent.id", index=True)
+    id: int | None = _row_id(default=None, primary_key=True)
+    agent_id: int = _row_id(foreign_key="agent.id", index=True)
     name: str
     token_hash: str = Field(unique=True)
     created_at: datetime = _time(default_factory=utcnow)
@@ -162,15 +176,15 @@ class BrowserSession(SQLModel, table=True):
     an ended session stays refused whoever replays the cookie."""
 
     __tablename__ = "browser_session"
-    id: int | None = Field(default=None, primary_key=True)
-    agent_id: int = Field(foreign_key="agent.id", index=True)
+    id: int | None = _row_id(default=None, primary_key=True)
+    agent_id: int = _row_id(foreign_key="agent.id", index=True)
     token_hash: str = Field(unique=True)
     created_at: datetime = _time(default_factory=utcnow)
     ended_at: datetime | None = _time(default=None)
 
 
 class Channel(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _row_id(default=None, primary_key=True)
     type: str = Field(index=True)  # a registered driver's type
     name: str
     enabled: bool = True
@@ -186,7 +200,7 @@ class Channel(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _row_id(default=None, primary_key=True)
     name: str = Field(index=True)
     email: str | None = Field(default=None, index=True)
     phone: str | None = Field(default=None, index=True)
@@ -198,9 +212,9 @@ class Customer(SQLModel, table=True):
 class CustomerIdentity(SQLModel, table=True):
     __tablename__ = "customer_identity"
     __table_args__ = (sa.UniqueConstraint("channel_id", "external_id", name="uq_identity_channel_external"),)
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    channel_id: int = Field(foreign_key="channel.id")
+    id: int | None = _row_id(default=None, primary_key=True)
+    customer_id: int = _row_id(foreign_key="customer.id", index=True)
+    channel_id: int = _row_id(foreign_key="channel.id")
     external_id: str
     created_at: datetime = _time(default_factory=utcnow)
 
@@ -214,22 +228,22 @@ class Conversation(SQLModel, table=True):
         sa.Index("ix_conversation_assignee_activity", "assignee_id", "last_message_at", "id"),
         sa.Index("ix_conversation_customer_channel", "customer_id", "channel_id"),
         # "Unread only" in activity order, within a status or not; they also count the unread total.
-        sa.Index("ix_conversation_unread_activity", "last_message_at", "id", sqlite_where=sa.text("unread_count > 0")),
+        sa.Index("ix_conversation_unread_activity", "last_message_at", "id", **_partial("unread_count > 0")),
         sa.Index(
             "ix_conversation_unread_status_activity",
             "status",
             "last_message_at",
             "id",
-            sqlite_where=sa.text("unread_count > 0"),
+            **_partial("unread_count > 0"),
         ),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id")
-    channel_id: int = Field(foreign_key="channel.id")
+    id: int | None = _row_id(default=None, primary_key=True)
+    customer_id: int = _row_id(foreign_key="customer.id")
+    channel_id: int = _row_id(foreign_key="channel.id")
     # The identity the customer wrote from: replies go back to it, even after customers are merged.
-    identity_id: int = Field(foreign_key="customer_identity.id", index=True)
+    identity_id: int = _row_id(foreign_key="customer_identity.id", index=True)
     status: ConversationStatus = _enum(ConversationStatus, default=ConversationStatus.open)
-    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    assignee_id: int | None = _row_id(default=None, foreign_key="agent.id")
     unread_count: int = 0
     # When ChatHub last received or queued a message here, never a provider's time: a message delivered late
     # (its provider time days old) is new activity, and surfaces on top of the inbox so it is not missed. Its
@@ -250,12 +264,12 @@ class Message(SQLModel, table=True):
         # A thread in the customer's order: created_at is an inbound message's provider time (never later
         # than its arrival), so webhooks processed out of order still read in order.
         sa.Index("ix_message_conversation_time", "conversation_id", "created_at", "id"),
-        sa.Index("ix_message_outbox", "status", "next_attempt_at", sqlite_where=sa.text("status = 'pending'")),
-        sa.Index("ix_message_media_pending", "media_status", sqlite_where=sa.text("media_status = 'pending'")),
+        sa.Index("ix_message_outbox", "status", "next_attempt_at", **_partial("status = 'pending'")),
+        sa.Index("ix_message_media_pending", "media_status", **_partial("media_status = 'pending'")),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversation.id")
-    channel_id: int = Field(foreign_key="channel.id")
+    id: int | None = _row_id(default=None, primary_key=True)
+    conversation_id: int = _row_id(foreign_key="conversation.id")
+    channel_id: int = _row_id(foreign_key="channel.id")
     direction: MessageDirection = _enum(MessageDirection)
     content_type: ContentType = _enum(ContentType, default=ContentType.text)
     content: str = ""
@@ -280,7 +294,7 @@ class Message(SQLModel, table=True):
     send_started_at: datetime | None = _time(default=None)
     # Sent again after an attempt whose outcome is unknown: the customer may have it twice.
     possibly_sent_twice: bool = False
-    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    agent_id: int | None = _row_id(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
     received_at: datetime | None = _time(default=None)  # an inbound message's arrival at ChatHub
     sent_at: datetime | None = _time(default=None)
@@ -296,14 +310,14 @@ class WebhookLog(SQLModel, table=True):
             "ix_webhook_log_queue",
             "status",
             "next_attempt_at",
-            sqlite_where=sa.text("status IN ('received', 'processing')"),
+            **_partial("status IN ('received', 'processing')"),
         ),
         sa.Index("ix_webhook_log_status_id", "status", "id"),
         sa.Index("ix_webhook_log_channel_id", "channel_id", "id"),
         sa.Index("ix_webhook_log_received", "received_at"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    id: int | None = _row_id(default=None, primary_key=True)
+    channel_id: int | None = _row_id(default=None, foreign_key="channel.id")
     channel_type: str | None = None
     headers: dict[str, Any] = _json(nullable=False, default=dict)
     body: str = ""
@@ -314,7 +328,7 @@ class WebhookLog(SQLModel, table=True):
     received_at: datetime = _time(default_factory=utcnow)
     processed_at: datetime | None = _time(default=None)
     next_attempt_at: datetime | None = _time(default=None)
-    message_id: int | None = Field(default=None, foreign_key="message.id")
+    message_id: int | None = _row_id(default=None, foreign_key="message.id")
 
 
 def new_row(model: type[RowT], **values: Any) -> RowT:

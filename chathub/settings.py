@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def database_url_shown(self) -> str:
+        """The database URL as logs and messages show it: its password masked."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -24,7 +24,7 @@ from chathub import auth as password_auth
 from chathub import process_state
 from chathub.pages.components import live_pace
 from tests.fakes.web import FakeWebsite
-from tests.helpers import simulated_browser
+from tests.helpers import postgres, simulated_browser, template_database
 from tests.helpers.app import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -125,11 +125,24 @@ def _is_fuzzing(item: pytest.Item) -> bool:
     return bool(getattr(function, "is_hypothesis_test", False)) or hasattr(module, "schemathesis")
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster(quick_password_hashing) -> Iterator[postgres.Cluster]:
+    """This test process's PostgreSQL server, with its migrated template databases (tests/helpers/postgres.py)."""
+    with postgres.running_cluster() as cluster:
+        template_database.build_postgres_templates(cluster)
+        yield cluster
+
+
 @pytest.fixture(autouse=True)
-def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh data folder and quick retries for every test; settings are read at start-up."""
+def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
+    """A fresh data folder, and database, and quick retries for every test; settings are read at start-up.
+    With CHATHUB_TEST_DATABASE=postgresql the database is the test's own on the session's PostgreSQL cluster,
+    made from a template on the app's first start and dropped after the test."""
+    database_url = request.getfixturevalue("postgres_cluster").next_database_url() if postgres.selected() else None
     for key in [k for k in os.environ if k.startswith("CHATHUB_")]:
         monkeypatch.delenv(key)
+    if database_url:
+        monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
     monkeypatch.setenv("CHATHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHATHUB_ADMIN_EMAIL", ADMIN_EMAIL)
     monkeypatch.setenv("CHATHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -138,6 +151,8 @@ def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     process_state.reset()
     yield tmp_path / "data"
     process_state.reset()
+    if database_url:
+        postgres.drop(database_url)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 
 from chathub import cli
 from chathub.settings import Settings
-from tests.helpers.app import login, running_app
+from tests.helpers.app import MAIN_FILE, login, running_app
 
 CHATHUB = Path(sys.executable).with_name("chathub")  # installed by `pip install -e .` beside this Python
 NEW_ADMIN = "boss@example.com"
@@ -159,6 +159,16 @@ def test_backup_writes_a_copy_holding_the_admins(tmp_path):
     assert stored_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # the recommended cost, outside the tests
 
 
+def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
+    url = "postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:5432/chathub"
+
+    refused = chathub("backup", str(tmp_path / "copy.db"), data_dir=tmp_path / "data", database_url=url)
+
+    assert refused.returncode == 1
+    assert "pg_dump --format=custom --file=chathub.dump chathub" in refused.stderr
+    assert "db-secret-77" not in refused.stdout + refused.stderr
+
+
 def test_check_config_prints_every_setting_with_secrets_masked(tmp_path):
     secrets = {
         "secret_key": "key-that-signs-cookies-1234567890",
@@ -217,3 +227,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "command", [[sys.executable, str(MAIN_FILE)], [str(CHATHUB), "serve"]], ids=["main.py", "serve"]
+)
+def test_a_start_that_cannot_reach_its_database_names_it_without_the_password(tmp_path, command):
+    port = free_port()  # nothing listens there
+    url = f"postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:{port}/chathub"
+
+    started = subprocess.run(
+        command, cwd=tmp_path, env=command_env(tmp_path / "data", database_url=url), capture_output=True, text=True
+    )
+
+    assert started.returncode != 0
+    assert f"the database at postgresql+asyncpg://chathub:***@127.0.0.1:{port}/chathub could not be" in started.stderr
+    assert "db-secret-77" not in started.stdout + started.stderr

@@ -16,9 +16,10 @@ target_metadata = SQLModel.metadata
 
 
 def _include_name(name, type_, parent_names) -> bool:
-    """Autogenerate compares only what the models declare: the FTS5 message index (migration 0004) and its
-    shadow tables are not models, and must not come back as `drop_table`."""
-    return not (type_ == "table" and name.startswith("message_fts"))
+    """Autogenerate compares only what the models declare: the message search indexes (SQLite's FTS5 table and
+    its shadow tables, migration 0004; PostgreSQL's GIN index, 0011) are not models, and must not come back as
+    `drop_table` or `drop_index`."""
+    return not (type_ == "table" and name.startswith("message_fts") or type_ == "index" and name == "ix_message_search")
 
 
 OPTIONS = dict(

@@ -36,6 +36,11 @@ class BackupResult:
 def sqlite_path(database_url: str) -> Path:
     """The file behind a sqlite URL (sqlite+aiosqlite:///data/chathub.db -> data/chathub.db)."""
     url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        raise BackupError(
+            "this command copies SQLite databases; a PostgreSQL database is backed up with PostgreSQL's pg_dump, "
+            f"e.g. `pg_dump --format=custom --file=chathub.dump {url.database}` (docs/operations.md#backups)"
+        )
     if url.get_backend_name() != "sqlite":
         raise BackupError(f"only SQLite databases can be backed up this way, not {url.get_backend_name()}")
     if not url.database or url.database == ":memory:":

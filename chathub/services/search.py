@@ -1,13 +1,16 @@
 """Inbox search: which conversations match what an agent typed.
 
-Message text is searched through `message_fts`, SQLite's FTS5 index of `message.content` (migration 0004; its
-triggers keep it current): the words as typed, in that order, case and accents ignored, the last word also as
-a beginning ("parc" finds "parcel"). What the agent types is always one quoted FTS5 phrase, so `"`, `*`, `OR`,
-`NEAR(` and the like are plain text, never query syntax. Customer names and phone numbers are matched with
-LIKE (literally: `%` and `_` match themselves). Input without any letter or digit (`%`, `?!`) has no words for
-FTS5, and falls back to LIKE over message text: correct, but it reads every message.
+Message text is searched through a word index of `message.content`: on SQLite `message_fts`, an FTS5 index
+(migration 0004; its triggers keep it current), on PostgreSQL a GIN index over `to_tsvector` with the
+`chathub_search` configuration, which strips accents with `unaccent` (migration 0011). Either way: the words as
+typed, in that order, case and accents ignored, the last word also as a beginning ("parc" finds "parcel"). What
+the agent types becomes one quoted FTS5 phrase, or a tsquery of its letters and digits only joined by `<->`, so
+`"`, `*`, `OR`, `NEAR(`, `!`, `&` and the like are plain text, never query syntax. Customer names and phone
+numbers are matched with LIKE (literally: `%` and `_` match themselves). Input without any letter or digit
+(`%`, `?!`) has no words for the index, and falls back to LIKE over message text: correct, but it reads every
+message.
 
-Two plans for the messages, picked by how many match (FTS5 counts that in a few ms):
+Two plans for the messages, picked by how many match (the index counts that in a few ms):
 - few matches: look up each matching message's conversation (one primary-key read each);
 - many matches: walk the inbox in its own order and keep the conversations that hold a match (the match list
   is built once); hits come quickly then, and 100k lookups (a common word) are never made. Its worst case is a
@@ -42,6 +45,8 @@ WORD = re.compile(r"[^\W_]+")  # a word as FTS5's unicode61 tokenizer cuts it: l
 SNIPPET_LEAD = 16  # characters kept before the first match: the row shows about forty
 SNIPPET_LENGTH = 120
 message_fts = sa.table("message_fts", sa.column("rowid"))  # not a model: Alembic must not manage it
+# PostgreSQL (migration 0011): the GIN index is over this very expression, so a query must spell it so
+SEARCH_CONFIGURATION = sa.literal_column("'chathub_search'::regconfig")
 
 
 def fts_phrase(text: str) -> str | None:
@@ -55,6 +60,22 @@ def fts_phrase(text: str) -> str | None:
     return phrase + " *" if len(last_word) >= PREFIX_MIN_LENGTH else phrase
 
 
+def ts_phrase(text: str) -> str | None:
+    """What the agent typed as a PostgreSQL tsquery: its words (letters and digits only, so nothing in it is
+    syntax), each right after the one before (`<->`), the last also as a beginning (`:*`); None without words."""
+    words = WORD.findall(text)
+    if not words:
+        return None
+    last_word = LAST_WORD.search(" ".join(text.split())).group()
+    query = " <-> ".join(words)
+    return query + ":*" if len(last_word) >= PREFIX_MIN_LENGTH else query
+
+
+def words_query(text: str, *, sqlite: bool) -> str | None:
+    """What the agent typed as a query of the database's word index; None when it holds no word to look up."""
+    return fts_phrase(text) if sqlite else ts_phrase(text)
+
+
 def like_pattern(text: str) -> str:
     """`%text%` with LIKE's own wildcards escaped (use with escape="\\")."""
     return "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -65,17 +86,21 @@ def _contains(column, pattern: str, sqlite: bool):
     return col(column).like(pattern, escape="\\") if sqlite else col(column).ilike(pattern, escape="\\")
 
 
-def _fts_rowids(phrase: str):
-    return select(message_fts.c.rowid).where(sa.literal_column("message_fts").match(phrase))
+def _matching_ids(query: str, sqlite: bool):
+    """The ids of the messages whose words match `query` (see `words_query`)."""
+    if sqlite:
+        return select(message_fts.c.rowid).where(sa.literal_column("message_fts").match(query))
+    matched = Message.__table__.alias("matched")  # an alias: never correlated with an outer `message`
+    words = sa.func.to_tsvector(SEARCH_CONFIGURATION, matched.c.content)
+    return select(matched.c.id).where(words.op("@@")(sa.func.to_tsquery(SEARCH_CONFIGURATION, query)))
 
 
-async def fts_match_count(session, phrase: str) -> int:
-    return (await session.exec(select(sa.func.count()).select_from(_fts_rowids(phrase).subquery()))).one()
+async def match_count(session, query: str, sqlite: bool) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(_matching_ids(query, sqlite).subquery()))).one()
 
 
 async def matching_condition(session, q: str, *, sqlite: bool):
-    """A WHERE condition on `conversation` (built with `session`: it counts FTS matches first). Without SQLite
-    (no FTS5) message text is matched with LIKE."""
+    """A WHERE condition on `conversation` (built with `session`: it counts the word index's matches first)."""
     q = q.replace("\x00", "")  # SQLite's LIKE stops reading at a NUL: "%\x00%" would match everything
     if not q.strip():
         return sa.false()
@@ -90,18 +115,18 @@ async def matching_condition(session, q: str, *, sqlite: bool):
     # `id + 0`: the id stays a filter on the walk in inbox order; as a bare `id IN (...)` SQLite would rather
     # fetch every match by id and sort them all.
     walked_id = col(Conversation.id) + 0
-    phrase = fts_phrase(q) if sqlite else None
-    if phrase is None:  # no words (or no FTS5): LIKE over message text
+    phrase = words_query(q, sqlite=sqlite)
+    if phrase is None:  # no words: LIKE over message text
         by_text = select(Message.conversation_id).where(_contains(Message.content, pattern, sqlite))
         return walked_id.in_(sa.union_all(by_customer, by_text))
-    if await fts_match_count(session, phrase) <= LOOKUP_LIMIT:
-        by_text = select(Message.conversation_id).where(col(Message.id).in_(_fts_rowids(phrase)))
+    if await match_count(session, phrase, sqlite) <= LOOKUP_LIMIT:
+        by_text = select(Message.conversation_id).where(col(Message.id).in_(_matching_ids(phrase, sqlite)))
         return walked_id.in_(sa.union_all(by_customer, by_text))
     # `message.id + 0`: read the conversation's own message ids and test each against the match list (built
     # once), rather than run through the whole match list for every conversation.
     holds_a_match = (
         select(sa.literal(1))
-        .where(Message.conversation_id == Conversation.id, (col(Message.id) + 0).in_(_fts_rowids(phrase)))
+        .where(Message.conversation_id == Conversation.id, (col(Message.id) + 0).in_(_matching_ids(phrase, sqlite)))
         .exists()
     )
     return sa.or_(walked_id.in_(by_customer), holds_a_match)
@@ -111,11 +136,13 @@ async def match_snippets(session, q: str, conversation_ids: list[int], *, sqlite
     """For each of these conversations that holds a message matching `q`: its latest such message, cut to the
     part around the match, and where the matched words are."""
     q = q.replace("\x00", "")
-    phrase = fts_phrase(q) if sqlite else None
+    phrase = words_query(q, sqlite=sqlite)
     if not conversation_ids or not q.strip():
         return {}
     matching = (
-        col(Message.id).in_(_fts_rowids(phrase)) if phrase else _contains(Message.content, like_pattern(q), sqlite)
+        col(Message.id).in_(_matching_ids(phrase, sqlite))
+        if phrase
+        else _contains(Message.content, like_pattern(q), sqlite)
     )
     latest = (
         select(sa.func.max(Message.id))
@@ -151,8 +178,8 @@ def snippet(message_id: int, content: str, q: str) -> SearchMatch | None:
 
 def highlights(text: str, q: str) -> list[tuple[int, int]]:
     """Where `q` occurs in `text` as the search matched it: its words in order, case and accents ignored, the
-    last word also as a beginning; or, where no such run is found (input without words, LIKE without FTS5),
-    the input itself, case ignored. `[start, end)` offsets."""
+    last word also as a beginning; or, where no such run is found (input without words), the input itself,
+    case ignored. `[start, end)` offsets."""
     words = [_folded(word) for word in WORD.findall(q)]
     spans = _word_runs(text, words, prefix=len(LAST_WORD.search(q.strip()).group()) >= PREFIX_MIN_LENGTH)
     return spans or _literal(text, q.strip())

@@ -1,24 +1,31 @@
 """/healthz tells a load balancer the truth: degraded with the reason, and 503 while the database cannot be
 written (here: another connection holds SQLite's exclusive lock, as a stuck backup or a second process
-would); degraded but 200 while the disk under the data folder has less room than CHATHUB_MIN_FREE_MB."""
+would, or on PostgreSQL a lock on the table the check writes); degraded but 200 while the disk under the data
+folder has less room than CHATHUB_MIN_FREE_MB."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from chathub.settings import SettingsError, load_settings
+from tests.helpers import postgres
 from tests.helpers.waiting import eventually
 
 
 @contextmanager
-def exclusively_locked(database: Path) -> Iterator[None]:
-    """Another connection holds the database's write lock until the block ends."""
-    holder = sqlite3.connect(database, isolation_level=None)
+def exclusively_locked(database_url: str) -> Iterator[None]:
+    """Another connection holds the database's write lock until the block ends (on PostgreSQL: the webhook
+    log's, where the health check writes; readers still read)."""
+    if postgres.is_postgresql(database_url):
+        with postgres.connect(database_url) as holder:
+            holder.execute("LOCK TABLE webhook_log IN EXCLUSIVE MODE")
+            yield
+        return
+    holder = sqlite3.connect(load_settings().sqlite_file, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
         yield
@@ -34,8 +41,8 @@ async def test_health_is_ok_with_no_reasons_when_the_database_takes_writes(clien
     assert (response.json()["status"], response.json()["reasons"]) == ("ok", [])
 
 
-async def test_health_is_degraded_with_503_while_the_database_cannot_be_written(client, chathub_env):
-    with exclusively_locked(chathub_env / "chathub.db"):
+async def test_health_is_degraded_with_503_while_the_database_cannot_be_written(client):
+    with exclusively_locked(load_settings().database_url):
         response = await client.get("/healthz")
 
         assert response.status_code == 503

@@ -70,3 +70,19 @@ async def test_an_id_filter_beyond_64_bits_is_422(client, auth, path, params):
 
     assert response.status_code == 422, response.text
     assert (await client.get(path, params={k: 1 for k in params}, headers=auth)).status_code == 200
+
+
+PAST_32_BITS = [2**31, 2**63 - 1]  # PostgreSQL's INTEGER ends below the first; every row id is BIGINT
+
+
+@pytest.mark.parametrize("row_id", PAST_32_BITS)
+async def test_an_id_past_32_bits_is_a_plain_404_on_every_database(client, auth, row_id):
+    await conversation_one(client, auth)
+
+    for path in (f"/api/v1/conversations/{row_id}", f"/api/v1/conversations/{row_id}/messages"):
+        assert (await client.get(path, headers=auth)).status_code == 404, path
+    assert (await client.post(f"/webhooks/simulator/{row_id}", json=seed_message())).status_code == 404
+    listed = await client.get("/api/v1/conversations", params={"customer_id": row_id}, headers=auth)
+    assert (listed.status_code, listed.json()["items"]) == (200, [])
+    assigned = await client.patch("/api/v1/conversations/1", json={"assignee_id": row_id}, headers=auth)
+    assert 400 <= assigned.status_code < 500, assigned.text

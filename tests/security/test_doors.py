@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 import sqlite3
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +25,8 @@ from nicegui.testing import User
 from chathub.models import AgentRole
 from chathub.schemas import AgentIn, ChannelIn
 from chathub.services import agents, channels
+from chathub.settings import Settings
+from tests.helpers import postgres
 from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
 from tests.helpers.pages import sign_in
 from tests.helpers.webhooks import post_webhook, seed_message
@@ -264,15 +265,20 @@ async def test_the_session_cookie_is_secure_when_chathub_is_served_over_https(mo
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
 
 
-def stored(data_dir: Path, query: str) -> list[tuple]:
-    with sqlite3.connect(data_dir / "chathub.db") as connection:
+def stored(query: str) -> list[tuple]:
+    """Rows as the database holds them, read past the app (the test's SQLite file or PostgreSQL database)."""
+    settings = Settings()
+    if postgres.is_postgresql(settings.database_url):
+        with postgres.connect(settings.database_url) as connection:
+            return connection.execute(query).fetchall()
+    with sqlite3.connect(settings.sqlite_file) as connection:
         return connection.execute(query).fetchall()
 
 
-async def test_passwords_are_stored_as_argon2_hashes(client, chathub_env):
+async def test_passwords_are_stored_as_argon2_hashes(client):
     await agents.create_agent(AgentIn(**AGENT, role=AgentRole.agent))
 
-    rows = dict(stored(chathub_env, "SELECT email, password_hash FROM agent"))
+    rows = dict(stored("SELECT email, password_hash FROM agent"))
 
     assert set(rows) == {ADMIN_EMAIL, AGENT["email"]}
     for email, password in ((ADMIN_EMAIL, ADMIN_PASSWORD), (AGENT["email"], AGENT["password"])):
@@ -280,12 +286,12 @@ async def test_passwords_are_stored_as_argon2_hashes(client, chathub_env):
         assert password not in rows[email]
 
 
-async def test_api_tokens_are_stored_only_as_a_hash(client, chathub_env):
+async def test_api_tokens_are_stored_only_as_a_hash(client):
     token = (await client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()[
         "token"
     ]
 
-    rows = stored(chathub_env, "SELECT * FROM api_token")
+    rows = stored("SELECT * FROM api_token")
 
     assert len(rows) == 1
     assert not any(token in str(value) for value in rows[0])
@@ -311,11 +317,11 @@ SECRET_HEADERS = {
     ],
     ids=["accepted", "rejected", "no such channel"],
 )
-async def test_secret_webhook_headers_never_reach_the_database_in_clear(client, chathub_env, path, body, expected):
+async def test_secret_webhook_headers_never_reach_the_database_in_clear(client, path, body, expected):
     response = await client.post(path, content=body, headers={**SECRET_HEADERS, "content-type": "application/json"})
     assert response.status_code == expected, response.text
 
-    (row,) = stored(chathub_env, f"SELECT headers FROM webhook_log WHERE id = {response.json()['webhook_log_id']}")
+    (row,) = stored(f"SELECT CAST(headers AS TEXT) FROM webhook_log WHERE id = {response.json()['webhook_log_id']}")
     headers = json.loads(row[0])
     for name, secret in SECRET_HEADERS.items():
         assert headers[name.lower()] == "[redacted]"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nicegui.testing import User
 
+from chathub.settings import Settings
 from tests.helpers.app import login
 from tests.helpers.pages import sign_in
 from tests.helpers.webhooks import post_webhook
@@ -47,7 +48,8 @@ async def test_database_media_and_sessions_are_owner_only(user: User, chathub_en
             break
         await asyncio.sleep(0.05)
     names = {path.name for path in data_dir.rglob("*")}
-    assert {"chathub.db", "secret_key", "browser-sessions"} <= names
+    database_file = {"chathub.db"} if Settings().is_sqlite else set()  # PostgreSQL keeps it elsewhere
+    assert {*database_file, "secret_key", "browser-sessions"} <= names
     assert any(path.is_file() for path in (data_dir / "media").rglob("*"))
     assert any(path.name.startswith("storage-user-") for path in (data_dir / "browser-sessions").iterdir())
     assert not (tmp_path / ".nicegui").exists()  # the folder ChatHub was started from

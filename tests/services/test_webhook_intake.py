@@ -511,3 +511,17 @@ async def test_replay_of_an_unknown_webhook_log_is_404(client, auth):
     response = await client.post("/api/v1/webhook-logs/4242/replay", headers=auth)
 
     assert response.status_code == 404
+
+
+async def test_a_message_holding_a_nul_character_is_kept_on_every_database(client, auth):
+    """PostgreSQL's text cannot hold U+0000: there the customer's message is stored with U+FFFD in its place."""
+    response = await post_webhook(client, seed_message(text="before \u0000 after"))
+    assert response.status_code == 200, response.text
+
+    async def preview():
+        conversations = await items(client, auth, "/api/v1/conversations")
+        return conversations[0]["last_message_preview"] if conversations else None
+
+    assert await eventually(preview, timeout=10) in ("before \u0000 after", "before \ufffd after")
+    raw = await post_webhook(client, None, raw=b'{"from": "+15550100", "message": "a\x00b"}')
+    assert raw.status_code == 400, raw.text  # a raw NUL is no JSON: refused and logged, never a 500

@@ -46,12 +46,14 @@ def upgrade() -> None:
             ["last_message_at", "id"],
             unique=False,
             sqlite_where=sa.text("unread_count > 0"),
+            postgresql_where=sa.text("unread_count > 0"),
         )
         batch_op.create_index(
             "ix_conversation_unread_status_activity",
             ["status", "last_message_at", "id"],
             unique=False,
             sqlite_where=sa.text("unread_count > 0"),
+            postgresql_where=sa.text("unread_count > 0"),
         )
     if op.get_bind().dialect.name != "sqlite":
         return  # other databases search with LIKE (chathub/services/search.py)
@@ -77,4 +79,5 @@ def downgrade() -> None:
             ["unread_count", "last_message_at", "id"],
             unique=False,
             sqlite_where=sa.text("unread_count > 0"),
+            postgresql_where=sa.text("unread_count > 0"),
         )

@@ -34,22 +34,43 @@ ENUM_COLUMNS = [
     ("message", "status", "messagestatus", ("received", "pending", "sent", "delivered", "read", "failed")),
     ("webhook_log", "status", "webhookstatus", ("received", "processing", "processed", "failed", "rejected")),
 ]
+# Partial indexes whose condition compares an enum column: PostgreSQL cannot carry the condition over to the
+# new column type (`varchar = mediastatus`), so they are made again around the change.
+PARTIAL_INDEXES = [
+    ("message", "ix_message_outbox", ["status", "next_attempt_at"], "status = 'pending'"),
+    ("message", "ix_message_media_pending", ["media_status"], "media_status = 'pending'"),
+    ("webhook_log", "ix_webhook_log_queue", ["status", "next_attempt_at"], "status IN ('received', 'processing')"),
+]
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    _drop_partial_indexes()
     for table, column, _, _ in ENUM_COLUMNS:
         op.alter_column(table, column, type_=sa.String(), postgresql_using=f"{column}::text")
     for type_name in {type_name for _, _, type_name, _ in ENUM_COLUMNS}:
         op.execute(f"DROP TYPE IF EXISTS {type_name}")
+    _create_partial_indexes()
+
+
+def _drop_partial_indexes() -> None:
+    for table, name, _, _ in PARTIAL_INDEXES:
+        op.drop_index(name, table_name=table)
+
+
+def _create_partial_indexes() -> None:
+    for table, name, columns, condition in PARTIAL_INDEXES:
+        op.create_index(name, table, columns, postgresql_where=sa.text(condition))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    _drop_partial_indexes()
     for table, column, type_name, values in ENUM_COLUMNS:
         sa.Enum(*values, name=type_name).create(op.get_bind(), checkfirst=True)
         op.alter_column(
             table, column, type_=sa.Enum(*values, name=type_name), postgresql_using=f"{column}::{type_name}"
         )
+    _create_partial_indexes()
