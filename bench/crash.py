@@ -117,6 +117,7 @@ class ChatHubProcess:
         self.process: subprocess.Popen | None = None
         self.url = ""
         self.starts = 0
+        self.started_at = 0.0
 
     @property
     def database(self) -> Path:
@@ -124,6 +125,11 @@ class ChatHubProcess:
 
     def start(self, timeout: float = 60.0) -> float:
         """Start and wait until /healthz answers; returns the seconds that took."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process on a free port without waiting for it (see `wait_ready`)."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATHUB_") and k != "PYTEST_CURRENT_TEST"}
@@ -137,7 +143,7 @@ class ChatHubProcess:
         )
         self.starts += 1
         log = open(self.data_dir.parent / f"server-{self.starts}.log", "wb")
-        started = time.monotonic()
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py")],
             cwd=self.data_dir.parent,
@@ -146,15 +152,19 @@ class ChatHubProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Wait until the launched process answers /healthz; returns the seconds since its launch."""
+        assert self.process is not None
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return time.monotonic() - started
+                    return time.monotonic() - self.started_at
             except httpx.HTTPError:
                 pass
-            if time.monotonic() - started > timeout:
+            if time.monotonic() - self.started_at > timeout:
                 self.stop(signal.SIGKILL)
                 raise RuntimeError(f"the server did not answer within {timeout:.0f} s: {self.log_tail()}")
             time.sleep(0.05)
