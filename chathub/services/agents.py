@@ -86,7 +86,7 @@ async def agent_for_token(token: str) -> Agent | None:
 async def _record_use(api_token: ApiToken) -> None:
     used_at = utcnow()
     async with db.write_session() as session:
-        await session.execute(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=used_at))
+        await session.exec(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=used_at))
     bus.api_token_used.emit(ApiTokenUsed(agent_id=api_token.agent_id, token_id=api_token.id, last_used_at=used_at))
 
 
