@@ -1,5 +1,10 @@
-"""Who is here: agents' open tabs, what each views, who is typing where. In memory, since ChatHub is one
-process and none of this outlives it; announced on the bus for the live UI.
+"""Who is here: agents' open tabs, what each views, who is typing where; announced on the bus for the live UI.
+
+An instance keeps its own tabs in memory. On PostgreSQL, where several instances may share the database, its
+heartbeat (a worker) writes them to `presence_tab` every few seconds, and at once after a change, and reads the
+other instances' rows: what an agent sees (viewers, the collision warning, presence) is every instance's tabs.
+A row not written again within GONE_AFTER_SECONDS is an instance that stopped: its tabs drop out. On SQLite
+there is one process, so memory is the whole picture and no heartbeat runs.
 
 Presence: online (a connected tab the agent is looking at), away (tabs connected but all hidden),
 offline (no tab). Typing signals expire by themselves; both sides are throttled.
@@ -10,13 +15,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from chathub import bus, db, process_state
-from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
+from chathub.models import (
+    Agent,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    Message,
+    MessageDirection,
+    PresenceTab,
+    utcnow,
+)
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
 from chathub.services import channels
 
@@ -24,6 +41,9 @@ log = logging.getLogger(__name__)
 TYPING_SECONDS = 6.0  # how long one signal shows
 AGENT_SIGNAL_EVERY = 3.0  # at most one agent signal per conversation and agent this often
 CUSTOMER_SIGNAL_EVERY = 5.0  # at most one typing action to the provider per conversation this often
+WORKER = "presence"  # the heartbeat
+HEARTBEAT_SECONDS = 2.0
+GONE_AFTER_SECONDS = 10.0  # five heartbeats missed: the instance has stopped (or hangs)
 
 
 @dataclass
@@ -40,7 +60,9 @@ class Presence:
     providers (held so they are not garbage-collected)."""
 
     def __init__(self) -> None:
+        self.instance_id = uuid.uuid4().hex
         self.tabs: dict[str, Tab] = {}
+        self.elsewhere: dict[str, Tab] = {}  # other instances' tabs, as the last heartbeat read them
         self.last_signal: dict[tuple, float] = {}
         self.provider_tasks: set[asyncio.Task] = set()
 
@@ -90,6 +112,7 @@ def _change(tab_id: str, mutate, agent_id: int) -> None:
         bus.viewers_changed.emit(ViewersChanged(conversation_id=conversation_id, viewers=viewers(conversation_id)))
     if agent_status(agent_id) != before_status:
         bus.presence_changed.emit(PresenceChanged(agent_id=agent_id, status=agent_status(agent_id)))
+    process_state.current().wake(WORKER)  # the other instances hear of it at their next heartbeat
 
 
 def _viewed(tab_id: str) -> int | None:
@@ -97,19 +120,22 @@ def _viewed(tab_id: str) -> int | None:
     return tab.conversation_id if tab is not None and tab.connected else None
 
 
+def _every_tab() -> Iterator[Tab]:
+    """This instance's tabs and the other instances' ones."""
+    return chain(here().tabs.values(), here().elsewhere.values())
+
+
 def viewers(conversation_id: int) -> dict[int, str]:
-    return {
-        t.agent_id: t.agent_name for t in here().tabs.values() if t.conversation_id == conversation_id and t.connected
-    }
+    return {t.agent_id: t.agent_name for t in _every_tab() if t.conversation_id == conversation_id and t.connected}
 
 
 def is_being_read(conversation_id: int) -> bool:
     """Whether an agent has the conversation open in a tab they are looking at."""
-    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in here().tabs.values())
+    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in _every_tab())
 
 
 def agent_status(agent_id: int) -> str:
-    connected = [t for t in here().tabs.values() if t.agent_id == agent_id and t.connected]
+    connected = [t for t in _every_tab() if t.agent_id == agent_id and t.connected]
     if not connected:
         return "offline"
     return "online" if any(t.visible for t in connected) else "away"
@@ -204,3 +230,68 @@ def tab_views(tab_id: str, conversation_id: int | None) -> None:
     tab = _tab(tab_id)
     if tab is not None and tab.conversation_id != conversation_id:
         _change(tab_id, lambda: setattr(tab, "conversation_id", conversation_id), tab.agent_id)
+
+
+async def heartbeat() -> float:
+    """Write this instance's tabs, forget instances gone silent, read the others' tabs and announce what that
+    changed. Returns the seconds until the next beat (a worker's step)."""
+    state, now = here(), utcnow()
+    rows = [
+        PresenceTab(
+            tab_id=tab_id,
+            instance_id=state.instance_id,
+            agent_id=tab.agent_id,
+            agent_name=tab.agent_name,
+            conversation_id=tab.conversation_id,
+            connected=tab.connected,
+            visible=tab.visible,
+            seen_at=now,
+        )
+        for tab_id, tab in state.tabs.items()
+    ]
+    async with db.write_session() as session:
+        await session.exec(delete(PresenceTab).where(col(PresenceTab.instance_id) == state.instance_id))
+        session.add_all(rows)
+    cutoff = now - timedelta(seconds=GONE_AFTER_SECONDS)
+    async with db.write_session() as session:
+        await session.exec(delete(PresenceTab).where(col(PresenceTab.seen_at) < cutoff))
+    async with db.read_session() as session:
+        found = (
+            await session.exec(
+                select(PresenceTab).where(PresenceTab.instance_id != state.instance_id, PresenceTab.seen_at >= cutoff)
+            )
+        ).all()
+    _see_elsewhere({row.tab_id: _tab_of(row) for row in found})
+    return HEARTBEAT_SECONDS
+
+
+def _tab_of(row: PresenceTab) -> Tab:
+    return Tab(row.agent_id, row.agent_name, row.conversation_id, row.connected, row.visible)
+
+
+def _see_elsewhere(tabs: dict[str, Tab]) -> None:
+    """Take the other instances' tabs as read, and announce the viewers and statuses that changed."""
+    state = here()
+    both = [*state.elsewhere.values(), *tabs.values()]
+    conversation_ids = {t.conversation_id for t in both} - {None}
+    agent_ids = {t.agent_id for t in both}
+    viewers_before = {conversation_id: viewers(conversation_id) for conversation_id in conversation_ids}
+    status_before = {agent_id: agent_status(agent_id) for agent_id in agent_ids}
+    state.elsewhere = tabs
+    for conversation_id, before in viewers_before.items():
+        if (now_viewing := viewers(conversation_id)) != before:
+            bus.viewers_changed.emit(ViewersChanged(conversation_id=conversation_id, viewers=now_viewing))
+    for agent_id, before in status_before.items():
+        if (status := agent_status(agent_id)) != before:
+            bus.presence_changed.emit(PresenceChanged(agent_id=agent_id, status=status))
+
+
+async def leave() -> None:
+    """At stop: this instance's tabs leave the table at once rather than when their rows expire."""
+    if db.is_sqlite():
+        return
+    try:
+        async with db.write_session() as session:
+            await session.exec(delete(PresenceTab).where(col(PresenceTab.instance_id) == here().instance_id))
+    except Exception as error:  # the database may be gone: the rows expire by themselves
+        log.warning("could not remove this instance's tabs from presence_tab: %s", error)
