@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import func
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,7 +53,7 @@ class SignInThrottle:
         now = self.clock()
         async with db.write_session() as session:
             if not db.is_sqlite():  # SQLite's writes are serialised in-process already
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+                await session.exec(select(func.pg_advisory_xact_lock(ADVISORY_LOCK)))
             wait = await self._retry_after(session, limits, now)
             if wait is not None:
                 raise TooManyAttempts(wait)
