@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 
 from chathub import bus, db, process_state
@@ -235,6 +236,14 @@ def tab_views(tab_id: str, conversation_id: int | None) -> None:
 async def heartbeat() -> float:
     """Write this instance's tabs, forget instances gone silent, read the others' tabs and announce what that
     changed. Returns the seconds until the next beat (a worker's step)."""
+    try:
+        await _share_tabs()
+    except (SQLAlchemyError, OSError) as error:  # the database is away: the next beat tries again
+        log.warning("presence heartbeat failed; other instances' agents are shown as last read: %s", error)
+    return HEARTBEAT_SECONDS
+
+
+async def _share_tabs() -> None:
     state, now = here(), utcnow()
     rows = [
         PresenceTab(
@@ -262,7 +271,6 @@ async def heartbeat() -> float:
             )
         ).all()
     _see_elsewhere({row.tab_id: _tab_of(row) for row in found})
-    return HEARTBEAT_SECONDS
 
 
 def _tab_of(row: PresenceTab) -> Tab:
@@ -293,5 +301,5 @@ async def leave() -> None:
     try:
         async with db.write_session() as session:
             await session.exec(delete(PresenceTab).where(col(PresenceTab.instance_id) == here().instance_id))
-    except Exception as error:  # the database may be gone: the rows expire by themselves
+    except (SQLAlchemyError, OSError) as error:  # the database may be gone: the rows expire by themselves
         log.warning("could not remove this instance's tabs from presence_tab: %s", error)
