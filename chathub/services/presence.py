@@ -1,10 +1,8 @@
 """Who is here: agents' open tabs, what each views, who is typing where; announced on the bus for the live UI.
 
-An instance keeps its own tabs in memory. On PostgreSQL, where several instances may share the database, its
-heartbeat (a worker) writes them to `presence_tab` every few seconds, and at once after a change, and reads the
-other instances' rows: what an agent sees (viewers, the collision warning, presence) is every instance's tabs.
-A row not written again within GONE_AFTER_SECONDS is an instance that stopped: its tabs drop out. On SQLite
-there is one process, so memory is the whole picture and no heartbeat runs.
+An instance keeps its own tabs in memory, and, on PostgreSQL, the other instances' ones as its heartbeat last read
+them (chathub/services/shared_presence.py): viewers, the collision warning and presence count both. On SQLite
+there is one process, so its own tabs are the whole picture.
 
 Presence: online (a connected tab the agent is looking at), away (tabs connected but all hidden),
 offline (no tab). Typing signals expire by themselves; both sides are throttled.
@@ -21,20 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, delete, select
+from sqlmodel import col, select
 
 from chathub import bus, db, process_state
-from chathub.models import (
-    Agent,
-    Conversation,
-    Customer,
-    CustomerIdentity,
-    Message,
-    MessageDirection,
-    PresenceTab,
-    utcnow,
-)
+from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
 from chathub.services import channels
 
@@ -42,9 +30,7 @@ log = logging.getLogger(__name__)
 TYPING_SECONDS = 6.0  # how long one signal shows
 AGENT_SIGNAL_EVERY = 3.0  # at most one agent signal per conversation and agent this often
 CUSTOMER_SIGNAL_EVERY = 5.0  # at most one typing action to the provider per conversation this often
-WORKER = "presence"  # the heartbeat
-HEARTBEAT_SECONDS = 2.0
-GONE_AFTER_SECONDS = 10.0  # five heartbeats missed: the instance has stopped (or hangs)
+WORKER = "presence"  # the heartbeat that shares tabs with the other instances (shared_presence.py)
 
 
 @dataclass
@@ -231,75 +217,3 @@ def tab_views(tab_id: str, conversation_id: int | None) -> None:
     tab = _tab(tab_id)
     if tab is not None and tab.conversation_id != conversation_id:
         _change(tab_id, lambda: setattr(tab, "conversation_id", conversation_id), tab.agent_id)
-
-
-async def heartbeat() -> float:
-    """Write this instance's tabs, forget instances gone silent, read the others' tabs and announce what that
-    changed. Returns the seconds until the next beat (a worker's step)."""
-    try:
-        await _share_tabs()
-    except (SQLAlchemyError, OSError) as error:  # the database is away: the next beat tries again
-        log.warning("presence heartbeat failed; other instances' agents are shown as last read: %s", error)
-    return HEARTBEAT_SECONDS
-
-
-async def _share_tabs() -> None:
-    state, now = here(), utcnow()
-    rows = [
-        PresenceTab(
-            tab_id=tab_id,
-            instance_id=state.instance_id,
-            agent_id=tab.agent_id,
-            agent_name=tab.agent_name,
-            conversation_id=tab.conversation_id,
-            connected=tab.connected,
-            visible=tab.visible,
-            seen_at=now,
-        )
-        for tab_id, tab in state.tabs.items()
-    ]
-    async with db.write_session() as session:
-        await session.exec(delete(PresenceTab).where(col(PresenceTab.instance_id) == state.instance_id))
-        session.add_all(rows)
-    cutoff = now - timedelta(seconds=GONE_AFTER_SECONDS)
-    async with db.write_session() as session:
-        await session.exec(delete(PresenceTab).where(col(PresenceTab.seen_at) < cutoff))
-    async with db.read_session() as session:
-        found = (
-            await session.exec(
-                select(PresenceTab).where(PresenceTab.instance_id != state.instance_id, PresenceTab.seen_at >= cutoff)
-            )
-        ).all()
-    _see_elsewhere({row.tab_id: _tab_of(row) for row in found})
-
-
-def _tab_of(row: PresenceTab) -> Tab:
-    return Tab(row.agent_id, row.agent_name, row.conversation_id, row.connected, row.visible)
-
-
-def _see_elsewhere(tabs: dict[str, Tab]) -> None:
-    """Take the other instances' tabs as read, and announce the viewers and statuses that changed."""
-    state = here()
-    both = [*state.elsewhere.values(), *tabs.values()]
-    conversation_ids = {t.conversation_id for t in both} - {None}
-    agent_ids = {t.agent_id for t in both}
-    viewers_before = {conversation_id: viewers(conversation_id) for conversation_id in conversation_ids}
-    status_before = {agent_id: agent_status(agent_id) for agent_id in agent_ids}
-    state.elsewhere = tabs
-    for conversation_id, before in viewers_before.items():
-        if (now_viewing := viewers(conversation_id)) != before:
-            bus.viewers_changed.emit(ViewersChanged(conversation_id=conversation_id, viewers=now_viewing))
-    for agent_id, before in status_before.items():
-        if (status := agent_status(agent_id)) != before:
-            bus.presence_changed.emit(PresenceChanged(agent_id=agent_id, status=status))
-
-
-async def leave() -> None:
-    """At stop: this instance's tabs leave the table at once rather than when their rows expire."""
-    if db.is_sqlite():
-        return
-    try:
-        async with db.write_session() as session:
-            await session.exec(delete(PresenceTab).where(col(PresenceTab.instance_id) == here().instance_id))
-    except (SQLAlchemyError, OSError) as error:  # the database may be gone: the rows expire by themselves
-        log.warning("could not remove this instance's tabs from presence_tab: %s", error)

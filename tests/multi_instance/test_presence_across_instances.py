@@ -15,7 +15,7 @@ from sqlmodel import select
 from chathub import bus, db
 from chathub.models import Agent, PresenceTab
 from chathub.schemas import PresenceChanged, ViewersChanged
-from chathub.services import presence
+from chathub.services import presence, shared_presence
 from tests.helpers import postgres
 from tests.helpers.waiting import eventually
 
@@ -34,9 +34,9 @@ def shared_database(postgres_cluster: postgres.Cluster) -> Iterator[str]:
 async def ada_views_the_conversation_on_instance_a(database_url: str, *, then_stops_cleanly: bool = False) -> None:
     async with db.database_only(database_url):
         presence.tab_opened("tab-on-a", ADA, conversation_id=CONVERSATION)
-        await presence.heartbeat()
+        await shared_presence.heartbeat()
         if then_stops_cleanly:
-            await presence.leave()
+            await shared_presence.leave()
 
 
 async def test_an_agent_viewing_a_conversation_on_a_is_a_viewer_on_b(shared_database: str):
@@ -50,7 +50,7 @@ async def test_an_agent_viewing_a_conversation_on_a_is_a_viewer_on_b(shared_data
         assert presence.viewers(CONVERSATION) == {2: "Bea"}
         heard.clear()
 
-        await presence.heartbeat()
+        await shared_presence.heartbeat()
 
         assert presence.viewers(CONVERSATION) == {1: "Ada", 2: "Bea"}  # Bea's thread warns: Ada is here too
         assert heard == [
@@ -65,7 +65,7 @@ async def test_an_agent_viewing_a_conversation_on_a_is_a_viewer_on_b(shared_data
 async def test_the_tabs_of_an_instance_that_stopped_beating_drop_out(
     shared_database: str, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(presence, "GONE_AFTER_SECONDS", 1.0)  # a short wait here; the product waits five beats
+    monkeypatch.setattr(shared_presence, "GONE_AFTER_SECONDS", 1.0)  # a short wait here; the product waits five beats
     await ada_views_the_conversation_on_instance_a(shared_database)
 
     async with db.database_only(shared_database):
@@ -74,10 +74,10 @@ async def test_the_tabs_of_an_instance_that_stopped_beating_drop_out(
         bus.presence_changed.subscribe(heard.append)
 
         async def ada_has_gone() -> bool:
-            await presence.heartbeat()
+            await shared_presence.heartbeat()
             return presence.viewers(CONVERSATION) == {}
 
-        await presence.heartbeat()
+        await shared_presence.heartbeat()
         assert presence.viewers(CONVERSATION) == {1: "Ada"}
         await eventually(ada_has_gone, timeout=10, interval=0.2)
 
@@ -93,7 +93,7 @@ async def test_an_instance_that_stops_cleanly_takes_its_tabs_along(shared_databa
     await ada_views_the_conversation_on_instance_a(shared_database, then_stops_cleanly=True)
 
     async with db.database_only(shared_database):
-        await presence.heartbeat()
+        await shared_presence.heartbeat()
 
         assert presence.viewers(CONVERSATION) == {}
         assert presence.agent_status(1) == "offline"
