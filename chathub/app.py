@@ -29,7 +29,16 @@ from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
-from chathub.services import channel_jobs, conversations, media, outbound, webhook_retention, webhooks
+from chathub.services import (
+    channel_jobs,
+    conversations,
+    media,
+    outbound,
+    presence,
+    shared_presence,
+    webhook_retention,
+    webhooks,
+)
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
@@ -94,6 +103,9 @@ def start(settings: Settings, notes: list[str]) -> None:
     ):
         state.workers[worker.name] = worker
         worker.start()
+    if not db.is_sqlite():  # instances share presence through the database; one SQLite process has it in memory
+        state.workers[presence.WORKER] = Worker(presence.WORKER, shared_presence.heartbeat)
+        state.workers[presence.WORKER].start()
     state.scheduler = _timed_jobs()
     state.scheduler.start()
     memory.freeze_start_up_objects()
@@ -136,6 +148,7 @@ async def stop() -> None:
     await outbound.stop_sending()  # before the HTTP clients and the database go
     for worker in state.workers.values():
         await worker.stop()
+    await shared_presence.leave()
     for client in (state.http, state.loopback):
         if client is not None:
             await client.aclose()
