@@ -143,6 +143,7 @@ def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest
         monkeypatch.delenv(key)
     if database_url:
         monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
+        monkeypatch.setenv("CHATHUB_SECRET_KEY", "the-key-every-instance-on-this-database-shares")
     monkeypatch.setenv("CHATHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHATHUB_ADMIN_EMAIL", ADMIN_EMAIL)
     monkeypatch.setenv("CHATHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
