@@ -64,17 +64,15 @@ class Listener:
         while True:
             try:
                 connection = await self._connect()
-            except (TimeoutError, OSError, ConnectionError) as error:
-                log.warning("Cannot listen to the other instances yet (%s); trying again", type(error).__name__)
-                await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            except Exception as error:  # asyncpg's own errors: the server refused (starting up, too many clients)
+            except Exception as error:  # unreachable, or refused (starting up, too many clients): try again
                 log.warning("Cannot listen to the other instances yet (%s); trying again", error)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
-            log.info("Listening to the other instances (%s)", "again: open pages resync" if connected_before else "")
             if connected_before:
+                log.info("Listening to the other instances again: open pages resync")
                 self.heard.put_nowait({"resync": True})
+            else:
+                log.info("Listening to the other instances")
             connected_before = True
             self.listening.set()
             try:
