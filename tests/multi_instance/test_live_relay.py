@@ -15,6 +15,7 @@ import httpx
 from tests.helpers import postgres
 from tests.helpers.browser import new_browser, screenshot, sign_in, text_on_page, wait_for
 from tests.helpers.instances import EMAIL, PASSWORD, Instances
+from tests.helpers.live_relay import all_listening, kill_listening_connections, wait_until
 from tests.helpers.webhooks import seed_message
 
 REFUSAL_BOUND_SECONDS = 1.0  # issue 20: a channel disabled on A is refused by B within 1 s
@@ -27,24 +28,10 @@ def two_instances(root: Path, database_url: str) -> Iterator[Instances]:
     try:
         for instance in instances:
             instance.start()
-        wait_until(lambda: len(listening_connections(database_url)) == 2, "both instances listen")
+        all_listening(database_url, 2)
         yield instances
     finally:
         instances.stop_all()
-
-
-def listening_connections(database_url: str) -> list[int]:
-    with postgres.connect(database_url) as connection:
-        query = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'chathub-relay %%'"
-        return [pid for (pid,) in connection.execute(query).fetchall()]
-
-
-def wait_until(condition, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:g} s for: {what}")
-        time.sleep(0.05)
 
 
 @contextmanager
@@ -93,8 +80,7 @@ def test_a_message_processed_on_one_instance_shows_on_a_page_open_on_the_other(t
 
             with postgres.connect(empty_postgres, autocommit=True) as connection:  # what B cannot have heard
                 connection.execute("UPDATE conversation SET last_message_preview = 'Changed while B was deaf'")
-                for pid in listening_connections(empty_postgres):
-                    connection.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            kill_listening_connections(empty_postgres)
             wait_for(driver, text_on_page("Changed while B was deaf"), timeout=20)
         except Exception:
             screenshot(driver, "live-relay-b")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from nicegui.testing import User
 
 from tests.helpers import postgres
+from tests.helpers.live_relay import kill_listening_connections
 from tests.helpers.pages import sign_in
 from tests.pages.test_inbox import conversation_from_webhook
 
@@ -14,9 +15,7 @@ def change_behind_the_pages_back(database_url: str, conversation_id: int, change
     """What another instance commits while this one's listening connection is down: no notification arrives."""
     with postgres.connect(database_url, autocommit=True) as connection:
         connection.execute(f"UPDATE conversation SET {change} WHERE id = %s", (conversation_id,))
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'chathub-relay %'"
-        )
+    kill_listening_connections(database_url)
 
 
 async def test_an_open_inbox_list_catches_up_after_its_instance_lost_its_listening_connection(

@@ -17,8 +17,8 @@ from chathub import bus, db, process_state, relay
 from chathub.bus import Bus
 from chathub.models import Conversation
 from chathub.services import agents, live_relay, presence
-from tests.helpers import postgres
 from tests.helpers.api import customer_writes, new_sender
+from tests.helpers.live_relay import kill_listening_connections
 from tests.helpers.waiting import eventually
 
 
@@ -48,12 +48,6 @@ def arrived(items: list, where=lambda _: True):
         return [item for item in items if where(item)]
 
     return matching
-
-
-def kill_listening_connection(database_url: str, name: str) -> int:
-    with postgres.connect(database_url, autocommit=True) as connection:
-        query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
-        return len(connection.execute(query, (f"chathub-relay {name}",)).fetchall())
 
 
 async def test_a_message_received_by_one_instance_reaches_the_other_instances_bus(on_postgresql, client, auth):
@@ -105,7 +99,7 @@ async def test_an_instance_whose_listening_connection_was_killed_resyncs_and_hea
     async with another_instance() as other:
         resynced, messages = [], heard(other.message_created)
         other.resynced.subscribe(lambda: resynced.append(True))
-        assert kill_listening_connection(on_postgresql, "another") == 1
+        assert kill_listening_connections(on_postgresql, "another") == 1
         await eventually(arrived(resynced), timeout=10)
         await customer_writes(client, auth, sender=new_sender(), text="After the reconnect")
         await eventually(arrived(messages, lambda m: m.content == "After the reconnect"))
