@@ -219,3 +219,16 @@ def unnested_lifespan():
     plain = nicegui_app.router.lifespan_context
     yield
     nicegui_app.router.lifespan_context = plain
+
+
+@pytest.fixture
+def on_postgresql(chathub_env, postgres_cluster: postgres.Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app on PostgreSQL whichever database the run uses (what only PostgreSQL does); ask for it before the
+    app's fixtures (`client`, `user`)."""
+    if postgres.selected():
+        yield os.environ["CHATHUB_DATABASE_URL"]
+        return
+    database_url = postgres_cluster.next_database_url()
+    monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
+    yield database_url
+    postgres.drop(database_url)

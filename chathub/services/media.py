@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.drivers.base import MediaRef, PermanentError, RetryableError
 from chathub.models import ContentType, MediaStatus, Message
 from chathub.schemas import MessageOut
@@ -302,4 +302,5 @@ async def _record_media(message_id: int, *, stored: StoredFile | None = None, fa
         else:
             message.media_status, message.error = MediaStatus.failed, failed
         session.add(message)
+        relay.announce(session, "message_status_changed", message.id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
