@@ -32,6 +32,7 @@ from chathub.security_headers import SecurityHeaders
 from chathub.services import (
     channel_jobs,
     conversations,
+    live_relay,
     media,
     outbound,
     presence,
@@ -91,6 +92,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         log.warning(note) if note.startswith("No agent") else log.info(note)
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
+    bus.resynced.subscribe(conversations.forget_unread_total)
     state.http = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
     )
@@ -108,6 +110,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         state.workers[presence.WORKER].start()
     state.scheduler = _timed_jobs()
     state.scheduler.start()
+    live_relay.start()
     memory.freeze_start_up_objects()
 
 
@@ -146,6 +149,7 @@ async def stop() -> None:
     if state.scheduler is not None and state.scheduler.running:
         state.scheduler.shutdown(wait=False)
     await outbound.stop_sending()  # before the HTTP clients and the database go
+    await live_relay.stop()
     for worker in state.workers.values():
         await worker.stop()
     await shared_presence.leave()

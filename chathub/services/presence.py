@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from chathub import bus, db, process_state
 from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
-from chathub.services import channels
+from chathub.services import channels, live_relay
 
 log = logging.getLogger(__name__)
 TYPING_SECONDS = 6.0  # how long one signal shows
@@ -141,7 +141,7 @@ def agent_typing(conversation_id: int, agent: Agent) -> None:
     channel can show it."""
     if _throttled(("agent", conversation_id, agent.id), AGENT_SIGNAL_EVERY):
         return
-    bus.typing.emit(
+    live_relay.emit_typing(
         TypingSignal(conversation_id=conversation_id, name=agent.name, agent_id=agent.id, expires_at=_expiry())
     )
     if not _throttled(("provider", conversation_id), CUSTOMER_SIGNAL_EVERY):
@@ -173,7 +173,7 @@ async def customer_typing(*, channel_id: int, external_id: str) -> bool:
         ).first()
     if row is None:
         return False
-    bus.typing.emit(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
+    live_relay.emit_typing(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
     return True
 
 
