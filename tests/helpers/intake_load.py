@@ -25,6 +25,7 @@ class IntakeFigures:
     errors: Counter = field(default_factory=Counter)
     ack_p50_seconds: float = 0.0
     ack_p99_seconds: float = 0.0
+    acks_per_second: float = 0.0
     drain_seconds: float | None = None
     logs_not_processed: int = 0
     logs_attempted_again: int = 0  # logs whose `attempts` ended above 1
@@ -60,6 +61,7 @@ async def run_intake(
     figures = IntakeFigures(webhooks=webhooks)
     bodies = {i: simulator_webhook(run, i, senders) for i in range(webhooks)}
     latencies: list[float] = []
+    started = time.monotonic()
     await asyncio.gather(
         *(
             _post_all(url, [bodies[i] for i in bodies if i % len(urls) == n], latencies, figures.errors)
@@ -67,6 +69,7 @@ async def run_intake(
         )
     )
     figures.acknowledged = len(latencies)
+    figures.acks_per_second = round(len(latencies) / (time.monotonic() - started), 1)
     figures.ack_p50_seconds = round(percentile(latencies, 50), 4)
     figures.ack_p99_seconds = round(percentile(latencies, 99), 4)
     figures.drain_seconds = await _wait_drained(database_url, drain_timeout)
