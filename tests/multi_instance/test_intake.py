@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers.instances import Instances
-from tests.helpers.intake_load import run_intake
+from tests.helpers import postgres
+from tests.helpers.instances import Instances, running_instances
+from tests.helpers.intake_load import run_intake, simulator_webhook
+from tests.helpers.waiting import eventually
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "instances-intake.json"
 WEBHOOKS, SENDERS = 2000, 50
@@ -38,3 +40,25 @@ async def test_webhooks_split_over_two_instances_are_each_processed_once_with_ex
     assert figures.conversations_with_wrong_unread == 0
     assert figures.unread_total_in_api == WEBHOOKS
     assert figures.ack_p99_seconds < ACK_P99_BOUND_SECONDS, figures.as_record()
+
+
+async def test_a_webhook_another_instance_accepted_but_never_processed_is_processed_by_a_running_one(
+    tmp_path, empty_postgres
+):
+    """The log stands for an instance killed right after its ack: no one wakes the running instance's worker, yet
+    it processes the log within seconds (it looks every 5 s), not at its 30 s idle check."""
+    with running_instances(tmp_path, empty_postgres, count=1):
+        with postgres.connect(empty_postgres) as connection:
+            log_id = connection.execute(
+                "INSERT INTO webhook_log (channel_id, channel_type, headers, body, status, http_status, attempts, "
+                "received_at) SELECT id, 'simulator', '{}', %s, 'received', 200, 0, now() AT TIME ZONE 'utc' "
+                "FROM channel WHERE type = 'simulator' ORDER BY id LIMIT 1 RETURNING id",
+                (simulator_webhook("left", 1, 1).decode(),),
+            ).fetchone()[0]
+
+        async def status() -> str | None:
+            with postgres.connect(empty_postgres) as connection:
+                row = connection.execute("SELECT status FROM webhook_log WHERE id = %s", (log_id,)).fetchone()
+            return row[0] == "processed" and row[0]
+
+        assert await eventually(status, timeout=15, interval=0.2) == "processed"
