@@ -89,8 +89,8 @@ class Announcements:
 class Lookups:
     """Rows this write transaction has read or made already, so a batch of webhooks looks each up once.
     On SQLite writes are serialised: nothing else changes these rows before the transaction ends. On PostgreSQL
-    another instance may: what it can change under us is safe here (counters are added in the database, a
-    sender made elsewhere is read again by `match_customer`, a message stored elsewhere meets its unique key)."""
+    another instance may: the conversations are locked as they are read, counters are added in the database,
+    a sender made elsewhere is read again by `match_customer`, a message stored elsewhere meets its unique key."""
 
     messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
     senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
@@ -142,7 +142,9 @@ class Lookups:
         for chunk in _chunks(identity_ids):
             for conversation in (
                 await session.exec(
-                    select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
+                    _for_update(
+                        select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
+                    )
                 )
             ).all():
                 self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
@@ -392,19 +394,32 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
 async def _latest_conversation(session: AsyncSession, identity: CustomerIdentity) -> Conversation | None:
     conversation = (
         await session.exec(
-            select(Conversation)
-            .where(Conversation.identity_id == identity.id)
-            .order_by(col(Conversation.id).desc())
-            .limit(1)
+            _for_update(
+                select(Conversation)
+                .where(Conversation.identity_id == identity.id)
+                .order_by(col(Conversation.id).desc())
+                .limit(1)
+            )
         )
     ).first()
     if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
         conversation = (
             await session.exec(
-                select(Conversation)
-                .where(Conversation.customer_id == identity.customer_id, Conversation.channel_id == identity.channel_id)
-                .order_by(col(Conversation.id).desc())
-                .limit(1)
+                _for_update(
+                    select(Conversation)
+                    .where(
+                        Conversation.customer_id == identity.customer_id, Conversation.channel_id == identity.channel_id
+                    )
+                    .order_by(col(Conversation.id).desc())
+                    .limit(1)
+                )
             )
         ).first()
     return conversation
+
+
+def _for_update(query):
+    """On PostgreSQL the conversations a new message goes to are locked as they are read (in id order within a
+    batch): their status and last message are then current when written, even if an agent on another instance
+    resolved the conversation a moment before. SQLite's writes are serialised already."""
+    return query if db.is_sqlite() else query.with_for_update()
