@@ -15,7 +15,7 @@ from bench.common import percentile
 from bench.crash import sign_in
 from tests.helpers import postgres
 
-CONCURRENCY_PER_INSTANCE = 10
+CONCURRENCY = 20  # requests in flight, split over the instances
 
 
 @dataclass
@@ -64,7 +64,7 @@ async def run_intake(
     started = time.monotonic()
     await asyncio.gather(
         *(
-            _post_all(url, [bodies[i] for i in bodies if i % len(urls) == n], latencies, figures.errors)
+            _post_all(url, [bodies[i] for i in bodies if i % len(urls) == n], latencies, figures.errors, len(urls))
             for n, url in enumerate(urls)
         )
     )
@@ -78,10 +78,11 @@ async def run_intake(
     return figures
 
 
-async def _post_all(url: str, bodies: list[bytes], latencies: list[float], errors: Counter) -> None:
+async def _post_all(url: str, bodies: list[bytes], latencies: list[float], errors: Counter, instances: int) -> None:
     pending = list(reversed(bodies))
     headers = {"content-type": "application/json"}
-    limits = httpx.Limits(max_connections=CONCURRENCY_PER_INSTANCE)
+    concurrency = CONCURRENCY // instances
+    limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0, connect=5.0), limits=limits) as http:
 
         async def sender() -> None:
@@ -98,7 +99,7 @@ async def _post_all(url: str, bodies: list[bytes], latencies: list[float], error
                 else:
                     errors[str(response.status_code)] += 1
 
-        await asyncio.gather(*(sender() for _ in range(CONCURRENCY_PER_INSTANCE)))
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
 async def _wait_drained(database_url: str, timeout: float) -> float | None:
