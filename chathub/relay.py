@@ -18,23 +18,19 @@ import uuid
 from sqlalchemy import event, text
 from sqlmodel import Session
 
-from chathub import process_state
-
 CHANNEL = "chathub_bus"
 PAYLOAD_LIMIT = 7900  # bytes; PostgreSQL refuses a NOTIFY payload of 8,000
 COUNTS = frozenset({"customers_wrote"})  # events that carry a number, not ids: summed, never de-duplicated
 _PENDING = "relay_pending"
 
 
-class Instance:
-    """This run's name among the instances: each skips the notifications it sent itself (its tabs heard them)."""
-
-    def __init__(self) -> None:
-        self.id = uuid.uuid4().hex[:16]
+# This process's name among the instances: each skips the notifications it sent itself (its tabs heard them).
+# One per process, not per run, so a run's commits and its listener always agree on it.
+INSTANCE_ID = uuid.uuid4().hex[:16]
 
 
 def instance_id() -> str:
-    return process_state.current().part(Instance).id
+    return INSTANCE_ID
 
 
 class RelayedSession(Session):
@@ -63,6 +59,8 @@ def notify_statement(payload: str):
 
 @event.listens_for(RelayedSession, "before_commit")
 def _notify_announced(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint's release: the transaction's own commit notifies
+        return
     session.flush()  # a change still pending may announce more; the commit's own flush would come too late
     pending = session.info.pop(_PENDING, None)
     if pending:

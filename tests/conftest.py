@@ -230,5 +230,6 @@ def on_postgresql(chathub_env, postgres_cluster: postgres.Cluster, monkeypatch: 
         return
     database_url = postgres_cluster.next_database_url()
     monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("CHATHUB_SECRET_KEY", "the-key-every-instance-on-this-database-shares")
     yield database_url
     postgres.drop(database_url)

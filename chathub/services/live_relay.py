@@ -222,8 +222,11 @@ def emit_typing(signal: TypingSignal) -> None:
 
 async def _notify_typing(signal: TypingSignal) -> None:
     payload = json.dumps({"from": relay.instance_id(), "typing": signal.model_dump(mode="json")})
-    async with db.engine().begin() as connection:
-        await connection.execute(relay.notify_statement(payload))
+    try:
+        async with db.engine().begin() as connection:
+            await connection.execute(relay.notify_statement(payload))
+    except Exception as error:  # a typing signal is not worth more: the next keystroke sends another
+        log.warning("A typing signal did not reach the other instances: %r", error)
 
 
 class TypingNotices:
