@@ -218,17 +218,18 @@ async def fetch_pending_media() -> float | None:
     """Worker step: claim a few inbound files still at their provider and fetch them; say when to look again."""
     await leases.release_earlier_runs()
     pending = select(Message).where(Message.media_status == MediaStatus.pending).order_by(col(Message.id))
+    now = utcnow()
     async with db.write_session() as session:
-        due, claim = await leases.claim(session, pending, limit=FETCH_BATCH, now=utcnow())
+        due, claim = await leases.claim(session, pending, limit=FETCH_BATCH, now=now)
     if not due:
-        return await _seconds_until_retry()
+        return await _seconds_until_retry(now)
     await asyncio.gather(*(fetch_message_media(message, claim) for message in due))
     return 0
 
 
-async def _seconds_until_retry() -> float | None:
-    """A file waiting for its retry rests under a lease that ends then (see `_retry_or_fail`)."""
-    now = utcnow()
+async def _seconds_until_retry(now: datetime) -> float | None:
+    """As of `now` (the claim's time): a file waiting for its retry rests under a lease that ends then (see
+    `_retry_or_fail`)."""
     async with db.read_session() as session:
         later = (
             await session.exec(

@@ -203,7 +203,8 @@ async def deliver_due_messages() -> float | None:
     room = settings.outbound_concurrency - len(in_flight)
     if room <= 0:
         return None  # a finishing send wakes us
-    claimed, claim = await _claim_due(room)
+    now = utcnow()
+    claimed, claim = await _claim_due(room, now)
     for message_id in claimed:
         in_flight.add(message_id)
         task = asyncio.create_task(_deliver(message_id, claim), name=f"deliver message {message_id}")
@@ -211,14 +212,13 @@ async def deliver_due_messages() -> float | None:
         task.add_done_callback(tasks.discard)
     if len(claimed) == room:
         return None
-    return await _seconds_until_due()
+    return await _seconds_until_due(now)
 
 
-async def _claim_due(limit: int) -> tuple[list[int], datetime]:
+async def _claim_due(limit: int, now: datetime) -> tuple[list[int], datetime]:
     """Claim due messages and commit each attempt's start before the provider is called. A start already there
     is an attempt whose outcome never came back (its process died mid-send, and its lease ran out): it counts
     as an attempt, and since the provider may have taken it, the message is flagged as possibly sent twice."""
-    now = utcnow()
     due = (
         select(Message)
         .where(
@@ -243,9 +243,9 @@ async def _claim_due(limit: int) -> tuple[list[int], datetime]:
     return [message.id for message in rows], claim
 
 
-async def _seconds_until_due() -> float | None:
-    """When a pending message falls due next: its retry time, or the end of the lease another instance holds."""
-    now = utcnow()
+async def _seconds_until_due(now: datetime) -> float | None:
+    """When a pending message falls due next, as of `now` (the claim's time: one due since is due at once): its
+    retry time, or the end of the lease another instance holds."""
     async with db.read_session() as session:
         times = [
             (await session.exec(select(func.min(at)).where(Message.status == MessageStatus.pending, at > now))).one()
