@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chathub import process_state
-from chathub.models import MessageStatus, utcnow
+from chathub import db, process_state
+from chathub.models import Message, MessageStatus, utcnow
 from chathub.services import outbound
 from chathub.services.outbound import _after_retryable
 from tests.helpers.api import (
@@ -404,3 +404,30 @@ async def test_a_provider_reported_failure_counts_on_the_conversation_until_deli
     assert (await post_webhook(client, {**receipt, "status": "delivered"})).status_code == 200
     await message_reaches(client, auth, conversation["id"], created["id"], "delivered")
     assert (await client.get(url, headers=auth)).json()["failed_replies"] == 0
+
+
+async def test_a_reply_another_instance_is_sending_waits_for_its_lease_then_goes_out_marked(client, auth):
+    sender = new_sender()
+    conversation = await customer_writes(client, auth, sender=sender)
+    worker = process_state.current().workers["outbound"]
+    await worker.stop()
+    created = (await reply(client, auth, conversation["id"])).json()
+    await _claimed_by_another_instance(created["id"], until=utcnow() + timedelta(hours=1))
+
+    await outbound.deliver_due_messages()  # this instance's worker looks
+    await asyncio.gather(*outbound.sends().tasks)
+    assert (await message(client, auth, conversation["id"], created["id"]))["status"] == "pending"
+    assert delivered_to(sender) == []
+
+    await _claimed_by_another_instance(created["id"], until=utcnow() - timedelta(seconds=1))  # it died mid-send
+    worker.start()
+    sent = await message_reaches(client, auth, conversation["id"], created["id"], *AFTER_SENT)
+    assert sent["possibly_sent_twice"] is True
+    assert [e.external_id for e in delivered_to(sender)] == [sent["external_id"]]
+
+
+async def _claimed_by_another_instance(message_id: int, *, until: datetime) -> None:
+    async with db.write_session() as session:
+        claimed = await session.get(Message, message_id)
+        claimed.send_started_at, claimed.claimed_until = utcnow(), until
+        session.add(claimed)
