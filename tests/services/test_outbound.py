@@ -35,6 +35,16 @@ async def reply(client, auth, conversation_id: int, content: str = "We are on it
     )
 
 
+async def queued_while_the_worker_is_stopped(client, auth):
+    """A customer's conversation and a reply queued to it that the (stopped) outbound worker has not seen."""
+    sender = new_sender()
+    conversation = await customer_writes(client, auth, sender=sender)
+    worker = process_state.current().workers["outbound"]
+    await worker.stop()
+    created = (await reply(client, auth, conversation["id"])).json()
+    return sender, conversation, created, worker
+
+
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -205,11 +215,7 @@ async def test_retry_after_the_provider_recovers_sends_the_failed_message_once(c
 
 
 async def test_a_reply_queued_before_its_channel_was_disabled_fails_without_being_sent(client, auth):
-    sender = new_sender()
-    conversation = await customer_writes(client, auth, sender=sender)
-    worker = process_state.current().workers["outbound"]
-    await worker.stop()
-    created = (await reply(client, auth, conversation["id"])).json()
+    sender, conversation, created, worker = await queued_while_the_worker_is_stopped(client, auth)
     await client.patch("/api/v1/channels/1", json={"enabled": False}, headers=auth)
     worker.start()
 
@@ -407,11 +413,7 @@ async def test_a_provider_reported_failure_counts_on_the_conversation_until_deli
 
 
 async def test_a_reply_another_instance_is_sending_waits_for_its_lease_then_goes_out_marked(client, auth):
-    sender = new_sender()
-    conversation = await customer_writes(client, auth, sender=sender)
-    worker = process_state.current().workers["outbound"]
-    await worker.stop()
-    created = (await reply(client, auth, conversation["id"])).json()
+    sender, conversation, created, worker = await queued_while_the_worker_is_stopped(client, auth)
     await _claimed_by_another_instance(created["id"], until=utcnow() + timedelta(hours=1))
 
     await outbound.deliver_due_messages()  # this instance's worker looks
