@@ -29,7 +29,17 @@ from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
-from chathub.services import channel_jobs, conversations, media, outbound, webhook_retention, webhooks
+from chathub.services import (
+    channel_jobs,
+    conversations,
+    live_relay,
+    media,
+    outbound,
+    presence,
+    shared_presence,
+    webhook_retention,
+    webhooks,
+)
 from chathub.services.errors import ServiceError
 from chathub.settings import Settings, SettingsError, load_settings, unknown_variables
 from chathub.worker import Worker
@@ -82,6 +92,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         log.warning(note) if note.startswith("No agent") else log.info(note)
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
+    bus.resynced.subscribe(conversations.forget_unread_total)
     state.http = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
     )
@@ -96,8 +107,12 @@ def start(settings: Settings, notes: list[str]) -> None:
     ):
         state.workers[worker.name] = worker
         worker.start()
+    if not db.is_sqlite():  # instances share presence through the database; one SQLite process has it in memory
+        state.workers[presence.WORKER] = Worker(presence.WORKER, shared_presence.heartbeat)
+        state.workers[presence.WORKER].start()
     state.scheduler = _timed_jobs(settings)
     state.scheduler.start()
+    live_relay.start()
     memory.freeze_start_up_objects()
 
 
@@ -137,8 +152,10 @@ async def stop() -> None:
     if state.scheduler is not None and state.scheduler.running:
         state.scheduler.shutdown(wait=False)
     await outbound.stop_sending()  # before the HTTP clients and the database go
+    await live_relay.stop()
     for worker in state.workers.values():
         await worker.stop()
+    await shared_presence.leave()
     for client in (state.http, state.loopback):
         if client is not None:
             await client.aclose()

@@ -6,6 +6,10 @@ conversation are routed: a thread subscribes to its own conversation only (`subs
 costs a callback in the tabs showing its conversation, not in every open tab.
 
 The events and their subscribers belong to the running app: `bus.message_created` is this run's (`Bus`).
+
+On PostgreSQL the events of other instances arrive here too: services announce what they change inside their
+write (`chathub.relay`), and `chathub.services.live_relay` reloads what other instances announced and emits it on
+this bus. Subscribers cannot tell the difference.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ class Bus:
         self.channel_changed: Event[ChannelOut] = Event()
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
         self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again
+        # changes made on other instances may have been missed (services.live_relay): pages reload what they show
+        self.resynced: Event[[]] = Event()
 
     def subscriber_count(self) -> int:
         return sum(len(event.callbacks) for event in vars(self).values())

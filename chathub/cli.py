@@ -97,7 +97,7 @@ def serve(_: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = read_settings()
     result = backup_database(sqlite_path(settings.database_url), args.path, force=args.force)
     print(f"Backed up {result.source} to {result.target} ({result.size_bytes:,} bytes, integrity ok).")
     return 0
@@ -175,7 +175,7 @@ def effective_settings(settings: Settings) -> Iterator[tuple[str, str]]:
     for field in Settings.model_fields:
         value = getattr(settings, field)
         if field == "secret_key" and not value:
-            yield f"{prefix}SECRET_KEY", _stored_secret_key_note(settings.data_dir)
+            yield f"{prefix}SECRET_KEY", _missing_secret_key_note(settings)
         elif any(word in field for word in SECRET_WORDS):
             yield f"{prefix}{field.upper()}", MASK if value else ""
         elif field == "database_url":
@@ -184,8 +184,10 @@ def effective_settings(settings: Settings) -> Iterator[tuple[str, str]]:
             yield f"{prefix}{field.upper()}", "" if value is None else str(value)
 
 
-def _stored_secret_key_note(data_dir: Path) -> str:
-    key_file = data_dir / "secret_key"
+def _missing_secret_key_note(settings: Settings) -> str:
+    if not settings.is_sqlite:
+        return "(not set: required on PostgreSQL, start-up refuses to run without it)"
+    key_file = settings.data_dir / "secret_key"
     if key_file.is_file():
         return f"{MASK} (from {key_file})"
     return f"(none yet: the first start generates one into {key_file})"

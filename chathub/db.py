@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chathub import process_state
+from chathub import process_state, relay
 from chathub.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -58,9 +58,13 @@ class Database:
         self.engine = create_async_engine(database_url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        session_class = AsyncSession.sync_session_class
         if self.engine.dialect.name == "postgresql":
             event.listen(self.engine.sync_engine, "before_cursor_execute", _replace_nul_characters, retval=True)
-        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+            session_class = relay.RelayedSession  # its commits tell the other instances (chathub.relay)
+        self.sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class
+        )
         self.write_lock = asyncio.Lock()
 
 

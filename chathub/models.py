@@ -343,6 +343,31 @@ class WebhookLog(SQLModel, table=True):
     message_id: int | None = _row_id(default=None, foreign_key="message.id")
 
 
+class SignInFailure(SQLModel, table=True):
+    """A sign-in attempt counted against one key ("email:…" or "ip:…"): every instance counts the same rows."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (sa.Index("ix_sign_in_failure_key_failed_at", "key", "failed_at"),)
+    id: int | None = _row_id(default=None, primary_key=True)
+    key: str
+    failed_at: float = Field(index=True)  # seconds since the epoch
+
+
+class PresenceTab(SQLModel, table=True):
+    """An agent's open tab on one instance, written again at each of that instance's heartbeats; a row not
+    refreshed for a while belongs to an instance that has gone (chathub/services/presence.py)."""
+
+    __tablename__ = "presence_tab"
+    tab_id: str = Field(primary_key=True)
+    instance_id: str = Field(index=True)
+    agent_id: int = _row_id()
+    agent_name: str
+    conversation_id: int | None = _row_id(default=None)
+    connected: bool
+    visible: bool
+    seen_at: datetime = _time(index=True)
+
+
 def new_row(model: type[RowT], **values: Any) -> RowT:
     """`model(**values)` for the busiest inserts (a message per webhook). SQLModel's constructor sets every
     field through a pydantic and an SQLAlchemy setattr, which cost more than the row's INSERT; this puts

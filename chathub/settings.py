@@ -19,6 +19,13 @@ from sqlalchemy.exc import ArgumentError
 from chathub import netguard
 from chathub.spelling import did_you_mean
 
+# On SQLite one process owns the database, so a key generated into its data folder will do; PostgreSQL is how
+# several instances share one, and each must sign and read the same session cookies and media links.
+SHARED_SECRET_KEY_NEEDED = (
+    "CHATHUB_SECRET_KEY must be set on PostgreSQL: every instance on the database signs sign-in cookies and media "
+    "links with it, so give all of them the same long random value (e.g. from `openssl rand -base64 48`)"
+)
+
 
 class SettingsError(Exception):
     """A configuration value that start-up refuses; the message is meant for the operator."""
@@ -28,6 +35,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHATHUB_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("./data")
+    media_dir: Path | None = None  # unset: DATA_DIR/media; several instances need one folder they all share
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
@@ -94,6 +102,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        if self.media_dir is None:
+            self.media_dir = self.data_dir / "media"
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'chathub.db'}"
         if not self.public_url:
@@ -136,6 +146,8 @@ def load_settings() -> Settings:
     except OSError as error:
         raise SettingsError(f"CHATHUB_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}") from None
     if not settings.secret_key:
+        if not settings.is_sqlite:
+            raise SettingsError(SHARED_SECRET_KEY_NEEDED)
         settings.secret_key = _stored_secret_key(settings.data_dir)
     return settings
 

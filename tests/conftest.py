@@ -143,6 +143,7 @@ def chathub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest
         monkeypatch.delenv(key)
     if database_url:
         monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
+        monkeypatch.setenv("CHATHUB_SECRET_KEY", "the-key-every-instance-on-this-database-shares")
     monkeypatch.setenv("CHATHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHATHUB_ADMIN_EMAIL", ADMIN_EMAIL)
     monkeypatch.setenv("CHATHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -218,3 +219,16 @@ def unnested_lifespan():
     plain = nicegui_app.router.lifespan_context
     yield
     nicegui_app.router.lifespan_context = plain
+
+
+@pytest.fixture
+def on_postgresql(chathub_env, postgres_cluster: postgres.Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app on PostgreSQL whichever database the run uses (what only PostgreSQL does); ask for it before the
+    app's fixtures (`client`, `user`)."""
+    if postgres.selected():
+        yield os.environ["CHATHUB_DATABASE_URL"]
+        return
+    database_url = postgres_cluster.next_database_url()
+    monkeypatch.setenv("CHATHUB_DATABASE_URL", database_url)
+    yield database_url
+    postgres.drop(database_url)

@@ -189,6 +189,15 @@ def test_check_config_prints_every_setting_with_secrets_masked(tmp_path):
     assert not (tmp_path / "data").exists()  # a check changes nothing
 
 
+def test_check_config_on_postgresql_says_the_secret_key_is_required(tmp_path):
+    url = "postgresql+asyncpg://chathub@127.0.0.1/chathub"
+
+    checked = chathub("check-config", data_dir=tmp_path / "data", database_url=url)
+
+    shown = dict(line.split("=", 1) for line in checked.stdout.splitlines())
+    assert shown["CHATHUB_SECRET_KEY"].startswith("(not set: required on PostgreSQL")
+
+
 def test_check_config_names_the_bad_setting_and_exits_2(tmp_path):
     checked = chathub("check-config", data_dir=tmp_path / "data", port="70000")
 
@@ -237,7 +246,11 @@ def test_a_start_that_cannot_reach_its_database_names_it_without_the_password(tm
     url = f"postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:{port}/chathub"
 
     started = subprocess.run(
-        command, cwd=tmp_path, env=command_env(tmp_path / "data", database_url=url), capture_output=True, text=True
+        command,
+        cwd=tmp_path,
+        env=command_env(tmp_path / "data", database_url=url, secret_key="shared-by-every-instance"),
+        capture_output=True,
+        text=True,
     )
 
     assert started.returncode != 0

@@ -23,7 +23,6 @@ from chathub.services import channels, conversations, presence
 from tests.helpers.api import customer_writes, new_sender
 from tests.helpers.app import ADMIN_EMAIL, ADMIN_PASSWORD, login, running_app
 
-WRONG = {"email": ADMIN_EMAIL, "password": "Wrong-pass-9"}
 RIGHT = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
 
 # Module-level names allowed to hold mutable things, and why.
@@ -62,8 +61,6 @@ async def test_a_new_start_sees_nothing_of_the_previous_one(chathub_env: Path, m
         assert (await channels.get_channel(1)).name == "Renamed in the first run"
         presence.tab_opened("a-tab-of-the-first-run", Agent(id=1, name="Admin"))
         assert presence.agent_status(1) == "online"
-        assert [(await http.post("/api/v1/auth/login", json=WRONG)).status_code for _ in range(5)] == [401] * 5
-        assert (await http.post("/api/v1/auth/login", json=RIGHT)).status_code == 429
 
     with pytest.raises(process_state.NotStarted, match="ChatHub is not started"):
         process_state.current()

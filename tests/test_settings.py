@@ -87,6 +87,26 @@ def test_explicit_secret_key_wins_and_writes_no_file(chathub_env, monkeypatch):
     assert not (chathub_env / "secret_key").exists()
 
 
+def test_start_on_postgresql_without_a_secret_key_stops_with_one_line_saying_why(tmp_path):
+    nobody_listens = f"postgresql+asyncpg://chathub:db-secret-77@127.0.0.1:{free_port()}/chathub"
+
+    result = start_main(tmp_path, server_env(tmp_path / "data", database_url=nobody_listens))
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "CHATHUB_SECRET_KEY must be set on PostgreSQL" in result.stderr
+    assert "every instance" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "secret_key").exists()
+
+
+def test_media_folder_defaults_to_the_data_dir_and_follows_its_setting(chathub_env, monkeypatch, tmp_path):
+    assert load_settings().media_dir == chathub_env / "media"
+
+    monkeypatch.setenv("CHATHUB_MEDIA_DIR", str(tmp_path / "shared-media"))
+
+    assert load_settings().media_dir == tmp_path / "shared-media"
+
+
 def test_database_defaults_to_sqlite_under_the_data_dir(chathub_env):
     settings = load_settings()
 

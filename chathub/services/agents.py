@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from chathub import bus, db
+from chathub import bus, db, relay
 from chathub.auth import (
     email_problem,
     hash_api_token,
@@ -86,7 +86,8 @@ async def agent_for_token(token: str) -> Agent | None:
 async def _record_use(api_token: ApiToken) -> None:
     used_at = utcnow()
     async with db.write_session() as session:
-        await session.execute(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=used_at))
+        await session.exec(sa.update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=used_at))
+        relay.announce(session, "api_token_used", api_token.id)
     bus.api_token_used.emit(ApiTokenUsed(agent_id=api_token.agent_id, token_id=api_token.id, last_used_at=used_at))
 
 
@@ -133,6 +134,8 @@ async def end_browser_session(token: str) -> None:
             .returning(BrowserSession.agent_id)
         )
         agent_id = ended.scalar_one_or_none()
+        if agent_id is not None:
+            relay.announce(session, "access_changed", agent_id)
     if agent_id is not None:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
 
@@ -223,6 +226,8 @@ async def update_agent(
         session.add(agent)
         if is_active is False or password is not None:
             await _end_access(session, agent_id, keep=None if is_active is False else keep)
+        if role is not None or is_active is not None or password is not None:
+            relay.announce(session, "access_changed", agent_id)
     if role is not None or is_active is not None or password is not None:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
     return agent

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.drivers import DRIVERS, driver_class, make_driver
 from chathub.drivers.base import (
     Capabilities,
@@ -75,6 +75,12 @@ def clear_cache() -> None:
     process_state.current().parts.pop(ChannelCache, None)
 
 
+def forget_cached(channel_ids: list[int]) -> None:
+    """Another instance changed these channels: the next look-up reads them again."""
+    for channel_id in channel_ids:
+        _cache().by_id.pop(channel_id, None)
+
+
 async def get_channel(channel_id: int) -> Channel:
     channel = _cache().by_id.get(channel_id)
     if channel is None:
@@ -122,6 +128,8 @@ async def create_channel(data: ChannelIn) -> Channel:
     )
     async with db.write_session() as session:
         session.add(channel)
+        await session.flush()
+        relay.announce(session, "channel_changed", channel.id)
     _cache().by_id.pop(channel.id, None)
     process_state.current().wake(JOBS_WORKER)
     return channel
@@ -151,6 +159,7 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
         for key, value in changes.items():
             setattr(channel, key, value)
         session.add(channel)
+        relay.announce(session, "channel_changed", channel_id)
     _cache().by_id.pop(channel_id, None)
     process_state.current().wake(JOBS_WORKER)
     return channel
@@ -359,6 +368,7 @@ async def record_problem(channel_id: int, problem: str | None) -> None:
         if problem is not None:
             channel.verified_at = None
         session.add(channel)
+        relay.announce(session, "channel_changed", channel_id)
     _cache().by_id.pop(channel_id, None)
     bus.channel_changed.emit(channel_out(channel))
 
@@ -375,6 +385,7 @@ async def _record_verified(channel_id: int) -> None:
         channel.problem = None
         channel.verified_at = utcnow()
         session.add(channel)
+        relay.announce(session, "channel_changed", channel_id)
     _cache().by_id.pop(channel_id, None)
     bus.channel_changed.emit(channel_out(channel))
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal_column, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.models import (
     Agent,
     Channel,
@@ -154,6 +154,14 @@ async def get_conversation(conversation_id: int) -> ConversationOut:
         return await _conversation_out_by_id(session, conversation_id)
 
 
+async def conversations_by_id(conversation_ids: list[int]) -> list[ConversationOut]:
+    """These conversations as the API shows them, in the order asked (ids no longer stored are left out)."""
+    async with db.read_session() as session:
+        rows = (await session.exec(_with_refs().where(col(Conversation.id).in_(conversation_ids)))).all()
+    found = {row[0].id: conversation_out(*row) for row in rows}
+    return [found[conversation_id] for conversation_id in conversation_ids if conversation_id in found]
+
+
 async def update_conversation(conversation_id: int, patch: ConversationPatch) -> ConversationOut:
     changes = patch.model_dump(exclude_unset=True)
     async with db.write_session() as session:
@@ -171,6 +179,7 @@ async def update_conversation(conversation_id: int, patch: ConversationPatch) ->
         session.add(conversation)
         await session.flush()
         result = await _conversation_out_by_id(session, conversation_id)
+        relay.announce(session, "conversation_updated", conversation_id)
     bus.conversation_updated.emit(result)
     return result
 
@@ -186,6 +195,8 @@ async def mark_read(conversation_id: int) -> ConversationOut:
         session.add(conversation)
         await session.flush()
         result = await _conversation_out_by_id(session, conversation_id)
+        if changed:
+            relay.announce(session, "conversation_updated", conversation_id)
     if changed:
         bus.conversation_updated.emit(result)
     return result
@@ -256,6 +267,7 @@ async def wake_snoozed_conversations() -> int:
             for conversation, _, _ in rows:
                 conversation.status, conversation.snoozed_until = ConversationStatus.open, None
                 session.add(conversation)
+            relay.announce(session, "conversation_updated", *(conversation.id for conversation, _, _ in rows))
         for row in rows:
             log.info("Conversation %s woke: its snooze ended.", row[0].id)
             bus.conversation_updated.emit(conversation_out(*row))

@@ -1,9 +1,9 @@
 """Media ChatHub keeps: customers' photos and files fetched from their provider, and agents' attachments.
 
-Files live under DATA_DIR/media with names ChatHub chose; a message records its file's relative path, so no
-request ever names a path. Browsers fetch `/media/<message id>` (signed-in agents only): a provider URL, which
-may carry a token, never reaches them. A provider that fetches an attachment itself (Twilio) gets a signed
-link that expires.
+Files live in the media store (services/media_store.py: CHATHUB_MEDIA_DIR, by default DATA_DIR/media) with
+names ChatHub chose; a message records its file's key, so no request ever names a path. Browsers fetch
+`/media/<message id>` (signed-in agents only): a provider URL, which may carry a token, never reaches them.
+A provider that fetches an attachment itself (Twilio) gets a signed link that expires.
 
 Inbound media is fetched by the media worker after the message is stored (the webhook is acknowledged
 first; WhatsApp's download URLs live five minutes, so the worker starts at once and retries briefly). A file
@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import logging
 import mimetypes
-import os
 import re
 import time
 import uuid
@@ -31,12 +30,13 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.drivers.base import MediaRef, PermanentError, RetryableError
 from chathub.models import ContentType, MediaStatus, Message, utcnow
 from chathub.schemas import MessageOut
 from chathub.services import channels, leases
 from chathub.services.errors import NotFound, ValidationFailed
+from chathub.services.media_store import LocalFolderStore, MediaMissing, MediaStore
 
 log = logging.getLogger(__name__)
 WORKER = "media"
@@ -74,8 +74,8 @@ class StoredFile:
     size: int
 
 
-def media_dir() -> Path:
-    return process_state.current().settings.data_dir / "media"
+def media_store() -> MediaStore:
+    return LocalFolderStore(process_state.current().settings.media_dir)
 
 
 def content_type_for(mime_type: str) -> ContentType:
@@ -114,15 +114,7 @@ def save_file(data: bytes, *, folder: str, mime_type: str | None, file_name: str
     if not _SAFE_SUFFIX.match(suffix) or mimetypes.guess_type(f"x{suffix}")[0] != mime_type:
         suffix = mimetypes.guess_extension(mime_type) or ".bin"
     relative = f"{folder}/{time.strftime('%Y-%m')}/{uuid.uuid4().hex}{suffix}"
-    target = media_dir() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".part")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    except OSError:
-        partial.unlink(missing_ok=True)  # a full disk keeps no half-written file
-        raise
+    media_store().save(relative, data)
     label = Path(file_name).name if file_name else f"{content_type_for(mime_type).value}{suffix}"
     return StoredFile(relative, mime_type, label[:200], len(data))
 
@@ -145,10 +137,12 @@ def human_size(size: int) -> str:
 
 
 def path_of(relative_path: str) -> Path:
-    """The file behind a stored relative path, refusing anything that would leave the media folder."""
-    root = media_dir().resolve()
-    path = (root / relative_path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    """The file behind a stored key, on this machine's disk, refusing anything that would leave the store."""
+    try:
+        path = media_store().local_path(relative_path)
+    except MediaMissing:
+        path = None
+    if path is None:
         raise NotFound("the file is not here")
     return path
 
@@ -316,4 +310,5 @@ async def _record_media(
             message.media_status, message.error = MediaStatus.failed, failed
         message.claimed_until = None
         session.add(message)
+        relay.announce(session, "message_status_changed", message.id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))

@@ -14,7 +14,7 @@ from sqlalchemy import func, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.drivers import driver_class
 from chathub.drivers.base import (
     CredentialsError,
@@ -127,6 +127,8 @@ async def send_message(
             await session.flush()
             customer = await session.get(Customer, conv.customer_id)
             updated = conversation_out(conv, customer, channel)
+            relay.announce(session, "message_created", row.id)
+            relay.announce(session, "conversation_updated", conversation_id)
     except IntegrityError:  # the same client_id raced in from a second request
         existing = await _by_client_id(conversation_id, message.client_id or "")
         if existing is None:
@@ -149,6 +151,8 @@ async def retry_message(message_id: int) -> Message:
         row.status, row.error, row.attempts, row.next_attempt_at = MessageStatus.pending, None, 0, utcnow()
         session.add(row)
         refs = await count_failed_reply(session, row.conversation_id, failed=False)
+        relay.announce(session, "message_status_changed", row.id)
+        relay.announce(session, "conversation_updated", row.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(row))
     bus.conversation_updated.emit(conversation_out(*refs))
     process_state.current().wake(WORKER)
@@ -238,6 +242,8 @@ async def _claim_due(limit: int, now: datetime) -> tuple[list[int], datetime]:
             message.attempts += 1
             message.possibly_sent_twice = True
             log.warning("message %s: the outcome of an earlier send is unknown; sending it again", message.id)
+        if repeated:
+            relay.announce(session, "message_status_changed", *(message.id for message in repeated))
     for message in repeated:
         bus.message_status_changed.emit(MessageOut.model_validate(message))
     return [message.id for message in rows], claim
@@ -392,8 +398,10 @@ async def _save_outcome(message_id: int, claim: datetime, outcome: dict) -> None
             setattr(message, key, value)
         session.add(message)
         refs = None
+        relay.announce(session, "message_status_changed", message.id)
         if message.status == MessageStatus.failed:
             refs = await count_failed_reply(session, message.conversation_id, failed=True)
+            relay.announce(session, "conversation_updated", message.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
     if refs is not None:
         bus.conversation_updated.emit(conversation_out(*refs))

@@ -1,5 +1,8 @@
-"""Who is here: agents' open tabs, what each views, who is typing where. In memory, since ChatHub is one
-process and none of this outlives it; announced on the bus for the live UI.
+"""Who is here: agents' open tabs, what each views, who is typing where; announced on the bus for the live UI.
+
+An instance keeps its own tabs in memory, and, on PostgreSQL, the other instances' ones as its heartbeat last read
+them (chathub/services/shared_presence.py): viewers, the collision warning and presence count both. On SQLite
+there is one process, so its own tabs are the whole picture.
 
 Presence: online (a connected tab the agent is looking at), away (tabs connected but all hidden),
 offline (no tab). Typing signals expire by themselves; both sides are throttled.
@@ -10,20 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 from sqlmodel import col, select
 
 from chathub import bus, db, process_state
 from chathub.models import Agent, Conversation, Customer, CustomerIdentity, Message, MessageDirection
 from chathub.schemas import PresenceChanged, TypingSignal, ViewersChanged
-from chathub.services import channels
+from chathub.services import channels, live_relay
 
 log = logging.getLogger(__name__)
 TYPING_SECONDS = 6.0  # how long one signal shows
 AGENT_SIGNAL_EVERY = 3.0  # at most one agent signal per conversation and agent this often
 CUSTOMER_SIGNAL_EVERY = 5.0  # at most one typing action to the provider per conversation this often
+WORKER = "presence"  # the heartbeat that shares tabs with the other instances (shared_presence.py)
 
 
 @dataclass
@@ -40,7 +47,9 @@ class Presence:
     providers (held so they are not garbage-collected)."""
 
     def __init__(self) -> None:
+        self.instance_id = uuid.uuid4().hex
         self.tabs: dict[str, Tab] = {}
+        self.elsewhere: dict[str, Tab] = {}  # other instances' tabs, as the last heartbeat read them
         self.last_signal: dict[tuple, float] = {}
         self.provider_tasks: set[asyncio.Task] = set()
 
@@ -90,6 +99,7 @@ def _change(tab_id: str, mutate, agent_id: int) -> None:
         bus.viewers_changed.emit(ViewersChanged(conversation_id=conversation_id, viewers=viewers(conversation_id)))
     if agent_status(agent_id) != before_status:
         bus.presence_changed.emit(PresenceChanged(agent_id=agent_id, status=agent_status(agent_id)))
+    process_state.current().wake(WORKER)  # the other instances hear of it at their next heartbeat
 
 
 def _viewed(tab_id: str) -> int | None:
@@ -97,19 +107,22 @@ def _viewed(tab_id: str) -> int | None:
     return tab.conversation_id if tab is not None and tab.connected else None
 
 
+def _every_tab() -> Iterator[Tab]:
+    """This instance's tabs and the other instances' ones."""
+    return chain(here().tabs.values(), here().elsewhere.values())
+
+
 def viewers(conversation_id: int) -> dict[int, str]:
-    return {
-        t.agent_id: t.agent_name for t in here().tabs.values() if t.conversation_id == conversation_id and t.connected
-    }
+    return {t.agent_id: t.agent_name for t in _every_tab() if t.conversation_id == conversation_id and t.connected}
 
 
 def is_being_read(conversation_id: int) -> bool:
     """Whether an agent has the conversation open in a tab they are looking at."""
-    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in here().tabs.values())
+    return any(t.conversation_id == conversation_id and t.connected and t.visible for t in _every_tab())
 
 
 def agent_status(agent_id: int) -> str:
-    connected = [t for t in here().tabs.values() if t.agent_id == agent_id and t.connected]
+    connected = [t for t in _every_tab() if t.agent_id == agent_id and t.connected]
     if not connected:
         return "offline"
     return "online" if any(t.visible for t in connected) else "away"
@@ -128,7 +141,7 @@ def agent_typing(conversation_id: int, agent: Agent) -> None:
     channel can show it."""
     if _throttled(("agent", conversation_id, agent.id), AGENT_SIGNAL_EVERY):
         return
-    bus.typing.emit(
+    live_relay.emit_typing(
         TypingSignal(conversation_id=conversation_id, name=agent.name, agent_id=agent.id, expires_at=_expiry())
     )
     if not _throttled(("provider", conversation_id), CUSTOMER_SIGNAL_EVERY):
@@ -160,7 +173,7 @@ async def customer_typing(*, channel_id: int, external_id: str) -> bool:
         ).first()
     if row is None:
         return False
-    bus.typing.emit(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
+    live_relay.emit_typing(TypingSignal(conversation_id=row[0], name=row[1], expires_at=_expiry()))
     return True
 
 

@@ -6,26 +6,30 @@ guesses). While either is over its limit, every attempt is refused without check
 right one too. A success clears its email's failures (not its IP's: signing in to one's own account must
 not buy an attacker more guesses elsewhere).
 
-The counts live in memory, in this one process (ChatHub runs one): a restart forgets them. Behind a reverse
-proxy the client IP is the proxy's unless it passes X-Forwarded-For from 127.0.0.1 (uvicorn trusts that).
+The failures are rows of `sign_in_failure`, so every instance on one database counts the same ones and a
+restart keeps them; rows older than the window are deleted as new attempts come. Behind a reverse proxy the
+client IP is the proxy's unless it passes X-Forwarded-For from 127.0.0.1 (uvicorn trusts that).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
-from chathub import process_state
-from chathub.models import Agent
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chathub import db, process_state
+from chathub.models import Agent, SignInFailure
 from chathub.services import agents
 from chathub.services.errors import ServiceError
 
 WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 20
-MAX_KEYS = 50_000  # bounds memory under a flood of made-up emails
+ADVISORY_LOCK = 2020_0003  # on PostgreSQL: one instance at a time checks and counts an attempt
 
 
 class TooManyAttempts(ServiceError):
@@ -37,63 +41,52 @@ class TooManyAttempts(ServiceError):
 
 
 class SignInThrottle:
-    """Failure times per key in a sliding window; a key is blocked while it holds `limit` of them."""
+    """The window and the clock the failures are counted with (wall-clock seconds: every instance shares them)."""
 
-    def __init__(self, window_seconds: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, window_seconds: float = WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
         self.window = window_seconds
         self.clock = clock
-        self._failures: dict[Hashable, deque[float]] = {}
 
-    def retry_after(self, limits: dict[Hashable, int]) -> float | None:
-        """Seconds until every key is under its limit again, or None when an attempt may go ahead."""
+    async def admit(self, limits: dict[str, int]) -> list[int]:
+        """Count an attempt against every key, unless one already holds its limit of failures in the window
+        (then TooManyAttempts, and nothing is counted). Returns the counted rows' ids, to `forgive` them."""
         now = self.clock()
+        async with db.write_session() as session:
+            if not db.is_sqlite():  # SQLite's writes are serialised in-process already
+                await session.exec(select(func.pg_advisory_xact_lock(ADVISORY_LOCK)))
+            wait = await self._retry_after(session, limits, now)
+            if wait is not None:
+                raise TooManyAttempts(wait)
+            await session.exec(delete(SignInFailure).where(col(SignInFailure.failed_at) <= now - self.window))
+            rows = [SignInFailure(key=key, failed_at=now) for key in limits]
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def forgive(self, *, clear_key: str, row_ids: list[int]) -> None:
+        """Take back the counted attempt's rows, and every failure of `clear_key`."""
+        async with db.write_session() as session:
+            await session.exec(
+                delete(SignInFailure).where((col(SignInFailure.key) == clear_key) | col(SignInFailure.id).in_(row_ids))
+            )
+
+    async def _retry_after(self, session: AsyncSession, limits: dict[str, int], now: float) -> float | None:
+        """Seconds until every key is under its limit again, or None when an attempt may go ahead."""
         waits = []
         for key, limit in limits.items():
-            failures = self._recent(key, now)
+            failures = (
+                await session.exec(
+                    select(SignInFailure.failed_at)
+                    .where(SignInFailure.key == key, col(SignInFailure.failed_at) > now - self.window)
+                    .order_by(col(SignInFailure.failed_at))
+                )
+            ).all()
             if len(failures) >= limit:  # blocked until enough of them leave the window
                 waits.append(failures[len(failures) - limit] + self.window - now)
         return max(waits) if waits else None
 
-    def failures(self, key: Hashable) -> int:
-        """Failures of `key` within the window."""
-        return len(self._recent(key, self.clock()))
-
-    def fail(self, keys: list[Hashable]) -> float:
-        """Count a failure against every key; returns its time (to `forgive` it)."""
-        now = self.clock()
-        if len(self._failures) >= MAX_KEYS:
-            self._prune(now)
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-        return now
-
-    def forgive(self, key: Hashable, at: float) -> None:
-        failures = self._failures.get(key)
-        if failures and at in failures:
-            failures.remove(at)
-
-    def clear(self, key: Hashable) -> None:
-        self._failures.pop(key, None)
-
-    def reset(self) -> None:
-        self._failures.clear()
-
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def _prune(self, now: float) -> None:
-        for key in list(self._failures):
-            if not self._recent(key, now):
-                del self._failures[key]
-        while len(self._failures) >= MAX_KEYS:  # still full of live keys: the oldest go first
-            del self._failures[next(iter(self._failures))]
-
 
 def sign_ins() -> SignInThrottle:
-    """This run's counts: a restart forgets them."""
     return process_state.current().part(SignInThrottle)
 
 
@@ -102,16 +95,12 @@ async def sign_in(email: str, password: str, client_ip: str | None) -> Agent | N
 
     The attempt counts as a failure before the password is checked, so a burst of parallel guesses cannot
     all slip in under the limit; a success takes it back."""
-    email_key, ip_key = ("email", email.strip().lower()), ("ip", client_ip or "unknown")
+    email_key, ip_key = f"email:{email.strip().lower()}", f"ip:{client_ip or 'unknown'}"
     counts = sign_ins()
-    wait = counts.retry_after({email_key: MAX_FAILURES_PER_EMAIL, ip_key: MAX_FAILURES_PER_IP})
-    if wait is not None:
-        raise TooManyAttempts(wait)
-    attempt = counts.fail([email_key, ip_key])
+    counted = await counts.admit({email_key: MAX_FAILURES_PER_EMAIL, ip_key: MAX_FAILURES_PER_IP})
     agent = await agents.authenticate(email, password)
     if agent is not None:
-        counts.clear(email_key)
-        counts.forgive(ip_key, attempt)
+        await counts.forgive(clear_key=email_key, row_ids=counted)
     return agent
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_
 from sqlmodel import col, select
 
-from chathub import bus, db, process_state
+from chathub import bus, db, process_state, relay
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
 from chathub.models import Channel, MediaStatus, Message, WebhookLog, WebhookStatus, utcnow
@@ -87,6 +87,7 @@ async def _insert_logs(session, rows: list[LogRow]) -> None:
         await connection.execute(insert(_LOGS), [{"id": row_id, **row} for row_id, row in zip(ids, values)])
     for row, row_id in zip(rows, ids):
         row.id = row_id
+    relay.announce(session, "webhook_logged", *ids)
 
 
 def _announce_logged(rows: list[LogRow]) -> None:
@@ -260,6 +261,7 @@ async def process_due_webhooks() -> float | None:
             )
         ).all()
         announcements = await _process_batch(session, logs)
+        _relay_batch(session, logs, announcements)
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
     if new_messages:
@@ -369,6 +371,23 @@ def _record_failure(entry: WebhookLog, error: str) -> None:
         )
 
 
+def _relay_batch(session, logs: list[WebhookLog], announcements: list[Announcements | None]) -> None:
+    """What the batch changed, for the other instances (`chathub.relay`): the ids of what `_announce` emits here."""
+    done = [announcement for announcement in announcements if announcement]
+    if new_messages := sum(len(announcement.created) for announcement in done):
+        relay.announce(session, "customers_wrote", new_messages)
+    for announcement in done:
+        relay.announce(session, "message_created", *(message.id for message in announcement.created_messages()))
+        relay.announce(session, "message_status_changed", *(message.id for message in announcement.messages_changed))
+        relay.announce(
+            session,
+            "conversation_updated",
+            *(refs[1].id for refs in announcement.created),
+            *(refs[0].id for refs in announcement.conversations_changed),
+        )
+    relay.announce(session, "webhook_logged", *(entry.id for entry in logs))
+
+
 def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> None:
     if result is None:
         return
@@ -397,6 +416,8 @@ async def replay_webhook(log_id: int) -> WebhookLogOut:
         entry.next_attempt_at = entry.processed_at = None
         session.add(entry)
         refetched = await _fetch_failed_media_again(session, entry)
+        relay.announce(session, "webhook_logged", entry.id)
+        relay.announce(session, "message_status_changed", *(message.id for message in refetched))
     out = WebhookLogOut.model_validate(entry)
     bus.webhook_logged.emit(out)
     for message in refetched:

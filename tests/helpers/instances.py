@@ -53,3 +53,16 @@ def running_instances(root: Path, database_url: str, count: int = 2, env: dict[s
         yield instances
     finally:
         instances.stop_all()
+
+
+@contextmanager
+def instances_started_in_turn(root: Path, database_url: str, count: int = 2, env: dict[str, str] | None = None):
+    """Like `running_instances`, but each starts once the one before answers (the first prepares the database):
+    for tests about what happens after start-up."""
+    instances = Instances(root, database_url, count, env)
+    try:
+        for process in instances:
+            process.start(timeout=90.0)
+        yield instances
+    finally:
+        instances.stop_all()

@@ -75,10 +75,10 @@ async def test_files_need_a_signed_in_agent(client, auth):
 async def test_a_stored_path_cannot_reach_outside_the_media_folder(client, auth, chathub_env):
     conversation_id = await first_conversation(client, auth)
     message = await attach(client, auth, conversation_id, "a.pdf", b"%PDF-1.4 test", "application/pdf")
-    assert (chathub_env / "secret_key").is_file()  # a real file that path would reach
+    (chathub_env / "private.txt").write_text("not media")  # a real file that path would reach
     async with db.write_session() as session:
         row = await session.get(Message, message["id"])
-        row.media_path = "../secret_key"
+        row.media_path = "../private.txt"
         session.add(row)
     assert (await client.get(message["media_url"], headers=auth)).status_code == 404
 

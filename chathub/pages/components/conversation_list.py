@@ -87,6 +87,7 @@ class ConversationList:
                 )
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
+        bus.resynced.subscribe(self.reload)  # changes on other instances were missed: read the list again
         ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
 
     def _filter(self, options: dict, key: str) -> ui.select:

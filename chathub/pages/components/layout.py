@@ -121,6 +121,7 @@ def _follow_unread_total(navigation: Navigation) -> None:
     pace = LivePace(start_refresh)
     ui.context.client.on_delete(pace.stop)
     bus.conversation_updated.subscribe(lambda _: pace.changed())
+    bus.resynced.subscribe(pace.changed)
 
 
 def _follow_access(agent: Agent, *, admin_only: bool) -> Callable[[], Awaitable[None]]:

@@ -150,6 +150,7 @@ class ThreadView:
             (bus.typing, self._on_typing),
             (bus.viewers_changed, self._on_viewers_changed),
             (bus.presence_changed, self._on_presence_changed),
+            (bus.resynced, self._resync),
         ]
 
     def close(self) -> None:
@@ -385,6 +386,16 @@ class ThreadView:
         elif message.direction == MessageDirection.inbound:
             self.typing_until.pop(self.conversation.customer.name, None)
             self._draw_activity()
+
+    async def _resync(self) -> None:
+        """Changes made on other instances were missed: the newest messages and the header are read again."""
+        conversation = await conversations.get_conversation(self.conversation.id)
+        page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
+        self.messages, self.older_cursor = page.items, page.next_cursor
+        self._redraw_messages()
+        self.scroller.scroll_to(percent=1.0)
+        self.conversation = conversation
+        self._draw_header()
 
     def _insert_earlier(self, message: MessageOut) -> None:
         self.messages.append(message)
