@@ -1,19 +1,25 @@
 """The async engine, SQLite pragmas, sessions and schema upgrades.
 
-Writes go through `write_session()`, which serialises them in-process: SQLite has one writer anyway, and
-queueing in asyncio keeps latency flat where many writers fighting over the file lock would not
-(see STACK-NOTES). Reads use `read_session()` and run beside writes thanks to WAL.
+Writes go through `write_session()`. On SQLite it serialises them in-process: SQLite has one writer anyway, and
+queueing in asyncio keeps latency flat where many writers fighting over the file lock would not (see
+STACK-NOTES); reads use `read_session()` and run beside writes thanks to WAL. On PostgreSQL writes run
+concurrently, in this process and in every other instance on the same database: rows are claimed with
+`FOR UPDATE SKIP LOCKED`, counters move with `SET n = n + k`, and a unit of work that may meet another in a
+deadlock runs through `write_retrying()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Table, event, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,8 +27,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chathub import process_state, relay
 from chathub.settings import Settings
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
+# PostgreSQL's deadlock_detected and serialization_failure: the unit of work lost to another and can run again
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+WRITE_ATTEMPTS = 8  # with the backoff below, about 7 s for the other transaction to end
 
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -52,7 +62,7 @@ def _without_nul(value):
 
 
 class Database:
-    """This run's engine and sessions, and the lock that serialises writes (see the module's docstring)."""
+    """This run's engine and sessions, and the lock that serialises writes on SQLite (see the module's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = create_async_engine(database_url)
@@ -65,7 +75,31 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class
         )
-        self.write_lock = asyncio.Lock()
+        self.write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed on success, rolled back on error; serialised on SQLite."""
+        async with self.write_lock or nullcontext(), self.sessions() as session, session.begin():
+            yield session
+
+    async def write_retrying(self, work: Callable[[AsyncSession], Awaitable]):
+        """`work(session)` in one unit of work, run again from the start (short backoff) if it lost a deadlock or
+        a serialization check to another transaction: what it read is stale, so none of it is kept."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                async with self.write_session() as session:
+                    return await work(session)
+            except DBAPIError as error:
+                if attempt == WRITE_ATTEMPTS or not is_retryable(error):
+                    raise
+                log.info("a unit of work met another (%s); running it again", error.orig.sqlstate)
+            await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A deadlock or serialization failure (asyncpg's DeadlockDetectedError, SerializationError)."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def database() -> Database:
@@ -105,10 +139,14 @@ async def read_session() -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def write_session() -> AsyncIterator[AsyncSession]:
-    """One serialised unit of work: committed on success, rolled back on error."""
-    running = database()
-    async with running.write_lock, running.sessions() as session, session.begin():
+    """One unit of work: committed on success, rolled back on error; serialised on SQLite."""
+    async with database().write_session() as session:
         yield session
+
+
+async def write_retrying(work: Callable[[AsyncSession], Awaitable]):
+    """See `Database.write_retrying`."""
+    return await database().write_retrying(work)
 
 
 async def reserve_ids(session: AsyncSession, table: Table, count: int) -> range | None:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, tuple_
+from sqlalchemy import case, func, literal_column, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -141,10 +142,17 @@ async def count_failed_reply(
 ) -> tuple[Conversation, Customer, Channel]:
     """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
     inbox is marked while any reply is failed. Returns the rows to announce the change with, after the commit."""
+    counted = Conversation.failed_replies + (1 if failed else -1)
+    statement = (  # added in the database: two instances counting at once lose neither
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id)
+        .values(failed_replies=case((counted < 0, 0), else_=counted))
+        .returning(Conversation.failed_replies)
+        .execution_options(synchronize_session=False)
+    )
+    failed_replies = (await session.exec(statement)).scalar_one()
     row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
-    conversation = row[0]
-    conversation.failed_replies = max(0, conversation.failed_replies + (1 if failed else -1))
-    session.add(conversation)
+    set_committed_value(row[0], "failed_replies", failed_replies)
     return row
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +39,12 @@ async def match_customer(
         if found is not None:
             break
         found = await _identity_with_customer(session, channel_id, alias)
+    if found is None and not db.is_sqlite():  # another instance may be making this sender right now
+        made = await create_customers(session, channel_id, [(external_id, name, phone)])
+        found = made.get(external_id) or await _identity_with_customer(session, channel_id, external_id)
+        if external_id in made:
+            await _remember_aliases(session, found[0], aliases)
+            return found[1], found[0]
     if found is None:
         try:
             async with session.begin_nested():
@@ -97,7 +105,11 @@ async def create_customers(
     session: AsyncSession, channel_id: int, senders: list[tuple[str, str | None, str | None]]
 ) -> dict[str, tuple[CustomerIdentity, Customer]]:
     """First-time senders (external id, name, phone) of one channel, made together: two flushes, not a savepoint
-    and two flushes each. Meant for the webhook worker's batch: a clash fails the caller's transaction."""
+    and two flushes each. On SQLite (writes serialised) a clash fails the caller's transaction. On PostgreSQL
+    another instance may make the same sender at the same moment: the unique identity decides
+    (`ON CONFLICT DO NOTHING`), and a sender made elsewhere is left out of the answer for the caller to read."""
+    # every instance takes the identities' unique keys in one order: no deadlock between two batches
+    senders = sorted(senders, key=lambda sender: sender[0])
     customers = {external_id: _new_customer(external_id, name, phone) for external_id, name, phone in senders}
     await db.assign_ids(session, list(customers.values()))
     session.add_all(customers.values())
@@ -106,10 +118,34 @@ async def create_customers(
         external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
         for external_id, customer in customers.items()
     }
-    await db.assign_ids(session, list(identities.values()))
-    session.add_all(identities.values())
-    await session.flush()
+    if db.is_sqlite():
+        await db.assign_ids(session, list(identities.values()))
+        session.add_all(identities.values())
+        await session.flush()
+    else:
+        await _insert_identities_unless_taken(session, identities)
+        for external_id in [e for e, identity in identities.items() if identity.id is None]:
+            await session.delete(customers.pop(external_id))  # made elsewhere: this duplicate is never used
+        await session.flush()
     return {external_id: (identities[external_id], customers[external_id]) for external_id in customers}
+
+
+async def _insert_identities_unless_taken(session: AsyncSession, identities: dict[str, CustomerIdentity]) -> None:
+    """Insert the identities on PostgreSQL, skipping those another transaction holds (waiting for it to end first);
+    the inserted ones get their ids and join the session."""
+    columns = [column.key for column in CustomerIdentity.__table__.columns if column.key != "id"]
+    statement = (
+        postgresql.insert(CustomerIdentity.__table__)
+        .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
+        .returning(CustomerIdentity.__table__.c.id, CustomerIdentity.__table__.c.external_id)
+    )
+    rows = [{key: getattr(identity, key) for key in columns} for identity in identities.values()]
+    connection = await session.connection()
+    for row_id, external_id in (await connection.execute(statement, rows)).all():
+        identity = identities[external_id]
+        identity.id = row_id
+        make_transient_to_detached(identity)
+        session.add(identity)
 
 
 async def identities_with_customers(

@@ -6,9 +6,12 @@ returned `Announcements` on the bus.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,12 +59,16 @@ class Announcements:
     # New messages not flushed yet: they get their ids in `settle`.
     _unsettled: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     _first_unsettled: Message | None = None
+    # The conversation of each new message that counts as unread, added once the messages are written.
+    unread: list[Conversation] = field(default_factory=list)
 
     async def settle(self, session: AsyncSession) -> None:
         """Write what is pending, and learn the new messages' ids."""
         if self._unsettled or self._first_unsettled is not None:
             await session.flush()
             self.take_ids()
+        await add_unread(session, self.unread)
+        self.unread = []
 
     def take_ids(self) -> None:
         """After the flush that wrote them (one for a whole batch). A repeat of a message new in the same
@@ -81,7 +88,9 @@ class Announcements:
 @dataclass
 class Lookups:
     """Rows this write transaction has read or made already, so a batch of webhooks looks each up once.
-    Safe because writes are serialised: nothing else changes these rows before the transaction ends."""
+    On SQLite writes are serialised: nothing else changes these rows before the transaction ends. On PostgreSQL
+    another instance may: the conversations are locked as they are read, counters are added in the database,
+    a sender made elsewhere is read again by `match_customer`, a message stored elsewhere meets its unique key."""
 
     messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
     senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
@@ -133,7 +142,9 @@ class Lookups:
         for chunk in _chunks(identity_ids):
             for conversation in (
                 await session.exec(
-                    select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
+                    _for_update(
+                        select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
+                    )
                 )
             ).all():
                 self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
@@ -166,6 +177,22 @@ class Lookups:
 def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay well below
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+async def apply_inbound_batch(
+    session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]] | None]
+) -> list[Announcements | None]:
+    """Many webhooks' events (None: one that could not be read) with shared lookups and one flush."""
+    lookups = Lookups()
+    await lookups.prefetch(session, [item for item in batch if item is not None])
+    results = [None if item is None else await apply_inbound_events(session, *item, lookups=lookups) for item in batch]
+    settled = [result for result in results if result is not None]
+    await db.assign_ids(session, [message for result in settled for message in result.unsettled_messages()])
+    await session.flush()  # the batch's new rows, together
+    for result in settled:
+        result.take_ids()
+    await add_unread(session, [conversation for result in settled for conversation in result.unread])
+    return results
 
 
 async def apply_inbound_events(
@@ -241,12 +268,30 @@ async def store_inbound_message(
     conversation.last_message_at = now  # arrival, not the provider's time: see Conversation.last_message_at
     conversation.last_message_preview = preview_of(message)
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
-        conversation.unread_count += 1
+        out.unread.append(conversation)
     session.add(conversation)
     out._unsettled.append((message, conversation, customer, channel))
     if settle:
         await out.settle(session)
     return message
+
+
+async def add_unread(session: AsyncSession, conversations: list[Conversation]) -> None:
+    """One unread mark per entry, added in the database (`SET unread_count = unread_count + k`), so instances
+    adding to one conversation at once lose none; in id order, as the flush takes the rows' locks. The rows learn
+    the count that results, for the announcements."""
+    counts = Counter(conversation.id for conversation in conversations)
+    rows = {conversation.id: conversation for conversation in conversations}
+    for conversation_id in sorted(counts):
+        statement = (
+            update(Conversation)
+            .where(col(Conversation.id) == conversation_id)
+            .values(unread_count=Conversation.unread_count + counts[conversation_id])
+            .returning(Conversation.unread_count)
+            .execution_options(synchronize_session=False)
+        )
+        unread = (await session.exec(statement)).scalar_one()
+        set_committed_value(rows[conversation_id], "unread_count", unread)
 
 
 THREAD_KEYS = ("thread_ref", "subject", "sender_address")
@@ -329,25 +374,10 @@ def _moves_forward(current: MessageStatus, new: MessageStatus) -> bool:
 
 async def _open_conversation_for(session: AsyncSession, identity: CustomerIdentity, lookups: Lookups) -> Conversation:
     """The identity's latest conversation, reopened if it was resolved or snoozed; or a new one."""
-    conversation = lookups.conversations.get(identity.id)
-    if conversation is None:
-        conversation = (
-            await session.exec(
-                select(Conversation)
-                .where(Conversation.identity_id == identity.id)
-                .order_by(col(Conversation.id).desc())
-                .limit(1)
-            )
-        ).first()
-    if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
-        conversation = (
-            await session.exec(
-                select(Conversation)
-                .where(Conversation.customer_id == identity.customer_id, Conversation.channel_id == identity.channel_id)
-                .order_by(col(Conversation.id).desc())
-                .limit(1)
-            )
-        ).first()
+    conversation = lookups.conversations.get(identity.id) or await _latest_conversation(session, identity)
+    if conversation is None and not db.is_sqlite():  # another instance may be starting it: one waits for the other
+        await session.exec(select(CustomerIdentity.id).where(CustomerIdentity.id == identity.id).with_for_update())
+        conversation = await _latest_conversation(session, identity)
     if conversation is None:
         conversation = Conversation(
             customer_id=identity.customer_id, channel_id=identity.channel_id, identity_id=identity.id
@@ -359,3 +389,37 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
         conversation.snoozed_until = None
     lookups.conversations[identity.id] = conversation
     return conversation
+
+
+async def _latest_conversation(session: AsyncSession, identity: CustomerIdentity) -> Conversation | None:
+    conversation = (
+        await session.exec(
+            _for_update(
+                select(Conversation)
+                .where(Conversation.identity_id == identity.id)
+                .order_by(col(Conversation.id).desc())
+                .limit(1)
+            )
+        )
+    ).first()
+    if conversation is None:  # an alias (a BSUID kept beside the number) has no thread: the sender's is used
+        conversation = (
+            await session.exec(
+                _for_update(
+                    select(Conversation)
+                    .where(
+                        Conversation.customer_id == identity.customer_id, Conversation.channel_id == identity.channel_id
+                    )
+                    .order_by(col(Conversation.id).desc())
+                    .limit(1)
+                )
+            )
+        ).first()
+    return conversation
+
+
+def _for_update(query):
+    """On PostgreSQL the conversations a new message goes to are locked as they are read (in id order within a
+    batch): their status and last message are then current when written, even if an agent on another instance
+    resolved the conversation a moment before. SQLite's writes are serialised already."""
+    return query if db.is_sqlite() else query.with_for_update()

@@ -27,13 +27,15 @@ from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
 from chathub.services import channels
 from chathub.services.conversations import conversation_out
 from chathub.services.errors import Conflict, NotFound
-from chathub.services.inbound import Announcements, Lookups, apply_inbound_events
+from chathub.services.inbound import Announcements, apply_inbound_batch, apply_inbound_events
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 from chathub.worker import backoff_seconds
 
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
 BATCH_SIZE = 50
+OTHER_INSTANCES_POLL_SECONDS = 5.0
+CLAIMED_ELSEWHERE_RETRY_SECONDS = 0.5
 KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
 KEPT_HEADERS_OF_REFUSED = 4096  # characters of header names and values, likewise
 SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "signature", "api-key", "apikey")
@@ -233,16 +235,10 @@ async def answer_handshake(*, channel_type: str, channel_id: int, params: Mappin
 
 
 async def process_due_webhooks() -> float | None:
-    """Worker step: process a batch of due logs in one transaction, each in its own savepoint."""
+    """Worker step: claim a batch of due logs and process them in one transaction, each in its own savepoint."""
     now = utcnow()
     async with db.read_session() as session:
-        due = (
-            await session.exec(
-                _queue_query()
-                .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
-                .limit(1)
-            )
-        ).first()
+        due = (await session.exec(_due_query(now).limit(1))).first()
         if due is None:
             later = (
                 await session.exec(
@@ -251,17 +247,10 @@ async def process_due_webhooks() -> float | None:
                     )
                 )
             ).one()
-            return max(0.05, (later - now).total_seconds()) if later else None
-    async with db.write_session() as session:
-        logs = (
-            await session.exec(
-                _queue_query()
-                .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
-                .limit(BATCH_SIZE)
-            )
-        ).all()
-        announcements = await _process_batch(session, logs)
-        _relay_batch(session, logs, announcements)
+            return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
+    logs, announcements = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    if not logs:  # the due ones are another instance's batch: they end processed, or unlocked for us to take
+        return CLAIMED_ELSEWHERE_RETRY_SECONDS
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
     if new_messages:
@@ -278,6 +267,24 @@ async def process_due_webhooks() -> float | None:
     return 0
 
 
+async def _claim_and_process(session, now: datetime) -> tuple[list[WebhookLog], list[Announcements | None]]:
+    """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
+    same log, and the claim ends with the transaction that marks the logs processed."""
+    query = _due_query(now).limit(BATCH_SIZE)
+    if not db.is_sqlite():
+        query = query.with_for_update(skip_locked=True)
+    logs = list((await session.exec(query)).all())
+    announcements = await _process_batch(session, logs)
+    _relay_batch(session, logs, announcements)
+    return logs, announcements
+
+
+def _poll_seconds() -> float | None:
+    """Nothing waits: on SQLite sleep until this process's intake wakes the worker. On PostgreSQL another instance
+    may accept webhooks (and usually processes them itself): look again soon, in case it stopped first."""
+    return None if db.is_sqlite() else OTHER_INSTANCES_POLL_SECONDS
+
+
 async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements | None]:
     """The whole batch in one savepoint, with shared lookups and one flush. If anything in it fails, the
     batch is done again one log at a time, each in its own savepoint, so one bad webhook holds up no other."""
@@ -286,6 +293,8 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
         async with session.begin_nested():
             return await _process_together(session, logs)
     except Exception as error:
+        if db.is_retryable(error):  # met another instance's transaction: the whole unit of work runs again
+            raise
         log.info("webhook batch of %d: %r; processing them one by one", len(logs), error)
         # the rollback expired the logs, and an expired attribute would load itself synchronously: read
         # them again here (without this, the worker failed on the same batch forever)
@@ -297,20 +306,12 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
 
 async def _process_together(session, logs: list[WebhookLog]) -> list[Announcements | None]:
     parsed = [await _parse(entry) for entry in logs]
-    lookups = Lookups()
-    await lookups.prefetch(session, [item for item in parsed if not isinstance(item, str)])
-    results = [
-        None if isinstance(item, str) else await apply_inbound_events(session, *item, lookups=lookups)
-        for item in parsed
-    ]
-    await db.assign_ids(session, [message for result in results if result for message in result.unsettled_messages()])
-    await session.flush()  # the batch's new rows, together: the logs' outcomes go with the commit's flush
-    for entry, item, result in zip(logs, parsed, results):
+    results = await apply_inbound_batch(session, [None if isinstance(item, str) else item for item in parsed])
+    for entry, item, result in zip(logs, parsed, results):  # their outcomes go with the commit's flush
         entry.attempts += 1
         if result is None:
             _record_failure(entry, item)
         else:
-            result.take_ids()
             _record_outcome(entry, result)
         session.add(entry)
     return results
@@ -325,10 +326,11 @@ async def _parse(entry: WebhookLog) -> tuple[Channel, list] | str:
         return f"{type(error).__name__}: {error}"
 
 
-def _queue_query():
+def _due_query(now: datetime):
     return (
         select(WebhookLog)
         .where(col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing]))
+        .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
         .order_by(WebhookLog.id)
     )
 
@@ -343,6 +345,8 @@ async def _process_one(session, entry: WebhookLog) -> Announcements | None:
         async with session.begin_nested():
             result = await apply_inbound_events(session, *parsed)
     except Exception as error:  # recorded on the log row; the worker goes on with the next
+        if db.is_retryable(error):
+            raise
         _record_failure(entry, f"{type(error).__name__}: {error}")
         return None
     finally:

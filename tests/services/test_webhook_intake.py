@@ -412,16 +412,18 @@ async def test_receipt_for_unknown_message_is_retried_then_failed_with_a_readabl
 async def test_a_webhook_that_breaks_its_batch_fails_alone_and_the_rest_are_stored_once(client, auth, monkeypatch):
     """The worker takes queued webhooks in batches; when one breaks the batch, the batch is undone and done
     again one webhook at a time: the others are stored once each, the bad one fails on its own."""
+    from chathub.services import inbound
     from chathub.services import webhooks as webhook_service
 
-    store = webhook_service.apply_inbound_events
+    store = inbound.apply_inbound_events
 
     async def refusing_one(session, channel, events, lookups=None):
         if any(getattr(event, "content", "") == "break the batch" for event in events):
             raise RuntimeError("the database said no")
         return await store(session, channel, events, lookups=lookups)
 
-    monkeypatch.setattr(webhook_service, "apply_inbound_events", refusing_one)
+    monkeypatch.setattr(inbound, "apply_inbound_events", refusing_one)  # the batch
+    monkeypatch.setattr(webhook_service, "apply_inbound_events", refusing_one)  # one by one
     worker = process_state.current().workers["webhooks"]
     await worker.stop()  # all of them wait in the queue, then go in one batch
     good = [
