@@ -97,10 +97,12 @@ def start(settings: Settings, notes: list[str]) -> None:
         timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
     )
     state.loopback = httpx.AsyncClient(transport=httpx.ASGITransport(http_app), base_url="http://chathub.internal")
+    # On PostgreSQL other instances queue work too (or die holding some): look for it every few seconds.
+    poll = None if db.is_sqlite() else settings.work_poll_seconds
     for worker in (
         Worker(webhooks.WORKER, webhooks.process_due_webhooks),
-        Worker(outbound.WORKER, outbound.deliver_due_messages),
-        Worker(media.WORKER, media.fetch_pending_media),
+        Worker(outbound.WORKER, outbound.deliver_due_messages, poll_seconds=poll),
+        Worker(media.WORKER, media.fetch_pending_media, poll_seconds=poll),
         Worker(channel_jobs.WORKER, channel_jobs.run_due_jobs),
     ):
         state.workers[worker.name] = worker
@@ -108,7 +110,7 @@ def start(settings: Settings, notes: list[str]) -> None:
     if not db.is_sqlite():  # instances share presence through the database; one SQLite process has it in memory
         state.workers[presence.WORKER] = Worker(presence.WORKER, shared_presence.heartbeat)
         state.workers[presence.WORKER].start()
-    state.scheduler = _timed_jobs()
+    state.scheduler = _timed_jobs(settings)
     state.scheduler.start()
     live_relay.start()
     memory.freeze_start_up_objects()
@@ -121,12 +123,13 @@ def _trust_store() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _timed_jobs() -> AsyncIOScheduler:
+def _timed_jobs(settings: Settings) -> AsyncIOScheduler:
+    """Every instance runs these; each job takes its rows so that two instances never act on one row."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         conversations.wake_snoozed_conversations,
         "interval",
-        seconds=30,
+        seconds=settings.snooze_check_seconds,
         id="wake-snoozed",
         coalesce=True,
         max_instances=1,

@@ -3,7 +3,10 @@ channel, the first admin. It runs synchronously (NiceGUI does not await async st
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session, select
 
 from chathub import db
@@ -13,21 +16,44 @@ from chathub.models import Agent, AgentRole, Channel, ChannelType
 from chathub.services.channels import new_webhook_secret
 from chathub.settings import Settings
 
+# pg_advisory_lock's key for start-up: any number no other client of the database uses ("ChatHub" in ASCII).
+START_UP_LOCK = 0x43686174487562
+
 
 def prepare_database(settings: Settings) -> list[str]:
-    """Upgrade the schema and seed what a first start needs; returns lines to tell the operator."""
-    db.upgrade_schema(settings.database_url)
-    engine = create_engine(db.sync_url(settings.database_url))
-    notes = []
+    """Upgrade the schema and seed what a first start needs; returns lines to tell the operator.
+
+    On PostgreSQL several instances may start together on one database: each waits for an advisory lock, so
+    one runs the migrations and seeds the first admin and simulator channel, and the others find them done.
+    Statement parameters are never shown in errors: a failed insert would print the admin's password hash."""
+    engine = create_engine(db.sync_url(settings.database_url), hide_parameters=True)
     try:
-        with Session(engine) as session:
-            notes.extend(_default_simulator(session, settings))
-            if session.exec(select(Agent)).first() is None:
-                notes.append(_first_admin(session, settings))
-            session.commit()
+        with _start_up_lock(engine):
+            db.upgrade_schema(settings.database_url)
+            with Session(engine) as session:
+                notes = _default_simulator(session, settings)
+                if session.exec(select(Agent)).first() is None:
+                    notes.append(_first_admin(session, settings))
+                session.commit()
     finally:
         engine.dispose()
     return notes
+
+
+@contextmanager
+def _start_up_lock(engine: Engine) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for start-up on a connection of its own (SQLite: one process, no lock)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": START_UP_LOCK})
+        connection.commit()  # the lock is the session's: it outlives this transaction
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": START_UP_LOCK})
+            connection.commit()
 
 
 def _default_simulator(session: Session, settings: Settings) -> list[str]:

@@ -294,6 +294,8 @@ class Message(SQLModel, table=True):
     send_started_at: datetime | None = _time(default=None)
     # Sent again after an attempt whose outcome is unknown: the customer may have it twice.
     possibly_sent_twice: bool = False
+    # The lease of the instance sending this reply or fetching its file: no other instance takes it until then.
+    claimed_until: datetime | None = _time(default=None)
     agent_id: int | None = _row_id(default=None, foreign_key="agent.id")
     created_at: datetime = _time(default_factory=utcnow)
     received_at: datetime | None = _time(default=None)  # an inbound message's arrival at ChatHub
@@ -301,6 +303,16 @@ class Message(SQLModel, table=True):
     edited_at: datetime | None = _time(default=None)
     delivered_at: datetime | None = _time(default=None)
     read_at: datetime | None = _time(default=None)
+
+
+class JobTurn(SQLModel, table=True):
+    """When a channel's background job (`ChannelDriver.jobs`) is due next. Every instance runs the job worker;
+    the one that moves a due turn forward runs the job, once."""
+
+    __tablename__ = "job_turn"
+    channel_id: int = _row_id(primary_key=True)
+    job_name: str = Field(primary_key=True)
+    next_run_at: datetime = _time()
 
 
 class WebhookLog(SQLModel, table=True):

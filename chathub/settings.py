@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     media_fetch_allow: str = ""
     webhook_log_days: int = Field(30, ge=1)  # processed and rejected webhook logs are deleted after this many days
     body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
+    # How long an instance holds a reply it sends or a file it fetches; past it (the instance died mid-call) another
+    # one takes the work over. Longer than any provider call.
+    work_lease_seconds: float = Field(120.0, ge=5)
+    # On PostgreSQL, how often the outbound and media workers look for work another instance queued or left.
+    work_poll_seconds: float = Field(2.0, gt=0)
+    snooze_check_seconds: float = Field(30.0, gt=0)  # how often snoozed conversations whose time came are reopened
     min_free_mb: int = Field(100, ge=0)  # /healthz says degraded below this much free space in CHATHUB_DATA_DIR
 
     @field_validator("port")

@@ -21,13 +21,15 @@ class Worker:
     """Runs `step` whenever woken and whenever the delay it last returned has passed.
 
     `step` returns 0 when more work is ready now, the seconds until work falls due, or None to sleep
-    until woken (or `idle_seconds`, as a safety net).
+    until woken (or `idle_seconds`, as a safety net). With `poll_seconds`, it never sleeps longer than that:
+    other processes add work that nobody here wakes it for.
     """
 
-    def __init__(self, name: str, step: Step, *, idle_seconds: float = 30.0) -> None:
+    def __init__(self, name: str, step: Step, *, idle_seconds: float = 30.0, poll_seconds: float | None = None) -> None:
         self.name = name
         self.step = step
         self.idle_seconds = idle_seconds
+        self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -67,8 +69,9 @@ class Worker:
             if delay == 0 or self._wake.is_set():
                 continue
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation landing as it wakes.
+            sleep = delay if delay is not None else self.idle_seconds
             try:
-                async with asyncio.timeout(delay if delay is not None else self.idle_seconds):
+                async with asyncio.timeout(min(sleep, self.poll_seconds or sleep)):
                     await self._wake.wait()
             except TimeoutError:
                 pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 from sqlalchemy import case, func, literal_column, tuple_, update
@@ -26,6 +27,7 @@ from chathub.services import channels, search
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
+log = logging.getLogger(__name__)
 PREVIEW_LENGTH = 120
 PREVIEW_LABELS = {
     ContentType.image: "Photo",
@@ -251,7 +253,9 @@ async def wake_snoozed_conversations() -> int:
     """Reopen snoozed conversations whose time has come (a timed job); returns how many woke.
 
     In batches, each its own transaction: after days offline thousands can be due at once, and waking them in
-    one held the database's writer (incoming webhooks wait for it) and all of them in memory together."""
+    one held the database's writer (incoming webhooks wait for it) and all of them in memory together. Every
+    instance runs this job: on PostgreSQL each takes the rows it wakes with FOR UPDATE SKIP LOCKED, and a row
+    another instance woke meanwhile no longer matches, so each conversation wakes once, with one event."""
     now = utcnow()
     woken = 0
     while True:
@@ -264,6 +268,7 @@ async def wake_snoozed_conversations() -> int:
                             Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now
                         )
                         .limit(WAKE_BATCH)
+                        .with_for_update(skip_locked=True, of=Conversation)
                     )
                 ).all()
             )
@@ -272,6 +277,7 @@ async def wake_snoozed_conversations() -> int:
                 session.add(conversation)
             relay.announce(session, "conversation_updated", *(conversation.id for conversation, _, _ in rows))
         for row in rows:
+            log.info("Conversation %s woke: its snooze ended.", row[0].id)
             bus.conversation_updated.emit(conversation_out(*row))
         woken += len(rows)
         if len(rows) < WAKE_BATCH:

@@ -8,7 +8,8 @@ A provider that fetches an attachment itself (Twilio) gets a signed link that ex
 Inbound media is fetched by the media worker after the message is stored (the webhook is acknowledged
 first; WhatsApp's download URLs live five minutes, so the worker starts at once and retries briefly). A file
 the media folder cannot take (a full disk) is retried the same way; one whose fetch ended failed is fetched
-again when its webhook is replayed.
+again when its webhook is replayed. Several instances share the fetching: each claims a file by a lease
+(services/leases.py), and its failed attempts and retry time are kept on the message.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import bus, db, process_state, relay
 from chathub.drivers.base import MediaRef, PermanentError, RetryableError
-from chathub.models import ContentType, MediaStatus, Message
+from chathub.models import ContentType, MediaStatus, Message, utcnow
 from chathub.schemas import MessageOut
-from chathub.services import channels
+from chathub.services import channels, leases
 from chathub.services.errors import NotFound, ValidationFailed
 from chathub.services.media_store import LocalFolderStore, MediaMissing, MediaStore
 
@@ -60,17 +64,6 @@ INLINE_TYPES = frozenset(
     }
 )
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
-
-
-class MediaRetries:
-    """Downloads that failed and wait to be tried again, in memory: a restart tries every pending one at once."""
-
-    def __init__(self) -> None:
-        self.by_message: dict[int, tuple[int, float]] = {}  # message id -> (failed attempts, monotonic next time)
-
-
-def _retry_at() -> dict[int, tuple[int, float]]:
-    return process_state.current().part(MediaRetries).by_message
 
 
 @dataclass(frozen=True)
@@ -216,29 +209,34 @@ def _save_inbound(data: bytes, *, mime_type: str | None, file_name: str | None) 
 
 
 async def fetch_pending_media() -> float | None:
-    """Worker step: fetch a few inbound files still at their provider; say when to look again."""
-    now = time.monotonic()
-    async with db.read_session() as session:
-        pending = list(
-            (
-                await session.exec(
-                    select(Message)
-                    .where(Message.media_status == MediaStatus.pending)
-                    .order_by(col(Message.id))
-                    .limit(100)
-                )
-            ).all()
-        )
-    retry_at = _retry_at()
-    due = [m for m in pending if retry_at.get(m.id, (0, 0.0))[1] <= now][:FETCH_BATCH]
+    """Worker step: claim a few inbound files still at their provider and fetch them; say when to look again."""
+    await leases.release_earlier_runs()
+    pending = select(Message).where(Message.media_status == MediaStatus.pending).order_by(col(Message.id))
+    now = utcnow()
+    async with db.write_session() as session:
+        due, claim = await leases.claim(session, pending, limit=FETCH_BATCH, now=now)
     if not due:
-        waits = [retry_at[m.id][1] - now for m in pending if m.id in retry_at]
-        return max(0.05, min(waits)) if waits else None
-    await asyncio.gather(*(fetch_message_media(m) for m in due))
+        return await _seconds_until_retry(now)
+    await asyncio.gather(*(fetch_message_media(message, claim) for message in due))
     return 0
 
 
-async def fetch_message_media(message: Message) -> None:
+async def _seconds_until_retry(now: datetime) -> float | None:
+    """As of `now` (the claim's time): a file waiting for its retry rests under a lease that ends then (see
+    `_retry_or_fail`)."""
+    async with db.read_session() as session:
+        later = (
+            await session.exec(
+                select(func.min(Message.claimed_until)).where(
+                    Message.media_status == MediaStatus.pending, col(Message.claimed_until) > now
+                )
+            )
+        ).one()
+    return max(0.05, (later - now).total_seconds()) if later else None
+
+
+async def fetch_message_media(message: Message, claim: datetime) -> None:
+    """Fetch a file this instance claimed (its lease ends at `claim`) and record the outcome."""
     channel = await channels.get_channel(message.channel_id)
     ref = MediaRef(
         ref=message.media_ref or "",
@@ -257,39 +255,48 @@ async def fetch_message_media(message: Message) -> None:
         )
     except MediaFolderError as error:
         log.warning("media of message %s: %s", message.id, error)
-        await _retry_or_fail(message.id, None, str(error))
+        await _retry_or_fail(message.id, claim, None, str(error))
     except RetryableError as error:
-        await _retry_or_fail(
-            message.id, error.retry_after, f"the file could not be fetched from {channel.type}: {error}"
-        )
+        reason = f"the file could not be fetched from {channel.type}: {error}"
+        await _retry_or_fail(message.id, claim, error.retry_after, reason)
     except Exception as error:  # a permanent refusal or anything unexpected: say so on the message
         log.info("media of message %s not fetched: %s", message.id, error)
-        await _record_media(message.id, failed=f"the file could not be fetched from {channel.type}: {error}")
+        await _record_media(message.id, claim, failed=f"the file could not be fetched from {channel.type}: {error}")
     else:
-        await _record_media(message.id, stored=stored)
+        await _record_media(message.id, claim, stored=stored)
 
 
-async def _retry_or_fail(message_id: int, retry_after: float | None, reason: str) -> None:
-    if not _note_retry(message_id, retry_after):
-        await _record_media(message_id, failed=reason)
-
-
-def _note_retry(message_id: int, retry_after: float | None) -> bool:
-    retry_at = _retry_at()
-    attempts = retry_at.get(message_id, (0, 0.0))[0] + 1
-    if attempts >= FETCH_ATTEMPTS:
-        retry_at.pop(message_id, None)
-        return False
-    delay = max(retry_after or 0, process_state.current().settings.retry_base_seconds * 2 ** (attempts - 1))
-    retry_at[message_id] = (attempts, time.monotonic() + delay)
-    return True
-
-
-async def _record_media(message_id: int, *, stored: StoredFile | None = None, failed: str | None = None) -> None:
-    _retry_at().pop(message_id, None)
+async def _retry_or_fail(message_id: int, claim: datetime, retry_after: float | None, reason: str) -> None:
+    """Count the failed attempt; the file rests until its retry time under a lease no instance holds (it ends
+    then), or is `failed` after FETCH_ATTEMPTS."""
     async with db.write_session() as session:
-        message = await session.get(Message, message_id)
-        if message is None or message.media_status != MediaStatus.pending:
+        message = await _still_claimed(session, message_id, claim)
+        if message is None:
+            return
+        message.attempts += 1
+        if message.attempts < FETCH_ATTEMPTS:
+            base = process_state.current().settings.retry_base_seconds
+            delay = max(retry_after or 0, base * 2 ** (message.attempts - 1))
+            message.claimed_until = utcnow() + timedelta(seconds=delay)
+            session.add(message)
+            return
+    await _record_media(message_id, claim, failed=reason)
+
+
+async def _still_claimed(session: AsyncSession, message_id: int, claim: datetime) -> Message | None:
+    """The message, while its file is pending under this claim (a fetch that outlived its lease has lost it)."""
+    message = await session.get(Message, message_id, with_for_update=True)
+    if message is None or message.media_status != MediaStatus.pending or message.claimed_until != claim:
+        return None
+    return message
+
+
+async def _record_media(
+    message_id: int, claim: datetime, *, stored: StoredFile | None = None, failed: str | None = None
+) -> None:
+    async with db.write_session() as session:
+        message = await _still_claimed(session, message_id, claim)
+        if message is None:
             return
         if stored is not None:
             message.media_status, message.media_path, message.media_size = (
@@ -301,6 +308,7 @@ async def _record_media(message_id: int, *, stored: StoredFile | None = None, fa
             message.media_url = browser_url(message.id)
         else:
             message.media_status, message.error = MediaStatus.failed, failed
+        message.claimed_until = None
         session.add(message)
         relay.announce(session, "message_status_changed", message.id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))

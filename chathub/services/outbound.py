@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import tuple_
+from sqlalchemy import func, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -37,7 +37,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
-from chathub.services import channels, media
+from chathub.services import channels, leases, media
 from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.media import StoredFile
@@ -200,44 +200,64 @@ async def _before(session, cursor: str | None, before: int | None):
 
 
 async def deliver_due_messages() -> float | None:
-    """Worker step: start sending every due pending message (up to the concurrency limit)."""
+    """Worker step: claim due pending messages (up to the concurrency limit) and start sending them."""
+    await leases.release_earlier_runs()
     settings = process_state.current().settings
     in_flight, tasks = sends().in_flight, sends().tasks
     room = settings.outbound_concurrency - len(in_flight)
     if room <= 0:
         return None  # a finishing send wakes us
     now = utcnow()
-    async with db.read_session() as session:
-        due = list(
-            (
-                await session.exec(
-                    select(Message.id)
-                    .where(
-                        Message.status == MessageStatus.pending,
-                        Message.direction == MessageDirection.outbound,
-                        col(Message.next_attempt_at) <= now,
-                        col(Message.id).not_in(in_flight),
-                    )
-                    .order_by(Message.next_attempt_at, Message.id)
-                    .limit(room)
-                )
-            ).all()
-        )
-        later = (
-            await session.exec(
-                select(Message.next_attempt_at)
-                .where(Message.status == MessageStatus.pending, col(Message.next_attempt_at) > now)
-                .order_by(Message.next_attempt_at)
-                .limit(1)
-            )
-        ).first()
-    for message_id in due:
+    claimed, claim = await _claim_due(room, now)
+    for message_id in claimed:
         in_flight.add(message_id)
-        task = asyncio.create_task(_deliver(message_id), name=f"deliver message {message_id}")
+        task = asyncio.create_task(_deliver(message_id, claim), name=f"deliver message {message_id}")
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-    if len(due) == room:
+    if len(claimed) == room:
         return None
+    return await _seconds_until_due(now)
+
+
+async def _claim_due(limit: int, now: datetime) -> tuple[list[int], datetime]:
+    """Claim due messages and commit each attempt's start before the provider is called. A start already there
+    is an attempt whose outcome never came back (its process died mid-send, and its lease ran out): it counts
+    as an attempt, and since the provider may have taken it, the message is flagged as possibly sent twice."""
+    due = (
+        select(Message)
+        .where(
+            Message.status == MessageStatus.pending,
+            Message.direction == MessageDirection.outbound,
+            col(Message.next_attempt_at) <= now,
+            col(Message.id).not_in(sends().in_flight),
+        )
+        .order_by(Message.next_attempt_at, Message.id)
+    )
+    async with db.write_session() as session:
+        rows, claim = await leases.claim(session, due, limit=limit, now=now)
+        repeated = [message for message in rows if message.send_started_at is not None]
+        for message in rows:
+            message.send_started_at = now
+        for message in repeated:
+            message.attempts += 1
+            message.possibly_sent_twice = True
+            log.warning("message %s: the outcome of an earlier send is unknown; sending it again", message.id)
+        if repeated:
+            relay.announce(session, "message_status_changed", *(message.id for message in repeated))
+    for message in repeated:
+        bus.message_status_changed.emit(MessageOut.model_validate(message))
+    return [message.id for message in rows], claim
+
+
+async def _seconds_until_due(now: datetime) -> float | None:
+    """When a pending message falls due next, as of `now` (the claim's time: one due since is due at once): its
+    retry time, or the end of the lease another instance holds."""
+    async with db.read_session() as session:
+        times = [
+            (await session.exec(select(func.min(at)).where(Message.status == MessageStatus.pending, at > now))).one()
+            for at in (col(Message.next_attempt_at), col(Message.claimed_until))
+        ]
+    later = min((at for at in times if at is not None), default=None)
     return max(0.05, (later - now).total_seconds()) if later else None
 
 
@@ -255,9 +275,9 @@ async def stop_sending(timeout: float = 20.0) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _deliver(message_id: int) -> None:
+async def _deliver(message_id: int, claim: datetime) -> None:
     try:
-        await deliver_message(message_id)
+        await deliver_message(message_id, claim)
     except Exception:
         log.exception("delivering message %s failed unexpectedly", message_id)
     finally:
@@ -265,13 +285,14 @@ async def _deliver(message_id: int) -> None:
         process_state.current().wake(WORKER)
 
 
-async def deliver_message(message_id: int) -> None:
-    started = await _start_attempt(message_id)
-    if started is None:
+async def deliver_message(message_id: int, claim: datetime) -> None:
+    """Send a message this instance claimed (its lease ends at `claim`), holding no transaction meanwhile."""
+    found = await _claimed_message(message_id, claim)
+    if found is None:
         return
-    message, identity = started
+    message, identity = found
     channel = await channels.get_channel(message.channel_id)
-    outcome: dict = {"attempts": message.attempts + 1, "send_started_at": None}
+    outcome: dict = {"attempts": message.attempts + 1, "send_started_at": None, "claimed_until": None}
     try:
         if not channel.enabled:
             raise PermanentError(f"the channel {channel.name} is disabled")
@@ -288,14 +309,11 @@ async def deliver_message(message_id: int) -> None:
         outcome.update(status=MessageStatus.failed, error=str(error) or "the provider refused the message")
     except Exception as error:  # a bug or an unexpected library error: retry, and say what it was
         outcome.update(_after_retryable(outcome["attempts"], f"{type(error).__name__}: {error}", None))
-    await _save_outcome(message_id, outcome)
+    await _save_outcome(message_id, claim, outcome)
 
 
-async def _start_attempt(message_id: int) -> tuple[Message, CustomerIdentity] | None:
-    """Commit the attempt's start before the provider is called. A start already there is an attempt whose
-    outcome never came back (the process died mid-send): it counts as an attempt, and since the provider may
-    have taken it, the message is flagged as possibly sent twice before it goes out again."""
-    async with db.write_session() as session:
+async def _claimed_message(message_id: int, claim: datetime) -> tuple[Message, CustomerIdentity] | None:
+    async with db.read_session() as session:
         row = (
             await session.exec(
                 select(Message, CustomerIdentity)
@@ -304,20 +322,8 @@ async def _start_attempt(message_id: int) -> tuple[Message, CustomerIdentity] | 
                 .where(Message.id == message_id)
             )
         ).first()
-        if row is None or row[0].status != MessageStatus.pending:
-            return None
-        message = row[0]
-        outcome_unknown = message.send_started_at is not None
-        if outcome_unknown:
-            message.attempts += 1
-            message.possibly_sent_twice = True
-            log.warning("message %s: the outcome of an earlier send is unknown; sending it again", message_id)
-        message.send_started_at = utcnow()
-        session.add(message)
-        if outcome_unknown:
-            relay.announce(session, "message_status_changed", message.id)
-    if outcome_unknown:
-        bus.message_status_changed.emit(MessageOut.model_validate(message))
+    if row is None or row[0].status != MessageStatus.pending or row[0].claimed_until != claim:
+        return None
     return row
 
 
@@ -381,10 +387,12 @@ def _after_retryable(attempts: int, error: str, retry_after: float | None) -> di
     return {"error": error, "next_attempt_at": utcnow() + timedelta(seconds=delay)}
 
 
-async def _save_outcome(message_id: int, outcome: dict) -> None:
+async def _save_outcome(message_id: int, claim: datetime, outcome: dict) -> None:
+    """Write a send's outcome, unless the claim was lost meanwhile: this send outlived its lease and another
+    instance took the message over (sending it again, flagged); that one's outcome is the one kept."""
     async with db.write_session() as session:
-        message = await session.get(Message, message_id)
-        if message is None or message.status != MessageStatus.pending:
+        message = await session.get(Message, message_id, with_for_update=True)
+        if message is None or message.status != MessageStatus.pending or message.claimed_until != claim:
             return
         for key, value in outcome.items():
             setattr(message, key, value)
@@ -400,8 +408,6 @@ async def _save_outcome(message_id: int, outcome: dict) -> None:
 
 
 async def pending_count() -> int:
-    from sqlalchemy import func
-
     async with db.read_session() as session:
         return (await session.exec(select(func.count()).where(Message.status == MessageStatus.pending))).one()
 

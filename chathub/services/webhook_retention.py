@@ -38,6 +38,7 @@ async def delete_old_webhook_logs() -> int:
             col(WebhookLog.status).in_(FINISHED),
         )
         .limit(DELETE_BATCH)
+        .with_for_update(skip_locked=True)  # several instances run this job: each deletes other rows
     )
     deleted = 0
     while True:

@@ -454,7 +454,7 @@ async def _fetch_failed_media_again(session, entry: WebhookLog) -> list[Message]
         ).all()
     )
     for message in messages:
-        message.media_status, message.error = MediaStatus.pending, None
+        message.media_status, message.error, message.attempts = MediaStatus.pending, None, 0
         session.add(message)
     return messages
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chathub import process_state
-from chathub.models import MessageStatus, utcnow
+from chathub import db, process_state
+from chathub.models import Message, MessageStatus, utcnow
 from chathub.services import outbound
 from chathub.services.outbound import _after_retryable
 from tests.helpers.api import (
@@ -33,6 +33,16 @@ async def reply(client, auth, conversation_id: int, content: str = "We are on it
     return await client.post(
         f"/api/v1/conversations/{conversation_id}/messages", json={"content": content, **body}, headers=auth
     )
+
+
+async def queued_while_the_worker_is_stopped(client, auth):
+    """A customer's conversation and a reply queued to it that the (stopped) outbound worker has not seen."""
+    sender = new_sender()
+    conversation = await customer_writes(client, auth, sender=sender)
+    worker = process_state.current().workers["outbound"]
+    await worker.stop()
+    created = (await reply(client, auth, conversation["id"])).json()
+    return sender, conversation, created, worker
 
 
 def at(value: str) -> datetime:
@@ -205,11 +215,7 @@ async def test_retry_after_the_provider_recovers_sends_the_failed_message_once(c
 
 
 async def test_a_reply_queued_before_its_channel_was_disabled_fails_without_being_sent(client, auth):
-    sender = new_sender()
-    conversation = await customer_writes(client, auth, sender=sender)
-    worker = process_state.current().workers["outbound"]
-    await worker.stop()
-    created = (await reply(client, auth, conversation["id"])).json()
+    sender, conversation, created, worker = await queued_while_the_worker_is_stopped(client, auth)
     await client.patch("/api/v1/channels/1", json={"enabled": False}, headers=auth)
     worker.start()
 
@@ -404,3 +410,26 @@ async def test_a_provider_reported_failure_counts_on_the_conversation_until_deli
     assert (await post_webhook(client, {**receipt, "status": "delivered"})).status_code == 200
     await message_reaches(client, auth, conversation["id"], created["id"], "delivered")
     assert (await client.get(url, headers=auth)).json()["failed_replies"] == 0
+
+
+async def test_a_reply_another_instance_is_sending_waits_for_its_lease_then_goes_out_marked(client, auth):
+    sender, conversation, created, worker = await queued_while_the_worker_is_stopped(client, auth)
+    await _claimed_by_another_instance(created["id"], until=utcnow() + timedelta(hours=1))
+
+    await outbound.deliver_due_messages()  # this instance's worker looks
+    await asyncio.gather(*outbound.sends().tasks)
+    assert (await message(client, auth, conversation["id"], created["id"]))["status"] == "pending"
+    assert delivered_to(sender) == []
+
+    await _claimed_by_another_instance(created["id"], until=utcnow() - timedelta(seconds=1))  # it died mid-send
+    worker.start()
+    sent = await message_reaches(client, auth, conversation["id"], created["id"], *AFTER_SENT)
+    assert sent["possibly_sent_twice"] is True
+    assert [e.external_id for e in delivered_to(sender)] == [sent["external_id"]]
+
+
+async def _claimed_by_another_instance(message_id: int, *, until: datetime) -> None:
+    async with db.write_session() as session:
+        claimed = await session.get(Message, message_id)
+        claimed.send_started_at, claimed.claimed_until = utcnow(), until
+        session.add(claimed)

@@ -1,7 +1,7 @@
 """presence and sign-in failures in tables
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05 18:05:00.000000
 
 Several instances on one database share what was in each process's memory: `sign_in_failure` holds the failed
@@ -16,7 +16,7 @@ from alembic import op
 from chathub import models
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
