@@ -9,7 +9,7 @@ from typing import Any
 
 import pydantic
 from fastapi import Request
-from nicegui import ui
+from nicegui import Client, ui
 
 from chathub import bus
 from chathub.models import Agent, Channel
@@ -103,9 +103,10 @@ def _channel_card(
                     ui.label(channels.channel_kind(channel.type).label).classes("text-xs text-slate-500")
                     _state_badge(channel).props("outline").classes("text-xs").mark(f"channel-state-{channel.id}")
             if channels.has_provider(channel.type):
-                ui.button(icon="network_check", on_click=lambda: _check_connection(channel, health_box, checks)).props(
-                    "flat round dense"
-                ).tooltip("Check the connection").mark(f"check-channel-{channel.id}")
+                ui.button(
+                    icon="network_check",
+                    on_click=lambda: _check_connection(channel, health_box, checks, ui.context.client),
+                ).props("flat round dense").tooltip("Check the connection").mark(f"check-channel-{channel.id}")
             ui.switch(value=channel.enabled, on_change=lambda e: on_toggle(e.value)).tooltip(
                 "Enabled" if channel.enabled else "Disabled"
             ).mark(f"enabled-{channel.id}")
@@ -153,12 +154,19 @@ def _state_badge(channel: Channel) -> ui.badge:
     return ui.badge("Not checked yet", color="orange").tooltip("Check the connection to verify it")
 
 
-async def _check_connection(channel: Channel, box: ui.column, checks: dict[int, ChannelHealthOut]) -> None:
-    if not await session.may_act(admin=True):  # the answer is kept as the channel's state
+async def _check_connection(
+    channel: Channel, box: ui.column, checks: dict[int, ChannelHealthOut], client: Client
+) -> None:
+    # The client is taken at the click: a change announced before this task runs may draw the list again, and the
+    # clicked card's context goes with it.
+    with client:
+        allowed = await session.may_act(admin=True)  # the answer is kept as the channel's state
+    if not allowed:
         return
-    box.clear()
-    with box:
-        ui.spinner(size="sm")
+    if not box.is_deleted:
+        box.clear()
+        with box:
+            ui.spinner(size="sm")
     checks[channel.id] = await channels.check_health(channel.id)
     if not box.is_deleted:  # else the list was drawn again (the check changed the channel) and shows it
         box.clear()

@@ -400,3 +400,29 @@ async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_pr
             "The connection check failed: WhatsApp could not be checked right now",
             hidden=("Verified webhooks",),
         )
+
+
+async def test_a_connection_check_clicked_just_before_the_list_is_drawn_again_still_runs(public_url, user: User):
+    """A change announced between the click and its handler draws the list again: the check still runs (its
+    answer becomes the channel's state) instead of failing in the card that went away."""
+    from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp
+
+    with FakeWhatsApp() as fake:
+        await sign_in(user)
+        await user.open("/channels")
+        number = await _add_provider_channel(
+            user,
+            "WhatsApp",
+            "Sales line",
+            fake.base_url,
+            phone_number_id=PHONE_NUMBER_ID,
+            access_token=ACCESS_TOKEN,
+            app_secret="app-secret-1",
+        )
+        await card_shows(user, number, "Verified webhooks")
+        fake.script.queue("phone_number", 401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+        user.find(marker=f"check-channel-{number}").click()
+        with user:
+            for card in ElementFilter(marker=f"channel-{number}"):
+                card.delete()  # as a redraw does, before the click's handler has run
+        await card_shows(user, number, "Not working", hidden=("Verified webhooks",))
