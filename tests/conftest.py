@@ -39,7 +39,16 @@ from tests.helpers.app import (
 TESTS = Path(__file__).parent
 APP_FIXTURES = {"user", "client", "auth", "create_user"}
 SLOW_FOLDERS = {"reliability", "bench"}  # crashes, outages, load: whole processes, real waits
-PROCESS_STARTS = ("subprocess", "sys.executable", "start_main(", "LiveServer(")
+PROCESS_STARTS = (
+    "subprocess",
+    "sys.executable",
+    "start_main(",
+    "LiveServer(",
+    "ChatHubProcess(",
+    "running_instances(",
+    "Instances(",
+    "instances_started_in_turn(",
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,7 +74,7 @@ def _markers_for(item: pytest.Item) -> set[str]:
     fixtures = set(getattr(item, "fixturenames", ()))
     folder = Path(item.path).relative_to(TESTS).parts[0]
     markers = set()
-    if folder == "e2e" or "browser" in fixtures or "new_browser(" in _source(item):
+    if folder == "e2e" or "browser" in fixtures or any("new_browser(" in source for source in _sources(item)):
         markers.add("browser")
     if fixtures & APP_FIXTURES or _calls_running_app(item):
         markers.add("app")
@@ -85,8 +94,12 @@ def _calls_running_app(item: pytest.Item) -> bool:
 def _starts_a_process(item: pytest.Item) -> bool:
     """`python main.py` or the `chathub` command as its own process takes seconds to import and start: in the
     test itself, in a fixture it uses or in a helper of its module that it calls."""
-    sources = [_source(item), *_fixture_sources(item), *_called_helper_sources(item)]
-    return any(needle in source for source in sources for needle in PROCESS_STARTS)
+    return any(needle in source for source in _sources(item) for needle in PROCESS_STARTS)
+
+
+def _sources(item: pytest.Item) -> list[str]:
+    """The test's source, its fixtures' and those of its module's helpers that it calls."""
+    return [_source(item), *_fixture_sources(item), *_called_helper_sources(item)]
 
 
 def _fixture_sources(item: pytest.Item) -> list[str]:
