@@ -361,20 +361,10 @@ async def test_a_telegram_channel_is_called_verified_only_while_telegram_confirm
 async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_problem_not_verified(
     public_url, user: User
 ):
-    from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp
+    from tests.fakes.whatsapp import ACCESS_TOKEN, FakeWhatsApp
 
     with FakeWhatsApp() as fake:
-        await sign_in(user)
-        await user.open("/channels")
-        number = await _add_provider_channel(
-            user,
-            "WhatsApp",
-            "Sales line",
-            fake.base_url,
-            phone_number_id=PHONE_NUMBER_ID,
-            access_token="EAAJB-expired-token",
-            app_secret="app-secret-1",
-        )
+        number = await _whatsapp_channel_added(user, fake, "EAAJB-expired-token")
         await card_shows(
             user,
             number,
@@ -405,20 +395,10 @@ async def test_a_whatsapp_channel_whose_token_the_graph_api_refuses_shows_the_pr
 async def test_a_connection_check_clicked_just_before_the_list_is_drawn_again_still_runs(public_url, user: User):
     """A change announced between the click and its handler draws the list again: the check still runs (its
     answer becomes the channel's state) instead of failing in the card that went away."""
-    from tests.fakes.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID, FakeWhatsApp
+    from tests.fakes.whatsapp import ACCESS_TOKEN, FakeWhatsApp
 
     with FakeWhatsApp() as fake:
-        await sign_in(user)
-        await user.open("/channels")
-        number = await _add_provider_channel(
-            user,
-            "WhatsApp",
-            "Sales line",
-            fake.base_url,
-            phone_number_id=PHONE_NUMBER_ID,
-            access_token=ACCESS_TOKEN,
-            app_secret="app-secret-1",
-        )
+        number = await _whatsapp_channel_added(user, fake, ACCESS_TOKEN)
         await card_shows(user, number, "Verified webhooks")
         fake.script.queue("phone_number", 401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
         user.find(marker=f"check-channel-{number}").click()
@@ -426,3 +406,20 @@ async def test_a_connection_check_clicked_just_before_the_list_is_drawn_again_st
             for card in ElementFilter(marker=f"channel-{number}"):
                 card.delete()  # as a redraw does, before the click's handler has run
         await card_shows(user, number, "Not working", hidden=("Verified webhooks",))
+
+
+async def _whatsapp_channel_added(user: User, fake, access_token: str) -> int:
+    """Signed in as the admin, a WhatsApp channel added on the Channels page with this access token."""
+    from tests.fakes.whatsapp import PHONE_NUMBER_ID
+
+    await sign_in(user)
+    await user.open("/channels")
+    return await _add_provider_channel(
+        user,
+        "WhatsApp",
+        "Sales line",
+        fake.base_url,
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token=access_token,
+        app_secret="app-secret-1",
+    )
