@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.e2e.test_thread_swap import ROWS, seed_conversations, thread_shows
-from tests.helpers.browser import screenshot, sign_in, text_on_page, wait_for
+from tests.helpers.browser import dialog_shows, screenshot, sign_in, text_on_page, wait_for
 
 
 def press(browser, *keys: str) -> None:
@@ -92,7 +92,7 @@ def test_keys_typed_into_the_reply_box_stay_there_and_alt_arrows_still_move(serv
 def test_question_mark_lists_the_shortcuts_and_slash_focuses_search(server, browser):
     opened_inbox(server, browser)
     press(browser, "?")
-    wait_for(browser, text_on_page("Keyboard shortcuts"))
+    wait_for(browser, dialog_shows("Keyboard shortcuts"))
     panel = browser.find_element(By.CSS_SELECTOR, ".q-dialog").text
     for keys in ("j", "k", "Alt+↓", "/", "r", "e", "s", "a", "Esc", "?"):
         assert keys in panel
@@ -110,11 +110,9 @@ def test_s_opens_the_snooze_choice_and_a_the_assignment(server, browser):
     press(browser, "j")
     wait_for(browser, thread_shows("Question number 03"))
     press(browser, "s")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".q-dialog"))
-    assert "Snooze until" in browser.find_element(By.CSS_SELECTOR, ".q-dialog").text  # the snooze choice
+    wait_for(browser, dialog_shows("Snooze until"))  # the snooze choice
     screenshot(browser, "keyboard-snooze")
     press(browser, Keys.ESCAPE)
     wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".q-dialog"))
     press(browser, "a")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".q-dialog"))
-    assert "Assign to" in browser.find_element(By.CSS_SELECTOR, ".q-dialog").text
+    wait_for(browser, dialog_shows("Assign to"))

@@ -116,6 +116,11 @@ def text_on_page(text: str):
     return lambda driver: text in driver.find_element(By.TAG_NAME, "body").text
 
 
+def dialog_shows(text: str):
+    """An open dialog with `text` in it. A dialog fades in: until it is visible, WebDriver reads its text as ""."""
+    return lambda driver: any(text in dialog.text for dialog in driver.find_elements(By.CSS_SELECTOR, ".q-dialog"))
+
+
 def sign_in(driver: WebDriver, server: LiveServer, email: str = ADMIN[0], password: str = ADMIN[1]) -> None:
     driver.get(f"{server.url}/signin")
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=email]"))
