@@ -26,6 +26,7 @@ from chathub.schemas import (
     ChannelOut,
     ConversationOut,
     MessageOut,
+    NotificationOut,
     PresenceChanged,
     TypingSignal,
     ViewersChanged,
@@ -100,6 +101,7 @@ class Bus:
         self.viewers_changed: Event[ViewersChanged] = Event()
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
+        self.notification_created: Event[NotificationOut] = Event()  # subscribers keep their own agent's
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
         self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again
         # changes made on other instances may have been missed (services.live_relay): pages reload what they show

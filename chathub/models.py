@@ -131,6 +131,38 @@ class ConversationStatus(str, Enum):
     snoozed = "snoozed"
 
 
+class MessageKind(str, Enum):
+    message = "message"  # to or from the customer
+    note = "note"  # an agent's private note: never sent, never a reply, seen by agents only
+    activity = "activity"  # a system line ("Alice resolved the conversation"): never sent
+
+
+class Priority(str, Enum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class Visibility(str, Enum):
+    """Which conversations an agent sees (admins always see all)."""
+
+    all = "all"
+    mine_and_unassigned = "mine_and_unassigned"
+
+
+class CannedScope(str, Enum):
+    team = "team"
+    personal = "personal"
+
+
+class NotificationType(str, Enum):
+    mention = "mention"
+    assigned = "assigned"
+    customer_replied = "customer_replied"
+
+
 class MediaStatus(str, Enum):
     pending = "pending"  # still at the provider
     stored = "stored"
@@ -157,6 +189,9 @@ class Agent(SQLModel, table=True):
     role: AgentRole = _enum(AgentRole, default=AgentRole.agent)
     password_hash: str
     is_active: bool = True
+    sees: Visibility = _enum(Visibility, default=Visibility.all)
+    browser_notifications: bool = False  # opted in: notifications also show while the tab is hidden
+    last_assigned_at: datetime | None = _time(default=None)  # automatic assignment's tie-break
     created_at: datetime = _time(default_factory=utcnow)
 
 
@@ -196,6 +231,8 @@ class Channel(SQLModel, table=True):
     # When the provider last confirmed the channel works (webhook registered, connection check passed);
     # cleared by a problem or new settings.
     verified_at: datetime | None = _time(default=None)
+    auto_assign: bool = False  # new and reopened conversations go to an online agent
+    max_open_per_agent: int = 0  # automatic assignment's limit of open conversations per agent; 0: none
     created_at: datetime = _time(default_factory=utcnow)
 
 
@@ -253,6 +290,7 @@ class Conversation(SQLModel, table=True):
     # Replies here that failed to send (counted as they fail, uncounted when retried or delivered after all)
     failed_replies: int = 0
     snoozed_until: datetime | None = _time(default=None)
+    priority: Priority = _enum(Priority, default=Priority.none)
     created_at: datetime = _time(default_factory=utcnow)
 
 
@@ -271,6 +309,7 @@ class Message(SQLModel, table=True):
     conversation_id: int = _row_id(foreign_key="conversation.id")
     channel_id: int = _row_id(foreign_key="channel.id")
     direction: MessageDirection = _enum(MessageDirection)
+    kind: MessageKind = _enum(MessageKind, default=MessageKind.message)
     content_type: ContentType = _enum(ContentType, default=ContentType.text)
     content: str = ""
     media_url: str | None = None
@@ -297,12 +336,69 @@ class Message(SQLModel, table=True):
     # The lease of the instance sending this reply or fetching its file: no other instance takes it until then.
     claimed_until: datetime | None = _time(default=None)
     agent_id: int | None = _row_id(default=None, foreign_key="agent.id")
+    mentions: list[int] | None = _json(nullable=True)  # a note's mentioned agents
     created_at: datetime = _time(default_factory=utcnow)
     received_at: datetime | None = _time(default=None)  # an inbound message's arrival at ChatHub
     sent_at: datetime | None = _time(default=None)
     edited_at: datetime | None = _time(default=None)
     delivered_at: datetime | None = _time(default=None)
     read_at: datetime | None = _time(default=None)
+
+
+class ConversationFollower(SQLModel, table=True):
+    """An agent who follows a conversation (mentioned in it, or chose to): told when the customer replies."""
+
+    __tablename__ = "conversation_follower"
+    conversation_id: int = _row_id(foreign_key="conversation.id", primary_key=True)
+    agent_id: int = _row_id(foreign_key="agent.id", primary_key=True, index=True)
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_notification_agent", "agent_id", "id"),)
+    id: int | None = _row_id(default=None, primary_key=True)
+    agent_id: int = _row_id(foreign_key="agent.id")  # who is told
+    type: NotificationType = _enum(NotificationType)
+    conversation_id: int = _row_id(foreign_key="conversation.id")
+    message_id: int | None = _row_id(default=None, foreign_key="message.id")
+    actor_id: int | None = _row_id(default=None, foreign_key="agent.id")  # None: the customer or a rule
+    text: str
+    read_at: datetime | None = _time(default=None)
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    """A saved reply, inserted by its short code. Short codes are stored lowercase: unique among the team's, and
+    among each agent's personal ones."""
+
+    __tablename__ = "canned_response"
+    __table_args__ = (
+        sa.Index("uq_canned_team_code", "short_code", unique=True, **_partial("scope = 'team'")),
+        sa.Index("uq_canned_personal_code", "owner_id", "short_code", unique=True, **_partial("scope = 'personal'")),
+    )
+    id: int | None = _row_id(default=None, primary_key=True)
+    short_code: str
+    content: str
+    scope: CannedScope = _enum(CannedScope)
+    owner_id: int | None = _row_id(default=None, foreign_key="agent.id", index=True)  # a personal one's agent
+    created_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class Label(SQLModel, table=True):
+    id: int | None = _row_id(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(unique=True)  # name.casefold(): names are unique whatever their case
+    color: str = "#1976d2"
+    description: str = ""
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class ConversationLabel(SQLModel, table=True):
+    __tablename__ = "conversation_label"
+    conversation_id: int = _row_id(foreign_key="conversation.id", primary_key=True)
+    label_id: int = _row_id(foreign_key="label.id", primary_key=True, index=True)
+    created_at: datetime = _time(default_factory=utcnow)
 
 
 class JobTurn(SQLModel, table=True):

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    computed_field,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from chathub.models import (
@@ -15,7 +24,11 @@ from chathub.models import (
     ConversationStatus,
     MediaStatus,
     MessageDirection,
+    MessageKind,
     MessageStatus,
+    NotificationType,
+    Priority,
+    Visibility,
     WebhookStatus,
 )
 from chathub.spelling import did_you_mean
@@ -72,6 +85,7 @@ class AgentOut(Out):
     name: str
     role: AgentRole
     is_active: bool = True
+    sees: Visibility = Visibility.all
 
 
 class ChannelRef(Out):
@@ -88,6 +102,8 @@ class ChannelOut(ChannelRef):
     config: JsonObject = {}
     problem: str | None = None  # e.g. the provider rejected the credentials
     verified_at: datetime | None = None  # when the provider last confirmed the channel works
+    auto_assign: bool = False
+    max_open_per_agent: int = 0  # 0: no limit
 
 
 class ChannelHealthOut(BaseModel):
@@ -137,6 +153,8 @@ class ConversationOut(Out):
     channel: ChannelRef
     assignee_id: int | None = None
     snoozed_until: datetime | None = None
+    priority: Priority = Priority.none
+    labels: list[str] = []  # label names
     created_at: datetime
 
 
@@ -145,6 +163,8 @@ class MessageOut(Out):
     conversation_id: int
     channel_id: int
     direction: MessageDirection
+    kind: MessageKind = MessageKind.message  # note: agents only; activity: a system line
+    mentions: list[int] | None = None  # a note's mentioned agent ids
     content_type: ContentType
     content: str
     media_url: str | None = None
@@ -175,6 +195,12 @@ class MessageOut(Out):
             self.payload = {**(self.payload or {}), "source_url": self.media_url}
             self.media_url = None
         return self
+
+    @computed_field
+    @property
+    def private(self) -> bool:
+        """A note: only agents see it, and it never reaches the customer."""
+        return self.kind == MessageKind.note
 
 
 class WebhookLogOut(Out):
@@ -286,6 +312,18 @@ class AgentPatch(In):
     active: bool | None = Field(default=None, strict=True)
     password: str | None = Field(default=None, max_length=1000)
     _no_nulls = refuse_null("name", "role", "active", "password")
+
+
+class NotificationOut(Out):
+    id: int
+    agent_id: int  # who is told
+    type: NotificationType
+    conversation_id: int
+    message_id: int | None = None
+    actor_id: int | None = None
+    text: str
+    read_at: datetime | None = None
+    created_at: datetime
 
 
 # ---- live collaboration (events only) ----

@@ -67,6 +67,7 @@ def conversation_out(conversation: Conversation, customer: Customer, channel: Ch
         channel=ChannelRef(id=channel.id, type=channel.type, name=channel.name),
         assignee_id=conversation.assignee_id,
         snoozed_until=conversation.snoozed_until,
+        priority=conversation.priority,
         created_at=conversation.created_at,
     )
 

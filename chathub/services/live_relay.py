@@ -30,8 +30,8 @@ from sqlmodel import col, select
 
 from chathub import db, process_state, relay
 from chathub.bus import Bus
-from chathub.models import ApiToken, Message, WebhookLog
-from chathub.schemas import AccessChanged, ApiTokenUsed, MessageOut, TypingSignal, WebhookLogOut
+from chathub.models import ApiToken, Message, Notification, WebhookLog
+from chathub.schemas import AccessChanged, ApiTokenUsed, MessageOut, NotificationOut, TypingSignal, WebhookLogOut
 from chathub.services import channels, conversations
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,15 @@ async def _channels_changed(bus: Bus, ids: list[int]) -> None:
             bus.channel_changed.emit(channels.channel_out(await channels.get_channel(channel_id)))
 
 
+async def _notifications_created(bus: Bus, ids: list[int]) -> None:
+    if not bus.notification_created.callbacks:
+        return
+    async with db.read_session() as session:
+        rows = (await session.exec(select(Notification).where(col(Notification.id).in_(ids)))).all()
+    for row in sorted(rows, key=lambda row: row.id):
+        bus.notification_created.emit(NotificationOut.model_validate(row))
+
+
 async def _access_changed(bus: Bus, agent_ids: list[int]) -> None:
     for agent_id in agent_ids:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
@@ -192,6 +201,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "webhook_logged": _webhook_logged,
     "conversation_updated": _conversations_updated,
     "channel_changed": _channels_changed,
+    "notification_created": _notifications_created,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
 }

@@ -26,6 +26,7 @@ async def test_an_admin_renames_promotes_and_deactivates_an_agent(client, auth):
         "name": "Ann Smith",
         "role": "admin",
         "is_active": True,
+        "sees": "all",
     }
 
     response = await client.patch(f"/api/v1/agents/{ann_id}", json={"active": False}, headers=auth)
@@ -87,7 +88,14 @@ async def test_unknown_keys_and_wrong_values_are_a_422_that_names_them(client, a
     response = await client.patch(f"/api/v1/agents/{ann_id}", json=body, headers=auth)
     assert response.status_code == 422 and named in response.text, response.text
     agent = next(a for a in (await client.get("/api/v1/agents", headers=auth)).json()["items"] if a["id"] == ann_id)
-    assert agent == {"id": ann_id, "email": ANN["email"], "name": ANN["name"], "role": "agent", "is_active": True}
+    assert agent == {
+        "id": ann_id,
+        "email": ANN["email"],
+        "name": ANN["name"],
+        "role": "agent",
+        "is_active": True,
+        "sees": "all",
+    }
 
 
 async def test_a_weak_password_is_a_422_with_a_sentence(client, auth):
