@@ -35,10 +35,15 @@ class NotificationBell:
         self.browser_notifications = agent.browser_notifications
         self.unread = unread
         self.latest = latest
-        with ui.button(icon="notifications").props("flat round dense").mark("notification-bell") as self.button:
-            self.button.tooltip("Notifications")
-            self.badge = ui.badge(color="red").props("floating rounded").mark("notification-count")
-            with ui.menu().props("anchor='bottom right' self='top right'").classes("w-[22rem] max-w-[95vw]"):
+        with (
+            ui.button(icon="notifications")
+            .props("flat round dense aria-label=Notifications")
+            .classes("notification-bell")
+            .mark("notification-bell") as self.button
+        ):
+            self.badge = ui.badge(color="red").props("floating rounded").classes("notification-count")
+            self.badge.mark("notification-count")
+            with ui.menu().props("anchor='bottom right' self='top right'").classes("w-[22rem]") as self.menu:
                 self.list = ui.column().classes("w-full gap-0")
         self._draw()
         if self.browser_notifications:
@@ -75,7 +80,7 @@ class NotificationBell:
         unread = item.read_at is None
         with (
             ui.item(on_click=lambda item=item: self.open(item.id))
-            .classes("w-full" + (" bg-indigo-50 dark:bg-slate-700" if unread else ""))
+            .classes("notification-item w-full" + (" unread bg-indigo-50 dark:bg-slate-700" if unread else ""))
             .mark(f"notification-{item.id}")
         ):
             with ui.item_section().props("side"):
@@ -113,6 +118,7 @@ class NotificationBell:
                 self._draw()
 
     async def open(self, notification_id: int) -> None:
+        self.menu.close()
         item = await notifications.mark_read(self.agent_id, notification_id)
         ui.navigate.to(f"/conversations/{item.conversation_id}")
 
