@@ -83,3 +83,49 @@ def test_the_assignee_sees_the_bell_rise_live_when_the_customer_replies_and_open
     _bob_opens_the_notification(
         server, browser, "Ann replied: Any news on my refund?", "Any news on my refund?", f"customer-reply-{width}"
     )
+
+
+# Records what the page shows as the browser's notifications, in this origin's storage (a second tab reads it),
+# and still shows each through the browser's own Notification.
+RECORD_NOTIFICATIONS_JS = """
+const Real = window.Notification;
+window.shownNotifications = [];
+window.Notification = function (title, options) {
+  const shown = new Real(title, options);
+  window.shownNotifications.push(shown);
+  localStorage.setItem('shown', JSON.stringify({title, body: options.body, icon: options.icon || null}));
+  return shown;
+};
+Object.defineProperty(window.Notification, 'permission', {get: () => Real.permission});
+"""
+
+
+def test_an_opted_in_agent_gets_a_browser_notification_while_the_tab_is_hidden_and_it_opens_the_conversation(
+    server, browser
+):
+    alice, bob_id = _bob_and_a_conversation(server)
+    assert _api(server, "PATCH", "/conversations/1", alice, json={"assignee_id": bob_id}).status_code == 200
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": server.url, "permissions": ["notifications"]})
+    sign_in(browser, server, *BOB)
+    browser.get(f"{server.url}/profile")
+    wait_for(browser, text_on_page("Also show them as browser notifications"))
+    browser.find_element(By.XPATH, "//*[contains(@class, 'q-toggle')][contains(., 'browser notifications')]").click()
+    wait_for(browser, text_on_page("Browser notifications are on"))
+    screenshot(browser, "browser-notifications-1-profile")
+    browser.get(f"{server.url}/")
+    wait_for(browser, text_on_page("Ann"), timeout=20)
+    browser.execute_script(RECORD_NOTIFICATIONS_JS)
+    inbox = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # the inbox's tab is now hidden
+    browser.get(f"{server.url}/healthz")
+
+    server.post_webhook({"from": "+15550001", "message": "<b>Any news?</b>", "message_id": "m2"})
+
+    shown = wait_for(browser, lambda d: d.execute_script("return localStorage.getItem('shown')"), timeout=20)
+    assert shown == '{"title":"ChatHub","body":"Ann replied: <b>Any news?</b>","icon":null}'
+    browser.close()
+    browser.switch_to.window(inbox)
+    browser.execute_script("window.shownNotifications[0].onclick()")  # the agent clicks it
+    wait_for(browser, lambda d: d.current_url == f"{server.url}/conversations/1", timeout=20)
+    wait_for(browser, lambda d: "<b>Any news?</b>" in d.find_element(By.CSS_SELECTOR, ".inbox-thread").text)
+    wait_for(browser, lambda d: _bell_count(d) == "")

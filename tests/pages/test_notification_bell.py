@@ -99,3 +99,17 @@ async def test_mark_all_read_empties_the_count_in_every_tab_of_the_agent(user: U
 
 async def _count_is(count: int) -> bool:
     return await _unread() == count
+
+
+async def test_an_agent_opts_in_to_browser_notifications_on_their_profile(user: User):
+    await sign_in(user)
+    await user.open("/profile")
+    assert not (await agents.get_agent(await admin_id())).browser_notifications
+
+    user.find(marker="browser-notifications").click()
+    await user.should_see("Browser notifications are on", retries=20)
+    assert (await agents.get_agent(await admin_id())).browser_notifications
+
+    user.find(marker="browser-notifications").click()
+    await user.should_see("Browser notifications are off", retries=20)
+    assert not (await agents.get_agent(await admin_id())).browser_notifications

@@ -14,7 +14,8 @@ from chathub import bus
 from chathub.models import Agent
 from chathub.pages.components.widgets import relative_time
 from chathub.schemas import NotificationOut, NotificationsRead
-from chathub.services import notifications
+from chathub.services import agents, notifications
+from chathub.services.errors import NotFound
 
 LATEST = 10  # shown in the list; the API pages through all of them
 
@@ -32,7 +33,6 @@ window.chathubNotify = (id, text) => {
 class NotificationBell:
     def __init__(self, agent: Agent, unread: int, latest: list[NotificationOut]) -> None:
         self.agent_id = agent.id
-        self.browser_notifications = agent.browser_notifications
         self.unread = unread
         self.latest = latest
         with (
@@ -46,9 +46,8 @@ class NotificationBell:
             with ui.menu().props("anchor='bottom right' self='top right'").classes("w-[22rem]") as self.menu:
                 self.list = ui.column().classes("w-full gap-0")
         self._draw()
-        if self.browser_notifications:
-            ui.add_head_html(BROWSER_NOTIFICATION_JS)
-            ui.on("chathub_open_notification", lambda event: self.open(int(event.args)))
+        ui.add_head_html(BROWSER_NOTIFICATION_JS)
+        ui.on("chathub_open_notification", lambda event: self.open(int(event.args)))
         bus.notification_created.subscribe(self.on_created)
         bus.notifications_read.subscribe(self.on_read)
         bus.resynced.subscribe(self.reload)
@@ -98,8 +97,14 @@ class NotificationBell:
         self.latest = [item, *self.latest][:LATEST]
         with self.button:  # the tab's context, outside the request
             self._draw()
-            if self.browser_notifications:
-                ui.run_javascript(f"chathubNotify({item.id}, {json.dumps(item.text)})")
+        background_tasks.create(self._tell_browser(item), name="browser notification")
+
+    async def _tell_browser(self, item: NotificationOut) -> None:
+        """If the agent opted in (now: they may have changed it in another tab), the browser shows it while the
+        tab is hidden."""
+        agent = await agents.get_agent(self.agent_id)
+        if agent is not None and agent.browser_notifications and not self.button.is_deleted:
+            self.button.client.run_javascript(f"chathubNotify({item.id}, {json.dumps(item.text)})")
 
     def on_read(self, change: NotificationsRead) -> None:
         if change.agent_id == self.agent_id:
@@ -119,7 +124,10 @@ class NotificationBell:
 
     async def open(self, notification_id: int) -> None:
         self.menu.close()
-        item = await notifications.mark_read(self.agent_id, notification_id)
+        try:
+            item = await notifications.mark_read(self.agent_id, notification_id)
+        except NotFound:  # not this agent's (the browser's event carries any id it is given)
+            return
         ui.navigate.to(f"/conversations/{item.conversation_id}")
 
     async def mark_all_read(self) -> None:
