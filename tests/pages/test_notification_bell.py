@@ -12,6 +12,7 @@ from tests.helpers.pages import sign_in
 from tests.helpers.waiting import eventually
 from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_inbox import conversation_from_webhook
+from tests.security.test_hostile_rendering import assert_text_only
 
 
 async def admin_id() -> int:
@@ -113,3 +114,16 @@ async def test_an_agent_opts_in_to_browser_notifications_on_their_profile(user: 
     user.find(marker="browser-notifications").click()
     await user.should_see("Browser notifications are off", retries=20)
     assert not (await agents.get_agent(await admin_id())).browser_notifications
+
+
+async def test_a_hostile_name_and_message_show_in_the_bell_as_text(user: User):
+    name, text = "<img src=x onerror=alert(1)>", "**bold** <script>alert(2)</script>"
+    conversation_id = await conversation_from_webhook(user, sender="+15550005", name=name)
+    await conversations.update_conversation(conversation_id, ConversationPatch(assignee_id=await admin_id()))
+    await customer_replies(user, "+15550005", text)
+    await eventually(_unread, timeout=20)
+    await sign_in(user)
+    await user.open("/customers")
+
+    await user.should_see(f"{name} replied: {text}")
+    assert_text_only(user)
