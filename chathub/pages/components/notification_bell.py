@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 
 from nicegui import background_tasks, ui
+from nicegui.events import GenericEventArguments
 
 from chathub import bus
 from chathub.models import Agent
+from chathub.pages import session
 from chathub.pages.components.widgets import relative_time
 from chathub.schemas import NotificationOut, NotificationsRead
 from chathub.services import agents, notifications
@@ -47,7 +49,7 @@ class NotificationBell:
                 self.list = ui.column().classes("w-full gap-0")
         self._draw()
         ui.add_head_html(BROWSER_NOTIFICATION_JS)
-        ui.on("chathub_open_notification", lambda event: self.open(int(event.args)))
+        ui.on("chathub_open_notification", self._open_from_browser)
         bus.notification_created.subscribe(self.on_created)
         bus.notifications_read.subscribe(self.on_read)
         bus.resynced.subscribe(self.reload)
@@ -124,11 +126,18 @@ class NotificationBell:
 
     async def open(self, notification_id: int) -> None:
         self.menu.close()
+        if not await session.may_act():
+            return
         try:
             item = await notifications.mark_read(self.agent_id, notification_id)
-        except NotFound:  # not this agent's (the browser's event carries any id it is given)
+        except NotFound:  # not this agent's: the browser's event carries whatever id it is given
             return
         ui.navigate.to(f"/conversations/{item.conversation_id}")
 
+    async def _open_from_browser(self, event: GenericEventArguments) -> None:
+        if isinstance(event.args, int) and not isinstance(event.args, bool):
+            await self.open(event.args)
+
     async def mark_all_read(self) -> None:
-        await notifications.mark_all_read(self.agent_id)
+        if await session.may_act():
+            await notifications.mark_all_read(self.agent_id)
