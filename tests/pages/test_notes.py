@@ -3,6 +3,7 @@ agent, typing a note never reaching the customer, and activity lines drawn as sm
 
 from nicegui import ui
 from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
 
 from chathub import db
 from chathub.drivers.simulator import outbox
@@ -44,6 +45,13 @@ async def stored_notes(conversation_id: int) -> list:
 
 def switch_to_note(user: User) -> None:
     next(iter(user.find(marker="composer-mode").elements)).value = "note"
+
+
+async def start_a_note(user: User) -> tuple[int, UserInteraction]:
+    """The thread open, its composer in note mode; returns the conversation's id and the composer."""
+    conversation_id = await open_thread(user)
+    switch_to_note(user)
+    return conversation_id, user.find(marker="composer")
 
 
 async def test_a_note_is_written_in_note_mode_shown_as_agents_only_and_never_sent(user: User):
@@ -101,9 +109,7 @@ async def test_the_at_list_inserts_the_agents_name_and_the_note_mentions_them(us
 async def test_the_at_list_answers_the_arrow_keys_and_enter(user: User):
     await add_agent("Bea")
     bob_id = await add_agent("Bob")
-    conversation_id = await open_thread(user)
-    switch_to_note(user)
-    composer = user.find(marker="composer")
+    conversation_id, composer = await start_a_note(user)
 
     composer.type("@b")
     await user.should_see(marker=f"mention-{bob_id}")
@@ -118,9 +124,7 @@ async def test_the_at_list_answers_the_arrow_keys_and_enter(user: User):
 
 async def test_escape_closes_the_at_list_and_a_removed_name_is_no_mention(user: User):
     bob_id = await add_agent("Bob")
-    conversation_id = await open_thread(user)
-    switch_to_note(user)
-    composer = user.find(marker="composer")
+    conversation_id, composer = await start_a_note(user)
 
     composer.type("@")
     await user.should_see(marker=f"mention-{bob_id}")
