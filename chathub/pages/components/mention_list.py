@@ -13,6 +13,7 @@ from nicegui import ui
 
 TYPED_MENTION = re.compile(r"(?:^|\s)@([^\s@]*)$")  # "@" and what follows it, at the end of the text
 MAX_SHOWN = 8
+HIGHLIGHTED = "mention-highlighted bg-amber-100 dark:bg-amber-900"
 KEYS = ("ArrowDown", "ArrowUp", "Enter", "Tab", "Escape")
 
 
@@ -101,9 +102,9 @@ class MentionList:
                 highlighted = index == self.highlighted
                 ui.item(name, on_click=lambda index=index: self.pick(index)).props(
                     f'dense clickable role="option" aria-selected="{str(highlighted).lower()}"'
-                ).classes(
-                    "mention-option" + (" mention-highlighted bg-amber-100 dark:bg-amber-900" if highlighted else "")
-                ).mark(f"mention-{agent_id}")
+                ).classes("mention-option w-full" + (f" {HIGHLIGHTED}" if highlighted else "")).mark(
+                    f"mention-{agent_id}"
+                )
         self.element.set_visibility(self.is_open)
 
 

@@ -534,7 +534,7 @@ class ThreadView:
             self.attachment_row = ui.row().classes("w-full items-center gap-2")
             self.mode_toggle = (
                 ui.toggle({REPLY: "Reply", NOTE: "Note"}, value=REPLY, on_change=self._on_mode_changed)
-                .props("dense no-caps unelevated size=sm toggle-color=primary")
+                .props("dense no-caps unelevated toggle-color=primary")
                 .classes("composer-mode")
                 .mark("composer-mode")
             )
