@@ -66,7 +66,7 @@ async def test_a_note_is_written_in_note_mode_shown_as_agents_only_and_never_sen
     assert [(n.content, n.private) for n in notes] == [("Refund approved by finance", True)]
     await user.should_see("Only agents see this")
     await user.should_see("Refund approved by finance")
-    assert composer_text(user) == ""
+    await eventually(lambda: _is(composer_text(user), ""))  # ready for the next
     assert delivered_to(SENDER) == []
 
 
