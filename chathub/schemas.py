@@ -280,6 +280,9 @@ class ConversationPatch(In):
     _no_nulls = refuse_null("status")  # assignee_id: null unassigns
 
 
+RowIdIn = Annotated[StrictInt, Field(ge=1, lt=2**63)]  # beyond SQLite's integers: 422
+
+
 class MessageIn(In):
     content: str = ""
     content_type: ContentType = ContentType.text
@@ -287,6 +290,16 @@ class MessageIn(In):
     file_name: str | None = None
     payload: dict[str, Any] | None = None
     client_id: str | None = Field(default=None, max_length=200)
+    private: StrictBool = False  # a note: agents only, never sent to the customer
+    mentions: list[RowIdIn] = Field(default=[], max_length=50)  # agent ids a note mentions
+
+    @model_validator(mode="after")
+    def _mentions_and_media_on_notes(self) -> MessageIn:
+        if self.mentions and not self.private:
+            raise ValueError('mentions are only allowed on a note ("private": true)')
+        if self.private and (self.content_type != ContentType.text or self.media_url or self.file_name or self.payload):
+            raise ValueError("a note is text only: no media_url, file_name, payload or content_type but text")
+        return self
 
 
 class CustomerPatch(In):

@@ -233,6 +233,16 @@ async def unread_conversation_count() -> int:
         return (await session.exec(select(func.count()).where(UNREAD))).one()
 
 
+async def message_by_client_id(conversation_id: int, client_id: str) -> Message | None:
+    """The message an earlier request stored under this idempotency key, if any."""
+    async with db.read_session() as session:
+        return (
+            await session.exec(
+                select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+            )
+        ).first()
+
+
 async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:

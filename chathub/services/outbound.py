@@ -37,8 +37,8 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
-from chathub.services import channels, leases, media
-from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
+from chathub.services import channels, leases, media, notes
+from chathub.services.conversations import conversation_out, count_failed_reply, message_by_client_id, preview_of
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.media import StoredFile
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -66,7 +66,17 @@ async def send_message(
 ) -> tuple[Message, bool]:
     """Queue an agent's reply, with an uploaded file (`media.store_upload`) when given. Returns (message,
     created); the same `client_id` again returns the first message with created=False, so a double click
-    never messages the customer twice."""
+    never messages the customer twice. A private message is a note (`notes.add_note`): it is never sent."""
+    if message.private:
+        if attachment is not None:
+            raise ValidationFailed("a note is text only: attachments go with replies")
+        return await notes.add_note(
+            conversation_id=conversation_id,
+            author_id=agent_id,
+            content=message.content,
+            mentions=message.mentions,
+            client_id=message.client_id,
+        )
     conversation = await _conversation(conversation_id)
     channel = await channels.get_channel(conversation.channel_id)
     if attachment is not None:
@@ -88,7 +98,7 @@ async def send_message(
         problem = f"the channel {channel.name} is disabled"
     if problem:
         raise ValidationFailed(problem)
-    if message.client_id and (existing := await _by_client_id(conversation_id, message.client_id)):
+    if message.client_id and (existing := await message_by_client_id(conversation_id, message.client_id)):
         if (existing.content_type, existing.content) != (message.content_type, message.content):
             raise Conflict("this idempotency key was already used for a different message")
         return existing, False
@@ -130,7 +140,7 @@ async def send_message(
             relay.announce(session, "message_created", row.id)
             relay.announce(session, "conversation_updated", conversation_id)
     except IntegrityError:  # the same client_id raced in from a second request
-        existing = await _by_client_id(conversation_id, message.client_id or "")
+        existing = await message_by_client_id(conversation_id, message.client_id or "")
         if existing is None:
             raise
         return existing, False
@@ -418,12 +428,3 @@ async def _conversation(conversation_id: int) -> Conversation:
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return conversation
-
-
-async def _by_client_id(conversation_id: int, client_id: str) -> Message | None:
-    async with db.read_session() as session:
-        return (
-            await session.exec(
-                select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
-            )
-        ).first()

@@ -14,6 +14,7 @@ HELP = [  # (keys, what they do), as the `?` panel lists them
     ("k  or  Alt+↑", "Previous conversation in the list"),
     ("/", "Search the list"),
     ("r", "Reply: focus the reply box"),
+    ("n", "Note: write a private note, which only agents see (@ mentions an agent)"),
     ("Enter", "Send the reply (Shift+Enter adds a line)"),
     ("e", "Resolve the conversation"),
     ("s", "Snooze the conversation"),

@@ -13,22 +13,28 @@ from datetime import UTC, datetime, timedelta
 from nicegui import Event, ui
 
 from chathub import bus, process_state
-from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
+from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageKind, MessageStatus
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
+from chathub.pages.components.mention_list import MentionList, key_handler
 from chathub.pages.components.message_view import MessageBubble, day_separator
 from chathub.pages.components.snooze_dialog import SnoozeDialog
 from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
-from chathub.services import channels, conversations, media, outbound, presence
+from chathub.services import channels, conversations, media, notes, outbound, presence
 from chathub.services.errors import NotFound, ServiceError
 from chathub.services.media import StoredFile
 
 HISTORY_PAGE = 40
+REPLY, NOTE = "reply", "note"  # the composer's modes
+PLACEHOLDERS = {
+    REPLY: "Reply… (Enter sends, Shift+Enter adds a line)",
+    NOTE: "Private note… only agents see it; @ mentions an agent",
+}
 ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
 
 
@@ -75,6 +81,7 @@ class ThreadView:
         self.shown_newest = False  # the thread has been scrolled to its newest message once
         self.client_id = uuid.uuid4().hex
         self.attachment: StoredFile | None = None
+        self.mode = REPLY
         self.text_limit = channels.text_limit(conversation.channel.type)
         self.optimistic: dict[str, MessageBubble] = {}
         self.viewers: dict[int, str] = {}  # agent id -> name, of the tabs showing this thread
@@ -314,6 +321,14 @@ class ThreadView:
     def focus_reply(self) -> None:
         self.text.run_method("focus")
 
+    def start_reply(self) -> None:
+        self.mode_toggle.value = REPLY
+        self.focus_reply()
+
+    def start_note(self) -> None:
+        self.mode_toggle.value = NOTE
+        self.focus_reply()
+
     def toggle_customer_panel(self) -> None:
         if "max-xl:hidden" in self.customer_drawer.classes:
             self.customer_drawer.classes(remove="max-xl:hidden")
@@ -378,6 +393,8 @@ class ThreadView:
             self.bubbles[message.id].row.move(target_index=placeholder.row.parent_slot.children.index(placeholder.row))
             placeholder.row.delete()
         self.scroller.scroll_to(percent=1.0)
+        if message.kind != MessageKind.message:
+            return  # a note or an activity line: nobody replied
         if message.direction == MessageDirection.outbound and message.agent_id not in (None, self.agent.id):
             name = self.agent_names.get(message.agent_id, "Another agent")
             self.typing_until.pop(name, None)  # their reply is out: they are no longer typing it
@@ -512,21 +529,29 @@ class ThreadView:
     def _composer(self) -> None:
         with ui.column().classes(
             "w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
-        ):
+        ) as self.composer:
             self.activity = ui.column().classes("w-full gap-1")
             self.attachment_row = ui.row().classes("w-full items-center gap-2")
+            self.mode_toggle = (
+                ui.toggle({REPLY: "Reply", NOTE: "Note"}, value=REPLY, on_change=self._on_mode_changed)
+                .props("dense no-caps unelevated toggle-color=primary")
+                .classes("composer-mode")
+                .mark("composer-mode")
+            )
+            mention_slot = ui.column().classes("w-full gap-0")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self._attach_button()
                 self.text = (
-                    ui.textarea(
-                        placeholder="Reply… (Enter sends, Shift+Enter adds a line)", on_change=self._check_draft
-                    )
+                    ui.textarea(placeholder=PLACEHOLDERS[REPLY], on_change=self._check_draft)
                     .props("outlined dense autogrow rows=1")
                     .classes("grow")
                     .mark("composer")
                 )
-                self.text.on("keydown.enter.exact.prevent", self.send)
                 self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated").mark("send")
+            with mention_slot:
+                others = {agent_id: name for agent_id, name in self.agent_names.items() if agent_id != self.agent.id}
+                self.mentions = MentionList(self.text, others)
+            self.text.on("keydown", self._on_composer_key, js_handler=key_handler(self.mentions.element))
             with ui.row().classes("w-full items-center"):
                 self.problem = ui.label().classes("text-xs text-red-600 composer-error")
                 ui.space()
@@ -547,9 +572,12 @@ class ThreadView:
             .classes("hidden")
             .mark("attachment-upload")
         )
-        ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")).props(
-            "flat round dense"
-        ).tooltip("Attach a photo or a file").mark("attach")
+        self.attach_button = (
+            ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles"))
+            .props("flat round dense")
+            .tooltip("Attach a photo or a file")
+            .mark("attach")
+        )
 
     async def _on_file_picked(self, event) -> None:
         self.uploader.reset()
@@ -580,8 +608,37 @@ class ThreadView:
         self.attachment = None
         self._draw_attachment()
 
+    def _on_mode_changed(self) -> None:
+        """A note is the agents' own: amber, text only (no attachment), and its typing is never signalled."""
+        self.mode = self.mode_toggle.value
+        note = self.mode == NOTE
+        self.composer.classes(
+            add="bg-amber-50 dark:bg-amber-950" if note else "bg-[#fff] dark:bg-slate-800",
+            remove="bg-[#fff] dark:bg-slate-800" if note else "bg-amber-50 dark:bg-amber-950",
+        )
+        self.mode_toggle.props(f"toggle-color={'amber-8' if note else 'primary'}")
+        self.text.props(f'placeholder="{PLACEHOLDERS[self.mode]}"')
+        self.attach_button.set_visibility(not note)
+        if note:
+            self._drop_attachment()
+        else:
+            self.mentions.close()
+        self._check_draft()
+
+    async def _on_composer_key(self, event) -> None:
+        if event.args == "send":
+            await self.send()
+        else:
+            self.mentions.on_key(str(event.args))
+
     def _check_draft(self) -> None:
         length = len(self.text.value or "")
+        if self.mode == NOTE:
+            self.mentions.follow(self.text.value or "")
+            too_long = length > notes.MAX_LENGTH
+            self.counter.set_text(f"{length}/{notes.MAX_LENGTH}" if length > notes.MAX_LENGTH * 0.8 else "")
+            self.problem.set_text(f"A note holds at most {notes.MAX_LENGTH} characters." if too_long else "")
+            return
         if length:
             presence.agent_typing(self.conversation.id, self.agent)
         self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
@@ -594,6 +651,8 @@ class ThreadView:
     async def send(self, *, anyway: bool = False) -> None:
         if not await session.may_act():
             return
+        if self.mode == NOTE:
+            return await self._send_note()
         content = self.text.value or ""
         attachment = self.attachment
         problem = channels.outbound_problem(
@@ -627,19 +686,45 @@ class ThreadView:
             return
         presence.agent_sent(self.conversation.id, self.agent)
         self._on_message_created(MessageOut.model_validate(message))
+        self._clear_draft()
+
+    async def _send_note(self) -> None:
+        content = self.text.value or ""
+        if not content.strip():
+            return
+        client_id = self.client_id
+        self._draw_optimistic(content, client_id, kind=MessageKind.note)
+        try:
+            note, _ = await outbound.send_message(
+                conversation_id=self.conversation.id,
+                agent_id=self.agent.id,
+                message=MessageIn(
+                    content=content, client_id=client_id, private=True, mentions=self.mentions.mentions_in(content)
+                ),
+            )
+        except ServiceError as error:
+            self.optimistic.pop(client_id).row.delete()
+            self.problem.set_text(widgets.sentence(str(error)))  # the draft stays in the composer
+            return
+        self._on_message_created(MessageOut.model_validate(note))
+        self._clear_draft()
+
+    def _clear_draft(self) -> None:
         self.text.value = ""
         self.text.run_method("blur")  # the next keys are shortcuts again: reply, then `e` resolves
         self.problem.set_text("")
         self._drop_attachment()
+        self.mentions.forget()
         self.client_id = uuid.uuid4().hex  # the next draft is a new message
 
-    def _draw_optimistic(self, content: str, client_id: str) -> None:
+    def _draw_optimistic(self, content: str, client_id: str, kind: MessageKind = MessageKind.message) -> None:
         """Show the reply at once, as pending; the stored message replaces it (never a second bubble)."""
         draft = MessageOut(
             id=0,
             conversation_id=self.conversation.id,
             channel_id=self.conversation.channel.id,
             direction=MessageDirection.outbound,
+            kind=kind,
             content_type=ContentType.text,
             content=content,
             status=MessageStatus.pending,
