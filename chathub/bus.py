@@ -27,6 +27,7 @@ from chathub.schemas import (
     ConversationOut,
     MessageOut,
     NotificationOut,
+    NotificationsRead,
     PresenceChanged,
     TypingSignal,
     ViewersChanged,
@@ -102,6 +103,7 @@ class Bus:
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
         self.notification_created: Event[NotificationOut] = Event()  # subscribers keep their own agent's
+        self.notifications_read: Event[NotificationsRead] = Event()  # the agent's bells count again
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
         self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again
         # changes made on other instances may have been missed (services.live_relay): pages reload what they show

@@ -339,6 +339,10 @@ class NotificationOut(Out):
     created_at: datetime
 
 
+class NotificationsMarked(BaseModel):
+    marked: int  # how many were unread
+
+
 # ---- live collaboration (events only) ----
 
 
@@ -357,6 +361,12 @@ class ViewersChanged(BaseModel):
 class PresenceChanged(BaseModel):
     agent_id: int
     status: str  # online | away | offline
+
+
+class NotificationsRead(BaseModel):
+    """The agent read some of their notifications (in any tab, on any instance): their bells count again."""
+
+    agent_id: int
 
 
 class AccessChanged(BaseModel):

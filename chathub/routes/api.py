@@ -26,11 +26,13 @@ from chathub.schemas import (
     LoginOut,
     MessageIn,
     MessageOut,
+    NotificationOut,
+    NotificationsMarked,
     Page,
     WebhookLogDetail,
     WebhookLogOut,
 )
-from chathub.services import agents, channels, conversations, customers, media, outbound, webhooks
+from chathub.services import agents, channels, conversations, customers, media, notifications, outbound, webhooks
 from chathub.services.throttle import TooManyAttempts, sign_in
 
 router = APIRouter(prefix="/api/v1")
@@ -238,3 +240,23 @@ async def update_agent(agent_id: RowId, body: AgentPatch, _: CurrentAdmin, token
         keep=token.credentials if token else None,
     )
     return AgentOut.model_validate(agent)
+
+
+@router.get("/notifications", tags=["notifications"])
+async def list_notifications(
+    agent: CurrentAgent, unread_only: bool = False, limit: Limit = None, cursor: Cursor = None
+) -> Page[NotificationOut]:
+    """The caller's notifications, newest first: `mention`, `assigned`, `customer_replied`."""
+    return await notifications.list_for(agent.id, unread_only=unread_only, limit=limit, cursor=cursor)
+
+
+@router.post("/notifications/read-all", tags=["notifications"])
+async def mark_all_notifications_read(agent: CurrentAgent) -> NotificationsMarked:
+    """Mark all the caller's notifications read; answers how many were unread."""
+    return NotificationsMarked(marked=await notifications.mark_all_read(agent.id))
+
+
+@router.post("/notifications/{notification_id}/read", tags=["notifications"])
+async def mark_notification_read(notification_id: RowId, agent: CurrentAgent) -> NotificationOut:
+    """Mark one of the caller's notifications read (again: nothing changes)."""
+    return await notifications.mark_read(agent.id, notification_id)

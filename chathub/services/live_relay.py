@@ -31,7 +31,15 @@ from sqlmodel import col, select
 from chathub import db, process_state, relay
 from chathub.bus import Bus
 from chathub.models import ApiToken, Message, Notification, WebhookLog
-from chathub.schemas import AccessChanged, ApiTokenUsed, MessageOut, NotificationOut, TypingSignal, WebhookLogOut
+from chathub.schemas import (
+    AccessChanged,
+    ApiTokenUsed,
+    MessageOut,
+    NotificationOut,
+    NotificationsRead,
+    TypingSignal,
+    WebhookLogOut,
+)
 from chathub.services import channels, conversations
 
 log = logging.getLogger(__name__)
@@ -177,6 +185,11 @@ async def _notifications_created(bus: Bus, ids: list[int]) -> None:
         bus.notification_created.emit(NotificationOut.model_validate(row))
 
 
+async def _notifications_read(bus: Bus, agent_ids: list[int]) -> None:
+    for agent_id in agent_ids:
+        bus.notifications_read.emit(NotificationsRead(agent_id=agent_id))
+
+
 async def _access_changed(bus: Bus, agent_ids: list[int]) -> None:
     for agent_id in agent_ids:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
@@ -202,6 +215,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "conversation_updated": _conversations_updated,
     "channel_changed": _channels_changed,
     "notification_created": _notifications_created,
+    "notifications_read": _notifications_read,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
 }

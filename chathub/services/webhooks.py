@@ -22,9 +22,9 @@ from sqlmodel import col, select
 from chathub import bus, db, process_state, relay
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
-from chathub.models import Channel, MediaStatus, Message, WebhookLog, WebhookStatus, utcnow
+from chathub.models import Channel, MediaStatus, Message, Notification, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels
+from chathub.services import channels, notifications
 from chathub.services.conversations import conversation_out
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, apply_inbound_batch, apply_inbound_events
@@ -248,7 +248,8 @@ async def process_due_webhooks() -> float | None:
                 )
             ).one()
             return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
-    logs, announcements = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    logs, announcements, told = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    notifications.emit(told)
     if not logs:  # the due ones are another instance's batch: they end processed, or unlocked for us to take
         return CLAIMED_ELSEWHERE_RETRY_SECONDS
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
@@ -267,16 +268,22 @@ async def process_due_webhooks() -> float | None:
     return 0
 
 
-async def _claim_and_process(session, now: datetime) -> tuple[list[WebhookLog], list[Announcements | None]]:
+async def _claim_and_process(
+    session, now: datetime
+) -> tuple[list[WebhookLog], list[Announcements | None], list[Notification]]:
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
-    same log, and the claim ends with the transaction that marks the logs processed."""
+    same log, and the claim ends with the transaction that marks the logs processed. The agents following the
+    conversations customers wrote to are told in the same transaction."""
     query = _due_query(now).limit(BATCH_SIZE)
     if not db.is_sqlite():
         query = query.with_for_update(skip_locked=True)
     logs = list((await session.exec(query)).all())
     announcements = await _process_batch(session, logs)
     _relay_batch(session, logs, announcements)
-    return logs, announcements
+    told = await notifications.add_customer_replies(
+        session, [refs for announcement in announcements if announcement for refs in announcement.created]
+    )
+    return logs, announcements, told
 
 
 def _poll_seconds() -> float | None:

@@ -82,6 +82,9 @@ AGENT_API = {
     ("GET", "/api/v1/webhook-logs/{log_id}"),
     ("POST", "/api/v1/webhook-logs/{log_id}/replay"),
     ("GET", "/api/v1/agents"),
+    ("GET", "/api/v1/notifications"),
+    ("POST", "/api/v1/notifications/{notification_id}/read"),
+    ("POST", "/api/v1/notifications/read-all"),
     ("GET", "/media/{message_id}"),  # files of messages: signed-in agents (token or browser session)
 }
 ADMIN_API = {
