@@ -101,6 +101,8 @@ class Bus:
         self.viewers_changed: Event[ViewersChanged] = Event()
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
+        # a label was created, renamed, recoloured or deleted: its id (pages read labels and lists again)
+        self.label_changed: Event[int] = Event()
         self.notification_created: Event[NotificationOut] = Event()  # subscribers keep their own agent's
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
         self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again

@@ -177,6 +177,11 @@ async def _notifications_created(bus: Bus, ids: list[int]) -> None:
         bus.notification_created.emit(NotificationOut.model_validate(row))
 
 
+async def _labels_changed(bus: Bus, ids: list[int]) -> None:
+    for label_id in ids:
+        bus.label_changed.emit(label_id)
+
+
 async def _access_changed(bus: Bus, agent_ids: list[int]) -> None:
     for agent_id in agent_ids:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
@@ -201,6 +206,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "webhook_logged": _webhook_logged,
     "conversation_updated": _conversations_updated,
     "channel_changed": _channels_changed,
+    "label_changed": _labels_changed,
     "notification_created": _notifications_created,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
