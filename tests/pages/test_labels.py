@@ -7,10 +7,11 @@ from nicegui.testing import User
 
 from chathub.models import AgentRole, Priority
 from chathub.pages.components.conversation_rows import ConversationRows
-from chathub.schemas import AgentIn, ConversationPatch, LabelIn
-from chathub.services import agents, conversations, labels
+from chathub.schemas import AgentIn, ConversationPatch, LabelIn, MessageIn
+from chathub.services import agents, conversations, labels, outbound
 from tests.helpers.pages import sign_in
 from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook, seed_message
 from tests.pages.test_inbox import conversation_from_webhook, set_value
 
 
@@ -44,6 +45,23 @@ async def test_a_row_shows_its_label_chips_and_priority_flag_and_they_update_liv
     row = rows(user)[0]
     assert row["labels"] == [{"name": "refund", "style": "background:#ff0000;color:#fff"}]
     assert row["priority_class"] == "text-red-600"
+
+
+async def test_a_labelled_row_keeps_its_chip_when_the_customer_writes_and_an_agent_replies(user: User):
+    ann = await conversation_from_webhook(user, sender="+15550001", name="Ann Lee")
+    await labels.create_label(LabelIn(name="refund"))
+    await labels.add_to_conversation(ann, "refund", actor=await admin())
+    await sign_in(user)
+    await user.open("/")
+    await user.should_see("refund", retries=20)
+
+    response = await post_webhook(user.http_client, seed_message(message_id="m-2", sender="+15550001", text="Hi?"))
+    assert response.status_code == 200
+    await user.should_see("Hi?", retries=20)
+    assert [row["labels"][0]["name"] for row in rows(user)] == ["refund"]
+    await outbound.send_message(conversation_id=ann, message=MessageIn(content="On it"))
+    await user.should_see("On it", retries=20)
+    assert [row["labels"][0]["name"] for row in rows(user)] == ["refund"]
 
 
 async def test_no_priority_shows_no_flag(user: User):
