@@ -270,9 +270,8 @@ async def update_conversation(
             changes["snoozed_until"] = None
         if changes.get("priority", conversation.priority) != conversation.priority:
             text = priority_line(actor.name if actor else "Someone", changes["priority"])
-            lines.append(
-                await activity.add_line(session, conversation_id, conversation.channel_id, text, actor and actor.id)
-            )
+            actor_id = actor.id if actor else None
+            lines.append(await activity.add_line(session, conversation_id, conversation.channel_id, text, actor_id))
         for key, value in changes.items():
             setattr(conversation, key, value)
         session.add(conversation)

@@ -94,17 +94,7 @@ async def remove_from_conversation(conversation_id: int, name: str, *, actor: Ag
     async with db.write_session() as session:
         conversation = await _conversation(session, conversation_id)
         label = await _by_name(session, name)
-        removed = (
-            label is not None
-            and (
-                await session.exec(
-                    delete(ConversationLabel).where(
-                        col(ConversationLabel.conversation_id) == conversation_id,
-                        col(ConversationLabel.label_id) == label.id,
-                    )
-                )
-            ).rowcount
-        )
+        removed = label is not None and await _unlink(session, conversation_id, label.id)
         if not removed:
             raise NotFound(f"conversation {conversation_id} has no label {name.strip()!r}")
         line = await _line(session, conversation, f"{actor.name} removed label {label.name}", actor)
@@ -112,6 +102,13 @@ async def remove_from_conversation(conversation_id: int, name: str, *, actor: Ag
     activity.emit([line])
     bus.conversation_updated.emit(result)
     return result
+
+
+async def _unlink(session: AsyncSession, conversation_id: int, label_id: int) -> bool:
+    statement = delete(ConversationLabel).where(
+        col(ConversationLabel.conversation_id) == conversation_id, col(ConversationLabel.label_id) == label_id
+    )
+    return (await session.exec(statement)).rowcount > 0
 
 
 async def _line(session: AsyncSession, conversation: Conversation, text: str, actor: Agent):

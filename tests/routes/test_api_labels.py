@@ -159,6 +159,19 @@ async def test_adding_a_label_already_there_is_200_without_a_second_line(client,
     assert len(await activity_lines(client, auth, two[0]["id"])) == 1
 
 
+async def test_two_agents_adding_one_label_at_once_put_it_on_once(client, auth, two):
+    await label(client, auth, "refund")
+    path = f"{CONVERSATIONS}/{two[0]['id']}/labels"
+    answers = await asyncio.gather(*(client.post(path, json={"label": "refund"}, headers=auth) for _ in range(2)))
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert all(answer.json()["labels"] == ["refund"] for answer in answers)
+    assert await activity_lines(client, auth, two[0]["id"]) == ["Admin added label refund"]
+
+    removals = await asyncio.gather(*(client.delete(f"{path}/refund", headers=auth) for _ in range(2)))
+    assert sorted(answer.status_code for answer in removals) == [200, 404]
+    assert len(await activity_lines(client, auth, two[0]["id"])) == 2
+
+
 async def test_adding_an_unknown_label_is_422_naming_it(client, auth, two):
     response = await client.post(f"{CONVERSATIONS}/{two[0]['id']}/labels", json={"label": "vip"}, headers=auth)
     assert response.status_code == 422
