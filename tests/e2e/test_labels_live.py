@@ -91,5 +91,10 @@ def test_a_label_added_by_one_agent_appears_live_on_the_others_row_and_filter(se
         browser.set_window_size(390, 844)
         wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".thread-tags .label-chip").is_displayed())
         screenshot(browser, "labels-thread-390")
+        browser.get(f"{server.url}/labels")  # the admins' page, at both widths
+        wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".label-chip").is_displayed())
+        screenshot(browser, "labels-page-390")
+        browser.set_window_size(1440, 900)
+        screenshot(browser, "labels-page-1440")
     finally:
         bob.quit()
