@@ -102,6 +102,8 @@ class Bus:
         self.viewers_changed: Event[ViewersChanged] = Event()
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
+        # a label was created, renamed, recoloured or deleted: its id (pages read labels and lists again)
+        self.label_changed: Event[int] = Event()
         self.notification_created: Event[NotificationOut] = Event()  # subscribers keep their own agent's
         self.notifications_read: Event[NotificationsRead] = Event()  # the agent's bells count again
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored

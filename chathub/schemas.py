@@ -3,10 +3,12 @@ receives one has everything it shows without a query."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -203,6 +205,13 @@ class MessageOut(Out):
         return self.kind == MessageKind.note
 
 
+class LabelOut(Out):
+    id: int
+    name: str
+    color: str  # #rrggbb
+    description: str = ""
+
+
 class WebhookLogOut(Out):
     id: int
     channel_id: int | None = None
@@ -277,7 +286,44 @@ class ConversationPatch(In):
     status: ConversationStatus | None = None
     assignee_id: StrictInt | None = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
     snoozed_until: datetime | None = None
-    _no_nulls = refuse_null("status")  # assignee_id: null unassigns
+    priority: Priority | None = None
+    _no_nulls = refuse_null("status", "priority")  # assignee_id: null unassigns
+
+
+def _one_line_label_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 50:
+        raise ValueError("a label name is 1 to 50 characters")
+    if len(name.splitlines()) > 1:
+        raise ValueError("a label name is one line")
+    return name
+
+
+def _hex_color(color: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        raise ValueError("a colour is written #rrggbb")
+    return color.lower()
+
+
+LabelName = Annotated[str, AfterValidator(_one_line_label_name)]
+LabelColor = Annotated[str, AfterValidator(_hex_color)]
+
+
+class LabelIn(In):
+    name: LabelName
+    color: LabelColor = "#1976d2"
+    description: str = Field(default="", max_length=500)
+
+
+class LabelPatch(In):
+    name: LabelName | None = None
+    color: LabelColor | None = None
+    description: str | None = Field(default=None, max_length=500)
+    _no_nulls = refuse_null("name", "color", "description")
+
+
+class ConversationLabelIn(In):
+    label: str = Field(min_length=1, max_length=50)
 
 
 RowIdIn = Annotated[StrictInt, Field(ge=1, lt=2**63)]  # beyond SQLite's integers: 422

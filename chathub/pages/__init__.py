@@ -14,6 +14,7 @@ from chathub.pages import (
     customer_detail,
     customers,
     inbox,
+    labels,
     profile,
     session,
     signin,
@@ -32,6 +33,7 @@ PAGES = {
     "/webhooks": webhook_logs.page,
     "/channels": channels.page,
     "/agents": agents.page,
+    "/labels": labels.page,
     "/profile": profile.page,
     "/simulator": simulator.page,
 }

@@ -190,6 +190,11 @@ async def _notifications_read(bus: Bus, agent_ids: list[int]) -> None:
         bus.notifications_read.emit(NotificationsRead(agent_id=agent_id))
 
 
+async def _labels_changed(bus: Bus, ids: list[int]) -> None:
+    for label_id in ids:
+        bus.label_changed.emit(label_id)
+
+
 async def _access_changed(bus: Bus, agent_ids: list[int]) -> None:
     for agent_id in agent_ids:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
@@ -214,6 +219,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "webhook_logged": _webhook_logged,
     "conversation_updated": _conversations_updated,
     "channel_changed": _channels_changed,
+    "label_changed": _labels_changed,
     "notification_created": _notifications_created,
     "notifications_read": _notifications_read,
     "access_changed": _access_changed,

@@ -38,7 +38,12 @@ from chathub.models import (
 )
 from chathub.schemas import MessageIn, MessageOut, Page
 from chathub.services import channels, leases, media, notes
-from chathub.services.conversations import conversation_out, count_failed_reply, message_by_client_id, preview_of
+from chathub.services.conversations import (
+    count_failed_reply,
+    message_by_client_id,
+    outs_of,
+    preview_of,
+)
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.media import StoredFile
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -136,7 +141,7 @@ async def send_message(
             session.add(conv)
             await session.flush()
             customer = await session.get(Customer, conv.customer_id)
-            updated = conversation_out(conv, customer, channel)
+            updated = (await outs_of(session, [(conv, customer, channel)]))[0]
             relay.announce(session, "message_created", row.id)
             relay.announce(session, "conversation_updated", conversation_id)
     except IntegrityError:  # the same client_id raced in from a second request
@@ -160,11 +165,11 @@ async def retry_message(message_id: int) -> Message:
             raise Conflict(f"only failed outbound messages can be retried; this one is {row.status.value}")
         row.status, row.error, row.attempts, row.next_attempt_at = MessageStatus.pending, None, 0, utcnow()
         session.add(row)
-        refs = await count_failed_reply(session, row.conversation_id, failed=False)
+        updated = await count_failed_reply(session, row.conversation_id, failed=False)
         relay.announce(session, "message_status_changed", row.id)
         relay.announce(session, "conversation_updated", row.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(row))
-    bus.conversation_updated.emit(conversation_out(*refs))
+    bus.conversation_updated.emit(updated)
     process_state.current().wake(WORKER)
     return row
 
@@ -407,14 +412,14 @@ async def _save_outcome(message_id: int, claim: datetime, outcome: dict) -> None
         for key, value in outcome.items():
             setattr(message, key, value)
         session.add(message)
-        refs = None
+        updated = None
         relay.announce(session, "message_status_changed", message.id)
         if message.status == MessageStatus.failed:
-            refs = await count_failed_reply(session, message.conversation_id, failed=True)
+            updated = await count_failed_reply(session, message.conversation_id, failed=True)
             relay.announce(session, "conversation_updated", message.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
-    if refs is not None:
-        bus.conversation_updated.emit(conversation_out(*refs))
+    if updated is not None:
+        bus.conversation_updated.emit(updated)
 
 
 async def pending_count() -> int:

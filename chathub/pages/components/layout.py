@@ -25,6 +25,7 @@ NAVIGATION = [
     ("Simulator", "/simulator", "smartphone", False),
     ("Channels", "/channels", "hub", True),
     ("Agents", "/agents", "support_agent", True),
+    ("Labels", "/labels", "label", True),
 ]
 BRAND = "#4f46e5"
 

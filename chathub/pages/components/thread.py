@@ -13,11 +13,20 @@ from datetime import UTC, datetime, timedelta
 from nicegui import Event, ui
 
 from chathub import bus, process_state
-from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageKind, MessageStatus
+from chathub.models import (
+    Agent,
+    ContentType,
+    ConversationStatus,
+    MessageDirection,
+    MessageKind,
+    MessageStatus,
+    Priority,
+)
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
+from chathub.pages.components.conversation_tags import header_tags
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
 from chathub.pages.components.mention_list import MentionList, key_handler
@@ -25,7 +34,7 @@ from chathub.pages.components.message_view import MessageBubble, day_separator
 from chathub.pages.components.snooze_dialog import SnoozeDialog
 from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
 from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
-from chathub.services import channels, conversations, media, notes, outbound, presence
+from chathub.services import channels, conversations, labels, media, notes, outbound, presence
 from chathub.services.errors import NotFound, ServiceError
 from chathub.services.media import StoredFile
 
@@ -56,7 +65,13 @@ def _order(message: MessageOut) -> tuple[datetime, int]:
 
 
 def _header_facts(conversation: ConversationOut) -> tuple:
-    return conversation.status, conversation.assignee_id, conversation.snoozed_until
+    return (
+        conversation.status,
+        conversation.assignee_id,
+        conversation.snoozed_until,
+        conversation.priority,
+        conversation.labels,
+    )
 
 
 def _day_label(moment: datetime) -> str:
@@ -99,6 +114,11 @@ class ThreadView:
                     "w-full items-center gap-2 px-3 py-2 border-b no-wrap thread-header "
                     "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
                 )
+                self.tags = ui.row().classes(
+                    "w-full items-center gap-1 px-3 py-1 border-b thread-tags border-slate-200 "
+                    "dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
+                )
+                self.label_choices = await labels.list_labels()
                 self._draw_header()
                 self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes(
                     "w-full grow bg-slate-50 dark:bg-slate-900"
@@ -158,6 +178,7 @@ class ThreadView:
             (bus.viewers_changed, self._on_viewers_changed),
             (bus.presence_changed, self._on_presence_changed),
             (bus.resynced, self._resync),
+            (bus.label_changed, self._on_label_changed),
         ]
 
     def close(self) -> None:
@@ -217,6 +238,15 @@ class ThreadView:
             ).tooltip("Customer").mark("customer-toggle")
             self._header_menu(snoozed=snoozed, resolved=resolved)
         self._draw_viewers(self.viewers)
+        self.tags.clear()
+        with self.tags:
+            header_tags(
+                conversation,
+                self.label_choices,
+                on_priority=self._set_priority,
+                on_add=self._add_label,
+                on_remove=self._remove_label,
+            )
 
     @staticmethod
     def _labelled_button(text: str, icon: str, action, props: str) -> ui.button:
@@ -272,12 +302,40 @@ class ThreadView:
             await self._assign(assignee_id)
         dialog.close()
 
+    async def _set_priority(self, priority: Priority) -> None:
+        if priority != self.conversation.priority:
+            await self._update(priority=priority)
+
+    async def _add_label(self, name: str) -> None:
+        await self._change_labels(labels.add_to_conversation, name)
+
+    async def _remove_label(self, name: str) -> None:
+        await self._change_labels(labels.remove_from_conversation, name)
+
+    async def _change_labels(self, change, name: str) -> None:
+        if not await session.may_act():
+            return
+        try:
+            self.conversation = await change(self.conversation.id, name, actor=self.agent)
+        except ServiceError as error:
+            self._notify(widgets.sentence(str(error)), type="negative")
+            return
+        self._draw_header()
+
+    async def _on_label_changed(self, _: int) -> None:
+        """A label was renamed, recoloured or deleted: the header shows the labels as they are now."""
+        if self.root.is_deleted:
+            return
+        self.label_choices = await labels.list_labels()
+        self.conversation = await conversations.get_conversation(self.conversation.id)
+        self._draw_header()
+
     async def _update(self, *, done: str | None = None, **changes) -> bool:
         if not await session.may_act():
             return False
         try:
             self.conversation = await conversations.update_conversation(
-                self.conversation.id, ConversationPatch(**changes)
+                self.conversation.id, ConversationPatch(**changes), actor=self.agent
             )
         except ServiceError as error:
             self._notify(widgets.sentence(str(error)), type="negative")
