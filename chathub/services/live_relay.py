@@ -31,7 +31,15 @@ from sqlmodel import col, select
 from chathub import db, process_state, relay
 from chathub.bus import Bus
 from chathub.models import ApiToken, Message, Notification, WebhookLog
-from chathub.schemas import AccessChanged, ApiTokenUsed, MessageOut, NotificationOut, TypingSignal, WebhookLogOut
+from chathub.schemas import (
+    AccessChanged,
+    ApiTokenUsed,
+    CannedResponsesChanged,
+    MessageOut,
+    NotificationOut,
+    TypingSignal,
+    WebhookLogOut,
+)
 from chathub.services import channels, conversations
 
 log = logging.getLogger(__name__)
@@ -193,6 +201,11 @@ async def _api_tokens_used(bus: Bus, ids: list[int]) -> None:
         )
 
 
+async def _canned_responses_changed(bus: Bus, owner_ids: list[int]) -> None:
+    for owner_id in owner_ids:  # 0: the team's replies (services.canned_responses.TEAM)
+        bus.canned_responses_changed.emit(CannedResponsesChanged(owner_id=owner_id or None))
+
+
 # In the order a local change emits them: the messages before the conversations they change.
 EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "customers_wrote": _customers_wrote,
@@ -204,6 +217,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "notification_created": _notifications_created,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
+    "canned_responses_changed": _canned_responses_changed,
 }
 
 

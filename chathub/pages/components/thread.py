@@ -18,6 +18,7 @@ from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
+from chathub.pages.components.canned_picker import CannedPicker
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
 from chathub.pages.components.message_view import MessageBubble, day_separator
@@ -151,6 +152,7 @@ class ThreadView:
             (bus.viewers_changed, self._on_viewers_changed),
             (bus.presence_changed, self._on_presence_changed),
             (bus.resynced, self._resync),
+            (bus.canned_responses_changed, self.canned.on_replies_changed),
         ]
 
     def close(self) -> None:
@@ -517,15 +519,18 @@ class ThreadView:
             self.attachment_row = ui.row().classes("w-full items-center gap-2")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self._attach_button()
-                self.text = (
-                    ui.textarea(
-                        placeholder="Reply… (Enter sends, Shift+Enter adds a line)", on_change=self._check_draft
+                with ui.element("div").classes("relative grow min-w-0"):
+                    self.text = (
+                        ui.textarea(
+                            placeholder="Reply… (Enter sends, Shift+Enter adds a line, / inserts a canned reply)",
+                            on_change=self._check_draft,
+                        )
+                        .props("outlined dense autogrow rows=1")
+                        .classes("w-full")
+                        .mark("composer")
                     )
-                    .props("outlined dense autogrow rows=1")
-                    .classes("grow")
-                    .mark("composer")
-                )
-                self.text.on("keydown.enter.exact.prevent", self.send)
+                    self.canned = CannedPicker(self.text, self.agent, lambda: self.conversation.customer.name)
+                self.text.on("keydown.enter.exact.prevent", self._on_enter)
                 self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated").mark("send")
             with ui.row().classes("w-full items-center"):
                 self.problem = ui.label().classes("text-xs text-red-600 composer-error")
@@ -580,7 +585,8 @@ class ThreadView:
         self.attachment = None
         self._draw_attachment()
 
-    def _check_draft(self) -> None:
+    async def _check_draft(self) -> None:
+        await self.canned.follow()
         length = len(self.text.value or "")
         if length:
             presence.agent_typing(self.conversation.id, self.agent)
@@ -590,6 +596,10 @@ class ThreadView:
             if length > self.text_limit
             else ""
         )
+
+    async def _on_enter(self) -> None:
+        if not await self.canned.take_enter():
+            await self.send()
 
     async def send(self, *, anyway: bool = False) -> None:
         if not await session.may_act():
