@@ -10,6 +10,7 @@ from nicegui import app, ui
 
 from chathub.pages import (
     agents,
+    canned_responses,
     channels,
     customer_detail,
     customers,
@@ -32,6 +33,7 @@ PAGES = {
     "/webhooks": webhook_logs.page,
     "/channels": channels.page,
     "/agents": agents.page,
+    "/canned-responses": canned_responses.page,
     "/profile": profile.page,
     "/simulator": simulator.page,
 }

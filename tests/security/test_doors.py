@@ -60,6 +60,7 @@ AGENT_PAGES = {
     "/conversations/{conversation_id}",
     "/customers",
     "/customers/{customer_id}",
+    "/canned-responses",
     "/webhooks",
     "/profile",
     "/simulator",
