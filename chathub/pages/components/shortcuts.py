@@ -15,6 +15,7 @@ HELP = [  # (keys, what they do), as the `?` panel lists them
     ("/", "Search the list"),
     ("r", "Reply: focus the reply box"),
     ("Enter", "Send the reply (Shift+Enter adds a line)"),
+    ("/ref  in the reply box", "List the canned replies that match; ↑/↓, Enter or Tab insert one"),
     ("e", "Resolve the conversation"),
     ("s", "Snooze the conversation"),
     ("a", "Assign the conversation"),

@@ -522,7 +522,7 @@ class ThreadView:
                 with ui.element("div").classes("relative grow min-w-0"):
                     self.text = (
                         ui.textarea(
-                            placeholder="Reply… (Enter sends, Shift+Enter adds a line, / inserts a canned reply)",
+                            placeholder="Reply… (Enter sends, Shift+Enter adds a line)",
                             on_change=self._check_draft,
                         )
                         .props("outlined dense autogrow rows=1")
