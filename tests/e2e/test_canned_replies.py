@@ -56,6 +56,9 @@ def test_slash_ref_lists_the_refund_reply_and_enter_inserts_it_with_marias_name_
     sign_in(browser, server)
     open_the_list(browser, server, conversation_id)
     screenshot(browser, "canned-list-1440")
+    press(browser, Keys.ESCAPE)
+    wait_for(browser, lambda d: d.execute_script(OPEN_LIST) == "")
+    assert focused(browser) == "reply"  # Esc closed the list, not the reply box
     browser.set_window_size(390, 844)
     open_the_list(browser, server, conversation_id)
     screenshot(browser, "canned-list-390")
