@@ -31,8 +31,8 @@ VARIABLE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 async def list_canned_responses(agent: Agent, *, q: str | None = None) -> list[CannedResponse]:
     """The team's replies and the agent's own, by short code; `q` keeps those whose code or content holds it."""
     query = select(CannedResponse).where(_visible_to(agent))
-    if q and q.strip():
-        needle = q.strip().lower()
+    needle = (q or "").replace("\x00", "").strip().lower()  # SQLite's LIKE stops reading at a NUL
+    if needle:
         query = query.where(
             or_(
                 col(CannedResponse.short_code).contains(needle, autoescape=True),
