@@ -10,6 +10,7 @@ from chathub.pages.components.canned_picker import CannedPicker
 from chathub.schemas import AgentIn, CannedResponseIn
 from chathub.services import agents, canned_responses
 from tests.pages.test_conversation import messages_of, open_thread
+from tests.security.test_hostile_rendering import assert_text_only
 
 REFUND = "Hi {{customer.first_name}}, your refund is on its way. {{agent.name}}"
 
@@ -100,3 +101,14 @@ async def test_another_agents_personal_replies_never_show_and_new_ones_show_at_o
     await add_reply(await admin(), "refund-late", "Your refund was sent yesterday.")
     user.find(marker="composer").type("u")
     await user.should_see(marker="canned-option-refund-late")
+
+
+async def test_a_hostile_customer_name_filled_into_a_reply_stays_text(user: User):
+    await add_reply(await admin(), "refund", REFUND)
+    await open_thread(user, name="<b>Maria</b><img/src=x/onerror=alert(1)> Lopez")
+    user.find(marker="composer").type("/ref")
+    await user.should_see("Hi <b>Maria</b><img/src=x/onerror=alert(1)>, your refund is on its way. Admin")
+    assert_text_only(user)
+    user.find(marker="composer").trigger("keydown.enter.exact.prevent")
+    await user.should_not_see(marker="canned-picker")
+    assert reply_box(user) == "Hi <b>Maria</b><img/src=x/onerror=alert(1)>, your refund is on its way. Admin"
