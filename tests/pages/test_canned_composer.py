@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from chathub.models import Agent, CannedScope
-from chathub.pages.components.canned_picker import CannedPicker
+from chathub.models import Agent, CannedResponse, CannedScope
+from chathub.pages.components.canned_picker import CannedPicker, matching
 from chathub.schemas import AgentIn, CannedResponseIn
 from chathub.services import agents, canned_responses
 from tests.pages.test_conversation import messages_of, open_thread
@@ -112,3 +112,13 @@ async def test_a_hostile_customer_name_filled_into_a_reply_stays_text(user: User
     user.find(marker="composer").trigger("keydown.enter.exact.prevent")
     await user.should_not_see(marker="canned-picker")
     assert reply_box(user) == "Hi <b>Maria</b><img/src=x/onerror=alert(1)>, your refund is on its way. Admin"
+
+
+def test_codes_beginning_with_the_letters_come_first_then_codes_holding_them_then_texts():
+    replies = [
+        CannedResponse(id=n, short_code=code, content=content, scope=CannedScope.team)
+        for n, (code, content) in enumerate(
+            [("a-refund", "x"), ("hours", "No refunds on Sundays"), ("refund", "x"), ("thanks", "x")], start=1
+        )
+    ]
+    assert [r.short_code for r in matching(replies, "ref")] == ["refund", "a-refund", "hours"]

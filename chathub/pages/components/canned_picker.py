@@ -36,10 +36,16 @@ def slash_word(draft: str) -> SlashWord | None:
 
 def matching(replies: list[CannedResponse], query: str) -> list[CannedResponse]:
     """Short codes that begin with the query first, then those that hold it, then replies whose content does."""
-    starts = [r for r in replies if r.short_code.startswith(query)]
-    holds = [r for r in replies if query in r.short_code and r not in starts]
-    mentions = [r for r in replies if query in r.content.lower() and r not in starts and r not in holds]
-    return (starts + holds + mentions)[:SHOWN]
+    ranked = [(rank, reply) for reply in replies if (rank := _rank(reply, query)) is not None]
+    return [reply for _, reply in sorted(ranked, key=lambda pair: pair[0])][:SHOWN]
+
+
+def _rank(reply: CannedResponse, query: str) -> int | None:
+    if reply.short_code.startswith(query):
+        return 0
+    if query in reply.short_code:
+        return 1
+    return 2 if query in reply.content.lower() else None
 
 
 class CannedPicker(ui.element, component="canned_picker.js"):
@@ -116,7 +122,7 @@ class CannedPicker(ui.element, component="canned_picker.js"):
                 self._show(None, [])
 
     def _show(self, word: SlashWord | None, matches: list[CannedResponse]) -> None:
-        if word == self.word and matches == self.matches:
+        if word == self.word and [m.id for m in matches] == [m.id for m in self.matches]:
             return
         self.word, self.matches, self.highlighted = word, matches, 0
         self._props["open"] = bool(matches)
