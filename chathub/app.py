@@ -23,7 +23,7 @@ from nicegui import app, ui
 from nicegui.storage import Storage
 
 from chathub import bootstrap, bus, db, memory, pages, private_files, process_state
-from chathub.routes import api, health
+from chathub.routes import api, canned_responses, health
 from chathub.routes import media as media_routes
 from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
@@ -54,6 +54,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     http_app.include_router(webhook_routes.router)
     http_app.include_router(api.router)
+    http_app.include_router(canned_responses.router)
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
     http_app.add_middleware(SecurityHeaders)

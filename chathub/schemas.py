@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from chathub.models import (
     AgentRole,
+    CannedScope,
     ContentType,
     ConversationStatus,
     MediaStatus,
@@ -425,3 +426,32 @@ class ApiTokenUsed(BaseModel):
     agent_id: int
     token_id: int
     last_used_at: datetime
+
+
+# ---- canned replies ----
+
+
+class CannedResponseOut(Out):
+    id: int
+    short_code: str
+    content: str
+    scope: CannedScope
+    owner_id: int | None = None  # a personal reply's agent
+
+
+class CannedResponseIn(In):
+    short_code: str  # letters, digits, - and _; checked (and lowercased) by the service
+    content: str
+    scope: CannedScope = CannedScope.personal
+
+
+class CannedResponsePatch(In):
+    short_code: str | None = None
+    content: str | None = None
+    _no_nulls = refuse_null("short_code", "content")
+
+
+class CannedResponsesChanged(BaseModel):
+    """Canned replies were added, changed or deleted: the team's (owner_id None) or one agent's own."""
+
+    owner_id: int | None = None

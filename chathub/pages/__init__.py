@@ -10,6 +10,7 @@ from nicegui import app, ui
 
 from chathub.pages import (
     agents,
+    canned_responses,
     channels,
     customer_detail,
     customers,
@@ -34,6 +35,7 @@ PAGES = {
     "/channels": channels.page,
     "/agents": agents.page,
     "/labels": labels.page,
+    "/canned-responses": canned_responses.page,
     "/profile": profile.page,
     "/simulator": simulator.page,
 }

@@ -34,6 +34,7 @@ from chathub.models import ApiToken, Message, Notification, WebhookLog
 from chathub.schemas import (
     AccessChanged,
     ApiTokenUsed,
+    CannedResponsesChanged,
     MessageOut,
     NotificationOut,
     NotificationsRead,
@@ -211,6 +212,11 @@ async def _api_tokens_used(bus: Bus, ids: list[int]) -> None:
         )
 
 
+async def _canned_responses_changed(bus: Bus, owner_ids: list[int]) -> None:
+    for owner_id in owner_ids:  # 0: the team's replies (services.canned_responses.TEAM)
+        bus.canned_responses_changed.emit(CannedResponsesChanged(owner_id=owner_id or None))
+
+
 # In the order a local change emits them: the messages before the conversations they change.
 EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "customers_wrote": _customers_wrote,
@@ -224,6 +230,7 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "notifications_read": _notifications_read,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
+    "canned_responses_changed": _canned_responses_changed,
 }
 
 

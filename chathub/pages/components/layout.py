@@ -21,6 +21,7 @@ from chathub.services import conversations, presence
 NAVIGATION = [
     ("Inbox", "/", "inbox", False),
     ("Customers", "/customers", "people", False),
+    ("Canned replies", "/canned-responses", "quickreply", False),
     ("Webhook logs", "/webhooks", "webhook", False),
     ("Simulator", "/simulator", "smartphone", False),
     ("Channels", "/channels", "hub", True),

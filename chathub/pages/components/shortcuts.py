@@ -16,6 +16,7 @@ HELP = [  # (keys, what they do), as the `?` panel lists them
     ("r", "Reply: focus the reply box"),
     ("n", "Note: write a private note, which only agents see (@ mentions an agent)"),
     ("Enter", "Send the reply (Shift+Enter adds a line)"),
+    ("/ref  in the reply box", "List the canned replies that match; ↑/↓, Enter or Tab insert one"),
     ("e", "Resolve the conversation"),
     ("s", "Snooze the conversation"),
     ("a", "Assign the conversation"),

@@ -26,6 +26,7 @@ from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
+from chathub.pages.components.canned_picker import CannedPicker
 from chathub.pages.components.conversation_tags import header_tags
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
@@ -179,6 +180,7 @@ class ThreadView:
             (bus.presence_changed, self._on_presence_changed),
             (bus.resynced, self._resync),
             (bus.label_changed, self._on_label_changed),
+            (bus.canned_responses_changed, self.canned.on_replies_changed),
         ]
 
     def close(self) -> None:
@@ -599,12 +601,14 @@ class ThreadView:
             mention_slot = ui.column().classes("w-full gap-0")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self._attach_button()
-                self.text = (
-                    ui.textarea(placeholder=PLACEHOLDERS[REPLY], on_change=self._check_draft)
-                    .props("outlined dense autogrow rows=1")
-                    .classes("grow")
-                    .mark("composer")
-                )
+                with ui.element("div").classes("relative grow min-w-0"):
+                    self.text = (
+                        ui.textarea(placeholder=PLACEHOLDERS[REPLY], on_change=self._check_draft)
+                        .props("outlined dense autogrow rows=1")
+                        .classes("w-full")
+                        .mark("composer")
+                    )
+                    self.canned = CannedPicker(self.text, self.agent, lambda: self.conversation.customer.name)
                 self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated").mark("send")
             with mention_slot:
                 others = {agent_id: name for agent_id, name in self.agent_names.items() if agent_id != self.agent.id}
@@ -666,7 +670,7 @@ class ThreadView:
         self.attachment = None
         self._draw_attachment()
 
-    def _on_mode_changed(self) -> None:
+    async def _on_mode_changed(self) -> None:
         """A note is the agents' own: amber, text only (no attachment), and its typing is never signalled."""
         self.mode = self.mode_toggle.value
         note = self.mode == NOTE
@@ -681,15 +685,17 @@ class ThreadView:
             self._drop_attachment()
         else:
             self.mentions.close()
-        self._check_draft()
+        await self._check_draft()
 
     async def _on_composer_key(self, event) -> None:
         if event.args == "send":
-            await self.send()
+            if not await self.canned.take_enter():  # the list opened just as Enter was pressed
+                await self.send()
         else:
             self.mentions.on_key(str(event.args))
 
-    def _check_draft(self) -> None:
+    async def _check_draft(self) -> None:
+        await self.canned.follow()
         length = len(self.text.value or "")
         if self.mode == NOTE:
             self.mentions.follow(self.text.value or "")
