@@ -115,8 +115,8 @@ async def get_conversation(conversation_id: RowId, _: CurrentAgent) -> Conversat
 
 
 @router.patch("/conversations/{conversation_id}", tags=["conversations"])
-async def update_conversation(conversation_id: RowId, body: ConversationPatch, _: CurrentAgent) -> ConversationOut:
-    return await conversations.update_conversation(conversation_id, body)
+async def update_conversation(conversation_id: RowId, body: ConversationPatch, agent: CurrentAgent) -> ConversationOut:
+    return await conversations.update_conversation(conversation_id, body, actor=agent)
 
 
 @router.post("/conversations/{conversation_id}/read", tags=["conversations"])

@@ -23,7 +23,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services import channels, search
+from chathub.services import activity, change_lines, channels, search
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -171,7 +171,10 @@ async def conversations_by_id(conversation_ids: list[int]) -> list[ConversationO
     return [found[conversation_id] for conversation_id in conversation_ids if conversation_id in found]
 
 
-async def update_conversation(conversation_id: int, patch: ConversationPatch) -> ConversationOut:
+async def update_conversation(
+    conversation_id: int, patch: ConversationPatch, *, actor: Agent | None = None
+) -> ConversationOut:
+    """An agent's change (`actor`: who made it) to status or assignee, written into the thread as a line."""
     changes = patch.model_dump(exclude_unset=True)
     async with db.write_session() as session:
         conversation = await _get(session, conversation_id)
@@ -183,13 +186,18 @@ async def update_conversation(conversation_id: int, patch: ConversationPatch) ->
             raise ValidationFailed("snoozing needs snoozed_until")
         if "status" in changes and changes["status"] != ConversationStatus.snoozed:
             changes["snoozed_until"] = None
+        before = change_lines.Before(conversation.status, conversation.assignee_id, conversation.snoozed_until)
         for key, value in changes.items():
             setattr(conversation, key, value)
         session.add(conversation)
         await session.flush()
         result = await _conversation_out_by_id(session, conversation_id)
+        written = await change_lines.write(session, before, result, actor)
         relay.announce(session, "conversation_updated", conversation_id)
     bus.conversation_updated.emit(result)
+    written.emit()
+    if (before.status, before.assignee_id) != (result.status, result.assignee_id):
+        process_state.current().wake(channels.ASSIGNMENT_WORKER)  # someone may now have room, or it may now wait
     return result
 
 
@@ -273,13 +281,18 @@ async def wake_snoozed_conversations() -> int:
                     )
                 ).all()
             )
+            lines = []
             for conversation, _, _ in rows:
                 conversation.status, conversation.snoozed_until = ConversationStatus.open, None
                 session.add(conversation)
+                lines.append(await activity.add_line(session, conversation.id, conversation.channel_id, "Snooze ended"))
             relay.announce(session, "conversation_updated", *(conversation.id for conversation, _, _ in rows))
         for row in rows:
             log.info("Conversation %s woke: its snooze ended.", row[0].id)
             bus.conversation_updated.emit(conversation_out(*row))
+        activity.emit(lines)
+        if rows:
+            process_state.current().wake(channels.ASSIGNMENT_WORKER)  # an unassigned one may now wait for an agent
         woken += len(rows)
         if len(rows) < WAKE_BATCH:
             return woken

@@ -270,7 +270,7 @@ class ThreadView:
             return False
         try:
             self.conversation = await conversations.update_conversation(
-                self.conversation.id, ConversationPatch(**changes)
+                self.conversation.id, ConversationPatch(**changes), actor=self.agent
             )
         except ServiceError as error:
             self._notify(widgets.sentence(str(error)), type="negative")
