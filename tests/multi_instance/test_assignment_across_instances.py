@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 from sqlmodel import select
 
 from chathub import db
@@ -17,17 +15,8 @@ from chathub.drivers.base import InboundMessage
 from chathub.models import AgentRole, ContentType, Conversation, Message, MessageKind
 from chathub.schemas import AgentIn, ChannelIn
 from chathub.services import agents, assignment, channels, inbound, presence
-from tests.helpers import postgres
 
 LIMIT = 3
-
-
-@pytest.fixture
-def shared_database(postgres_cluster: postgres.Cluster) -> Iterator[str]:
-    database_url = postgres_cluster.next_database_url()
-    postgres.create_from_template(database_url, postgres.SCHEMA_TEMPLATE)
-    yield database_url
-    postgres.drop(database_url)
 
 
 async def ten_new_conversations(channel) -> None:
