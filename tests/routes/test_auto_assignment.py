@@ -50,11 +50,13 @@ async def assign_automatically(http: httpx.AsyncClient, auth: dict, limit: int) 
     assert (response.json()["auto_assign"], response.json()["max_open_per_agent"]) == (True, limit)
 
 
+def phone_of(name: str) -> str:
+    return f"+1555{abs(hash(name)) % 10**7:07d}"
+
+
 async def customers_write(http: httpx.AsyncClient, *names: str) -> None:
     for name in names:
-        response = await post_webhook(
-            http, seed_message(message_id=f"m-{name}", sender=f"+1555{abs(hash(name)) % 10**7:07d}", name=name)
-        )
+        response = await post_webhook(http, seed_message(message_id=f"m-{name}", sender=phone_of(name), name=name))
         assert response.status_code == 200, response.text
 
 
@@ -157,3 +159,26 @@ async def test_a_tie_goes_to_the_agent_assigned_longest_ago(user: User, create_u
     await customers_write(http, "Dario")  # one each: Bob was assigned longer ago
     assignees = await assignees_once_settled(http, auth, ["Bruno", "Chloe", "Dario"], assigned=3)
     assert assignees == {"Bruno": bob_id, "Chloe": carol_id, "Dario": bob_id}
+
+
+async def test_a_customer_reopening_an_unassigned_conversation_gets_it_assigned(user: User):
+    http, auth, (bob_id,) = await team_on_assigning_channel(user, 0, "Bob")
+    await come_online(user, bob_id, "Bob")
+    await customers_write(http, "Maria")
+    await assignees_once_settled(http, auth, ["Maria"], assigned=1)
+    maria = (await conversations_by_customer(http, auth))["Maria"]
+    response = await http.patch(
+        f"/api/v1/conversations/{maria['id']}", json={"status": "resolved", "assignee_id": None}, headers=auth
+    )
+    assert response.status_code == 200, response.text
+
+    await post_webhook(http, seed_message(message_id="m-Maria-again", sender=phone_of("Maria"), name="Maria"))
+
+    assert await assignees_once_settled(http, auth, ["Maria"], assigned=1) == {"Maria": bob_id}
+    assert (await conversations_by_customer(http, auth))["Maria"]["status"] == "open"
+    assert await activity_lines(http, auth, maria["id"]) == [
+        "Assigned to Bob by rule",
+        "Admin resolved the conversation",
+        "Admin unassigned the conversation",
+        "Assigned to Bob by rule",
+    ]
