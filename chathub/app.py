@@ -30,6 +30,8 @@ from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
 from chathub.services import (
+    assignment,
+    auto_resolve,
     channel_jobs,
     conversations,
     live_relay,
@@ -94,6 +96,7 @@ def start(settings: Settings, notes: list[str]) -> None:
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
     bus.resynced.subscribe(conversations.forget_unread_total)
+    bus.presence_changed.subscribe(lambda _: assignment.wake())  # an agent came online: something may wait
     state.http = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
     )
@@ -105,6 +108,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         Worker(outbound.WORKER, outbound.deliver_due_messages, poll_seconds=poll),
         Worker(media.WORKER, media.fetch_pending_media, poll_seconds=poll),
         Worker(channel_jobs.WORKER, channel_jobs.run_due_jobs),
+        Worker(assignment.WORKER, assignment.assign_waiting_conversations),
     ):
         state.workers[worker.name] = worker
         worker.start()
@@ -135,6 +139,15 @@ def _timed_jobs(settings: Settings) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    if settings.auto_resolve_hours:
+        scheduler.add_job(
+            auto_resolve.resolve_idle_conversations,
+            "interval",
+            seconds=auto_resolve.check_seconds(settings.auto_resolve_hours),
+            id="auto-resolve",
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_job(
         webhook_retention.delete_old_webhook_logs,
         "interval",

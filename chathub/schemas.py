@@ -272,6 +272,8 @@ class ChannelIn(In):
     webhook_secret: str | None = None
     api_base_url: str | None = None
     enabled: StrictBool = True
+    auto_assign: StrictBool = False
+    max_open_per_agent: StrictInt = Field(default=0, ge=0, le=10_000)  # 0: no limit
 
 
 class ChannelPatch(In):
@@ -280,7 +282,10 @@ class ChannelPatch(In):
     webhook_secret: str | None = None
     api_base_url: str | None = None
     enabled: StrictBool | None = None
-    _no_nulls = refuse_null("name", "config", "enabled")  # webhook_secret, api_base_url: null clears them
+    auto_assign: StrictBool | None = None
+    max_open_per_agent: StrictInt | None = Field(default=None, ge=0, le=10_000)  # 0: no limit
+    # webhook_secret, api_base_url: null clears them
+    _no_nulls = refuse_null("name", "config", "enabled", "auto_assign", "max_open_per_agent")
 
 
 class ConversationPatch(In):

@@ -28,7 +28,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services import activity, channels, search
+from chathub.services import activity, change_lines, channels, search
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -255,7 +255,7 @@ async def conversations_by_id(conversation_ids: list[int]) -> list[ConversationO
 async def update_conversation(
     conversation_id: int, patch: ConversationPatch, *, actor: Agent | None = None
 ) -> ConversationOut:
-    """Change a conversation; `actor` (who did it) is named in the thread's activity lines."""
+    """Change a conversation; `actor` (who made it) is named in the thread's activity lines."""
     changes = patch.model_dump(exclude_unset=True)
     lines = []
     async with db.write_session() as session:
@@ -272,14 +272,19 @@ async def update_conversation(
             text = priority_line(actor.name if actor else "Someone", changes["priority"])
             actor_id = actor.id if actor else None
             lines.append(await activity.add_line(session, conversation_id, conversation.channel_id, text, actor_id))
+        before = change_lines.Before(conversation.status, conversation.assignee_id, conversation.snoozed_until)
         for key, value in changes.items():
             setattr(conversation, key, value)
         session.add(conversation)
         await session.flush()
         result = await conversation_in(session, conversation_id)
+        written = await change_lines.write(session, before, result, actor)
         relay.announce(session, "conversation_updated", conversation_id)
     activity.emit(lines)
     bus.conversation_updated.emit(result)
+    written.emit()
+    if (before.status, before.assignee_id) != (result.status, result.assignee_id):
+        process_state.current().wake(channels.ASSIGNMENT_WORKER)  # someone may now have room, or it may now wait
     return result
 
 
@@ -380,14 +385,19 @@ async def wake_snoozed_conversations() -> int:
                     )
                 ).all()
             )
+            lines = []
             for conversation, _, _ in rows:
                 conversation.status, conversation.snoozed_until = ConversationStatus.open, None
                 session.add(conversation)
+                lines.append(await activity.add_line(session, conversation.id, conversation.channel_id, "Snooze ended"))
             relay.announce(session, "conversation_updated", *(conversation.id for conversation, _, _ in rows))
             woke = await outs_of(session, rows)
         for conversation in woke:
             log.info("Conversation %s woke: its snooze ended.", conversation.id)
             bus.conversation_updated.emit(conversation)
+        activity.emit(lines)
+        if rows:
+            process_state.current().wake(channels.ASSIGNMENT_WORKER)  # an unassigned one may now wait for an agent
         woken += len(rows)
         if len(rows) < WAKE_BATCH:
             return woken

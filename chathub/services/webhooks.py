@@ -24,7 +24,7 @@ from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
 from chathub.models import Channel, MediaStatus, Message, Notification, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels, notifications
+from chathub.services import assignment, channels, notifications
 from chathub.services.conversations import outs_with_labels
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, apply_inbound_batch, apply_inbound_events
@@ -409,6 +409,8 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
         bus.message_status_changed.emit(message)
     if result.media_pending:
         process_state.current().wake("media")
+    if result.assignment_due:
+        assignment.wake()
     for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)
