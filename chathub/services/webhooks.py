@@ -24,8 +24,8 @@ from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
 from chathub.models import Channel, MediaStatus, Message, Notification, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels, notifications
-from chathub.services.conversations import conversation_out
+from chathub.services import assignment, channels, notifications
+from chathub.services.conversations import outs_with_labels
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, apply_inbound_batch, apply_inbound_events
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -263,8 +263,8 @@ async def process_due_webhooks() -> float | None:
         # Every open tab is updated right here, in this task: between two webhooks, let requests and the
         # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
         await asyncio.sleep(0)
-    for refs in conversations.values():
-        bus.conversation_updated.emit(conversation_out(*refs))
+    for conversation in await outs_with_labels(conversations.values()) if conversations else ():
+        bus.conversation_updated.emit(conversation)
     return 0
 
 
@@ -409,6 +409,8 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
         bus.message_status_changed.emit(message)
     if result.media_pending:
         process_state.current().wake("media")
+    if result.assignment_due:
+        assignment.wake()
     for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)

@@ -21,10 +21,12 @@ from chathub.services import conversations, presence
 NAVIGATION = [
     ("Inbox", "/", "inbox", False),
     ("Customers", "/customers", "people", False),
+    ("Canned replies", "/canned-responses", "quickreply", False),
     ("Webhook logs", "/webhooks", "webhook", False),
     ("Simulator", "/simulator", "smartphone", False),
     ("Channels", "/channels", "hub", True),
     ("Agents", "/agents", "support_agent", True),
+    ("Labels", "/labels", "label", True),
 ]
 BRAND = "#4f46e5"
 
