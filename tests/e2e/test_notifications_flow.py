@@ -58,7 +58,6 @@ def _bob_opens_the_notification(server, browser, told: str, shown: str, name: st
     screenshot(browser, f"{name}-2-conversation")
 
 
-@pytest.mark.xfail(strict=True, reason="needs notes: POST messages with private and mentions (the notes part)")
 def test_a_mentioned_agent_sees_the_bell_rise_live_and_opens_the_note(server, browser):
     alice, bob_id = _bob_and_a_conversation(server)
     _bob_waits_on_the_inbox(server, browser)
@@ -67,7 +66,7 @@ def test_a_mentioned_agent_sees_the_bell_rise_live_and_opens_the_note(server, br
     response = _api(server, "POST", "/conversations/1/messages", alice, json=note)
     assert response.status_code == 201, response.text
 
-    _bob_opens_the_notification(server, browser, "", "can you check this refund?", "mention")
+    _bob_opens_the_notification(server, browser, "mentioned you", "can you check this refund?", "mention")
 
 
 @pytest.mark.parametrize("width", [390, 1440])

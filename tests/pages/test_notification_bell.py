@@ -22,8 +22,14 @@ async def admin_id() -> int:
 async def assigned_to_admin(user: User, sender: str) -> int:
     """A customer's conversation, assigned to the signed-in admin: their replies notify the admin."""
     conversation_id = await conversation_from_webhook(user, sender=sender, name="Ann Lee")
-    await conversations.update_conversation(conversation_id, ConversationPatch(assignee_id=await admin_id()))
+    await assign_to_admin(conversation_id)
     return conversation_id
+
+
+async def assign_to_admin(conversation_id: int) -> None:
+    """The admin takes it themselves: nobody is told of that."""
+    admin = await agents.get_agent(await admin_id())
+    await conversations.update_conversation(conversation_id, ConversationPatch(assignee_id=admin.id), actor=admin)
 
 
 async def customer_replies(user: User, sender: str, text: str) -> None:
@@ -119,7 +125,7 @@ async def test_an_agent_opts_in_to_browser_notifications_on_their_profile(user: 
 async def test_a_hostile_name_and_message_show_in_the_bell_as_text(user: User):
     name, text = "<img src=x onerror=alert(1)>", "**bold** <script>alert(2)</script>"
     conversation_id = await conversation_from_webhook(user, sender="+15550005", name=name)
-    await conversations.update_conversation(conversation_id, ConversationPatch(assignee_id=await admin_id()))
+    await assign_to_admin(conversation_id)
     await customer_replies(user, "+15550005", text)
     await eventually(_unread, timeout=20)
     await sign_in(user)

@@ -38,9 +38,17 @@ async def notifications_of(client, headers, **params) -> dict:
     return response.json()
 
 
+async def replies_of(client, headers, **params) -> list[dict]:
+    """The agent's customer_replied notifications (an assignment tells them too), newest first."""
+    items = (await notifications_of(client, headers, limit=100, **params))["items"]
+    return [item for item in items if item["type"] == "customer_replied"]
+
+
 async def has_notifications(client, headers, count: int) -> list[dict]:
+    """Once there are `count` of them: the agent's customer_replied notifications, newest first."""
+
     async def enough():
-        items = (await notifications_of(client, headers))["items"]
+        items = await replies_of(client, headers)
         return items if len(items) >= count else None
 
     return await eventually(enough, timeout=WAIT_SECONDS)
@@ -65,7 +73,7 @@ async def test_a_customer_reply_tells_the_assignee_and_a_follower_and_nobody_els
     _, dan = await new_agent(client, auth, "Dan")
     sender = new_sender()
     conversation = await customer_writes(client, auth, sender=sender, name="Ann Lee", text="hello")
-    assert (await notifications_of(client, bob))["items"] == []  # nobody was assigned or following yet
+    assert await replies_of(client, bob) == []  # nobody was assigned or following yet
     await assign(client, auth, conversation["id"], bob_id)
     await follow(conversation["id"], cleo_id)
 
@@ -85,12 +93,15 @@ async def test_a_customer_reply_tells_the_assignee_and_a_follower_and_nobody_els
 async def test_notifications_come_newest_first_in_pages(client, auth):
     bob, _, _ = await bob_told_of_replies(client, auth, "one", "two", "three")
 
+    every = (await notifications_of(client, bob))["items"]
     first = await notifications_of(client, bob, limit=2)
-    second = await notifications_of(client, bob, limit=2, cursor=first["next_cursor"])
+    rest = await notifications_of(client, bob, limit=100, cursor=first["next_cursor"])
 
-    texts = [item["text"] for item in first["items"] + second["items"]]
+    assert len(first["items"]) == 2 and rest["next_cursor"] is None
+    assert first["items"] + rest["items"] == every
+    assert [item["id"] for item in every] == sorted((item["id"] for item in every), reverse=True)
+    texts = [item["text"] for item in every if item["type"] == "customer_replied"]
     assert texts == ["Ann Lee replied: three", "Ann Lee replied: two", "Ann Lee replied: one"]
-    assert second["next_cursor"] is None
     bad = await client.get("/api/v1/notifications", params={"cursor": "nonsense"}, headers=bob)
     assert bad.status_code == 422 and "cursor" in bad.json()["detail"]
 
@@ -98,7 +109,7 @@ async def test_notifications_come_newest_first_in_pages(client, auth):
 async def test_reading_one_is_idempotent_and_only_the_owner_may(client, auth):
     bob, _, _ = await bob_told_of_replies(client, auth, "one", "two")
     _, cleo = await new_agent(client, auth, "Cleo")
-    newest, older = (await notifications_of(client, bob))["items"]
+    newest, older = await replies_of(client, bob)
 
     assert (await client.post(f"/api/v1/notifications/{newest['id']}/read", headers=cleo)).status_code == 404
     read = await client.post(f"/api/v1/notifications/{newest['id']}/read", headers=bob)
@@ -106,8 +117,7 @@ async def test_reading_one_is_idempotent_and_only_the_owner_may(client, auth):
 
     assert read.status_code == 200 and read.json()["read_at"]
     assert again.status_code == 200 and again.json()["read_at"] == read.json()["read_at"]
-    unread = await notifications_of(client, bob, unread_only="true")
-    assert [item["id"] for item in unread["items"]] == [older["id"]]
+    assert [item["id"] for item in await replies_of(client, bob, unread_only="true")] == [older["id"]]
     missing = await client.post("/api/v1/notifications/999999/read", headers=bob)
     assert missing.status_code == 404 and missing.json() == {"detail": "notification 999999 does not exist"}
     assert (await client.get("/api/v1/notifications")).status_code == 401
@@ -122,10 +132,12 @@ async def test_read_all_marks_only_the_callers_unread_ones_and_says_how_many(cli
     await has_notifications(client, bob, 4)
     (newest, *_) = (await notifications_of(client, bob))["items"]
     await client.post(f"/api/v1/notifications/{newest['id']}/read", headers=bob)
+    unread = (await notifications_of(client, bob, unread_only="true"))["items"]
+    assert len(unread) >= 3 and newest not in unread
 
     marked = await client.post("/api/v1/notifications/read-all", headers=bob)
 
-    assert marked.status_code == 200 and marked.json() == {"marked": 3}
+    assert marked.status_code == 200 and marked.json() == {"marked": len(unread)}
     assert (await notifications_of(client, bob, unread_only="true"))["items"] == []
     assert (await client.post("/api/v1/notifications/read-all", headers=bob)).json() == {"marked": 0}
-    assert len((await notifications_of(client, cleo, unread_only="true"))["items"]) == 1
+    assert len(await replies_of(client, cleo, unread_only="true")) == 1
