@@ -5,8 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
-from tests.helpers.browser import ADMIN, screenshot, sign_in, text_on_page, wait_for
+from tests.e2e.test_keyboard import focused, press
+from tests.e2e.test_note_composer import listed_agents
+from tests.e2e.test_thread_swap import thread_shows
+from tests.helpers.browser import ADMIN, new_browser, screenshot, sign_in, text_on_page, wait_for
 
 BOB = ("bob@example.com", "Bob-pass-12")
 
@@ -59,14 +63,29 @@ def _bob_opens_the_notification(server, browser, told: str, shown: str, name: st
 
 
 def test_a_mentioned_agent_sees_the_bell_rise_live_and_opens_the_note(server, browser):
-    alice, bob_id = _bob_and_a_conversation(server)
-    _bob_waits_on_the_inbox(server, browser)
+    _bob_and_a_conversation(server)
+    bob = new_browser()
+    try:
+        _bob_waits_on_the_inbox(server, bob)
 
-    note = {"content": "@Bob can you check this refund?", "private": True, "mentions": [bob_id]}
-    response = _api(server, "POST", "/conversations/1/messages", alice, json=note)
-    assert response.status_code == 201, response.text
+        sign_in(browser, server)  # Alice writes the note in her own browser
+        wait_for(browser, text_on_page("Ann"))
+        browser.find_element(By.CSS_SELECTOR, ".conversation-row").click()
+        wait_for(browser, thread_shows("My refund never came"))
+        press(browser, Keys.ESCAPE)
+        press(browser, "n")
+        wait_for(browser, lambda d: focused(d) == "reply")
+        press(browser, "@Bo")
+        wait_for(browser, lambda d: listed_agents(d) == ["Bob"])
+        press(browser, Keys.ENTER)
+        reply_box = browser.find_element(By.CSS_SELECTOR, ".inbox-thread textarea")
+        wait_for(browser, lambda d: reply_box.get_attribute("value") == "@Bob ")
+        press(browser, "can you check this refund?", Keys.ENTER)
+        wait_for(browser, thread_shows("Only agents see this"))
 
-    _bob_opens_the_notification(server, browser, "mentioned you", "can you check this refund?", "mention")
+        _bob_opens_the_notification(server, bob, "mentioned you", "can you check this refund?", "mention")
+    finally:
+        bob.quit()
 
 
 @pytest.mark.parametrize("width", [390, 1440])

@@ -131,6 +131,7 @@ async def test_escape_closes_the_at_list_and_a_removed_name_is_no_mention(user: 
     composer.trigger("keydown", "Escape")  # the list closes; the text stays
     await user.should_not_see(marker=f"mention-{bob_id}")
     composer.type("Bo")
+    await user.should_see(marker=f"mention-{bob_id}")  # the list follows the text once the change arrives
     user.find(marker=f"mention-{bob_id}").click()
     next(iter(composer.elements)).value = "never mind"
     user.find(marker="send").click()
