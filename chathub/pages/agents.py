@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from nicegui import ui
 
-from chathub.models import Agent, AgentRole
+from chathub.models import Agent, AgentRole, Visibility
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.layout import admin_only_notice, avatar, frame
@@ -18,6 +18,7 @@ from chathub.services.errors import ServiceError
 CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
 ROLE_LABELS = {AgentRole.agent: "Agent", AgentRole.admin: "Admin"}
 ROLE_DUTIES = {AgentRole.agent: "answers conversations", AgentRole.admin: "also manages channels and agents"}
+SEES_LABELS = {Visibility.all: "Sees all conversations", Visibility.mine_and_unassigned: "Sees own and unassigned"}
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -66,6 +67,7 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                     ui.badge("You", color="grey").props("outline")
             ui.label(member.email).classes("text-sm text-slate-500 truncate")
         with ui.row().classes("items-center gap-2 justify-end"):
+            _sees_control(member, refresh)
             ui.badge(ROLE_LABELS[member.role], color="primary" if member.role == AgentRole.admin else "grey").props(
                 "outline"
             ).mark(f"role-{member.id}")
@@ -88,6 +90,30 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                     ui.menu_item("Reactivate", lambda: _change(member, me, refresh, is_active=True)).mark(
                         f"reactivate-{member.id}"
                     )
+
+
+def _sees_control(member: Agent, refresh: Refresh) -> None:
+    """Which conversations an agent sees; admins always see all."""
+    if member.role == AgentRole.admin:
+        ui.label(SEES_LABELS[Visibility.all]).classes("text-xs text-slate-500 max-sm:hidden").mark(f"sees-{member.id}")
+        return
+
+    async def change(sees: Visibility) -> None:
+        if sees == member.sees or not await session.may_act(admin=True):
+            return
+        try:
+            changed = await agents.update_agent(member.id, sees=sees)
+        except ServiceError as problem:
+            ui.notify(widgets.sentence(str(problem)), type="negative")
+            return
+        ui.notify(f"{changed.name}: {SEES_LABELS[changed.sees].lower()}", type="positive")
+        await refresh()
+
+    ui.select(
+        {visibility: label for visibility, label in SEES_LABELS.items()},
+        value=member.sees,
+        on_change=lambda e: change(Visibility(e.value)),
+    ).props("dense outlined options-dense").classes("w-52 max-sm:w-40").mark(f"sees-{member.id}")
 
 
 async def _change(

@@ -1,6 +1,7 @@
 """A team whose agents see different conversations: Bea sees all, Cal is limited to his own and unassigned ones.
 Three customers wrote in: Bertha's conversation is Bea's (with a file an admin sent in it), Carl's is Cal's,
-Una's is nobody's. Everything of Bertha's is marked (`HIDDEN`), so a test can say none of it reached Cal."""
+Una's is nobody's; all three hold an unread message. What is Bertha's is listed in `Team.hidden`, so a test
+can say none of it reached Cal."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ BEA = {"email": "bea@example.com", "name": "Bea Allsee", "password": "Bea-pass-1
 CAL = {"email": "cal@example.com", "name": "Cal Limited", "password": "Cal-pass-123"}
 BERTHA_TEXT = "zebrafinch parcel"
 BERTHA_FILE = b"bertha's invoice: quokka"
+BERTHA_AGAIN = "zebrafinch still missing"
 CARL_TEXT = "Carl asks about shipping"
 UNA_TEXT = "Una asks about returns"
 
@@ -27,6 +29,8 @@ class Team:
     bea_id: int
     cal_id: int
     bertha_phone: str
+    carl_phone: str
+    una_phone: str
     bertha_conversation: int
     bertha_customer: int
     bertha_file_message: int
@@ -62,10 +66,10 @@ async def make_team(http: httpx.AsyncClient) -> Team:
     bea_id = await add_agent(http, admin, BEA)
     cal_id = await add_agent(http, admin, CAL)
     await limit(http, admin, cal_id)
-    bertha_phone = new_sender()
+    bertha_phone, carl_phone, una_phone = new_sender(), new_sender(), new_sender()
     bertha = await customer_writes(http, admin, sender=bertha_phone, text=BERTHA_TEXT, name="Bertha Hidden")
-    carl = await customer_writes(http, admin, sender=new_sender(), text=CARL_TEXT, name="Carl Own")
-    una = await customer_writes(http, admin, sender=new_sender(), text=UNA_TEXT, name="Una Open")
+    carl = await customer_writes(http, admin, sender=carl_phone, text=CARL_TEXT, name="Carl Own")
+    una = await customer_writes(http, admin, sender=una_phone, text=UNA_TEXT, name="Una Open")
     await assign(http, admin, bertha["id"], bea_id)
     await assign(http, admin, carl["id"], cal_id)
     sent = await http.post(
@@ -74,6 +78,7 @@ async def make_team(http: httpx.AsyncClient) -> Team:
         headers=admin,
     )
     assert sent.status_code == 201, sent.text
+    await customer_writes(http, admin, sender=bertha_phone, text=BERTHA_AGAIN)  # unread again
     return Team(
         admin=admin,
         bea=await login(http, BEA["email"], BEA["password"]),
@@ -81,6 +86,8 @@ async def make_team(http: httpx.AsyncClient) -> Team:
         bea_id=bea_id,
         cal_id=cal_id,
         bertha_phone=bertha_phone,
+        carl_phone=carl_phone,
+        una_phone=una_phone,
         bertha_conversation=bertha["id"],
         bertha_customer=bertha["customer"]["id"],
         bertha_file_message=sent.json()["id"],

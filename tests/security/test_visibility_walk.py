@@ -157,13 +157,15 @@ async def test_walking_every_api_route_as_a_limited_agent_shows_nothing_of_anoth
 
 
 async def nothing_of_berthas_changed(client: httpx.AsyncClient, team: Team) -> None:
-    """Cal's writes were refused: no message, no status, no note reached her conversation or her record."""
+    """Cal's writes were refused: no message, status, note or read mark reached her conversation or record."""
     conversation = (await client.get(f"/api/v1/conversations/{team.bertha_conversation}", headers=team.admin)).json()
-    assert (conversation["status"], conversation["assignee_id"]) == ("open", team.bea_id)
+    assert conversation["status"] == "open" and conversation["assignee_id"] == team.bea_id
+    assert conversation["unread_count"] == 1
     messages = await client.get(f"/api/v1/conversations/{team.bertha_conversation}/messages", headers=team.admin)
     assert [m["content"] for m in messages.json()["items"] if m.get("kind", "message") == "message"] == [
         "zebrafinch parcel",
         "",
+        "zebrafinch still missing",
     ]
     customer = (await client.get(f"/api/v1/customers/{team.bertha_customer}", headers=team.admin)).json()
     assert customer["notes"] == ""
