@@ -35,6 +35,7 @@ class Team:
     bertha_customer: int
     bertha_file_message: int
     carl_conversation: int
+    carl_customer: int
     una_conversation: int
 
     @property
@@ -92,5 +93,6 @@ async def make_team(http: httpx.AsyncClient) -> Team:
         bertha_customer=bertha["customer"]["id"],
         bertha_file_message=sent.json()["id"],
         carl_conversation=carl["id"],
+        carl_customer=carl["customer"]["id"],
         una_conversation=una["id"],
     )

@@ -72,6 +72,15 @@ async def test_every_page_shows_cal_nothing_of_berthas_conversation(user: User):
         await user.open(path)
         await user.should_see(expected)
         assert shown_anywhere(user, team) == [], path
+    opened = await user.http_client.get(f"/api/v1/conversations/{team.bertha_conversation}", headers=team.admin)
+    assert opened.json()["unread_count"] == 1  # Cal's visit of her thread's address read nothing
+
+
+async def test_a_limited_agent_sees_a_customers_own_conversations_and_merges_nothing(user: User):
+    team = await signed_in_cal(user)
+    await user.open(f"/customers/{team.carl_customer}")
+    await user.should_see("Carl asks about shipping")
+    await user.should_not_see("Merge a duplicate into this customer")
 
 
 async def test_cals_unread_total_counts_only_his_own_and_unassigned_conversations(user: User):
