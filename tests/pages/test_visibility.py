@@ -142,7 +142,7 @@ async def test_cals_open_thread_closes_when_its_conversation_goes_to_someone_els
     await user.should_not_see("Carl asks about shipping")
 
 
-async def test_an_admin_limits_an_agent_on_the_agents_page_and_the_agents_open_inbox_follows(
+async def test_an_admin_limits_an_agent_on_the_agents_page_and_back_and_the_agents_open_inbox_follows(
     user: User, create_user: Callable[[], User]
 ):
     team = await make_team(user.http_client)
@@ -163,3 +163,8 @@ async def test_an_admin_limits_an_agent_on_the_agents_page_and_the_agents_open_i
     await user.should_not_see("Bertha Hidden", retries=40)
     assert await listed(user, "Carl Own", "Una Open")()
     await eventually(lambda: title_is(user, "(2) ChatHub"), timeout=20)
+
+    admin.find(marker=f"make-sees-all-{team.cal_id}").click()  # the row's menu, as on a phone
+
+    await user.should_see("Bertha Hidden", retries=40)
+    await eventually(lambda: title_is(user, "(3) ChatHub"), timeout=20)

@@ -203,3 +203,12 @@ async def test_an_agent_assigned_a_conversation_sees_it_and_loses_it_when_it_is_
     assert handed.status_code == 200 and handed.json()["assignee_id"] == team.bea_id
     assert (await client.get(path, headers=team.cal)).status_code == 404
     assert (await client.get(path, headers=team.bea)).status_code == 200
+
+
+async def test_only_all_or_mine_and_unassigned_are_taken_for_what_an_agent_sees(client):
+    team = await make_team(client)
+    for sees in ("mine", None, "ALL", 1):
+        response = await client.patch(f"/api/v1/agents/{team.bea_id}", json={"sees": sees}, headers=team.admin)
+        assert response.status_code == 422 and "sees" in response.text, (sees, response.text)
+    agents = (await client.get("/api/v1/agents", headers=team.admin)).json()["items"]
+    assert {a["id"]: a["sees"] for a in agents}[team.bea_id] == "all"
