@@ -9,11 +9,12 @@ may not see does not exist for them: the same NotFound, with the same sentence, 
 - `may_see(agent, conversation)`: for one conversation (a row or a `ConversationOut`) already in hand, such as
   a live event's payload; no query.
 - `conversation_condition(agent)`, `customer_condition(agent)`: WHERE conditions for queries of conversations
-  and of customers (`sa.true()` for an agent who sees all).
+  and of customers (`sa.true()` for an agent who sees all); join `conversation` to use the first on other rows
+  (a notification, a label of a conversation). `limited_condition(agent_id)` is the limited agent's case.
 - `require_conversation`, `require_message`, `require_customer`: raise NotFound when the row is missing or
   hidden from the agent; no query for an agent who sees all.
-- `visible_agent_ids(agent_ids, conversation)`: of these agents, those who may see this conversation (who to
-  tell about it: mentions, notifications).
+- `visible_agent_ids(agents, conversation)`: the ids of those of these agents who may see this conversation
+  (whom to tell about it: mentions, notifications, the @ list).
 """
 
 from __future__ import annotations

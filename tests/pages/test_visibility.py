@@ -163,6 +163,7 @@ async def test_an_admin_limits_an_agent_on_the_agents_page_and_back_and_the_agen
     await user.should_not_see("Bertha Hidden", retries=40)
     assert await listed(user, "Carl Own", "Una Open")()
     await eventually(lambda: title_is(user, "(2) ChatHub"), timeout=20)
+    assert "/webhooks" not in nav_targets(user)
 
     admin.find(marker=f"make-sees-all-{team.cal_id}").click()  # the row's menu, as on a phone
 

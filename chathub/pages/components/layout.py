@@ -129,11 +129,12 @@ def _follow_unread_total(navigation: Navigation, agent: Agent) -> None:
     bus.conversation_updated.subscribe(lambda _: pace.changed())
     bus.resynced.subscribe(pace.changed)
 
-    async def recount_for(change: AccessChanged) -> None:  # which conversations the agent sees may have changed
-        if change.agent_id == agent.id and await session.follow_changes_of(agent):
+    async def follow_agent(change: AccessChanged) -> None:  # their role or which conversations they see changed
+        if change.agent_id == agent.id and await session.follow_changes_of(agent) and not navigation.is_deleted:
             pace.changed()
+            navigation.set_links(_links_for(agent))
 
-    bus.access_changed.subscribe(recount_for)
+    bus.access_changed.subscribe(follow_agent)
 
 
 def _follow_access(agent: Agent, *, admin_only: bool, sees_all_only: bool) -> Callable[[], Awaitable[None]]:
@@ -183,10 +184,13 @@ const ctx = new (window.AudioContext || window.webkitAudioContext)();
 
 
 def _navigation(agent: Agent, unread_total: int) -> Navigation:
+    return Navigation(_links_for(agent), unread_total).mark("navigation")
+
+
+def _links_for(agent: Agent) -> list[tuple[str, str, str]]:
     allowed = {EVERY_AGENT} | ({SEES_ALL} if visibility.sees_all(agent) else set())
     allowed |= {ADMINS} if agent.role == AgentRole.admin else set()
-    links = [(label, path, icon) for label, path, icon, who in NAVIGATION if who in allowed]
-    return Navigation(links, unread_total).mark("navigation")
+    return [(label, path, icon) for label, path, icon, who in NAVIGATION if who in allowed]
 
 
 def _agent_menu(agent: Agent, sign_out: Callable[[], Awaitable[None]]) -> None:
