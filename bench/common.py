@@ -17,12 +17,16 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python bench/NAME.py`: this folder is on the path, the project is not
+    sys.path.insert(0, str(ROOT))
+
+from bench.health import answers_health  # noqa: E402
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "bench-password-1"
@@ -87,11 +91,8 @@ def own_server(
         while True:
             if server.poll() is not None:
                 raise SystemExit(f"the server exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+            if answers_health(url):
+                break
             if time.monotonic() > deadline:
                 raise SystemExit(f"the server did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.1)

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/crash.py`: the fake provider lives in tests/fakes
     sys.path.insert(0, str(ROOT))
 
+from bench.health import answers_health  # noqa: E402
 from tests.fakes.telegram import TOKEN, FakeTelegram  # noqa: E402
 
 EMAIL, PASSWORD = "crash@example.com", "crash-password-1"
@@ -159,11 +160,8 @@ class ChatHubProcess:
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return time.monotonic() - self.started_at
-            except httpx.HTTPError:
-                pass
+            if answers_health(self.url):
+                return time.monotonic() - self.started_at
             if time.monotonic() - self.started_at > timeout:
                 self.stop(signal.SIGKILL)
                 raise RuntimeError(f"the server did not answer within {timeout:.0f} s: {self.log_tail()}")

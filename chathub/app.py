@@ -23,13 +23,15 @@ from nicegui import app, ui
 from nicegui.storage import Storage
 
 from chathub import bootstrap, bus, db, memory, pages, private_files, process_state
-from chathub.routes import api, health
+from chathub.routes import api, canned_responses, health
 from chathub.routes import media as media_routes
 from chathub.routes import webhooks as webhook_routes
 from chathub.routes.body_deadline import BodyDeadline
 from chathub.routes.errors import validation_error_response
 from chathub.security_headers import SecurityHeaders
 from chathub.services import (
+    assignment,
+    auto_resolve,
     channel_jobs,
     conversations,
     live_relay,
@@ -54,6 +56,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     http_app.include_router(webhook_routes.router)
     http_app.include_router(api.router)
+    http_app.include_router(canned_responses.router)
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
     http_app.add_middleware(SecurityHeaders)
@@ -93,6 +96,7 @@ def start(settings: Settings, notes: list[str]) -> None:
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
     bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
     bus.resynced.subscribe(conversations.forget_unread_total)
+    bus.presence_changed.subscribe(lambda _: assignment.wake())  # an agent came online: something may wait
     state.http = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0, connect=5.0), headers={"User-Agent": "ChatHub"}, verify=_trust_store()
     )
@@ -104,6 +108,7 @@ def start(settings: Settings, notes: list[str]) -> None:
         Worker(outbound.WORKER, outbound.deliver_due_messages, poll_seconds=poll),
         Worker(media.WORKER, media.fetch_pending_media, poll_seconds=poll),
         Worker(channel_jobs.WORKER, channel_jobs.run_due_jobs),
+        Worker(assignment.WORKER, assignment.assign_waiting_conversations),
     ):
         state.workers[worker.name] = worker
         worker.start()
@@ -134,6 +139,15 @@ def _timed_jobs(settings: Settings) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    if settings.auto_resolve_hours:
+        scheduler.add_job(
+            auto_resolve.resolve_idle_conversations,
+            "interval",
+            seconds=auto_resolve.check_seconds(settings.auto_resolve_hours),
+            id="auto-resolve",
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_job(
         webhook_retention.delete_old_webhook_logs,
         "interval",

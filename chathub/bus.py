@@ -23,10 +23,12 @@ from chathub import process_state
 from chathub.schemas import (
     AccessChanged,
     ApiTokenUsed,
+    CannedResponsesChanged,
     ChannelOut,
     ConversationOut,
     MessageOut,
     NotificationOut,
+    NotificationsRead,
     PresenceChanged,
     TypingSignal,
     ViewersChanged,
@@ -101,9 +103,13 @@ class Bus:
         self.viewers_changed: Event[ViewersChanged] = Event()
         self.presence_changed: Event[PresenceChanged] = Event()
         self.channel_changed: Event[ChannelOut] = Event()
+        # a label was created, renamed, recoloured or deleted: its id (pages read labels and lists again)
+        self.label_changed: Event[int] = Event()
         self.notification_created: Event[NotificationOut] = Event()  # subscribers keep their own agent's
+        self.notifications_read: Event[NotificationsRead] = Event()  # the agent's bells count again
         self.api_token_used: Event[ApiTokenUsed] = Event()  # when a token's "last used" time is stored
         self.access_changed: Event[AccessChanged] = Event()  # the agent's open tabs check their access again
+        self.canned_responses_changed: Event[CannedResponsesChanged] = Event()  # the team's or one agent's own
         # changes made on other instances may have been missed (services.live_relay): pages reload what they show
         self.resynced: Event[[]] = Event()
 

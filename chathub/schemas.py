@@ -3,10 +3,12 @@ receives one has everything it shows without a query."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from chathub.models import (
     AgentRole,
+    CannedScope,
     ContentType,
     ConversationStatus,
     MediaStatus,
@@ -203,6 +206,13 @@ class MessageOut(Out):
         return self.kind == MessageKind.note
 
 
+class LabelOut(Out):
+    id: int
+    name: str
+    color: str  # #rrggbb
+    description: str = ""
+
+
 class WebhookLogOut(Out):
     id: int
     channel_id: int | None = None
@@ -262,6 +272,8 @@ class ChannelIn(In):
     webhook_secret: str | None = None
     api_base_url: str | None = None
     enabled: StrictBool = True
+    auto_assign: StrictBool = False
+    max_open_per_agent: StrictInt = Field(default=0, ge=0, le=10_000)  # 0: no limit
 
 
 class ChannelPatch(In):
@@ -270,14 +282,57 @@ class ChannelPatch(In):
     webhook_secret: str | None = None
     api_base_url: str | None = None
     enabled: StrictBool | None = None
-    _no_nulls = refuse_null("name", "config", "enabled")  # webhook_secret, api_base_url: null clears them
+    auto_assign: StrictBool | None = None
+    max_open_per_agent: StrictInt | None = Field(default=None, ge=0, le=10_000)  # 0: no limit
+    # webhook_secret, api_base_url: null clears them
+    _no_nulls = refuse_null("name", "config", "enabled", "auto_assign", "max_open_per_agent")
 
 
 class ConversationPatch(In):
     status: ConversationStatus | None = None
     assignee_id: StrictInt | None = Field(default=None, ge=-(2**63), lt=2**63)  # beyond SQLite's integers: 422
     snoozed_until: datetime | None = None
-    _no_nulls = refuse_null("status")  # assignee_id: null unassigns
+    priority: Priority | None = None
+    _no_nulls = refuse_null("status", "priority")  # assignee_id: null unassigns
+
+
+def _one_line_label_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 50:
+        raise ValueError("a label name is 1 to 50 characters")
+    if len(name.splitlines()) > 1:
+        raise ValueError("a label name is one line")
+    return name
+
+
+def _hex_color(color: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        raise ValueError("a colour is written #rrggbb")
+    return color.lower()
+
+
+LabelName = Annotated[str, AfterValidator(_one_line_label_name)]
+LabelColor = Annotated[str, AfterValidator(_hex_color)]
+
+
+class LabelIn(In):
+    name: LabelName
+    color: LabelColor = "#1976d2"
+    description: str = Field(default="", max_length=500)
+
+
+class LabelPatch(In):
+    name: LabelName | None = None
+    color: LabelColor | None = None
+    description: str | None = Field(default=None, max_length=500)
+    _no_nulls = refuse_null("name", "color", "description")
+
+
+class ConversationLabelIn(In):
+    label: str = Field(min_length=1, max_length=50)
+
+
+RowIdIn = Annotated[StrictInt, Field(ge=1, lt=2**63)]  # beyond SQLite's integers: 422
 
 
 class MessageIn(In):
@@ -287,6 +342,16 @@ class MessageIn(In):
     file_name: str | None = None
     payload: dict[str, Any] | None = None
     client_id: str | None = Field(default=None, max_length=200)
+    private: StrictBool = False  # a note: agents only, never sent to the customer
+    mentions: list[RowIdIn] = Field(default=[], max_length=50)  # agent ids a note mentions
+
+    @model_validator(mode="after")
+    def _mentions_and_media_on_notes(self) -> MessageIn:
+        if self.mentions and not self.private:
+            raise ValueError('mentions are only allowed on a note ("private": true)')
+        if self.private and (self.content_type != ContentType.text or self.media_url or self.file_name or self.payload):
+            raise ValueError("a note is text only: no media_url, file_name, payload or content_type but text")
+        return self
 
 
 class CustomerPatch(In):
@@ -327,6 +392,10 @@ class NotificationOut(Out):
     created_at: datetime
 
 
+class NotificationsMarked(BaseModel):
+    marked: int  # how many were unread
+
+
 # ---- live collaboration (events only) ----
 
 
@@ -347,6 +416,12 @@ class PresenceChanged(BaseModel):
     status: str  # online | away | offline
 
 
+class NotificationsRead(BaseModel):
+    """The agent read some of their notifications (in any tab, on any instance): their bells count again."""
+
+    agent_id: int
+
+
 class AccessChanged(BaseModel):
     """An agent's access changed: deactivated, role or password changed, or one of their sessions ended."""
 
@@ -357,3 +432,32 @@ class ApiTokenUsed(BaseModel):
     agent_id: int
     token_id: int
     last_used_at: datetime
+
+
+# ---- canned replies ----
+
+
+class CannedResponseOut(Out):
+    id: int
+    short_code: str
+    content: str
+    scope: CannedScope
+    owner_id: int | None = None  # a personal reply's agent
+
+
+class CannedResponseIn(In):
+    short_code: str  # letters, digits, - and _; checked (and lowercased) by the service
+    content: str
+    scope: CannedScope = CannedScope.personal
+
+
+class CannedResponsePatch(In):
+    short_code: str | None = None
+    content: str | None = None
+    _no_nulls = refuse_null("short_code", "content")
+
+
+class CannedResponsesChanged(BaseModel):
+    """Canned replies were added, changed or deleted: the team's (owner_id None) or one agent's own."""
+
+    owner_id: int | None = None

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     work_poll_seconds: float = Field(2.0, gt=0)
     snooze_check_seconds: float = Field(30.0, gt=0)  # how often snoozed conversations whose time came are reopened
     min_free_mb: int = Field(100, ge=0)  # /healthz says degraded below this much free space in CHATHUB_DATA_DIR
+    # Open and pending conversations without a message for this many hours are resolved; unset: never.
+    auto_resolve_hours: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
+
+    @field_validator("auto_resolve_hours", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("port")
     @classmethod

@@ -48,6 +48,8 @@ def start_main(tmp_path: Path, env: dict[str, str], timeout: float = 30) -> subp
         ({"database_url": "nonsense"}, "CHATHUB_DATABASE_URL"),
         ({"database_url": "sqlite:///chathub.db"}, "CHATHUB_DATABASE_URL"),
         ({"outbound_concurrency": "0"}, "CHATHUB_OUTBOUND_CONCURRENCY"),
+        ({"auto_resolve_hours": "0"}, "CHATHUB_AUTO_RESOLVE_HOURS"),
+        ({"auto_resolve_hours": "a day"}, "CHATHUB_AUTO_RESOLVE_HOURS"),
     ],
 )
 def test_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path, settings, variable):
@@ -118,6 +120,13 @@ def test_public_url_defaults_to_host_and_port(monkeypatch):
     monkeypatch.setenv("CHATHUB_PORT", "9001")
 
     assert load_settings().public_url == "http://127.0.0.1:9001"
+
+
+@pytest.mark.parametrize(("value", "hours"), [(None, None), ("", None), ("24", 24.0), ("0.5", 0.5)])
+def test_auto_resolve_is_off_unless_set_to_a_number_of_hours(chathub_env, monkeypatch, value, hours):
+    if value is not None:
+        monkeypatch.setenv("CHATHUB_AUTO_RESOLVE_HOURS", value)
+    assert load_settings().auto_resolve_hours == hours
 
 
 def test_load_settings_raises_settings_error_not_validation_error(monkeypatch):

@@ -10,10 +10,12 @@ from nicegui import app, ui
 
 from chathub.pages import (
     agents,
+    canned_responses,
     channels,
     customer_detail,
     customers,
     inbox,
+    labels,
     profile,
     session,
     signin,
@@ -32,6 +34,8 @@ PAGES = {
     "/webhooks": webhook_logs.page,
     "/channels": channels.page,
     "/agents": agents.page,
+    "/labels": labels.page,
+    "/canned-responses": canned_responses.page,
     "/profile": profile.page,
     "/simulator": simulator.page,
 }

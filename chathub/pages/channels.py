@@ -29,6 +29,7 @@ FIELD_LABELS = {
     "auto_receipts": "automatic receipts",
     "delivered_after_ms": "the delivered delay",
     "read_after_ms": "the read delay",
+    "max_open_per_agent": "at most open per agent",
 }
 MASKED = "***"
 
@@ -121,6 +122,10 @@ def _channel_card(
             widgets.copy_button(out.webhook_url, what="Webhook URL").mark(f"copy-webhook-{channel.id}")
         if not channel.enabled:
             ui.label("Disabled: its webhook answers 404 and replies are not sent.").classes("text-xs text-orange-600")
+        if channel.auto_assign:
+            ui.label(_assignment_summary(channel)).classes("text-xs text-slate-500").mark(
+                f"channel-assigns-{channel.id}"
+            )
         if channel.problem:
             with (
                 ui.row()
@@ -245,6 +250,7 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
             .mark("channel-api-url")
         )
         enabled = ui.switch("Enabled", value=channel.enabled if editing else True).mark("channel-enabled")
+        auto_assign, max_open = _assignment_inputs(channel)
         ui.separator()
         ui.label("Settings").classes("font-medium")
         config_box = ui.column().classes("w-full gap-3")
@@ -277,6 +283,8 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
                             webhook_secret=signing_secret,
                             api_base_url=(api_url.value or "").strip(),
                             enabled=enabled.value,
+                            auto_assign=auto_assign.value,
+                            max_open_per_agent=_whole(max_open.value),
                         ),
                     )
                 else:
@@ -288,6 +296,8 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
                             webhook_secret=signing_secret or None,
                             api_base_url=(api_url.value or "").strip() or None,
                             enabled=enabled.value,
+                            auto_assign=auto_assign.value,
+                            max_open_per_agent=_whole(max_open.value),
                         )
                     )
             except ServiceError as problem:
@@ -310,6 +320,33 @@ def _open_editor(admin: Agent, channel: Channel | None, refresh: Callable[[], Aw
                 "save-channel"
             )
     dialog.open()
+
+
+def _assignment_inputs(channel: Channel | None) -> tuple[ui.switch, ui.number]:
+    """Automatic assignment: whether new and reopened conversations go to an online agent, and how many open
+    conversations of this channel an agent may have before the rule passes them by."""
+    auto_assign = ui.switch("Assign new conversations automatically", value=bool(channel and channel.auto_assign)).mark(
+        "channel-auto-assign"
+    )
+    max_open = (
+        ui.number(
+            "At most open per agent",
+            value=channel.max_open_per_agent if channel else 0,
+            min=0,
+            max=10_000,
+            step=1,
+        )
+        .props("outlined hint='0: no limit'")
+        .classes("w-full")
+        .mark("channel-max-open")
+    )
+    max_open.bind_visibility_from(auto_assign, "value")
+    return auto_assign, max_open
+
+
+def _assignment_summary(channel: Channel) -> str:
+    limit = f"at most {channel.max_open_per_agent} open per agent" if channel.max_open_per_agent else "no limit"
+    return f"Assigns new and reopened conversations to an online agent ({limit})."
 
 
 def simulator_config_form(config: dict[str, Any]) -> Callable[[], dict[str, Any]]:

@@ -136,12 +136,14 @@ class Inbox:
             self.list.focus_search()
         elif action == "help":
             self.shortcuts.show_help()
-        elif self.thread is not None and action in ("reply", "resolve", "snooze", "assign"):
+        elif self.thread is not None and action in ("reply", "note", "resolve", "snooze", "assign"):
             await self._on_thread_shortcut(action)
 
     async def _on_thread_shortcut(self, action: str) -> None:
         if action == "reply":
-            self.thread.focus_reply()
+            self.thread.start_reply()
+        elif action == "note":
+            self.thread.start_note()
         elif action == "resolve":
             await self.thread.resolve()
         elif action == "snooze":

@@ -1,4 +1,4 @@
-"""Profile (every agent): their own name, password and API tokens."""
+"""Profile (every agent): their own name, password, notifications and API tokens."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ async def page(request: Request):
         with ui.column().classes(CONTENT):
             _name_card(agent)
             _password_card(agent)
+            _notifications_card(agent)
             await _tokens_card(agent)
 
 
@@ -79,6 +80,29 @@ def _name_card(agent: Agent) -> None:
 
         save.on_click(save_name)
         name.on("keydown.enter", save_name)
+
+
+# In the click itself: browsers ask for permission only in answer to what the user does.
+ASK_PERMISSION_JS = (
+    "() => { if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission(); }"
+)
+
+
+def _notifications_card(agent: Agent) -> None:
+    with ui.card().props("flat bordered").classes(CARD):
+        _card_title("Notifications", "The bell in the header counts mentions, assignments and customers' replies.")
+
+        async def changed(event) -> None:
+            if not await session.may_act():
+                return
+            await agents.set_browser_notifications(agent.id, event.value)
+            ui.notify("Browser notifications are on" if event.value else "Browser notifications are off")
+
+        ui.switch(
+            "Also show them as browser notifications while ChatHub is in the background",
+            value=agent.browser_notifications,
+            on_change=changed,
+        ).mark("browser-notifications").on("click", js_handler=ASK_PERMISSION_JS)
 
 
 def _password_card(agent: Agent) -> None:

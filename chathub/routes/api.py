@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 
 from chathub import process_state
-from chathub.models import ConversationStatus, WebhookStatus
+from chathub.models import ConversationStatus, Priority, WebhookStatus
 from chathub.routes.deps import AgentWhoSeesAll, BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
     AgentIn,
@@ -18,19 +18,37 @@ from chathub.schemas import (
     ChannelIn,
     ChannelOut,
     ChannelPatch,
+    ConversationLabelIn,
     ConversationOut,
     ConversationPatch,
     CustomerOut,
     CustomerPatch,
+    LabelIn,
+    LabelOut,
+    LabelPatch,
     LoginIn,
     LoginOut,
     MessageIn,
     MessageOut,
+    NotificationOut,
+    NotificationsMarked,
     Page,
     WebhookLogDetail,
     WebhookLogOut,
 )
-from chathub.services import agents, channels, conversations, customers, media, outbound, visibility, webhooks
+from chathub.services import (
+    agents,
+    channels,
+    conversations,
+    customers,
+    labels,
+    media,
+    notifications,
+    outbound,
+    visibility,
+    webhooks,
+)
+from chathub.services.conversations import ConversationSort
 from chathub.services.throttle import TooManyAttempts, sign_in
 
 router = APIRouter(prefix="/api/v1")
@@ -94,6 +112,11 @@ async def list_conversations(
     limit: Limit = None,
     cursor: Cursor = None,
     channel_id: IdFilter = None,
+    label: Annotated[list[str], Query(description="repeatable: conversations with all of these labels")] = [],  # noqa: B006
+    priority: Priority | None = None,
+    sort: Annotated[ConversationSort, Query(description="priority: urgent first, then by activity")] = (
+        ConversationSort.activity
+    ),
 ) -> Page[ConversationOut]:
     return await conversations.list_conversations(
         status=status,
@@ -103,6 +126,9 @@ async def list_conversations(
         customer_id=customer_id,
         assignee_id=assignee_id,
         unassigned=unassigned,
+        labels=label,
+        priority=priority,
+        sort=sort,
         q=q,
         limit=limit,
         cursor=cursor,
@@ -121,7 +147,46 @@ async def update_conversation(conversation_id: RowId, body: ConversationPatch, a
     """An agent limited to their own conversations may assign one they see to anyone, themselves included;
     handed to someone else, it is no longer theirs to see."""
     await visibility.require_conversation(agent, conversation_id)
-    return await conversations.update_conversation(conversation_id, body)
+    return await conversations.update_conversation(conversation_id, body, actor=agent)
+
+
+@router.post("/conversations/{conversation_id}/labels", tags=["labels"])
+async def add_conversation_label(
+    conversation_id: RowId, body: ConversationLabelIn, agent: CurrentAgent
+) -> ConversationOut:
+    """Put a label on the conversation by its name (any case); a label already there changes nothing."""
+    await visibility.require_conversation(agent, conversation_id)
+    return await labels.add_to_conversation(conversation_id, body.label, actor=agent)
+
+
+@router.delete("/conversations/{conversation_id}/labels/{name}", tags=["labels"])
+async def remove_conversation_label(conversation_id: RowId, name: str, agent: CurrentAgent) -> ConversationOut:
+    await visibility.require_conversation(agent, conversation_id)
+    return await labels.remove_from_conversation(conversation_id, name, actor=agent)
+
+
+@router.get("/labels", tags=["labels"])
+async def list_labels(_: CurrentAgent) -> dict[str, list[LabelOut]]:
+    return {"items": await labels.list_labels()}
+
+
+@router.post("/labels", status_code=201, tags=["labels"])
+async def create_label(body: LabelIn, _: CurrentAdmin) -> LabelOut:
+    """Names are unique whatever their case (409); a colour is `#rrggbb`."""
+    return await labels.create_label(body)
+
+
+@router.patch("/labels/{label_id}", tags=["labels"])
+async def update_label(label_id: RowId, body: LabelPatch, _: CurrentAdmin) -> LabelOut:
+    """A new name shows on every conversation that has the label."""
+    return await labels.update_label(label_id, body)
+
+
+@router.delete("/labels/{label_id}", status_code=204, tags=["labels"])
+async def delete_label(label_id: RowId, _: CurrentAdmin) -> Response:
+    """The label is taken off every conversation that has it."""
+    await labels.delete_label(label_id)
+    return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/read", tags=["conversations"])
@@ -252,3 +317,23 @@ async def update_agent(agent_id: RowId, body: AgentPatch, _: CurrentAdmin, token
         keep=token.credentials if token else None,
     )
     return AgentOut.model_validate(agent)
+
+
+@router.get("/notifications", tags=["notifications"])
+async def list_notifications(
+    agent: CurrentAgent, unread_only: bool = False, limit: Limit = None, cursor: Cursor = None
+) -> Page[NotificationOut]:
+    """The caller's notifications, newest first: `mention`, `assigned`, `customer_replied`."""
+    return await notifications.list_for(agent.id, unread_only=unread_only, limit=limit, cursor=cursor)
+
+
+@router.post("/notifications/read-all", tags=["notifications"])
+async def mark_all_notifications_read(agent: CurrentAgent) -> NotificationsMarked:
+    """Mark all the caller's notifications read; answers how many were unread."""
+    return NotificationsMarked(marked=await notifications.mark_all_read(agent.id))
+
+
+@router.post("/notifications/{notification_id}/read", tags=["notifications"])
+async def mark_notification_read(notification_id: RowId, agent: CurrentAgent) -> NotificationOut:
+    """Mark one of the caller's notifications read (again: nothing changes)."""
+    return await notifications.mark_read(agent.id, notification_id)

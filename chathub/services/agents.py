@@ -237,6 +237,16 @@ async def update_agent(
     return agent
 
 
+async def set_browser_notifications(agent_id: int, on: bool) -> None:
+    """The agent's own choice: their notifications also show as the browser's while ChatHub's tab is hidden."""
+    async with db.write_session() as session:
+        agent = await session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        agent.browser_notifications = on
+        session.add(agent)
+
+
 async def change_own_password(agent_id: int, *, current: str, new: str, keep: str | None = None) -> None:
     """The agent's own change: `keep` (the browser session it came from) stays signed in, nothing else."""
     agent = await get_agent(agent_id)

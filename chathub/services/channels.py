@@ -125,6 +125,8 @@ async def create_channel(data: ChannelIn) -> Channel:
         config=config,
         webhook_secret=_checked_secret(data.type, data.webhook_secret),
         api_base_url=_checked_url(api_base_url),
+        auto_assign=data.auto_assign,
+        max_open_per_agent=data.max_open_per_agent,
     )
     async with db.write_session() as session:
         session.add(channel)
@@ -162,10 +164,13 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
         relay.announce(session, "channel_changed", channel_id)
     _cache().by_id.pop(channel_id, None)
     process_state.current().wake(JOBS_WORKER)
+    if {"auto_assign", "max_open_per_agent"} & changes.keys():
+        process_state.current().wake(ASSIGNMENT_WORKER)
     return channel
 
 
 JOBS_WORKER = "channel-jobs"  # runs the background jobs drivers declare (services.channel_jobs)
+ASSIGNMENT_WORKER = "assignment"  # hands out conversations on channels that assign them (services.assignment)
 
 
 def webhook_url(channel: Channel) -> str:
@@ -184,6 +189,8 @@ def channel_out(channel: Channel) -> ChannelOut:
         config=_public_config(channel.type, channel.config),
         problem=channel.problem,
         verified_at=channel.verified_at,
+        auto_assign=channel.auto_assign,
+        max_open_per_agent=channel.max_open_per_agent,
     )
 
 

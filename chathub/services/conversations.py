@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import datetime
+from enum import Enum
 
 from sqlalchemy import case, func, literal_column, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,13 +19,16 @@ from chathub.models import (
     Channel,
     ContentType,
     Conversation,
+    ConversationLabel,
     ConversationStatus,
     Customer,
+    Label,
     Message,
+    Priority,
     utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services import channels, search, visibility
+from chathub.services import activity, change_lines, channels, search, visibility
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -55,7 +60,21 @@ def preview_of(message: Message) -> str:
     return text[:PREVIEW_LENGTH]
 
 
-def conversation_out(conversation: Conversation, customer: Customer, channel: Channel) -> ConversationOut:
+# "Priority first": urgent on top, no priority last.
+PRIORITY_RANK = {Priority.urgent: 4, Priority.high: 3, Priority.medium: 2, Priority.low: 1, Priority.none: 0}
+PRIORITY_RANK_SQL = case(
+    *((Conversation.priority == priority, rank) for priority, rank in PRIORITY_RANK.items() if rank), else_=0
+)
+
+
+class ConversationSort(str, Enum):
+    activity = "activity"  # newest activity first
+    priority = "priority"  # urgent, high, medium, low, none; newest activity first within each
+
+
+def conversation_out(
+    conversation: Conversation, customer: Customer, channel: Channel, labels: list[str] | None = None
+) -> ConversationOut:
     return ConversationOut(
         id=conversation.id,
         status=conversation.status,
@@ -68,7 +87,50 @@ def conversation_out(conversation: Conversation, customer: Customer, channel: Ch
         assignee_id=conversation.assignee_id,
         snoozed_until=conversation.snoozed_until,
         priority=conversation.priority,
+        labels=labels or [],
         created_at=conversation.created_at,
+    )
+
+
+async def label_names(session: AsyncSession, conversation_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each conversation's label names in one stable order (case-insensitively alphabetical): one query for a
+    whole list of conversations."""
+    ids = list(dict.fromkeys(conversation_ids))
+    if not ids:
+        return {}
+    rows = await session.exec(
+        select(ConversationLabel.conversation_id, Label.name)
+        .join(Label, col(Label.id) == ConversationLabel.label_id)
+        .where(col(ConversationLabel.conversation_id).in_(ids))
+        .order_by(Label.name_key)
+    )
+    names: dict[int, list[str]] = {}
+    for conversation_id, name in rows.all():
+        names.setdefault(conversation_id, []).append(name)
+    return names
+
+
+async def outs_of(
+    session: AsyncSession, rows: Iterable[tuple[Conversation, Customer, Channel]]
+) -> list[ConversationOut]:
+    """These (conversation, customer, channel) rows as the API shows them, with their labels."""
+    rows = list(rows)
+    names = await label_names(session, (row[0].id for row in rows))
+    return [conversation_out(*row, labels=names.get(row[0].id)) for row in rows]
+
+
+async def outs_with_labels(rows: Iterable[tuple[Conversation, Customer, Channel]]) -> list[ConversationOut]:
+    """The same after a write's commit, read in a session of its own."""
+    async with db.read_session() as session:
+        return await outs_of(session, rows)
+
+
+def _has_label(name: str):
+    return (
+        select(ConversationLabel.conversation_id)
+        .join(Label, col(Label.id) == ConversationLabel.label_id)
+        .where(ConversationLabel.conversation_id == Conversation.id, Label.name_key == name.strip().casefold())
+        .exists()
     )
 
 
@@ -89,15 +151,22 @@ async def list_conversations(
     customer_id: int | None = None,
     assignee_id: int | None = None,
     unassigned: bool = False,
+    labels: Iterable[str] = (),
+    priority: Priority | None = None,
+    sort: ConversationSort = ConversationSort.activity,
     q: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
     viewer: Agent | None = None,
 ) -> Page[ConversationOut]:
-    """Newest activity first, keyset-paged so page 1,000 costs what page 1 does; only those `viewer` may see
-    (None: every conversation, for callers that act for no agent)."""
+    """Newest activity first (or priority first), keyset-paged so page 1,000 costs what page 1 does. `labels`:
+    conversations that carry all of them. Only those `viewer` may see (None: every conversation, for callers that
+    act for no agent)."""
     limit = clamp_limit(limit)
-    query = _with_refs().order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
+    by_priority = sort == ConversationSort.priority
+    keys = [PRIORITY_RANK_SQL] if by_priority else []
+    keys += [col(Conversation.last_message_at), col(Conversation.id)]
+    query = _with_refs().order_by(*(key.desc() for key in keys))
     conditions = [] if viewer is None else [visibility.conversation_condition(viewer)]
     if status is not None:
         conditions.append(Conversation.status == status)
@@ -114,37 +183,49 @@ async def list_conversations(
         conditions.append(Conversation.assignee_id == assignee_id)
     if unassigned:
         conditions.append(col(Conversation.assignee_id).is_(None))
+    conditions += [_has_label(name) for name in dict.fromkeys(labels)]
+    if priority is not None:
+        conditions.append(Conversation.priority == priority)
     if cursor:
-        last_at, last_id = decode_cursor(cursor, 2)
-        try:
-            last_at = datetime.fromisoformat(last_at)
-        except (TypeError, ValueError):
-            raise ValidationFailed("cursor is not one this server gave out") from None
-        conditions.append(
-            tuple_(Conversation.last_message_at, Conversation.id)
-            < tuple_(Conversation.last_message_at.type.process_bind_param(last_at, None), last_id)
-        )
+        conditions.append(tuple_(*keys) < tuple_(*_after_cursor(cursor, by_priority)))
     async with db.read_session() as session:
         if q and q.strip():  # names, phones and message text (FTS5): see services/search.py
             conditions.append(await search.matching_condition(session, q, sqlite=db.is_sqlite()))
         rows = list((await session.exec(query.where(*conditions).limit(limit + 1))).all())
-        items = [conversation_out(*row) for row in rows[:limit]]
+        items = await outs_of(session, rows[:limit])
         if q and q.strip():
             found = await search.match_snippets(session, q, [item.id for item in items], sqlite=db.is_sqlite())
             for item in items:
                 item.search_match = found.get(item.id)
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor(last.last_message_at.isoformat(), last.id)
+        next_cursor = page_cursor(items[-1], sort)
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def count_failed_reply(
-    session: AsyncSession, conversation_id: int, *, failed: bool
-) -> tuple[Conversation, Customer, Channel]:
+def page_cursor(last: ConversationOut, sort: ConversationSort = ConversationSort.activity) -> str:
+    """The cursor of the page that ends with `last`: its sort keys (the priority's rank first when sorted by it)."""
+    keys = [last.last_message_at.isoformat(), last.id]
+    if sort == ConversationSort.priority:
+        keys.insert(0, PRIORITY_RANK[last.priority])
+    return encode_cursor(*keys)
+
+
+def _after_cursor(cursor: str, by_priority: bool) -> list:
+    *rank, last_at, last_id = decode_cursor(cursor, 3 if by_priority else 2)
+    try:
+        last_at = datetime.fromisoformat(last_at)
+    except (TypeError, ValueError):
+        raise ValidationFailed("cursor is not one this server gave out") from None
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in [*rank, last_id]):
+        raise ValidationFailed("cursor is not one this server gave out")
+    return [*rank, Conversation.last_message_at.type.process_bind_param(last_at, None), last_id]
+
+
+async def count_failed_reply(session: AsyncSession, conversation_id: int, *, failed: bool) -> ConversationOut:
     """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
-    inbox is marked while any reply is failed. Returns the rows to announce the change with, after the commit."""
+    inbox is marked while any reply is failed. Returns the conversation to announce the change with, after the
+    commit."""
     counted = Conversation.failed_replies + (1 if failed else -1)
     statement = (  # added in the database: two instances counting at once lose neither
         update(Conversation)
@@ -156,25 +237,29 @@ async def count_failed_reply(
     failed_replies = (await session.exec(statement)).scalar_one()
     row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
     set_committed_value(row[0], "failed_replies", failed_replies)
-    return row
+    return (await outs_of(session, [row]))[0]
 
 
 async def get_conversation(conversation_id: int) -> ConversationOut:
     require_row_id(conversation_id, "conversation")
     async with db.read_session() as session:
-        return await _conversation_out_by_id(session, conversation_id)
+        return await conversation_in(session, conversation_id)
 
 
 async def conversations_by_id(conversation_ids: list[int]) -> list[ConversationOut]:
     """These conversations as the API shows them, in the order asked (ids no longer stored are left out)."""
     async with db.read_session() as session:
         rows = (await session.exec(_with_refs().where(col(Conversation.id).in_(conversation_ids)))).all()
-    found = {row[0].id: conversation_out(*row) for row in rows}
+        found = {conversation.id: conversation for conversation in await outs_of(session, rows)}
     return [found[conversation_id] for conversation_id in conversation_ids if conversation_id in found]
 
 
-async def update_conversation(conversation_id: int, patch: ConversationPatch) -> ConversationOut:
+async def update_conversation(
+    conversation_id: int, patch: ConversationPatch, *, actor: Agent | None = None
+) -> ConversationOut:
+    """Change a conversation; `actor` (who made it) is named in the thread's activity lines."""
     changes = patch.model_dump(exclude_unset=True)
+    lines = []
     async with db.write_session() as session:
         conversation = await _get(session, conversation_id)
         if "assignee_id" in changes and changes["assignee_id"] is not None:
@@ -185,14 +270,30 @@ async def update_conversation(conversation_id: int, patch: ConversationPatch) ->
             raise ValidationFailed("snoozing needs snoozed_until")
         if "status" in changes and changes["status"] != ConversationStatus.snoozed:
             changes["snoozed_until"] = None
+        if changes.get("priority", conversation.priority) != conversation.priority:
+            text = priority_line(actor.name if actor else "Someone", changes["priority"])
+            actor_id = actor.id if actor else None
+            lines.append(await activity.add_line(session, conversation_id, conversation.channel_id, text, actor_id))
+        before = change_lines.Before(conversation.status, conversation.assignee_id, conversation.snoozed_until)
         for key, value in changes.items():
             setattr(conversation, key, value)
         session.add(conversation)
         await session.flush()
-        result = await _conversation_out_by_id(session, conversation_id)
+        result = await conversation_in(session, conversation_id)
+        written = await change_lines.write(session, before, result, actor)
         relay.announce(session, "conversation_updated", conversation_id)
+    activity.emit(lines)
     bus.conversation_updated.emit(result)
+    written.emit()
+    if (before.status, before.assignee_id) != (result.status, result.assignee_id):
+        process_state.current().wake(channels.ASSIGNMENT_WORKER)  # someone may now have room, or it may now wait
     return result
+
+
+def priority_line(actor_name: str, priority: Priority) -> str:
+    if priority == Priority.none:
+        return f"{actor_name} removed the priority"
+    return f"{actor_name} set priority to {priority.value}"
 
 
 async def mark_read(conversation_id: int) -> ConversationOut:
@@ -205,7 +306,7 @@ async def mark_read(conversation_id: int) -> ConversationOut:
         conversation.unread_count = 0
         session.add(conversation)
         await session.flush()
-        result = await _conversation_out_by_id(session, conversation_id)
+        result = await conversation_in(session, conversation_id)
         if changed:
             relay.announce(session, "conversation_updated", conversation_id)
     if changed:
@@ -239,6 +340,16 @@ async def unread_conversation_count(limited_to: int | None = None) -> int:
         return (await session.exec(select(func.count()).select_from(Conversation).where(*conditions))).one()
 
 
+async def message_by_client_id(conversation_id: int, client_id: str) -> Message | None:
+    """The message an earlier request stored under this idempotency key, if any."""
+    async with db.read_session() as session:
+        return (
+            await session.exec(
+                select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+            )
+        ).first()
+
+
 async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
@@ -246,11 +357,12 @@ async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def _conversation_out_by_id(session: AsyncSession, conversation_id: int) -> ConversationOut:
+async def conversation_in(session: AsyncSession, conversation_id: int) -> ConversationOut:
+    """The conversation as the API shows it, read in the caller's session (a write's, before its commit)."""
     row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).first()
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
-    return conversation_out(*row)
+    return (await outs_of(session, [row]))[0]
 
 
 WAKE_BATCH = 200
@@ -279,13 +391,19 @@ async def wake_snoozed_conversations() -> int:
                     )
                 ).all()
             )
+            lines = []
             for conversation, _, _ in rows:
                 conversation.status, conversation.snoozed_until = ConversationStatus.open, None
                 session.add(conversation)
+                lines.append(await activity.add_line(session, conversation.id, conversation.channel_id, "Snooze ended"))
             relay.announce(session, "conversation_updated", *(conversation.id for conversation, _, _ in rows))
-        for row in rows:
-            log.info("Conversation %s woke: its snooze ended.", row[0].id)
-            bus.conversation_updated.emit(conversation_out(*row))
+            woke = await outs_of(session, rows)
+        for conversation in woke:
+            log.info("Conversation %s woke: its snooze ended.", conversation.id)
+            bus.conversation_updated.emit(conversation)
+        activity.emit(lines)
+        if rows:
+            process_state.current().wake(channels.ASSIGNMENT_WORKER)  # an unassigned one may now wait for an agent
         woken += len(rows)
         if len(rows) < WAKE_BATCH:
             return woken

@@ -54,6 +54,7 @@ class Announcements:
     conversations_changed: list[tuple[Conversation, Customer, Channel]] = field(default_factory=list)
     first_message_id: int | None = None
     media_pending: bool = False
+    assignment_due: bool = False  # a conversation began or reopened, unassigned, on a channel that assigns
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
     unknown_receipt: UnknownMessage | None = None
     # New messages not flushed yet: they get their ids in `settle`.
@@ -95,6 +96,7 @@ class Lookups:
     messages: dict[tuple[int, str], Message | None] = field(default_factory=dict)
     senders: dict[tuple[int, str], tuple[CustomerIdentity, Customer]] = field(default_factory=dict)
     conversations: dict[int, Conversation] = field(default_factory=dict)  # the latest, by identity id
+    started: set[int] = field(default_factory=set)  # ids of the conversations this batch began or reopened
 
     async def prefetch(self, session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]]]) -> None:
         """A few queries per channel for the whole batch: its messages, senders and their conversations; and
@@ -161,6 +163,7 @@ class Lookups:
         session.add_all(conversations.values())
         await session.flush()
         self.conversations.update(conversations)
+        self.started.update(conversation.id for conversation in conversations.values())
         self.senders.update({(channel_id, external_id): pair for external_id, pair in made.items()})
 
     async def message(self, session: AsyncSession, channel_id: int, external_id: str) -> Message | None:
@@ -267,6 +270,8 @@ async def store_inbound_message(
     lookups.messages[(channel.id, event.external_id)] = message  # a repeat later in the batch is a duplicate
     conversation.last_message_at = now  # arrival, not the provider's time: see Conversation.last_message_at
     conversation.last_message_preview = preview_of(message)
+    if channel.auto_assign and conversation.assignee_id is None and conversation.id in lookups.started:
+        out.assignment_due = True
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
         out.unread.append(conversation)
     session.add(conversation)
@@ -384,9 +389,11 @@ async def _open_conversation_for(session: AsyncSession, identity: CustomerIdenti
         )
         session.add(conversation)
         await session.flush()
+        lookups.started.add(conversation.id)
     elif conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):
         conversation.status = ConversationStatus.open
         conversation.snoozed_until = None
+        lookups.started.add(conversation.id)
     lookups.conversations[identity.id] = conversation
     return conversation
 

@@ -31,7 +31,16 @@ from sqlmodel import col, select
 from chathub import db, process_state, relay
 from chathub.bus import Bus
 from chathub.models import ApiToken, Message, Notification, WebhookLog
-from chathub.schemas import AccessChanged, ApiTokenUsed, MessageOut, NotificationOut, TypingSignal, WebhookLogOut
+from chathub.schemas import (
+    AccessChanged,
+    ApiTokenUsed,
+    CannedResponsesChanged,
+    MessageOut,
+    NotificationOut,
+    NotificationsRead,
+    TypingSignal,
+    WebhookLogOut,
+)
 from chathub.services import channels, conversations
 
 log = logging.getLogger(__name__)
@@ -177,6 +186,16 @@ async def _notifications_created(bus: Bus, ids: list[int]) -> None:
         bus.notification_created.emit(NotificationOut.model_validate(row))
 
 
+async def _notifications_read(bus: Bus, agent_ids: list[int]) -> None:
+    for agent_id in agent_ids:
+        bus.notifications_read.emit(NotificationsRead(agent_id=agent_id))
+
+
+async def _labels_changed(bus: Bus, ids: list[int]) -> None:
+    for label_id in ids:
+        bus.label_changed.emit(label_id)
+
+
 async def _access_changed(bus: Bus, agent_ids: list[int]) -> None:
     for agent_id in agent_ids:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
@@ -193,6 +212,11 @@ async def _api_tokens_used(bus: Bus, ids: list[int]) -> None:
         )
 
 
+async def _canned_responses_changed(bus: Bus, owner_ids: list[int]) -> None:
+    for owner_id in owner_ids:  # 0: the team's replies (services.canned_responses.TEAM)
+        bus.canned_responses_changed.emit(CannedResponsesChanged(owner_id=owner_id or None))
+
+
 # In the order a local change emits them: the messages before the conversations they change.
 EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "customers_wrote": _customers_wrote,
@@ -201,9 +225,12 @@ EMITTERS: dict[str, Callable[[Bus, list], Awaitable[None]]] = {
     "webhook_logged": _webhook_logged,
     "conversation_updated": _conversations_updated,
     "channel_changed": _channels_changed,
+    "label_changed": _labels_changed,
     "notification_created": _notifications_created,
+    "notifications_read": _notifications_read,
     "access_changed": _access_changed,
     "api_token_used": _api_tokens_used,
+    "canned_responses_changed": _canned_responses_changed,
 }
 
 

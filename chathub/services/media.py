@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import bus, db, process_state, relay
 from chathub.drivers.base import MediaRef, PermanentError, RetryableError
-from chathub.models import ContentType, MediaStatus, Message, utcnow
+from chathub.models import ContentType, MediaStatus, Message, MessageKind, utcnow
 from chathub.schemas import MessageOut
 from chathub.services import channels, leases
 from chathub.services.errors import NotFound, ValidationFailed
@@ -161,7 +161,7 @@ async def file_of_message(message_id: int, *, outbound_only: bool = False) -> Se
         message = await session.get(Message, message_id)
     if message is None or message.media_status != MediaStatus.stored or not message.media_path:
         raise NotFound(NO_FILE.format(id=message_id))
-    if outbound_only and message.direction.value != "outbound":
+    if outbound_only and (message.direction.value != "outbound" or message.kind != MessageKind.message):
         raise NotFound(NO_FILE.format(id=message_id))
     mime = (message.media_mime_type or "application/octet-stream").split(";")[0].strip().lower()
     return ServedFile(

@@ -37,8 +37,13 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import MessageIn, MessageOut, Page
-from chathub.services import channels, leases, media
-from chathub.services.conversations import conversation_out, count_failed_reply, preview_of
+from chathub.services import channels, leases, media, notes
+from chathub.services.conversations import (
+    count_failed_reply,
+    message_by_client_id,
+    outs_of,
+    preview_of,
+)
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 from chathub.services.media import StoredFile
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -66,7 +71,17 @@ async def send_message(
 ) -> tuple[Message, bool]:
     """Queue an agent's reply, with an uploaded file (`media.store_upload`) when given. Returns (message,
     created); the same `client_id` again returns the first message with created=False, so a double click
-    never messages the customer twice."""
+    never messages the customer twice. A private message is a note (`notes.add_note`): it is never sent."""
+    if message.private:
+        if attachment is not None:
+            raise ValidationFailed("a note is text only: attachments go with replies")
+        return await notes.add_note(
+            conversation_id=conversation_id,
+            author_id=agent_id,
+            content=message.content,
+            mentions=message.mentions,
+            client_id=message.client_id,
+        )
     conversation = await _conversation(conversation_id)
     channel = await channels.get_channel(conversation.channel_id)
     if attachment is not None:
@@ -88,7 +103,7 @@ async def send_message(
         problem = f"the channel {channel.name} is disabled"
     if problem:
         raise ValidationFailed(problem)
-    if message.client_id and (existing := await _by_client_id(conversation_id, message.client_id)):
+    if message.client_id and (existing := await message_by_client_id(conversation_id, message.client_id)):
         if (existing.content_type, existing.content) != (message.content_type, message.content):
             raise Conflict("this idempotency key was already used for a different message")
         return existing, False
@@ -126,11 +141,11 @@ async def send_message(
             session.add(conv)
             await session.flush()
             customer = await session.get(Customer, conv.customer_id)
-            updated = conversation_out(conv, customer, channel)
+            updated = (await outs_of(session, [(conv, customer, channel)]))[0]
             relay.announce(session, "message_created", row.id)
             relay.announce(session, "conversation_updated", conversation_id)
     except IntegrityError:  # the same client_id raced in from a second request
-        existing = await _by_client_id(conversation_id, message.client_id or "")
+        existing = await message_by_client_id(conversation_id, message.client_id or "")
         if existing is None:
             raise
         return existing, False
@@ -150,11 +165,11 @@ async def retry_message(message_id: int) -> Message:
             raise Conflict(f"only failed outbound messages can be retried; this one is {row.status.value}")
         row.status, row.error, row.attempts, row.next_attempt_at = MessageStatus.pending, None, 0, utcnow()
         session.add(row)
-        refs = await count_failed_reply(session, row.conversation_id, failed=False)
+        updated = await count_failed_reply(session, row.conversation_id, failed=False)
         relay.announce(session, "message_status_changed", row.id)
         relay.announce(session, "conversation_updated", row.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(row))
-    bus.conversation_updated.emit(conversation_out(*refs))
+    bus.conversation_updated.emit(updated)
     process_state.current().wake(WORKER)
     return row
 
@@ -397,14 +412,14 @@ async def _save_outcome(message_id: int, claim: datetime, outcome: dict) -> None
         for key, value in outcome.items():
             setattr(message, key, value)
         session.add(message)
-        refs = None
+        updated = None
         relay.announce(session, "message_status_changed", message.id)
         if message.status == MessageStatus.failed:
-            refs = await count_failed_reply(session, message.conversation_id, failed=True)
+            updated = await count_failed_reply(session, message.conversation_id, failed=True)
             relay.announce(session, "conversation_updated", message.conversation_id)
     bus.message_status_changed.emit(MessageOut.model_validate(message))
-    if refs is not None:
-        bus.conversation_updated.emit(conversation_out(*refs))
+    if updated is not None:
+        bus.conversation_updated.emit(updated)
 
 
 async def pending_count() -> int:
@@ -418,12 +433,3 @@ async def _conversation(conversation_id: int) -> Conversation:
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return conversation
-
-
-async def _by_client_id(conversation_id: int, client_id: str) -> Message | None:
-    async with db.read_session() as session:
-        return (
-            await session.exec(
-                select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
-            )
-        ).first()

@@ -16,7 +16,16 @@ from sqlmodel import col, select
 
 from chathub import db, process_state
 from chathub.drivers.simulator import DEFAULT_CONFIG, SIGNATURE_HEADER, OutboxEntry, outbox, sign
-from chathub.models import Channel, ChannelType, Conversation, Customer, CustomerIdentity, Message, MessageDirection
+from chathub.models import (
+    Channel,
+    ChannelType,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    Message,
+    MessageDirection,
+    MessageKind,
+)
 from chathub.schemas import ChannelPatch, MessageOut
 from chathub.services import channels
 from chathub.services.errors import ValidationFailed
@@ -180,6 +189,7 @@ async def thread(*, channel_id: int, phone: str, limit: int = 100) -> Thread:
                 select(Message)
                 .where(
                     col(Message.conversation_id).in_(conversation_ids),
+                    Message.kind == MessageKind.message,  # notes and activity lines never reach the customer
                     or_(Message.direction == MessageDirection.inbound, col(Message.external_id).is_not(None)),
                 )
                 .order_by(col(Message.id).desc())

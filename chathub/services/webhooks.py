@@ -22,10 +22,10 @@ from sqlmodel import col, select
 from chathub import bus, db, process_state, relay
 from chathub.drivers import DRIVERS
 from chathub.drivers.base import InboundMessage, InvalidPayload, SignatureError
-from chathub.models import Channel, MediaStatus, Message, WebhookLog, WebhookStatus, utcnow
+from chathub.models import Channel, MediaStatus, Message, Notification, WebhookLog, WebhookStatus, utcnow
 from chathub.schemas import MessageOut, Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels
-from chathub.services.conversations import conversation_out
+from chathub.services import assignment, channels, notifications
+from chathub.services.conversations import outs_with_labels
 from chathub.services.errors import Conflict, NotFound
 from chathub.services.inbound import Announcements, apply_inbound_batch, apply_inbound_events
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
@@ -248,7 +248,8 @@ async def process_due_webhooks() -> float | None:
                 )
             ).one()
             return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
-    logs, announcements = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    logs, announcements, told = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    notifications.emit(told)
     if not logs:  # the due ones are another instance's batch: they end processed, or unlocked for us to take
         return CLAIMED_ELSEWHERE_RETRY_SECONDS
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
@@ -262,21 +263,27 @@ async def process_due_webhooks() -> float | None:
         # Every open tab is updated right here, in this task: between two webhooks, let requests and the
         # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
         await asyncio.sleep(0)
-    for refs in conversations.values():
-        bus.conversation_updated.emit(conversation_out(*refs))
+    for conversation in await outs_with_labels(conversations.values()) if conversations else ():
+        bus.conversation_updated.emit(conversation)
     return 0
 
 
-async def _claim_and_process(session, now: datetime) -> tuple[list[WebhookLog], list[Announcements | None]]:
+async def _claim_and_process(
+    session, now: datetime
+) -> tuple[list[WebhookLog], list[Announcements | None], list[Notification]]:
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
-    same log, and the claim ends with the transaction that marks the logs processed."""
+    same log, and the claim ends with the transaction that marks the logs processed. The agents following the
+    conversations customers wrote to are told in the same transaction."""
     query = _due_query(now).limit(BATCH_SIZE)
     if not db.is_sqlite():
         query = query.with_for_update(skip_locked=True)
     logs = list((await session.exec(query)).all())
     announcements = await _process_batch(session, logs)
     _relay_batch(session, logs, announcements)
-    return logs, announcements
+    told = await notifications.add_customer_replies(
+        session, [refs for announcement in announcements if announcement for refs in announcement.created]
+    )
+    return logs, announcements, told
 
 
 def _poll_seconds() -> float | None:
@@ -402,6 +409,8 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
         bus.message_status_changed.emit(message)
     if result.media_pending:
         process_state.current().wake("media")
+    if result.assignment_due:
+        assignment.wake()
     for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)

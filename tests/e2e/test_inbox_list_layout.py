@@ -102,9 +102,16 @@ def test_the_list_filters_show_their_whole_labels(server, browser, width, height
     sign_in(browser, server)
     wait_for(browser, text_on_page("Hello"))
     labels = browser.execute_script(FILTER_LABELS)
-    assert [text for text, _ in labels] == ["Open", "All channels", "Everyone's"]
+    assert [text for text, _ in labels] == [
+        "Open",
+        "All channels",
+        "Everyone's",
+        "Any priority",
+        "Newest first",
+        "Any label",
+    ]
     assert all(whole for _, whole in labels), labels
-    for select, option in ((0, "Resolved"), (2, "Assigned to me")):  # the longest labels
+    for select, option in ((0, "Resolved"), (2, "Assigned to me"), (4, "Priority first")):  # the longest labels
         browser.find_elements(By.CSS_SELECTOR, ".q-select")[select].click()
         wait_for(
             browser, lambda d: d.find_elements(By.XPATH, f"//*[contains(@class, 'q-item')][.//*[text()='{option}']]")
@@ -113,5 +120,12 @@ def test_the_list_filters_show_their_whole_labels(server, browser, width, height
         wait_for(browser, lambda d: option in [text for text, _ in d.execute_script(FILTER_LABELS)])
     labels = browser.execute_script(FILTER_LABELS)
     screenshot(browser, f"inbox-filters-{width}")
-    assert [text for text, _ in labels] == ["Resolved", "All channels", "Assigned to me"]
+    assert [text for text, _ in labels] == [
+        "Resolved",
+        "All channels",
+        "Assigned to me",
+        "Any priority",
+        "Priority first",
+        "Any label",
+    ]
     assert all(whole for _, whole in labels), labels

@@ -11,10 +11,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench.crash import free_port
+from bench.health import answers_health
 
 ROOT = Path(__file__).parents[2]
 RECIPE = ROOT / "deploy" / "haproxy.cfg"
@@ -67,10 +67,7 @@ def _wait_until_it_answers(balancer: Balancer, timeout: float = 20.0) -> None:
     while time.monotonic() < deadline:
         if balancer.process.poll() is not None:
             raise RuntimeError(f"haproxy exited with {balancer.process.returncode}: {balancer.log_tail()}")
-        try:
-            if httpx.get(f"{balancer.url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if answers_health(balancer.url):
+            return
         time.sleep(0.1)
     raise RuntimeError(f"haproxy did not answer within {timeout:.0f} s: {balancer.log_tail()}")

@@ -21,3 +21,13 @@ def empty_postgres(postgres_cluster: postgres.Cluster) -> Iterator[str]:
     postgres.execute(database_url, f'CREATE DATABASE "{make_url(database_url).database}"')
     yield database_url
     postgres.drop(database_url)
+
+
+@pytest.fixture
+def shared_database(postgres_cluster: postgres.Cluster) -> Iterator[str]:
+    """A migrated database on this test process's PostgreSQL server, for services run in this process as
+    several instances would run them."""
+    database_url = postgres_cluster.next_database_url()
+    postgres.create_from_template(database_url, postgres.SCHEMA_TEMPLATE)
+    yield database_url
+    postgres.drop(database_url)

@@ -7,8 +7,6 @@ A writes its tabs with its heartbeat and ends without a word, as a killed proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
@@ -16,19 +14,10 @@ from chathub import bus, db
 from chathub.models import Agent, PresenceTab
 from chathub.schemas import PresenceChanged, ViewersChanged
 from chathub.services import presence, shared_presence
-from tests.helpers import postgres
 from tests.helpers.waiting import eventually
 
 ADA = Agent(id=1, name="Ada")
 CONVERSATION = 7
-
-
-@pytest.fixture
-def shared_database(postgres_cluster: postgres.Cluster) -> Iterator[str]:
-    database_url = postgres_cluster.next_database_url()
-    postgres.create_from_template(database_url, postgres.SCHEMA_TEMPLATE)
-    yield database_url
-    postgres.drop(database_url)
 
 
 async def ada_views_the_conversation_on_instance_a(database_url: str, *, then_stops_cleanly: bool = False) -> None:

@@ -423,3 +423,18 @@ async def _whatsapp_channel_added(user: User, fake, access_token: str) -> int:
         access_token=access_token,
         app_secret="app-secret-1",
     )
+
+
+async def test_an_admin_turns_on_automatic_assignment_with_a_limit(user: User):
+    await sign_in(user)
+    await user.open("/channels")
+    channel = await default_channel()
+    user.find(marker=f"edit-channel-{channel.id}").click()
+    user.find(marker="channel-auto-assign").click()
+    user.find(marker="channel-max-open").clear().type("3")
+    user.find(marker="save-channel").click()
+    await user.should_see("Simulator saved", retries=20)
+
+    saved = await default_channel()
+    assert (saved.auto_assign, saved.max_open_per_agent) == (True, 3)
+    await user.should_see("Assigns new and reopened conversations to an online agent (at most 3 open per agent).")

@@ -34,6 +34,8 @@ def page_visits(team: Team) -> dict[str, tuple[str, str]]:
         "/simulator": ("/simulator", LIMITED_PAGE),
         "/channels": ("/channels", ADMINS_PAGE),
         "/agents": ("/agents", ADMINS_PAGE),
+        "/labels": ("/labels", ADMINS_PAGE),
+        "/canned-responses": ("/canned-responses", "Canned replies"),
         "/profile": ("/profile", CAL["email"]),
     }
 

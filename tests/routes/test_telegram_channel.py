@@ -197,6 +197,22 @@ async def test_an_expired_token_fails_the_reply_and_flags_the_channel(client, au
     assert "credentials" in next(c for c in listed if c["id"] == channel["id"])["problem"]
 
 
+async def test_a_private_note_never_reaches_telegram_only_the_reply_does(client, auth, fake):
+    channel = await create_channel(client, auth, fake)
+    await post_update(client, channel, update("text"))
+    conversation = (await eventually(lambda: _conversations(client, auth)))[0]
+    url = f"/api/v1/conversations/{conversation['id']}/messages"
+
+    note = await client.post(url, headers=auth, json={"content": "Customer sounds upset", "private": True})
+    reply = await client.post(url, headers=auth, json={"content": "Sorry for the wait!"})
+    assert (note.status_code, reply.status_code) == (201, 201)
+
+    await eventually(lambda: _message_with_status(client, auth, conversation["id"], "sent"))
+    messages_sent = [call for call in fake.calls if call.method.startswith("send") and call.method != "sendChatAction"]
+    assert [(call.method, call.params["text"]) for call in messages_sent] == [("sendMessage", "Sorry for the wait!")]
+    assert not any("upset" in str(call.params) for call in fake.calls)
+
+
 async def test_too_long_text_is_refused_before_sending(client, auth, fake):
     channel = await create_channel(client, auth, fake)
     await post_update(client, channel, update("text"))
@@ -216,4 +232,6 @@ async def _conversations(client, auth):
 
 async def _message_with_status(client, auth, conversation_id, status):
     items = (await client.get(f"/api/v1/conversations/{conversation_id}/messages", headers=auth)).json()["items"]
-    return next((m for m in items if m["direction"] == "outbound" and m["status"] == status), None)
+    return next(
+        (m for m in items if m["direction"] == "outbound" and m["kind"] == "message" and m["status"] == status), None
+    )

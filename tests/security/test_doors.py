@@ -60,6 +60,7 @@ AGENT_PAGES = {
     "/conversations/{conversation_id}",
     "/customers",
     "/customers/{customer_id}",
+    "/canned-responses",
     "/webhooks",
     "/profile",
     "/simulator",
@@ -82,6 +83,13 @@ AGENT_API = {
     ("GET", "/api/v1/webhook-logs/{log_id}"),
     ("POST", "/api/v1/webhook-logs/{log_id}/replay"),
     ("GET", "/api/v1/agents"),
+    ("GET", "/api/v1/notifications"),
+    ("POST", "/api/v1/notifications/{notification_id}/read"),
+    ("POST", "/api/v1/notifications/read-all"),
+    ("GET", "/api/v1/canned-responses"),  # personal replies: the caller's own; team ones: admins change them
+    ("POST", "/api/v1/canned-responses"),
+    ("PATCH", "/api/v1/canned-responses/{canned_id}"),
+    ("DELETE", "/api/v1/canned-responses/{canned_id}"),
     ("GET", "/media/{message_id}"),  # files of messages: signed-in agents (token or browser session)
 }
 ADMIN_API = {

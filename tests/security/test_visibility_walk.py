@@ -88,9 +88,18 @@ def api_calls(team: Team) -> dict[tuple[str, str], list[Call]]:
         ("PATCH", "/api/v1/agents/{agent_id}"): [
             Call(f"/api/v1/agents/{team.cal_id}", ADMINS_ONLY, json={"sees": "all"})
         ],
-        # routes issue 21 names, walked once the app serves them
         ("GET", "/api/v1/notifications"): [Call("/api/v1/notifications", 200)],
         ("POST", "/api/v1/notifications/read-all"): [Call("/api/v1/notifications/read-all", 200)],
+        # Bea's "assigned" notification about Bertha's conversation: another agent's is not there for Cal
+        ("POST", "/api/v1/notifications/{notification_id}/read"): [Call("/api/v1/notifications/1/read", 404)],
+        ("GET", "/api/v1/canned-responses"): [Call("/api/v1/canned-responses", 200)],
+        ("POST", "/api/v1/canned-responses"): [Call("/api/v1/canned-responses", 422, json={})],
+        ("PATCH", "/api/v1/canned-responses/{canned_id}"): [Call("/api/v1/canned-responses/1", 404, json={})],
+        ("DELETE", "/api/v1/canned-responses/{canned_id}"): [Call("/api/v1/canned-responses/1", 404)],
+        ("GET", "/api/v1/labels"): [Call("/api/v1/labels", 200)],
+        ("POST", "/api/v1/labels"): [Call("/api/v1/labels", ADMINS_ONLY, json={"name": "x", "color": "#112233"})],
+        ("PATCH", "/api/v1/labels/{label_id}"): [Call("/api/v1/labels/1", ADMINS_ONLY, json={})],
+        ("DELETE", "/api/v1/labels/{label_id}"): [Call("/api/v1/labels/1", ADMINS_ONLY)],
         ("POST", "/api/v1/conversations/{conversation_id}/labels"): [
             Call(f"{on_bertha}/labels", HIDDEN_CONVERSATION, json={"label": "refund"})
         ],
@@ -212,3 +221,16 @@ async def test_only_all_or_mine_and_unassigned_are_taken_for_what_an_agent_sees(
         assert response.status_code == 422 and "sees" in response.text, (sees, response.text)
     agents = (await client.get("/api/v1/agents", headers=team.admin)).json()["items"]
     assert {a["id"]: a["sees"] for a in agents}[team.bea_id] == "all"
+
+
+async def test_a_limited_agent_mentioned_in_a_note_on_another_agents_conversation_is_not_told_of_it(client):
+    team = await make_team(client)
+    note = {"content": "@Cal Limited zebrafinch again?", "private": True, "mentions": [team.cal_id, team.bea_id]}
+    on_bertha = f"/api/v1/conversations/{team.bertha_conversation}/messages"
+    sent = await client.post(on_bertha, json=note, headers=team.admin)
+    assert sent.status_code == 201, sent.text
+
+    told = (await client.get("/api/v1/notifications", headers=team.cal)).json()["items"]
+    assert [n for n in told if n["conversation_id"] == team.bertha_conversation] == []
+    bea_told = (await client.get("/api/v1/notifications", headers=team.bea)).json()["items"]
+    assert any(n["type"] == "mention" for n in bea_told)

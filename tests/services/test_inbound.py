@@ -46,10 +46,9 @@ async def test_new_message_reopens_a_resolved_conversation(client, auth):
     assert after["unread_count"] == 2
     assert after["last_message_preview"] == "It still has not arrived"
     assert after["last_message_at"] > before["last_message_at"]
-    assert [m["content"] for m in await messages_of(client, auth, after["id"])] == [
-        "My order is late",
-        "It still has not arrived",
-    ]
+    thread = await messages_of(client, auth, after["id"])
+    assert [m["content"] for m in thread if m["kind"] == "message"] == ["My order is late", "It still has not arrived"]
+    assert [m["content"] for m in thread if m["kind"] == "activity"] == ["Admin resolved the conversation"]
 
 
 async def test_new_message_wakes_a_snoozed_conversation(client, auth):

@@ -104,3 +104,22 @@ async def test_an_instance_whose_listening_connection_was_killed_resyncs_and_hea
         await customer_writes(client, auth, sender=new_sender(), text="After the reconnect")
         await eventually(arrived(messages, lambda m: m.content == "After the reconnect"))
     assert resynced == [True]
+
+
+async def test_a_customer_reply_notifies_and_reading_it_reaches_the_other_instances_bell(on_postgresql, client, auth):
+    agent = await agents.agent_for_token(auth["Authorization"].removeprefix("Bearer "))
+    sender = new_sender()
+    conversation = await customer_writes(client, auth, sender=sender)
+    patched = await client.patch(
+        f"/api/v1/conversations/{conversation['id']}", json={"assignee_id": agent.id}, headers=auth
+    )
+    assert patched.status_code == 200, patched.text
+    async with another_instance() as other:
+        created, read = heard(other.notification_created), heard(other.notifications_read)
+        await customer_writes(client, auth, sender=sender, text="Are you there?")
+        (told,) = await eventually(arrived(created))
+        assert (told.agent_id, told.type.value) == (agent.id, "customer_replied")
+        marked = await client.post("/api/v1/notifications/read-all", headers=auth)
+        assert marked.json() == {"marked": 1}
+        (change,) = await eventually(arrived(read))
+    assert change.agent_id == agent.id

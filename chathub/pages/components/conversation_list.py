@@ -8,20 +8,33 @@ from typing import Any
 from nicegui import app, ui
 
 from chathub import bus
-from chathub.models import Agent, ConversationStatus
+from chathub.models import Agent, ConversationStatus, Priority
 from chathub.pages import session
 from chathub.pages.components.conversation_rows import ConversationRows
+from chathub.pages.components.conversation_tags import PRIORITY_OPTIONS, colors_by_name
 from chathub.pages.components.live_pace import LivePace
 from chathub.schemas import AccessChanged, ConversationOut
-from chathub.services import channels, conversations, visibility
-from chathub.services.paging import encode_cursor
+from chathub.services import channels, conversations, labels, visibility
+from chathub.services.conversations import PRIORITY_RANK, ConversationSort
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
-DEFAULT_FILTERS = {"status": "open", "channel_id": None, "unread": False, "assigned": "all", "q": ""}
+DEFAULT_FILTERS = {
+    "status": "open",
+    "channel_id": None,
+    "unread": False,
+    "assigned": "all",
+    "label": None,
+    "priority": None,
+    "sort": "activity",
+    "q": "",
+}
+NULLABLE_FILTERS = {"channel_id", "label", "priority"}  # None: any
 STATUS_OPTIONS = {"open": "Open", "pending": "Pending", "snoozed": "Snoozed", "resolved": "Resolved", "all": "All"}
 ASSIGNED_OPTIONS = {"all": "Everyone's", "mine": "Assigned to me", "unassigned": "Unassigned"}
+PRIORITY_FILTER_OPTIONS = {None: "Any priority", **{p.value: text for p, text in PRIORITY_OPTIONS.items()}}
+SORT_OPTIONS = {"activity": "Newest first", "priority": "Priority first"}
 
 
 def saved_filters() -> dict[str, Any]:
@@ -40,6 +53,8 @@ class ConversationList:
         self.rows: ConversationRows
         self.empty_state: ui.column
         self.more_button: ui.button
+        self.label_colors: dict[str, str] = {}
+        self.label_filter: ui.select
         self.shown: dict[int, ConversationOut] = {}
         self.pending: dict[int, ConversationOut] = {}  # live changes not drawn yet (see on_conversation_updated)
         # In a background browser tab the list waits: drawn when the agent looks again, or read afresh when
@@ -68,8 +83,11 @@ class ConversationList:
                     (STATUS_OPTIONS, "status"),
                     (channel_options, "channel_id"),
                     (ASSIGNED_OPTIONS, "assigned"),
+                    (PRIORITY_FILTER_OPTIONS, "priority"),
+                    (SORT_OPTIONS, "sort"),
                 ):
                     self._filter(options, key)
+                self.label_filter = self._filter(await self._label_options(), "label")
                 ui.switch(
                     "Unread only", value=self.filters["unread"], on_change=lambda e: self._set("unread", e.value)
                 ).props("dense").classes("text-sm shrink-0").mark("filter-unread")
@@ -89,6 +107,7 @@ class ConversationList:
         bus.conversation_updated.subscribe(self.on_conversation_updated)
         bus.resynced.subscribe(self.reload)  # changes on other instances were missed: read the list again
         bus.access_changed.subscribe(self._on_access_changed)
+        bus.label_changed.subscribe(self._on_label_changed)
         ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
 
     def _filter(self, options: dict, key: str) -> ui.select:
@@ -99,8 +118,25 @@ class ConversationList:
             .mark("filter-" + key.removesuffix("_id"))
         )
 
+    async def _label_options(self) -> dict[str | None, str]:
+        """The label filter's choices (reading the chips' colours too); a filter by a label that is gone (deleted
+        or renamed) is dropped."""
+        found = await labels.list_labels()
+        self.label_colors = colors_by_name(found)
+        chosen = (self.filters["label"] or "").casefold()
+        self.filters["label"] = next((label.name for label in found if label.name.casefold() == chosen), None)
+        return {None: "Any label", **{label.name: label.name for label in found}}
+
+    async def _on_label_changed(self, _: int) -> None:
+        """A label was renamed, recoloured or deleted: rows show it afresh (conversations carry label names)."""
+        if self.rows.is_deleted:
+            return
+        with self.rows:
+            self.label_filter.set_options(await self._label_options(), value=self.filters["label"])
+            await self.reload()
+
     async def _set(self, key: str, value: Any) -> None:
-        self.filters[key] = value if value is not None or key == "channel_id" else DEFAULT_FILTERS[key]
+        self.filters[key] = value if value is not None or key in NULLABLE_FILTERS else DEFAULT_FILTERS[key]
         if not await session.may_read():
             return
         app.storage.user["inbox_filters"] = self.filters
@@ -129,12 +165,13 @@ class ConversationList:
         self._draw()
 
     def _draw(self) -> None:
-        newest_first = sorted(self.shown.values(), key=_sort_key, reverse=True)
+        newest_first = sorted(self.shown.values(), key=self._sort_key, reverse=True)
         self.rows.show(
             newest_first,
             show_status=self.filters["status"] == "all",
             agent_names=self.agent_names,
             query=self.filters["q"] or "",
+            label_colors=self.label_colors,
         )
         self.empty_state.visible = not self.shown
         self._note_selected_index()
@@ -179,7 +216,18 @@ class ConversationList:
             "q": f["q"] or None,
             "assignee_id": self.agent.id if f["assigned"] == "mine" else None,
             "unassigned": f["assigned"] == "unassigned",
+            "labels": [f["label"]] if f["label"] else [],
+            "priority": Priority(f["priority"]) if f["priority"] else None,
+            "sort": self._sort(),
         }
+
+    def _sort(self) -> ConversationSort:
+        return ConversationSort.priority if self.filters["sort"] == "priority" else ConversationSort.activity
+
+    def _sort_key(self, conversation: ConversationOut) -> tuple:
+        """The list's order, as list_conversations sorts: the priority's rank first when sorted by it."""
+        rank = PRIORITY_RANK[conversation.priority] if self._sort() == ConversationSort.priority else 0
+        return rank, conversation.last_message_at, conversation.id
 
     def matches(self, conversation: ConversationOut) -> bool:
         """Whether the agent sees this conversation and the tab's filters let it in (the list's live twin of
@@ -193,6 +241,8 @@ class ConversationList:
             and (not f["unread"] or conversation.unread_count > 0)
             and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
             and (f["assigned"] != "unassigned" or conversation.assignee_id is None)
+            and (not f["label"] or f["label"].casefold() in (name.casefold() for name in conversation.labels))
+            and (not f["priority"] or conversation.priority.value == f["priority"])
             and (
                 not q
                 or q in conversation.customer.name.lower()
@@ -255,7 +305,7 @@ class ConversationList:
             conversation.id not in self.shown
             and self.cursor is not None
             and self.shown
-            and _sort_key(conversation) < min(map(_sort_key, self.shown.values()))
+            and self._sort_key(conversation) < min(map(self._sort_key, self.shown.values()))
         ):
             return  # older than everything loaded: it comes with "Load more"
         self.shown[conversation.id] = conversation
@@ -265,15 +315,10 @@ class ConversationList:
         the rows it loaded, not one for every conversation that wrote since."""
         if len(self.shown) <= self.window:
             return
-        kept = sorted(self.shown.values(), key=_sort_key, reverse=True)[: self.window]
+        kept = sorted(self.shown.values(), key=self._sort_key, reverse=True)[: self.window]
         self.shown = {conversation.id: conversation for conversation in kept}
-        last = kept[-1]
-        self.cursor = encode_cursor(last.last_message_at.isoformat(), last.id)  # as list_conversations does
+        self.cursor = conversations.page_cursor(kept[-1], self._sort())  # as list_conversations does
         self.more_button.visible = True
-
-
-def _sort_key(conversation: ConversationOut) -> tuple:
-    return conversation.last_message_at, conversation.id
 
 
 def _empty_state() -> ui.column:

@@ -49,6 +49,8 @@ export default {
           <div class="grow min-w-0 flex flex-col">
             <div class="w-full flex flex-row flex-nowrap items-center gap-1">
               <span :class="['truncate min-w-0', row.unread ? 'font-semibold' : 'font-medium']">{{ row.name }}</span>
+              <i v-if="row.priority_title" :class="['q-icon notranslate material-icons shrink-0 priority-icon', row.priority_class]"
+                 style="font-size: 18px" role="img" :title="row.priority_title" :aria-label="row.priority_title">flag</i>
               <i class="q-icon notranslate material-icons text-slate-400 shrink-0" style="font-size: 18px" role="img"
                  :title="row.channel_label" :aria-label="row.channel_label">{{ row.channel_icon }}</i>
               <span class="grow"></span>
@@ -65,11 +67,13 @@ export default {
               <div v-if="row.unread" role="status" :aria-label="String(row.unread)"
                    class="q-badge flex inline items-center no-wrap q-badge--single-line q-badge--rounded unread-badge shrink-0">{{ row.unread }}</div>
             </div>
-            <div v-if="row.status || row.snoozed || row.assignee" class="w-full flex flex-row flex-nowrap items-center gap-2 mt-1">
+            <div v-if="row.status || row.snoozed || row.assignee || row.labels.length" class="w-full flex flex-row flex-wrap items-center gap-x-2 gap-y-1 mt-1">
               <div v-if="row.status" role="status" :aria-label="row.status"
                    :class="['q-badge flex inline items-center no-wrap q-badge--single-line q-badge--outline shrink-0', 'text-' + row.status_color]">{{ row.status }}</div>
               <span v-if="row.snoozed" class="text-xs text-blue-700 dark:text-blue-300 snoozed-until truncate min-w-0">{{ row.snoozed }}</span>
               <span v-if="row.assignee" class="text-xs text-slate-500 truncate min-w-0">{{ row.assignee }}</span>
+              <span v-for="label in row.labels" :key="label.name" :style="label.style"
+                    class="label-chip inline-block rounded-full px-2 text-xs leading-5 truncate max-w-[10rem]">{{ label.name }}</span>
             </div>
           </div>
         </div>

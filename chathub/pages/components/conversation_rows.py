@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from chathub.models import ConversationStatus
+from chathub.pages.components.conversation_tags import PRIORITY_LOOKS, chip_style, priority_title
 from chathub.pages.components.layout import avatar_hue, initials
 from chathub.pages.components.live_value import LiveValueElement
 from chathub.pages.components.widgets import CONVERSATION_STATUS_COLORS, local_time, relative_time, snoozed_until
@@ -30,9 +31,18 @@ class ConversationRows(LiveValueElement, component="conversation_rows.js"):
         self._props["selected"] = _row_id(selected_id)
 
     def show(
-        self, conversations: list[ConversationOut], *, show_status: bool, agent_names: dict[int, str], query: str = ""
+        self,
+        conversations: list[ConversationOut],
+        *,
+        show_status: bool,
+        agent_names: dict[int, str],
+        query: str = "",
+        label_colors: dict[str, str] | None = None,
     ) -> None:
-        self.rows = [row_data(c, show_status=show_status, agent_names=agent_names, query=query) for c in conversations]
+        self.rows = [
+            row_data(c, show_status=show_status, agent_names=agent_names, query=query, label_colors=label_colors)
+            for c in conversations
+        ]
         self._set_live_value("data", json.dumps(self.rows, ensure_ascii=False), send=self._in_page)
         self._in_page = True
 
@@ -52,11 +62,21 @@ def _row_id(conversation_id: int | None) -> int | None:
 
 def shown_text(row: dict) -> list[str]:
     preview = "".join(part["text"] for part in row["match"]) if row["match"] else row["preview"]
-    return [row["name"], row["failed_label"], preview, row["time"], row["status"], row["snoozed"], row["assignee"]]
+    labels = [label["name"] for label in row["labels"]]
+    fixed = [row["name"], row["priority_title"], row["failed_label"], preview, row["time"], row["status"]]
+    return [*fixed, row["snoozed"], row["assignee"], *labels]
 
 
-def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: dict[int, str], query: str = "") -> dict:
+def row_data(
+    conversation: ConversationOut,
+    *,
+    show_status: bool,
+    agent_names: dict[int, str],
+    query: str = "",
+    label_colors: dict[str, str] | None = None,
+) -> dict:
     name, assignee_id = conversation.customer.name, conversation.assignee_id
+    colors = label_colors or {}
     return {
         "id": conversation.id,
         "name": name,
@@ -77,6 +97,9 @@ def row_data(conversation: ConversationOut, *, show_status: bool, agent_names: d
         if conversation.status == ConversationStatus.snoozed
         else "",
         "assignee": f"→ {agent_names.get(assignee_id, 'someone')}" if assignee_id else "",
+        "labels": [{"name": label, "style": chip_style(colors.get(label.casefold()))} for label in conversation.labels],
+        "priority_title": priority_title(conversation.priority),
+        "priority_class": PRIORITY_LOOKS.get(conversation.priority, ""),
     }
 
 

@@ -1,4 +1,4 @@
-"""The frame every signed-in page shares: navigation, unread total, the agent, dark mode."""
+"""The frame every signed-in page shares: navigation, unread total, notifications, the agent, dark mode."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from chathub.pages import session
 from chathub.pages.components.agent_zone import reload_once_zone_is_known
 from chathub.pages.components.live_pace import LivePace
 from chathub.pages.components.navigation import Navigation
+from chathub.pages.components.notification_bell import NotificationBell
 from chathub.pages.components.widgets import notice
 from chathub.schemas import AccessChanged
 from chathub.services import conversations, presence, visibility
@@ -21,10 +22,12 @@ EVERY_AGENT, SEES_ALL, ADMINS = "every agent", "agents who see all", "admins"
 NAVIGATION = [
     ("Inbox", "/", "inbox", EVERY_AGENT),
     ("Customers", "/customers", "people", EVERY_AGENT),
+    ("Canned replies", "/canned-responses", "quickreply", EVERY_AGENT),
     ("Webhook logs", "/webhooks", "webhook", SEES_ALL),
     ("Simulator", "/simulator", "smartphone", SEES_ALL),
     ("Channels", "/channels", "hub", ADMINS),
     ("Agents", "/agents", "support_agent", ADMINS),
+    ("Labels", "/labels", "label", ADMINS),
 ]
 BRAND = "#4f46e5"
 
@@ -73,6 +76,7 @@ async def frame(
         ui.button(icon="menu", on_click=drawer.toggle).props("flat round dense").classes("lg:hidden")
         ui.label(title).classes("text-lg font-semibold")
         ui.space()
+        await NotificationBell.create(agent)
         ui.button(icon="dark_mode", on_click=lambda: _toggle_dark(dark)).props("flat round dense").tooltip("Dark mode")
         _agent_menu(agent, sign_out)
     if full_height:  # the inbox fills the window below the header; its panes scroll on their own

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from chathub.models import ContentType, MediaStatus, MessageDirection, MessageStatus
+from chathub.models import ContentType, MediaStatus, MessageDirection, MessageKind, MessageStatus
 from chathub.pages.components.text_bubble import (
     STATUS_ICONS,
     TextBubble,
@@ -158,6 +158,10 @@ class MessageBubble:
         self.row = self._build(message)
 
     def _build(self, message: MessageOut) -> ui.element:
+        if message.kind == MessageKind.note:
+            return note_bubble(message, agent_name=self.agent_name)
+        if message.kind == MessageKind.activity:
+            return activity_line(message)
         if fits_text_bubble(message):
             return TextBubble(message, agent_name=self.agent_name).mark(f"message-{message.id}")
         outbound = message.direction == MessageDirection.outbound
@@ -185,6 +189,36 @@ class MessageBubble:
             self.row = self._build(message)
         self.row.move(target_index=old.parent_slot.children.index(old))
         old.delete()
+
+
+def note_bubble(message: MessageOut, *, agent_name: str | None) -> ui.element:
+    """A private note: amber, on the agents' side, saying who wrote it and that the customer never sees it."""
+    with ui.row().classes("w-full justify-end") as row:
+        with (
+            ui.column()
+            .classes(
+                "bg-amber-100 dark:bg-amber-900 border border-amber-300 dark:border-amber-700 rounded-2xl px-3 py-2 "
+                "gap-1 max-w-[80%] sm:max-w-[70%] shadow-sm chat-bubble note-bubble"
+            )
+            .mark(f"message-{message.id}")
+        ):
+            with ui.row().classes("items-center gap-1 text-[11px] text-amber-900 dark:text-amber-100 no-wrap"):
+                ui.icon("lock", size="14px")
+                ui.label("Only agents see this")
+            text_with_links(message.content)
+            with ui.row().classes("items-center gap-1 text-[11px] text-slate-600 dark:text-slate-300 self-end"):
+                ui.label(agent_name or "An agent").classes("font-medium")
+                ui.label(local_time(message.created_at, "%H:%M")).tooltip(time_title(message))
+    return row
+
+
+def activity_line(message: MessageOut) -> ui.element:
+    """What happened to the conversation ("Alice resolved the conversation"): a small centred line."""
+    with ui.row().classes("w-full justify-center items-baseline gap-2 my-1 text-xs activity-line") as row:
+        text = ui.label(message.content).classes("text-slate-500 dark:text-slate-400 text-center")
+        text.mark(f"message-{message.id}")
+        ui.label(local_time(message.created_at, "%H:%M")).classes("text-slate-400").tooltip(time_title(message))
+    return row
 
 
 def day_separator(label: str) -> None:

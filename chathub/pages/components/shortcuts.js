@@ -1,7 +1,7 @@
 // The inbox's keyboard shortcuts (see Shortcuts in shortcuts.py): one listener on the document that sends the
 // server an action name, never the keystrokes themselves. A key typed into a field stays the field's, except
 // Alt+↓/↑ (the next/previous conversation while typing) and Esc (leave the field).
-const KEYS = { j: "next", k: "previous", "/": "search", r: "reply", e: "resolve", s: "snooze", a: "assign", "?": "help" };
+const KEYS = { j: "next", k: "previous", "/": "search", r: "reply", n: "note", e: "resolve", s: "snooze", a: "assign", "?": "help" };
 const TYPING_KEYS = { ArrowDown: "next-typing", ArrowUp: "previous-typing" };
 const FIELDS = "input, textarea, select, [contenteditable]:not([contenteditable='false'])";
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from nicegui import ui
 
-from chathub.models import ContentType, MessageDirection, MessageStatus
+from chathub.models import ContentType, MessageDirection, MessageKind, MessageStatus
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.widgets import local_time
 from chathub.schemas import MessageOut
@@ -30,7 +30,8 @@ STATUS_ICONS = {
 
 def fits_text_bubble(message: MessageOut) -> bool:
     return (
-        message.content_type == ContentType.text
+        message.kind == MessageKind.message
+        and message.content_type == ContentType.text
         and message.media_url is None
         and message.media_status is None
         and message.status != MessageStatus.failed

@@ -13,13 +13,24 @@ from datetime import UTC, datetime, timedelta
 from nicegui import Event, ui
 
 from chathub import bus, process_state
-from chathub.models import Agent, ContentType, ConversationStatus, MessageDirection, MessageStatus
+from chathub.models import (
+    Agent,
+    ContentType,
+    ConversationStatus,
+    MessageDirection,
+    MessageKind,
+    MessageStatus,
+    Priority,
+)
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.agent_zone import local
 from chathub.pages.components.attachment_upload import AttachmentUpload
+from chathub.pages.components.canned_picker import CannedPicker
+from chathub.pages.components.conversation_tags import header_tags
 from chathub.pages.components.customer_panel import customer_panel
 from chathub.pages.components.layout import avatar
+from chathub.pages.components.mention_list import MentionList, key_handler
 from chathub.pages.components.message_view import MessageBubble, day_separator
 from chathub.pages.components.snooze_dialog import SnoozeDialog
 from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
@@ -32,11 +43,16 @@ from chathub.schemas import (
     TypingSignal,
     ViewersChanged,
 )
-from chathub.services import channels, conversations, media, outbound, presence, visibility
+from chathub.services import channels, conversations, labels, media, notes, outbound, presence, visibility
 from chathub.services.errors import NotFound, ServiceError
 from chathub.services.media import StoredFile
 
 HISTORY_PAGE = 40
+REPLY, NOTE = "reply", "note"  # the composer's modes
+PLACEHOLDERS = {
+    REPLY: "Reply… (Enter sends, Shift+Enter adds a line)",
+    NOTE: "Private note… only agents see it; @ mentions an agent",
+}
 ACTIVITY_TICK_SECONDS = 2.0  # how often "X replied 6 s ago" counts on
 
 
@@ -60,7 +76,13 @@ def _order(message: MessageOut) -> tuple[datetime, int]:
 
 
 def _header_facts(conversation: ConversationOut) -> tuple:
-    return conversation.status, conversation.assignee_id, conversation.snoozed_until
+    return (
+        conversation.status,
+        conversation.assignee_id,
+        conversation.snoozed_until,
+        conversation.priority,
+        conversation.labels,
+    )
 
 
 def _day_label(moment: datetime) -> str:
@@ -85,6 +107,7 @@ class ThreadView:
         self.shown_newest = False  # the thread has been scrolled to its newest message once
         self.client_id = uuid.uuid4().hex
         self.attachment: StoredFile | None = None
+        self.mode = REPLY
         self.text_limit = channels.text_limit(conversation.channel.type)
         self.optimistic: dict[str, MessageBubble] = {}
         self.viewers: dict[int, str] = {}  # agent id -> name, of the tabs showing this thread
@@ -102,6 +125,11 @@ class ThreadView:
                     "w-full items-center gap-2 px-3 py-2 border-b no-wrap thread-header "
                     "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
                 )
+                self.tags = ui.row().classes(
+                    "w-full items-center gap-1 px-3 py-1 border-b thread-tags border-slate-200 "
+                    "dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
+                )
+                self.label_choices = await labels.list_labels()
                 self._draw_header()
                 self.scroller = ui.scroll_area(on_scroll=self._on_scroll).classes(
                     "w-full grow bg-slate-50 dark:bg-slate-900"
@@ -162,6 +190,8 @@ class ThreadView:
             (bus.presence_changed, self._on_presence_changed),
             (bus.resynced, self._resync),
             (bus.access_changed, self._on_access_changed),
+            (bus.label_changed, self._on_label_changed),
+            (bus.canned_responses_changed, self.canned.on_replies_changed),
         ]
 
     def close(self) -> None:
@@ -221,6 +251,15 @@ class ThreadView:
             ).tooltip("Customer").mark("customer-toggle")
             self._header_menu(snoozed=snoozed, resolved=resolved)
         self._draw_viewers(self.viewers)
+        self.tags.clear()
+        with self.tags:
+            header_tags(
+                conversation,
+                self.label_choices,
+                on_priority=self._set_priority,
+                on_add=self._add_label,
+                on_remove=self._remove_label,
+            )
 
     @staticmethod
     def _labelled_button(text: str, icon: str, action, props: str) -> ui.button:
@@ -276,12 +315,40 @@ class ThreadView:
             await self._assign(assignee_id)
         dialog.close()
 
+    async def _set_priority(self, priority: Priority) -> None:
+        if priority != self.conversation.priority:
+            await self._update(priority=priority)
+
+    async def _add_label(self, name: str) -> None:
+        await self._change_labels(labels.add_to_conversation, name)
+
+    async def _remove_label(self, name: str) -> None:
+        await self._change_labels(labels.remove_from_conversation, name)
+
+    async def _change_labels(self, change, name: str) -> None:
+        if not await session.may_act():
+            return
+        try:
+            self.conversation = await change(self.conversation.id, name, actor=self.agent)
+        except ServiceError as error:
+            self._notify(widgets.sentence(str(error)), type="negative")
+            return
+        self._draw_header()
+
+    async def _on_label_changed(self, _: int) -> None:
+        """A label was renamed, recoloured or deleted: the header shows the labels as they are now."""
+        if self.root.is_deleted:
+            return
+        self.label_choices = await labels.list_labels()
+        self.conversation = await conversations.get_conversation(self.conversation.id)
+        self._draw_header()
+
     async def _update(self, *, done: str | None = None, **changes) -> bool:
         if not await self.may_act():
             return False
         try:
             self.conversation = await conversations.update_conversation(
-                self.conversation.id, ConversationPatch(**changes)
+                self.conversation.id, ConversationPatch(**changes), actor=self.agent
             )
         except ServiceError as error:
             self._notify(widgets.sentence(str(error)), type="negative")
@@ -336,6 +403,14 @@ class ThreadView:
 
     def focus_reply(self) -> None:
         self.text.run_method("focus")
+
+    def start_reply(self) -> None:
+        self.mode_toggle.value = REPLY
+        self.focus_reply()
+
+    def start_note(self) -> None:
+        self.mode_toggle.value = NOTE
+        self.focus_reply()
 
     def toggle_customer_panel(self) -> None:
         if "max-xl:hidden" in self.customer_drawer.classes:
@@ -401,6 +476,8 @@ class ThreadView:
             self.bubbles[message.id].row.move(target_index=placeholder.row.parent_slot.children.index(placeholder.row))
             placeholder.row.delete()
         self.scroller.scroll_to(percent=1.0)
+        if message.kind != MessageKind.message:
+            return  # a note or an activity line: nobody replied
         if message.direction == MessageDirection.outbound and message.agent_id not in (None, self.agent.id):
             name = self.agent_names.get(message.agent_id, "Another agent")
             self.typing_until.pop(name, None)  # their reply is out: they are no longer typing it
@@ -562,21 +639,31 @@ class ThreadView:
     def _composer(self) -> None:
         with ui.column().classes(
             "w-full gap-1 px-3 py-2 border-t border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-800"
-        ):
+        ) as self.composer:
             self.activity = ui.column().classes("w-full gap-1")
             self.attachment_row = ui.row().classes("w-full items-center gap-2")
+            self.mode_toggle = (
+                ui.toggle({REPLY: "Reply", NOTE: "Note"}, value=REPLY, on_change=self._on_mode_changed)
+                .props("dense no-caps unelevated toggle-color=primary")
+                .classes("composer-mode")
+                .mark("composer-mode")
+            )
+            mention_slot = ui.column().classes("w-full gap-0")
             with ui.row().classes("w-full items-end gap-2 no-wrap"):
                 self._attach_button()
-                self.text = (
-                    ui.textarea(
-                        placeholder="Reply… (Enter sends, Shift+Enter adds a line)", on_change=self._check_draft
+                with ui.element("div").classes("relative grow min-w-0"):
+                    self.text = (
+                        ui.textarea(placeholder=PLACEHOLDERS[REPLY], on_change=self._check_draft)
+                        .props("outlined dense autogrow rows=1")
+                        .classes("w-full")
+                        .mark("composer")
                     )
-                    .props("outlined dense autogrow rows=1")
-                    .classes("grow")
-                    .mark("composer")
-                )
-                self.text.on("keydown.enter.exact.prevent", self.send)
+                    self.canned = CannedPicker(self.text, self.agent, lambda: self.conversation.customer.name)
                 self.send_button = ui.button(icon="send", on_click=self.send).props("round unelevated").mark("send")
+            with mention_slot:
+                others = {agent_id: name for agent_id, name in self.agent_names.items() if agent_id != self.agent.id}
+                self.mentions = MentionList(self.text, others)
+            self.text.on("keydown", self._on_composer_key, js_handler=key_handler(self.mentions.element))
             with ui.row().classes("w-full items-center"):
                 self.problem = ui.label().classes("text-xs text-red-600 composer-error")
                 ui.space()
@@ -597,9 +684,12 @@ class ThreadView:
             .classes("hidden")
             .mark("attachment-upload")
         )
-        ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles")).props(
-            "flat round dense"
-        ).tooltip("Attach a photo or a file").mark("attach")
+        self.attach_button = (
+            ui.button(icon="attach_file", on_click=lambda: self.uploader.run_method("pickFiles"))
+            .props("flat round dense")
+            .tooltip("Attach a photo or a file")
+            .mark("attach")
+        )
 
     async def _on_file_picked(self, event) -> None:
         self.uploader.reset()
@@ -630,8 +720,39 @@ class ThreadView:
         self.attachment = None
         self._draw_attachment()
 
-    def _check_draft(self) -> None:
+    async def _on_mode_changed(self) -> None:
+        """A note is the agents' own: amber, text only (no attachment), and its typing is never signalled."""
+        self.mode = self.mode_toggle.value
+        note = self.mode == NOTE
+        self.composer.classes(
+            add="bg-amber-50 dark:bg-amber-950" if note else "bg-[#fff] dark:bg-slate-800",
+            remove="bg-[#fff] dark:bg-slate-800" if note else "bg-amber-50 dark:bg-amber-950",
+        )
+        self.mode_toggle.props(f"toggle-color={'amber-8' if note else 'primary'}")
+        self.text.props(f'placeholder="{PLACEHOLDERS[self.mode]}"')
+        self.attach_button.set_visibility(not note)
+        if note:
+            self._drop_attachment()
+        else:
+            self.mentions.close()
+        await self._check_draft()
+
+    async def _on_composer_key(self, event) -> None:
+        if event.args == "send":
+            if not await self.canned.take_enter():  # the list opened just as Enter was pressed
+                await self.send()
+        else:
+            self.mentions.on_key(str(event.args))
+
+    async def _check_draft(self) -> None:
+        await self.canned.follow()
         length = len(self.text.value or "")
+        if self.mode == NOTE:
+            self.mentions.follow(self.text.value or "")
+            too_long = length > notes.MAX_LENGTH
+            self.counter.set_text(f"{length}/{notes.MAX_LENGTH}" if length > notes.MAX_LENGTH * 0.8 else "")
+            self.problem.set_text(f"A note holds at most {notes.MAX_LENGTH} characters." if too_long else "")
+            return
         if length:
             presence.agent_typing(self.conversation.id, self.agent)
         self.counter.set_text(f"{length}/{self.text_limit}" if length > self.text_limit * 0.8 else "")
@@ -644,6 +765,8 @@ class ThreadView:
     async def send(self, *, anyway: bool = False) -> None:
         if not await self.may_act():
             return
+        if self.mode == NOTE:
+            return await self._send_note()
         content = self.text.value or ""
         attachment = self.attachment
         problem = channels.outbound_problem(
@@ -677,19 +800,45 @@ class ThreadView:
             return
         presence.agent_sent(self.conversation.id, self.agent)
         self._on_message_created(MessageOut.model_validate(message))
+        self._clear_draft()
+
+    async def _send_note(self) -> None:
+        content = self.text.value or ""
+        if not content.strip():
+            return
+        client_id = self.client_id
+        self._draw_optimistic(content, client_id, kind=MessageKind.note)
+        try:
+            note, _ = await outbound.send_message(
+                conversation_id=self.conversation.id,
+                agent_id=self.agent.id,
+                message=MessageIn(
+                    content=content, client_id=client_id, private=True, mentions=self.mentions.mentions_in(content)
+                ),
+            )
+        except ServiceError as error:
+            self.optimistic.pop(client_id).row.delete()
+            self.problem.set_text(widgets.sentence(str(error)))  # the draft stays in the composer
+            return
+        self._on_message_created(MessageOut.model_validate(note))
+        self._clear_draft()
+
+    def _clear_draft(self) -> None:
         self.text.value = ""
         self.text.run_method("blur")  # the next keys are shortcuts again: reply, then `e` resolves
         self.problem.set_text("")
         self._drop_attachment()
+        self.mentions.forget()
         self.client_id = uuid.uuid4().hex  # the next draft is a new message
 
-    def _draw_optimistic(self, content: str, client_id: str) -> None:
+    def _draw_optimistic(self, content: str, client_id: str, kind: MessageKind = MessageKind.message) -> None:
         """Show the reply at once, as pending; the stored message replaces it (never a second bubble)."""
         draft = MessageOut(
             id=0,
             conversation_id=self.conversation.id,
             channel_id=self.conversation.channel.id,
             direction=MessageDirection.outbound,
+            kind=kind,
             content_type=ContentType.text,
             content=content,
             status=MessageStatus.pending,
