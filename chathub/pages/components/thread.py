@@ -326,7 +326,7 @@ class ThreadView:
         await self._change_labels(labels.remove_from_conversation, name)
 
     async def _change_labels(self, change, name: str) -> None:
-        if not await session.may_act():
+        if not await self.may_act():
             return
         try:
             self.conversation = await change(self.conversation.id, name, actor=self.agent)
