@@ -376,7 +376,8 @@ class AgentPatch(In):
     role: AgentRole | None = None
     active: bool | None = Field(default=None, strict=True)
     password: str | None = Field(default=None, max_length=1000)
-    _no_nulls = refuse_null("name", "role", "active", "password")
+    sees: Visibility | None = None  # "all", or "mine_and_unassigned": assigned to them, and unassigned ones
+    _no_nulls = refuse_null("name", "role", "active", "password", "sees")
 
 
 class NotificationOut(Out):

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from nicegui import ui
 
-from chathub.models import Agent, AgentRole
+from chathub.models import Agent, AgentRole, Visibility
 from chathub.pages import session
 from chathub.pages.components import widgets
 from chathub.pages.components.layout import admin_only_notice, avatar, frame
@@ -18,6 +18,11 @@ from chathub.services.errors import ServiceError
 CONTENT = "w-full max-w-4xl mx-auto p-4 gap-4"
 ROLE_LABELS = {AgentRole.agent: "Agent", AgentRole.admin: "Admin"}
 ROLE_DUTIES = {AgentRole.agent: "answers conversations", AgentRole.admin: "also manages channels and agents"}
+SEES_LABELS = {Visibility.all: "Sees all conversations", Visibility.mine_and_unassigned: "Sees own and unassigned"}
+SEES_ACTIONS = {
+    Visibility.all: "Let them see all conversations",
+    Visibility.mine_and_unassigned: "Limit to own and unassigned conversations",
+}
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -65,7 +70,10 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                 if member.id == me.id:
                     ui.badge("You", color="grey").props("outline")
             ui.label(member.email).classes("text-sm text-slate-500 truncate")
+            if member.role != AgentRole.admin and member.sees == Visibility.mine_and_unassigned:
+                ui.label(SEES_LABELS[member.sees]).classes("text-xs text-slate-500 sm:hidden")
         with ui.row().classes("items-center gap-2 justify-end"):
+            _sees_control(member, refresh)
             ui.badge(ROLE_LABELS[member.role], color="primary" if member.role == AgentRole.admin else "grey").props(
                 "outline"
             ).mark(f"role-{member.id}")
@@ -79,6 +87,7 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                 ui.menu_item(
                     f"Make {ROLE_LABELS[other_role].lower()}", lambda: _change(member, me, refresh, role=other_role)
                 ).mark(f"make-{other_role.value}-{member.id}")
+                _sees_menu_item(member, refresh)
                 ui.menu_item("Reset password", lambda: _open_reset_password(member)).mark(f"reset-password-{member.id}")
                 if member.is_active:
                     ui.menu_item("Deactivate", lambda: _change(member, me, refresh, is_active=False)).classes(
@@ -88,6 +97,38 @@ def _agent_row(member: Agent, *, me: Agent, refresh: Refresh) -> None:
                     ui.menu_item("Reactivate", lambda: _change(member, me, refresh, is_active=True)).mark(
                         f"reactivate-{member.id}"
                     )
+
+
+def _sees_control(member: Agent, refresh: Refresh) -> None:
+    """Which conversations an agent sees (admins always see all): a picker beside the role on a wide screen, an
+    item of the row's menu (`_sees_menu_item`) and a line under the email on a phone."""
+    if member.role == AgentRole.admin:
+        ui.label(SEES_LABELS[Visibility.all]).classes("text-xs text-slate-500 max-sm:hidden").mark(f"sees-{member.id}")
+        return
+    ui.select(
+        dict(SEES_LABELS), value=member.sees, on_change=lambda e: _change_sees(member, Visibility(e.value), refresh)
+    ).props("dense outlined options-dense").classes("w-56 max-sm:hidden").mark(f"sees-{member.id}")
+
+
+def _sees_menu_item(member: Agent, refresh: Refresh) -> None:
+    if member.role == AgentRole.admin:
+        return
+    other = Visibility.all if member.sees == Visibility.mine_and_unassigned else Visibility.mine_and_unassigned
+    ui.menu_item(SEES_ACTIONS[other], lambda: _change_sees(member, other, refresh)).mark(
+        f"make-sees-{other.value}-{member.id}"
+    )
+
+
+async def _change_sees(member: Agent, sees: Visibility, refresh: Refresh) -> None:
+    if sees == member.sees or not await session.may_act(admin=True):
+        return
+    try:
+        changed = await agents.update_agent(member.id, sees=sees)
+    except ServiceError as problem:
+        ui.notify(widgets.sentence(str(problem)), type="negative")
+        return
+    ui.notify(f"{changed.name}: {SEES_LABELS[changed.sees].lower()}", type="positive")
+    await refresh()
 
 
 async def _change(

@@ -11,7 +11,7 @@ from chathub.pages import session
 from chathub.pages.components.layout import avatar, frame
 from chathub.pages.components.widgets import channel_icon, local_time, notice, relative_time, status_chip
 from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch, IdentityOut
-from chathub.services import channels, conversations, customers
+from chathub.services import channels, conversations, customers, visibility
 from chathub.services.customers import MergePreview
 from chathub.services.errors import NotFound, ServiceError
 
@@ -23,21 +23,22 @@ async def page(request: Request, customer_id: str):
     agent = await session.require_agent(request)
     if not isinstance(agent, Agent):
         return agent
-    customer = await _find(customer_id)
+    customer = await _find(customer_id, agent)
     async with frame(customer.name if customer else "Customer not found", agent):
         if customer is None:
             not_found()
             return
-        view = CustomerView(customer, {c.id: c for c in await channels.list_channels()})
+        view = CustomerView(agent, customer, {c.id: c for c in await channels.list_channels()})
         with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
             view.render()
         await view.reload()
 
 
-async def _find(customer_id: str) -> CustomerOut | None:
+async def _find(customer_id: str, agent: Agent) -> CustomerOut | None:
     if not customer_id.isdecimal() or len(customer_id) > 18:
         return None
     try:
+        await visibility.require_customer(agent, int(customer_id))
         return await customers.get_customer(int(customer_id))
     except NotFound:
         return None
@@ -62,9 +63,12 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 class CustomerView:
-    """The page body. `reload()` fetches the customer and the first conversations, then redraws."""
+    """The page body. `reload()` fetches the customer and the first conversations the agent sees, then redraws.
+    Merging is for agents who see every conversation: it moves conversations an agent limited to their own may
+    not see, and its preview would count them."""
 
-    def __init__(self, customer: CustomerOut, channels_by_id: dict[int, Channel]) -> None:
+    def __init__(self, agent: Agent, customer: CustomerOut, channels_by_id: dict[int, Channel]) -> None:
+        self.agent = agent
         self.customer = customer
         self.channels = channels_by_id
         self.conversations: list[ConversationOut] = []
@@ -78,8 +82,11 @@ class CustomerView:
 
     async def reload(self) -> None:
         try:
+            await visibility.require_customer(self.agent, self.id)
             customer = await customers.get_customer(self.id)
-            page = await conversations.list_conversations(customer_id=self.id, limit=CONVERSATIONS_PAGE)
+            page = await conversations.list_conversations(
+                customer_id=self.id, limit=CONVERSATIONS_PAGE, viewer=self.agent
+            )
         except NotFound:
             self.gone = True
         else:
@@ -104,7 +111,8 @@ class CustomerView:
                 self._identities()
             with ui.column().classes("gap-4 min-w-0 lg:col-span-2"):
                 self._conversations()
-                MergePanel(self).build()
+                if visibility.sees_all(self.agent):
+                    MergePanel(self).build()
 
     def _heading(self) -> None:
         customer = self.customer
@@ -166,6 +174,7 @@ class CustomerView:
                         phone=(phone.value or "").strip() or None,
                         notes=notes.value or "",
                     )
+                    await visibility.require_customer(self.agent, self.id)
                     updated = await customers.update_customer(self.id, patch)
                 except pydantic.ValidationError:
                     name.error = "The name can have at most 200 characters."
@@ -258,7 +267,7 @@ class CustomerView:
         if not await session.may_read():
             return
         page = await conversations.list_conversations(
-            customer_id=self.id, limit=CONVERSATIONS_PAGE, cursor=self.next_cursor
+            customer_id=self.id, limit=CONVERSATIONS_PAGE, cursor=self.next_cursor, viewer=self.agent
         )
         self.conversations += page.items
         self.next_cursor = page.next_cursor

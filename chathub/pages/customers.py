@@ -25,7 +25,10 @@ async def page(request: Request, q: str = "", sort: str = "newest"):
         return agent
     async with frame("Customers", agent):
         table = CustomerTable(
-            {c.id: c for c in await channels.list_channels()}, q=q[:200], sort=sort if sort in SORTS else "newest"
+            agent,
+            {c.id: c for c in await channels.list_channels()},
+            q=q[:200],
+            sort=sort if sort in SORTS else "newest",
         )
         with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
             table.toolbar()
@@ -39,9 +42,11 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 class CustomerTable:
-    """The search box, the sort and one page of rows; `reload()` fetches, `render()` draws what was fetched."""
+    """The search box, the sort and one page of rows (of the customers the agent sees); `reload()` fetches,
+    `render()` draws what was fetched."""
 
-    def __init__(self, channels_by_id: dict[int, Channel], *, q: str, sort: str) -> None:
+    def __init__(self, agent: Agent, channels_by_id: dict[int, Channel], *, q: str, sort: str) -> None:
+        self.agent = agent
         self.channels = channels_by_id
         self.q, self.sort, self.offset = q, sort, 0
         self.listing: CustomerListing | None = None
@@ -54,7 +59,9 @@ class CustomerTable:
         generation = self._generation
         if remember and not await session.may_read():
             return
-        listing = await customers.browse_customers(q=self.q, sort=self.sort, limit=PAGE_SIZE, offset=self.offset)
+        listing = await customers.browse_customers(
+            q=self.q, sort=self.sort, limit=PAGE_SIZE, offset=self.offset, viewer=self.agent
+        )
         if generation != self._generation:
             return
         self.listing = listing

@@ -17,7 +17,7 @@ from chathub.pages.components.conversation_list import ConversationList
 from chathub.pages.components.layout import frame
 from chathub.pages.components.shortcuts import Shortcuts
 from chathub.pages.components.thread import ThreadView, thread
-from chathub.services import agents, conversations
+from chathub.services import agents, conversations, visibility
 from chathub.services.errors import NotFound
 
 ON_PHONE_HIDDEN = "max-md:hidden"  # a phone shows the list or the thread, not both
@@ -39,12 +39,13 @@ async def show(request: Request, *, selected_id: int | None):
     if not isinstance(agent, Agent):
         return agent
     if selected_id is not None:  # a direct load reads it before the list and the total are drawn
-        await _mark_read(selected_id)
+        await _mark_read(agent, selected_id)
     await Inbox(agent, selected_id).build()
 
 
-async def _mark_read(conversation_id: int) -> None:
+async def _mark_read(agent: Agent, conversation_id: int) -> None:
     try:
+        await visibility.require_conversation(agent, conversation_id)
         await conversations.mark_read(conversation_id)
     except NotFound:
         pass
@@ -102,7 +103,7 @@ class Inbox:
         self._select(number)
         if not await session.may_read():  # signed out or deactivated since the tab opened: it leaves
             return
-        await _mark_read(number)
+        await _mark_read(self.agent, number)
         self.thread = await thread(self.agent, number, self.agent_names)
         if self.thread is not None and self.quiet_open != number:
             self.thread.focus_reply()

@@ -25,7 +25,7 @@ from nicegui import Client, background_tasks, ui
 from chathub import process_state
 from chathub.auth import BROWSER_SESSION_KEY
 from chathub.models import Agent
-from chathub.services import agents
+from chathub.services import agents, visibility
 
 log = logging.getLogger(__name__)
 TICKET_SECONDS = 60.0
@@ -87,6 +87,7 @@ SIGNED_OUT = Refusal("signed-out", "You are signed out", sign_in_again=True)
 DEACTIVATED = Refusal("deactivated", "Your account was deactivated", sign_in_again=False)
 SESSION_ENDED = Refusal("session-ended", "You were signed out (a sign-out or a password change)", sign_in_again=True)
 NOT_ADMIN = Refusal("not-admin", "Only admins can do this", sign_in_again=False)
+LIMITED = Refusal("limited", "Only agents who see every conversation can do this", sign_in_again=False)
 ENDED = {refusal.key: refusal for refusal in (SIGNED_OUT, DEACTIVATED, SESSION_ENDED)}
 LEAVE_SECONDS = 2.0  # a tab sent away that is still connected after this ignored the navigation
 
@@ -103,16 +104,17 @@ async def may_act(*, admin: bool = False) -> bool:
     return False
 
 
-async def may_read(*, admin: bool = False) -> bool:
+async def may_read(*, admin: bool = False, sees_all: bool = False) -> bool:
     """Every UI action that shows more (a search, a filter, another page, a detail) asks this first, and so
     does an open tab when its agent's access changed (`bus.access_changed`). On refusal the tab shows nothing
-    more: it leaves for sign-in, which says why (or, only no longer an admin, for the inbox), and is closed."""
-    refusal = await _refusal(admin=admin)
+    more: it leaves for sign-in, which says why (or, only no longer an admin or no longer seeing every
+    conversation (`sees_all`), for the inbox), and is closed."""
+    refusal = await _refusal(admin=admin, sees_all=sees_all)
     if refusal is None:
         return True
     log.info("A tab left: %s", refusal.reason)
     client = ui.context.client
-    if refusal is NOT_ADMIN:
+    if refusal in (NOT_ADMIN, LIMITED):
         ui.navigate.to("/")
     else:
         ui.navigate.to(f"/signin?ended={refusal.key}&next={quote(_path_of(client.request), safe='')}")
@@ -128,7 +130,7 @@ async def _close_once_left(client: Client) -> None:
         client.delete()
 
 
-async def _refusal(*, admin: bool) -> Refusal | None:
+async def _refusal(*, admin: bool, sees_all: bool = False) -> Refusal | None:
     token = session_token()
     found = await agents.find_browser_session(token) if token else None
     if found is None:
@@ -140,7 +142,21 @@ async def _refusal(*, admin: bool) -> Refusal | None:
         return SESSION_ENDED
     if admin and not agents.is_admin(agent):
         return NOT_ADMIN
+    if sees_all and not visibility.sees_all(agent):
+        return LIMITED
     return None
+
+
+async def follow_changes_of(agent: Agent) -> bool:
+    """The tab's agent as stored now: who they are may have changed since the tab opened (`bus.access_changed`),
+    and what the tab shows follows their role and which conversations they see. False when the tab may no longer
+    read at all (the frame sends it away: `may_read`)."""
+    if await _refusal(admin=False) is not None:
+        return False
+    stored = await agents.get_agent(agent.id)
+    if stored is not None:
+        agent.role, agent.sees = stored.role, stored.sees
+    return stored is not None
 
 
 @dataclass

@@ -23,10 +23,10 @@ from nicegui import Client, app, ui
 from chathub import bus, process_state
 from chathub.models import Agent, Channel, MessageDirection, MessageStatus
 from chathub.pages import session
-from chathub.pages.components.layout import avatar, frame
+from chathub.pages.components.layout import avatar, frame, sees_all_only_notice
 from chathub.pages.components.widgets import local_time, notice
 from chathub.schemas import MessageOut
-from chathub.services import agents, presence, simulator
+from chathub.services import agents, presence, simulator, visibility
 from chathub.services.errors import ServiceError
 from chathub.services.simulator import FakeCustomer, OutboxEntry, PostResult
 
@@ -166,7 +166,10 @@ async def page(request: Request, channel: int | None = None):
     agent = await session.require_agent(request)
     if not isinstance(agent, Agent):
         return agent
-    async with frame("Simulator", agent):
+    async with frame("Simulator", agent, sees_all_only=True):
+        if not visibility.sees_all(agent):  # its phones show every simulated customer's conversation
+            sees_all_only_notice()
+            return
         channels = await simulator.simulator_channels()
         if not channels:
             _no_channel_notice()

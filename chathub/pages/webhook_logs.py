@@ -16,10 +16,10 @@ from nicegui import ui
 from chathub import bus
 from chathub.models import Agent, Channel, WebhookStatus, utcnow
 from chathub.pages import session
-from chathub.pages.components.layout import frame
+from chathub.pages.components.layout import frame, sees_all_only_notice
 from chathub.pages.components.widgets import channel_icon, local_time, relative_time, status_chip
 from chathub.schemas import Page, WebhookLogDetail, WebhookLogOut
-from chathub.services import channels, webhook_retention, webhooks
+from chathub.services import channels, visibility, webhook_retention, webhooks
 from chathub.services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 25
@@ -45,7 +45,10 @@ async def page(request: Request):
     agent = await session.require_agent(request)
     if not isinstance(agent, Agent):
         return agent
-    async with frame("Webhook logs", agent):
+    async with frame("Webhook logs", agent, sees_all_only=True):
+        if not visibility.sees_all(agent):  # the raw webhooks hold every customer's messages
+            sees_all_only_notice()
+            return
         view = WebhookLogView({c.id: c for c in await channels.list_channels()})
         with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
             view.summary()

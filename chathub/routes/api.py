@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 
 from chathub import process_state
 from chathub.models import ConversationStatus, Priority, WebhookStatus
-from chathub.routes.deps import BearerToken, CurrentAdmin, CurrentAgent
+from chathub.routes.deps import AgentWhoSeesAll, BearerToken, CurrentAdmin, CurrentAgent
 from chathub.schemas import (
     AgentIn,
     AgentOut,
@@ -45,6 +45,7 @@ from chathub.services import (
     media,
     notifications,
     outbound,
+    visibility,
     webhooks,
 )
 from chathub.services.conversations import ConversationSort
@@ -100,7 +101,7 @@ async def channel_health(channel_id: RowId, _: CurrentAdmin) -> ChannelHealthOut
 
 @router.get("/conversations", tags=["conversations"])
 async def list_conversations(
-    _: CurrentAgent,
+    agent: CurrentAgent,
     status: ConversationStatus | None = None,
     channel_type: str | None = None,
     unread: bool | None = None,
@@ -131,16 +132,21 @@ async def list_conversations(
         q=q,
         limit=limit,
         cursor=cursor,
+        viewer=agent,
     )
 
 
 @router.get("/conversations/{conversation_id}", tags=["conversations"])
-async def get_conversation(conversation_id: RowId, _: CurrentAgent) -> ConversationOut:
+async def get_conversation(conversation_id: RowId, agent: CurrentAgent) -> ConversationOut:
+    await visibility.require_conversation(agent, conversation_id)
     return await conversations.get_conversation(conversation_id)
 
 
 @router.patch("/conversations/{conversation_id}", tags=["conversations"])
 async def update_conversation(conversation_id: RowId, body: ConversationPatch, agent: CurrentAgent) -> ConversationOut:
+    """An agent limited to their own conversations may assign one they see to anyone, themselves included;
+    handed to someone else, it is no longer theirs to see."""
+    await visibility.require_conversation(agent, conversation_id)
     return await conversations.update_conversation(conversation_id, body, actor=agent)
 
 
@@ -149,11 +155,13 @@ async def add_conversation_label(
     conversation_id: RowId, body: ConversationLabelIn, agent: CurrentAgent
 ) -> ConversationOut:
     """Put a label on the conversation by its name (any case); a label already there changes nothing."""
+    await visibility.require_conversation(agent, conversation_id)
     return await labels.add_to_conversation(conversation_id, body.label, actor=agent)
 
 
 @router.delete("/conversations/{conversation_id}/labels/{name}", tags=["labels"])
 async def remove_conversation_label(conversation_id: RowId, name: str, agent: CurrentAgent) -> ConversationOut:
+    await visibility.require_conversation(agent, conversation_id)
     return await labels.remove_from_conversation(conversation_id, name, actor=agent)
 
 
@@ -182,14 +190,16 @@ async def delete_label(label_id: RowId, _: CurrentAdmin) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/read", tags=["conversations"])
-async def mark_conversation_read(conversation_id: RowId, _: CurrentAgent) -> ConversationOut:
+async def mark_conversation_read(conversation_id: RowId, agent: CurrentAgent) -> ConversationOut:
+    await visibility.require_conversation(agent, conversation_id)
     return await conversations.mark_read(conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/messages", tags=["messages"])
 async def list_messages(
-    conversation_id: RowId, _: CurrentAgent, limit: Limit = None, before: IdFilter = None, cursor: Cursor = None
+    conversation_id: RowId, agent: CurrentAgent, limit: Limit = None, before: IdFilter = None, cursor: Cursor = None
 ) -> Page[MessageOut]:
+    await visibility.require_conversation(agent, conversation_id)
     return await outbound.list_messages(conversation_id=conversation_id, limit=limit, before=before, cursor=cursor)
 
 
@@ -201,6 +211,7 @@ async def send_message(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageOut:
+    await visibility.require_conversation(agent, conversation_id)
     if idempotency_key:
         body = body.model_copy(update={"client_id": idempotency_key})
     message, created = await outbound.send_message(conversation_id=conversation_id, message=body, agent_id=agent.id)
@@ -218,6 +229,7 @@ async def send_attachment(
     client_id: Annotated[str | None, Form(max_length=200)] = None,
 ) -> MessageOut:
     """Send a file (multipart form: `file`, optional `content` as its caption): it goes out the channel's way."""
+    await visibility.require_conversation(agent, conversation_id)
     data = await file.read(process_state.current().settings.max_media_bytes + 1)
     stored = media.store_upload(data, file_name=file.filename or "file", mime_type=file.content_type)
     message, _ = await outbound.send_message(
@@ -230,30 +242,33 @@ async def send_attachment(
 
 
 @router.post("/messages/{message_id}/retry", tags=["messages"])
-async def retry_message(message_id: RowId, _: CurrentAgent) -> MessageOut:
+async def retry_message(message_id: RowId, agent: CurrentAgent) -> MessageOut:
+    await visibility.require_message(agent, message_id)
     return MessageOut.model_validate(await outbound.retry_message(message_id))
 
 
 @router.get("/customers", tags=["customers"])
 async def list_customers(
-    _: CurrentAgent, q: str | None = None, limit: Limit = None, cursor: Cursor = None
+    agent: CurrentAgent, q: str | None = None, limit: Limit = None, cursor: Cursor = None
 ) -> Page[CustomerOut]:
-    return await customers.list_customers(q=q, limit=limit, cursor=cursor)
+    return await customers.list_customers(q=q, limit=limit, cursor=cursor, viewer=agent)
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(customer_id: RowId, _: CurrentAgent) -> CustomerOut:
+async def get_customer(customer_id: RowId, agent: CurrentAgent) -> CustomerOut:
+    await visibility.require_customer(agent, customer_id)
     return await customers.get_customer(customer_id)
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
-async def update_customer(customer_id: RowId, body: CustomerPatch, _: CurrentAgent) -> CustomerOut:
+async def update_customer(customer_id: RowId, body: CustomerPatch, agent: CurrentAgent) -> CustomerOut:
+    await visibility.require_customer(agent, customer_id)
     return await customers.update_customer(customer_id, body)
 
 
 @router.get("/webhook-logs", tags=["webhook logs"])
 async def list_webhook_logs(
-    _: CurrentAgent,
+    _: AgentWhoSeesAll,
     status: WebhookStatus | None = None,
     channel_type: str | None = None,
     channel_id: IdFilter = None,
@@ -267,12 +282,12 @@ async def list_webhook_logs(
 
 
 @router.get("/webhook-logs/{log_id}", tags=["webhook logs"])
-async def get_webhook_log(log_id: RowId, _: CurrentAgent) -> WebhookLogDetail:
+async def get_webhook_log(log_id: RowId, _: AgentWhoSeesAll) -> WebhookLogDetail:
     return await webhooks.get_webhook_log(log_id)
 
 
 @router.post("/webhook-logs/{log_id}/replay", tags=["webhook logs"])
-async def replay_webhook_log(log_id: RowId, _: CurrentAgent) -> WebhookLogOut:
+async def replay_webhook_log(log_id: RowId, _: AgentWhoSeesAll) -> WebhookLogOut:
     return await webhooks.replay_webhook(log_id)
 
 
@@ -288,15 +303,17 @@ async def create_agent(body: AgentIn, _: CurrentAdmin) -> AgentOut:
 
 @router.patch("/agents/{agent_id}", tags=["agents"])
 async def update_agent(agent_id: RowId, body: AgentPatch, _: CurrentAdmin, token: BearerToken) -> AgentOut:
-    """Change an agent (admins): `name`, `role`, `active`, `password`. A new password or `active: false` ends
-    that agent's API tokens and browser sessions (an admin changing their own password keeps the token of this
-    request). The last active admin can be neither demoted nor deactivated (409)."""
+    """Change an agent (admins): `name`, `role`, `active`, `password`, `sees` (`all`, or `mine_and_unassigned`:
+    the conversations assigned to them and unassigned ones; admins always see all). A new password or
+    `active: false` ends that agent's API tokens and browser sessions (an admin changing their own password keeps
+    the token of this request). The last active admin can be neither demoted nor deactivated (409)."""
     agent = await agents.update_agent(
         agent_id,
         name=body.name,
         role=body.role,
         is_active=body.active,
         password=body.password,
+        sees=body.sees,
         keep=token.credentials if token else None,
     )
     return AgentOut.model_validate(agent)

@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chathub.models import Agent
-from chathub.services import agents
+from chathub.services import agents, visibility
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/login")
 
@@ -28,6 +28,14 @@ async def current_admin(agent: Annotated[Agent, Depends(current_agent)]) -> Agen
     return agent
 
 
+async def agent_who_sees_all(agent: Annotated[Agent, Depends(current_agent)]) -> Agent:
+    """For what shows every customer's messages at once (webhook logs): not for agents limited to their own."""
+    if not visibility.sees_all(agent):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents limited to their own conversations cannot see this")
+    return agent
+
+
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+AgentWhoSeesAll = Annotated[Agent, Depends(agent_who_sees_all)]
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]  # the same one current_agent read
 CurrentAdmin = Annotated[Agent, Depends(current_admin)]

@@ -12,7 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nicegui import app
 
 from chathub.auth import BROWSER_SESSION_KEY
-from chathub.services import agents, media
+from chathub.models import Agent
+from chathub.services import agents, media, visibility
 from chathub.services.errors import NotFound
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -20,18 +21,21 @@ MessageId = Annotated[int, Path(ge=1, lt=2**63)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def _signed_in(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    if credentials is not None and await agents.agent_for_token(credentials.credentials) is not None:
-        return
+async def _signed_in(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Agent:
+    if credentials is not None and (agent := await agents.agent_for_token(credentials.credentials)) is not None:
+        return agent
     browser_session = app.storage.browser.get(BROWSER_SESSION_KEY)
-    if not isinstance(browser_session, str) or await agents.agent_for_browser_session(browser_session) is None:
+    agent = await agents.agent_for_browser_session(browser_session) if isinstance(browser_session, str) else None
+    if agent is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "sign in to see this file", headers={"WWW-Authenticate": "Bearer"}
         )
+    return agent
 
 
-@router.get("/{message_id}", dependencies=[Depends(_signed_in)], summary="A message's file, for agents")
-async def message_file(message_id: MessageId) -> FileResponse:
+@router.get("/{message_id}", summary="A message's file, for agents who see its conversation")
+async def message_file(message_id: MessageId, agent: Annotated[Agent, Depends(_signed_in)]) -> FileResponse:
+    await visibility.require_message(agent, message_id, media.NO_FILE)
     return _file_response(await media.file_of_message(message_id))
 
 

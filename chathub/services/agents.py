@@ -24,7 +24,7 @@ from chathub.auth import (
     spend_a_password_check,
     verify_password,
 )
-from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, utcnow
+from chathub.models import Agent, AgentRole, ApiToken, BrowserSession, Visibility, utcnow
 from chathub.schemas import AccessChanged, AgentIn, ApiTokenUsed
 from chathub.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -197,6 +197,7 @@ async def update_agent(
     role: AgentRole | None = None,
     is_active: bool | None = None,
     password: str | None = None,
+    sees: Visibility | None = None,
     keep: str | None = None,
 ) -> Agent:
     """An admin's changes to an agent; the last active admin cannot be demoted or deactivated. A new password
@@ -223,12 +224,15 @@ async def update_agent(
             agent.is_active = is_active
         if password is not None:
             agent.password_hash = hash_password(password)
+        if sees is not None:
+            agent.sees = sees
         session.add(agent)
         if is_active is False or password is not None:
             await _end_access(session, agent_id, keep=None if is_active is False else keep)
-        if role is not None or is_active is not None or password is not None:
+        access_changed = any(change is not None for change in (role, is_active, password, sees))
+        if access_changed:
             relay.announce(session, "access_changed", agent_id)
-    if role is not None or is_active is not None or password is not None:
+    if access_changed:
         bus.access_changed.emit(AccessChanged(agent_id=agent_id))
     return agent
 

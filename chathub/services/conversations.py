@@ -28,7 +28,7 @@ from chathub.models import (
     utcnow,
 )
 from chathub.schemas import ChannelRef, ConversationOut, ConversationPatch, CustomerRef, Page
-from chathub.services import activity, change_lines, channels, search
+from chathub.services import activity, change_lines, channels, search, visibility
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -157,15 +157,17 @@ async def list_conversations(
     q: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    viewer: Agent | None = None,
 ) -> Page[ConversationOut]:
     """Newest activity first (or priority first), keyset-paged so page 1,000 costs what page 1 does. `labels`:
-    conversations that carry all of them."""
+    conversations that carry all of them. Only those `viewer` may see (None: every conversation, for callers that
+    act for no agent)."""
     limit = clamp_limit(limit)
     by_priority = sort == ConversationSort.priority
     keys = [PRIORITY_RANK_SQL] if by_priority else []
     keys += [col(Conversation.last_message_at), col(Conversation.id)]
     query = _with_refs().order_by(*(key.desc() for key in keys))
-    conditions = []
+    conditions = [] if viewer is None else [visibility.conversation_condition(viewer)]
     if status is not None:
         conditions.append(Conversation.status == status)
     if channel_type is not None:
@@ -329,9 +331,13 @@ async def mark_read_while_viewed(conversation_id: int) -> ConversationOut:
     return await asyncio.shield(task)
 
 
-async def unread_conversation_count() -> int:
+async def unread_conversation_count(limited_to: int | None = None) -> int:
+    """Conversations with unread messages: all, or those an agent limited to their own sees (`limited_to`)."""
+    conditions = [UNREAD]
+    if limited_to is not None:
+        conditions.append(visibility.limited_condition(limited_to))
     async with db.read_session() as session:
-        return (await session.exec(select(func.count()).where(UNREAD))).one()
+        return (await session.exec(select(func.count()).select_from(Conversation).where(*conditions))).one()
 
 
 async def message_by_client_id(conversation_id: int, client_id: str) -> Message | None:
@@ -410,9 +416,11 @@ UNREAD_RECOUNT_SECONDS = 0.25
 
 
 class UnreadTotal:
-    """The shared count of conversations with unread messages, and whether a change came after it began."""
+    """The shared count of conversations with unread messages (those an agent limited to their own sees, for
+    `limited_to`), and whether a change came after it began."""
 
-    def __init__(self) -> None:
+    def __init__(self, limited_to: int | None = None) -> None:
+        self.limited_to = limited_to
         self.latest: asyncio.Task | None = None  # waiting for its turn, running, or done
         self.waiting = False  # the latest count has not begun, so it will see every change made so far
         self.stale = True  # a change came after the latest count began
@@ -436,13 +444,26 @@ class UnreadTotal:
             await asyncio.sleep(delay)
         self.waiting = self.stale = False  # this count covers every change made until now
         self.began = asyncio.get_running_loop().time()
-        return await unread_conversation_count()
+        return await unread_conversation_count(self.limited_to)
+
+
+class UnreadTotals:
+    """One shared total for the agents who see every conversation, and one per agent limited to their own."""
+
+    def __init__(self) -> None:
+        self.by_limit: dict[int | None, UnreadTotal] = {}
+
+    def of(self, viewer: Agent | None) -> UnreadTotal:
+        limited_to = None if viewer is None or visibility.sees_all(viewer) else viewer.id
+        return self.by_limit.setdefault(limited_to, UnreadTotal(limited_to))
 
 
 def forget_unread_total(*_: object) -> None:
-    process_state.current().part(UnreadTotal).stale = True
+    for total in process_state.current().part(UnreadTotals).by_limit.values():
+        total.stale = True
 
 
-async def shared_unread_total() -> int:
-    """The number of conversations with unread messages, as of a count begun after the last change."""
-    return await process_state.current().part(UnreadTotal).shared()
+async def shared_unread_total(viewer: Agent | None = None) -> int:
+    """The number of conversations with unread messages `viewer` sees (None: all), as of a count begun after
+    the last change."""
+    return await process_state.current().part(UnreadTotals).of(viewer).shared()

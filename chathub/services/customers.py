@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import db
 from chathub.auth import email_problem
-from chathub.models import Conversation, Customer, CustomerIdentity, utcnow
+from chathub.models import Agent, Conversation, Customer, CustomerIdentity, utcnow
 from chathub.schemas import CustomerOut, CustomerPatch, IdentityOut, Page
+from chathub.services import visibility
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -163,10 +164,13 @@ async def identities_with_customers(
 
 
 async def list_customers(
-    *, q: str | None = None, limit: int | None = None, cursor: str | None = None
+    *, q: str | None = None, limit: int | None = None, cursor: str | None = None, viewer: Agent | None = None
 ) -> Page[CustomerOut]:
+    """Newest first; only those `viewer` may see (None: everyone)."""
     limit = clamp_limit(limit)
     query = select(Customer).order_by(col(Customer.id).desc()).limit(limit + 1)
+    if viewer is not None:
+        query = query.where(visibility.customer_condition(viewer))
     if q:
         like = f"%{q.strip()}%"
         query = query.where(
@@ -289,20 +293,24 @@ def _matching(q: str | None):
 
 
 async def browse_customers(
-    *, q: str | None = None, sort: str = "newest", limit: int | None = None, offset: int = 0
+    *,
+    q: str | None = None,
+    sort: str = "newest",
+    limit: int | None = None,
+    offset: int = 0,
+    viewer: Agent | None = None,
 ) -> CustomerListing:
     """One page of customers for a table: searched, sorted and counted (offset paging, so a page number
-    can be shown; the list is capped at MAX_LIMIT rows a page)."""
+    can be shown; the list is capped at MAX_LIMIT rows a page); only those `viewer` may see (None: everyone)."""
     if sort not in CUSTOMER_SORTS:
         raise ValidationFailed(f"sort must be one of {', '.join(CUSTOMER_SORTS)}")
     if offset < 0:
         raise ValidationFailed("offset cannot be negative")
     limit = clamp_limit(limit)
-    condition = _matching(q)
-    query = select(Customer).order_by(*CUSTOMER_SORTS[sort]).offset(offset).limit(limit)
-    counting = select(func.count()).select_from(Customer)
-    if condition is not None:
-        query, counting = query.where(condition), counting.where(condition)
+    seen = None if viewer is None else visibility.customer_condition(viewer)
+    conditions = [condition for condition in (_matching(q), seen) if condition is not None]
+    query = select(Customer).where(*conditions).order_by(*CUSTOMER_SORTS[sort]).offset(offset).limit(limit)
+    counting = select(func.count()).select_from(Customer).where(*conditions)
     async with db.read_session() as session:
         total = (await session.exec(counting)).one()
         rows = list((await session.exec(query)).all())

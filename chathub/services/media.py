@@ -63,6 +63,7 @@ INLINE_TYPES = frozenset(
         "application/pdf",
     }
 )
+NO_FILE = "message {id} has no stored file"
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
@@ -159,9 +160,9 @@ async def file_of_message(message_id: int, *, outbound_only: bool = False) -> Se
     async with db.read_session() as session:
         message = await session.get(Message, message_id)
     if message is None or message.media_status != MediaStatus.stored or not message.media_path:
-        raise NotFound(f"message {message_id} has no stored file")
+        raise NotFound(NO_FILE.format(id=message_id))
     if outbound_only and (message.direction.value != "outbound" or message.kind != MessageKind.message):
-        raise NotFound(f"message {message_id} has no stored file")
+        raise NotFound(NO_FILE.format(id=message_id))
     mime = (message.media_mime_type or "application/octet-stream").split(";")[0].strip().lower()
     return ServedFile(
         path_of(message.media_path),

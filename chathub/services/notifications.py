@@ -12,7 +12,6 @@ from sqlmodel import col, func, select
 from chathub import bus, db, relay
 from chathub.models import (
     Agent,
-    AgentRole,
     Channel,
     Conversation,
     ConversationFollower,
@@ -20,11 +19,11 @@ from chathub.models import (
     Message,
     Notification,
     NotificationType,
-    Visibility,
     new_row,
     utcnow,
 )
 from chathub.schemas import NotificationOut, NotificationsRead, Page
+from chathub.services import visibility
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
 from chathub.services.paging import clamp_limit, decode_cursor, encode_cursor
 
@@ -39,8 +38,9 @@ async def add(
     message_id: int | None = None,
     actor_id: int | None = None,
 ) -> list[Notification]:
-    """Inside a write: one notification for each agent (never the actor, who did it), announced to the other
-    instances. Emit them with `emit` after the commit."""
+    """Inside a write: one notification for each agent who may see the conversation (never the actor, who did
+    it), announced to the other instances. Emit them with `emit` after the commit."""
+    agent_ids = await _who_may_see(session, list(dict.fromkeys(agent_ids)), conversation_id)
     now = utcnow()
     rows = [
         new_row(
@@ -57,6 +57,15 @@ async def add(
         if agent_id != actor_id
     ]
     return await _insert(session, rows)
+
+
+async def _who_may_see(session, agent_ids: list[int], conversation_id: int) -> list[int]:
+    """Nobody is told of a conversation they may not open (an agent limited to their own, mentioned in another's)."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or not agent_ids:
+        return []
+    agents = (await session.exec(select(Agent).where(col(Agent.id).in_(agent_ids)))).all()
+    return visibility.visible_agent_ids(list(agents), conversation)
 
 
 async def _insert(session, rows: list[Notification]) -> list[Notification]:
@@ -94,7 +103,7 @@ async def add_customer_replies(
         )
         for message, conversation, customer in latest.values()
         for agent in agents.get(conversation.id, ())
-        if may_see(agent, conversation)
+        if visibility.may_see(agent, conversation)
     ]
     return await _insert(session, rows) if rows else []
 
@@ -123,12 +132,6 @@ async def _agents_to_tell(session, conversation_ids: list[int]) -> dict[int, lis
     for conversation_id, agent in rows:
         agents.setdefault(conversation_id, []).append(agent)
     return agents
-
-
-def may_see(agent: Agent, conversation: Conversation) -> bool:
-    """Whether the agent may see the conversation (issue 21, point 7): admins and agents who see all do; a limited
-    agent sees their own and unassigned ones. Nobody is told of a conversation they may not open."""
-    return agent.role == AgentRole.admin or agent.sees == Visibility.all or conversation.assignee_id in (None, agent.id)
 
 
 async def list_for(

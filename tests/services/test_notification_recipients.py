@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chathub.models import Agent, AgentRole, Conversation, Visibility
-from chathub.services.notifications import may_see
+from chathub.services.visibility import may_see
 
 
 def agent(agent_id: int, *, role: AgentRole = AgentRole.agent, sees: Visibility = Visibility.all) -> Agent:

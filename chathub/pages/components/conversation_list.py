@@ -13,8 +13,8 @@ from chathub.pages import session
 from chathub.pages.components.conversation_rows import ConversationRows
 from chathub.pages.components.conversation_tags import PRIORITY_OPTIONS, colors_by_name
 from chathub.pages.components.live_pace import LivePace
-from chathub.schemas import ConversationOut
-from chathub.services import channels, conversations, labels
+from chathub.schemas import AccessChanged, ConversationOut
+from chathub.services import channels, conversations, labels, visibility
 from chathub.services.conversations import PRIORITY_RANK, ConversationSort
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class ConversationList:
         await self.reload()
         bus.conversation_updated.subscribe(self.on_conversation_updated)
         bus.resynced.subscribe(self.reload)  # changes on other instances were missed: read the list again
+        bus.access_changed.subscribe(self._on_access_changed)
         bus.label_changed.subscribe(self._on_label_changed)
         ui.on("chathub_visibility", self._on_visibility)  # sent by the page frame (layout.VISIBILITY_JS)
 
@@ -154,7 +155,7 @@ class ConversationList:
 
     async def load_more(self) -> None:
         query = self._query()
-        page = await conversations.list_conversations(**query, limit=PAGE_SIZE, cursor=self.cursor)
+        page = await conversations.list_conversations(**query, limit=PAGE_SIZE, cursor=self.cursor, viewer=self.agent)
         if query != self._query():  # the filters changed while it read: the reload for the new ones draws
             return
         self.shown.update((conversation.id, conversation) for conversation in page.items)
@@ -229,11 +230,13 @@ class ConversationList:
         return rank, conversation.last_message_at, conversation.id
 
     def matches(self, conversation: ConversationOut) -> bool:
-        """Whether the tab's filters let this conversation in (the list's live twin of `_query`)."""
+        """Whether the agent sees this conversation and the tab's filters let it in (the list's live twin of
+        `_query`): a conversation handed to someone else leaves the list of an agent limited to their own."""
         f = self.filters
         q = (f["q"] or "").strip().lower()
         return (
-            (f["status"] == "all" or conversation.status.value == f["status"])
+            visibility.may_see(self.agent, conversation)
+            and (f["status"] == "all" or conversation.status.value == f["status"])
             and (f["channel_id"] is None or conversation.channel.id == f["channel_id"])
             and (not f["unread"] or conversation.unread_count > 0)
             and (f["assigned"] != "mine" or conversation.assignee_id == self.agent.id)
@@ -260,6 +263,12 @@ class ConversationList:
         elif len(self.pending) > self.window:  # more than it shows: reading the list again costs less
             self.pending.clear()
             self.stale = True
+
+    async def _on_access_changed(self, change: AccessChanged) -> None:
+        """An admin changed which conversations the agent sees (or their role): the list is read again."""
+        if change.agent_id == self.agent.id and await session.follow_changes_of(self.agent):
+            if not self.rows.is_deleted:
+                await self.reload()
 
     async def _on_visibility(self, event) -> None:
         self.hidden = event.args == "hidden"

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from chathub.models import Agent
 from chathub.pages import session
 from chathub.pages.components.layout import avatar
 from chathub.pages.components.widgets import relative_time, sentence, status_chip
 from chathub.schemas import ConversationOut, CustomerOut, CustomerPatch
-from chathub.services import channels, conversations, customers
+from chathub.services import channels, conversations, customers, visibility
 from chathub.services.errors import ServiceError
 
 
-async def customer_panel(conversation: ConversationOut) -> None:
+async def customer_panel(conversation: ConversationOut, agent: Agent) -> None:
     customer = await customers.get_customer(conversation.customer.id)
     channel_names = {c.id: c.name for c in await channels.list_channels()}
     with ui.column().classes("items-center w-full gap-1"):
@@ -26,7 +27,7 @@ async def customer_panel(conversation: ConversationOut) -> None:
                     ui.label(value)
         ui.link("Customer details", f"/customers/{customer.id}").classes("text-sm")
     ui.separator()
-    _notes(customer)
+    _notes(customer, agent)
     ui.separator()
     ui.label("Identities").classes("text-xs uppercase text-slate-500 font-semibold")
     for identity in customer.identities:
@@ -35,7 +36,7 @@ async def customer_panel(conversation: ConversationOut) -> None:
             ui.label(identity.external_id).classes("text-slate-500 break-all")
     others = [
         c
-        for c in (await conversations.list_conversations(customer_id=customer.id, limit=10)).items
+        for c in (await conversations.list_conversations(customer_id=customer.id, limit=10, viewer=agent)).items
         if c.id != conversation.id
     ]
     ui.separator()
@@ -53,7 +54,7 @@ async def customer_panel(conversation: ConversationOut) -> None:
                 ui.label(other.last_message_preview).classes("text-sm text-slate-500 truncate w-full")
 
 
-def _notes(customer: CustomerOut) -> None:
+def _notes(customer: CustomerOut, agent: Agent) -> None:
     """The notes, editable in place (shown as text, whoever wrote them)."""
     ui.label("Notes").classes("text-xs uppercase text-slate-500 font-semibold")
     notes = (
@@ -67,6 +68,7 @@ def _notes(customer: CustomerOut) -> None:
         if not await session.may_act():
             return
         try:
+            await visibility.require_customer(agent, customer.id)
             await customers.update_customer(customer.id, CustomerPatch(notes=notes.value or ""))
         except ServiceError as error:
             ui.notify(sentence(str(error)), type="negative")

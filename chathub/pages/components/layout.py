@@ -16,17 +16,18 @@ from chathub.pages.components.navigation import Navigation
 from chathub.pages.components.notification_bell import NotificationBell
 from chathub.pages.components.widgets import notice
 from chathub.schemas import AccessChanged
-from chathub.services import conversations, presence
+from chathub.services import conversations, presence, visibility
 
+EVERY_AGENT, SEES_ALL, ADMINS = "every agent", "agents who see all", "admins"
 NAVIGATION = [
-    ("Inbox", "/", "inbox", False),
-    ("Customers", "/customers", "people", False),
-    ("Canned replies", "/canned-responses", "quickreply", False),
-    ("Webhook logs", "/webhooks", "webhook", False),
-    ("Simulator", "/simulator", "smartphone", False),
-    ("Channels", "/channels", "hub", True),
-    ("Agents", "/agents", "support_agent", True),
-    ("Labels", "/labels", "label", True),
+    ("Inbox", "/", "inbox", EVERY_AGENT),
+    ("Customers", "/customers", "people", EVERY_AGENT),
+    ("Canned replies", "/canned-responses", "quickreply", EVERY_AGENT),
+    ("Webhook logs", "/webhooks", "webhook", SEES_ALL),
+    ("Simulator", "/simulator", "smartphone", SEES_ALL),
+    ("Channels", "/channels", "hub", ADMINS),
+    ("Agents", "/agents", "support_agent", ADMINS),
+    ("Labels", "/labels", "label", ADMINS),
 ]
 BRAND = "#4f46e5"
 
@@ -52,12 +53,13 @@ def avatar(name: str, size: str = "md") -> ui.avatar:
 
 @asynccontextmanager
 async def frame(
-    title: str, agent: Agent, *, full_height: bool = False, admin_only: bool = False
+    title: str, agent: Agent, *, full_height: bool = False, admin_only: bool = False, sees_all_only: bool = False
 ) -> AsyncIterator[None]:
     """`async with frame("Inbox", agent): ...` builds the shared frame and yields inside its body. The tab
     follows its agent's access: once it ends it leaves for sign-in; an `admin_only` page leaves for the inbox
-    once the agent is no longer an admin."""
-    unread_total = await conversations.shared_unread_total()
+    once the agent is no longer an admin, a `sees_all_only` page once they are limited to their own
+    conversations."""
+    unread_total = await conversations.shared_unread_total(agent)
     _track_presence(agent)  # first: the page body may say which conversation this tab views
     reload_once_zone_is_known()
     ui.colors(primary=BRAND)
@@ -66,7 +68,7 @@ async def frame(
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
     with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
         navigation = _navigation(agent, unread_total)
-    sign_out = _follow_access(agent, admin_only=admin_only)
+    sign_out = _follow_access(agent, admin_only=admin_only, sees_all_only=sees_all_only)
     with ui.header(elevated=False).classes(
         "bg-[#fff] dark:bg-slate-800 text-slate-800 dark:text-slate-100 "
         "border-b border-slate-200 dark:border-slate-700 items-center px-3 py-2"
@@ -82,8 +84,8 @@ async def frame(
     classes = "w-full p-0 gap-0" + (" h-[calc(100vh-57px)] overflow-hidden" if full_height else "")
     with ui.column().classes(classes):
         yield
-    _follow_unread_total(navigation)
-    _sound_on_new_messages()
+    _follow_unread_total(navigation, agent)
+    _sound_on_new_messages(agent)
 
 
 VISIBILITY_JS = """<script>
@@ -107,15 +109,19 @@ def _show_unread_total(total: int, navigation: Navigation | None = None) -> None
         navigation.show(total)
 
 
-def _follow_unread_total(navigation: Navigation) -> None:
-    """After changes the tab asks for the (shared) total again, paced like the inbox list (see live_pace): a
-    stream of messages costs each open tab a refresh now and then, not a task per message (with 20 tabs open
-    that was ~3 ms of server CPU per webhook)."""
+def _follow_unread_total(navigation: Navigation, agent: Agent) -> None:
+    """After changes the tab asks for the (shared) total of what its agent sees again, paced like the inbox list
+    (see live_pace): a stream of messages costs each open tab a refresh now and then, not a task per message
+    (with 20 tabs open that was ~3 ms of server CPU per webhook). An agent limited to their own conversations
+    hears the chime when their total rises (customers' messages elsewhere are not theirs to hear)."""
+    preferences = app.storage.user
 
     async def refresh() -> None:
-        total = await conversations.shared_unread_total()
+        total = await conversations.shared_unread_total(agent)
         if navigation.count != total and not navigation.is_deleted:  # most changes leave the total as it was
             with navigation:  # the tab's context, for its title
+                if total > navigation.count and not visibility.sees_all(agent):
+                    _chime(preferences)
                 _show_unread_total(total, navigation)
 
     def start_refresh() -> None:
@@ -127,13 +133,22 @@ def _follow_unread_total(navigation: Navigation) -> None:
     bus.conversation_updated.subscribe(lambda _: pace.changed())
     bus.resynced.subscribe(pace.changed)
 
+    async def follow_agent(change: AccessChanged) -> None:  # their role or which conversations they see changed
+        if change.agent_id == agent.id and await session.follow_changes_of(agent) and not navigation.is_deleted:
+            pace.changed()
+            navigation.set_links(_links_for(agent))
 
-def _follow_access(agent: Agent, *, admin_only: bool) -> Callable[[], Awaitable[None]]:
+    bus.access_changed.subscribe(follow_agent)
+
+
+def _follow_access(agent: Agent, *, admin_only: bool, sees_all_only: bool) -> Callable[[], Awaitable[None]]:
     """Only this agent's tabs check again (a query each) when an admin or another tab changed their access.
     Returns the tab's own sign-out, which leaves without following the change it makes."""
 
     async def check(change: AccessChanged) -> None:
-        if change.agent_id == agent.id and not await session.may_read(admin=admin_only):
+        if change.agent_id != agent.id:
+            return
+        if not await session.may_read(admin=admin_only, sees_all=sees_all_only):
             bus.access_changed.unsubscribe(check)  # it left: once
 
     async def sign_out() -> None:
@@ -145,15 +160,20 @@ def _follow_access(agent: Agent, *, admin_only: bool) -> Callable[[], Awaitable[
     return sign_out
 
 
-def _sound_on_new_messages() -> None:
+def _sound_on_new_messages(agent: Agent) -> None:
     """A soft two-note chime when a customer writes, if the agent switched it on (off by default)."""
     preferences = app.storage.user  # this browser's storage, read later outside the request
 
     def chime() -> None:  # once for a batch of new messages, not a chord of fifty
-        if preferences.get("sound_on_new_messages"):
-            ui.run_javascript(CHIME_JS)
+        if visibility.sees_all(agent):
+            _chime(preferences)
 
     bus.customers_wrote.subscribe(chime)
+
+
+def _chime(preferences: dict) -> None:
+    if preferences.get("sound_on_new_messages"):
+        ui.run_javascript(CHIME_JS)
 
 
 CHIME_JS = """
@@ -168,12 +188,13 @@ const ctx = new (window.AudioContext || window.webkitAudioContext)();
 
 
 def _navigation(agent: Agent, unread_total: int) -> Navigation:
-    links = [
-        (label, path, icon)
-        for label, path, icon, admin_only in NAVIGATION
-        if not admin_only or agent.role == AgentRole.admin
-    ]
-    return Navigation(links, unread_total).mark("navigation")
+    return Navigation(_links_for(agent), unread_total).mark("navigation")
+
+
+def _links_for(agent: Agent) -> list[tuple[str, str, str]]:
+    allowed = {EVERY_AGENT} | ({SEES_ALL} if visibility.sees_all(agent) else set())
+    allowed |= {ADMINS} if agent.role == AgentRole.admin else set()
+    return [(label, path, icon) for label, path, icon, who in NAVIGATION if who in allowed]
 
 
 def _agent_menu(agent: Agent, sign_out: Callable[[], Awaitable[None]]) -> None:
@@ -201,3 +222,13 @@ def _toggle_dark(dark: ui.dark_mode) -> None:
 
 def admin_only_notice() -> None:
     notice("lock", "Only admins can open this page.", "", "Back to the inbox", "/")
+
+
+def sees_all_only_notice() -> None:
+    notice(
+        "lock",
+        "Only agents who see every conversation can open this page.",
+        "It shows every customer's messages; an admin decides who sees what.",
+        "Back to the inbox",
+        "/",
+    )

@@ -16,8 +16,14 @@ class Navigation(LiveValueElement, component="navigation.js"):
         """`links`: (label, path, Material icon name) in order; the total shows on the link to "/"."""
         super().__init__()
         self.count = count
-        self._props["links"] = [{"label": label, "path": path, "icon": icon} for label, path, icon in links]
+        self._props["links"] = _links(links)
         self._props["count"] = count
+
+    def set_links(self, links: list[tuple[str, str, str]]) -> None:
+        """Other links, for an agent whose role or view changed: rare, so a plain update."""
+        if _links(links) != self._props["links"]:
+            self._props["links"] = _links(links)
+            self.update()
 
     def show(self, count: int) -> None:
         self.count = count
@@ -27,3 +33,7 @@ class Navigation(LiveValueElement, component="navigation.js"):
         """What the navigation shows, for `user.should_see` in page tests."""
         labels = [link["label"] for link in self._props["links"]]
         return ["ChatHub", *labels, *([str(self.count)] if self.count else [])]
+
+
+def _links(links: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    return [{"label": label, "path": path, "icon": icon} for label, path, icon in links]

@@ -34,8 +34,16 @@ from chathub.pages.components.mention_list import MentionList, key_handler
 from chathub.pages.components.message_view import MessageBubble, day_separator
 from chathub.pages.components.snooze_dialog import SnoozeDialog
 from chathub.pages.components.widgets import channel_icon, notice, seconds_ago, snoozed_until, status_chip
-from chathub.schemas import ConversationOut, ConversationPatch, MessageIn, MessageOut, TypingSignal, ViewersChanged
-from chathub.services import channels, conversations, labels, media, notes, outbound, presence
+from chathub.schemas import (
+    AccessChanged,
+    ConversationOut,
+    ConversationPatch,
+    MessageIn,
+    MessageOut,
+    TypingSignal,
+    ViewersChanged,
+)
+from chathub.services import channels, conversations, labels, media, notes, outbound, presence, visibility
 from chathub.services.errors import NotFound, ServiceError
 from chathub.services.media import StoredFile
 
@@ -54,6 +62,8 @@ async def thread(agent: Agent, conversation_id: int, agent_names: dict[int, str]
     try:
         conversation = await conversations.get_conversation(conversation_id)
     except NotFound:
+        conversation = None
+    if conversation is None or not visibility.may_see(agent, conversation):  # hidden: as if it never was
         notice("search_off", "This conversation does not exist (any more).", "", "Back to the inbox", "/")
         return None
     view = ThreadView(agent, conversation, agent_names)
@@ -147,7 +157,7 @@ class ThreadView:
                 ui.button(icon="close", on_click=self.toggle_customer_panel).props("flat round dense").classes(
                     "xl:hidden self-end"
                 ).tooltip("Close").mark("customer-panel-close")
-                await customer_panel(self.conversation)
+                await customer_panel(self.conversation, self.agent)
             # not immediate: a timer's first run waits for the browser, which would send the page half-built
             ui.timer(ACTIVITY_TICK_SECONDS, self._tick_activity, immediate=False)
         page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
@@ -179,6 +189,7 @@ class ThreadView:
             (bus.viewers_changed, self._on_viewers_changed),
             (bus.presence_changed, self._on_presence_changed),
             (bus.resynced, self._resync),
+            (bus.access_changed, self._on_access_changed),
             (bus.label_changed, self._on_label_changed),
             (bus.canned_responses_changed, self.canned.on_replies_changed),
         ]
@@ -315,7 +326,7 @@ class ThreadView:
         await self._change_labels(labels.remove_from_conversation, name)
 
     async def _change_labels(self, change, name: str) -> None:
-        if not await session.may_act():
+        if not await self.may_act():
             return
         try:
             self.conversation = await change(self.conversation.id, name, actor=self.agent)
@@ -333,7 +344,7 @@ class ThreadView:
         self._draw_header()
 
     async def _update(self, *, done: str | None = None, **changes) -> bool:
-        if not await session.may_act():
+        if not await self.may_act():
             return False
         try:
             self.conversation = await conversations.update_conversation(
@@ -345,6 +356,18 @@ class ThreadView:
         self._draw_header()
         if done:
             self._notify(done, type="positive")
+        return True
+
+    async def may_act(self) -> bool:
+        """Every action here asks first: the agent may act at all (`session.may_act`), and still sees this
+        conversation (a tab that missed its handing over to someone else)."""
+        if not await session.may_act():
+            return False
+        try:
+            await visibility.require_conversation(self.agent, self.conversation.id)
+        except NotFound:
+            self._leave()
+            return False
         return True
 
     def _notify(self, text: str, **kwargs) -> None:
@@ -467,6 +490,9 @@ class ThreadView:
     async def _resync(self) -> None:
         """Changes made on other instances were missed: the newest messages and the header are read again."""
         conversation = await conversations.get_conversation(self.conversation.id)
+        if not visibility.may_see(self.agent, conversation):
+            self._leave()
+            return
         page = await outbound.list_messages(conversation_id=self.conversation.id, limit=HISTORY_PAGE)
         self.messages, self.older_cursor = page.items, page.next_cursor
         self._redraw_messages()
@@ -487,12 +513,36 @@ class ThreadView:
     async def _on_conversation_updated(self, conversation: ConversationOut) -> None:
         if conversation.id != self.conversation.id:
             return
+        if not visibility.may_see(self.agent, conversation):  # handed to someone else
+            self._leave()
+            return
         if conversation.unread_count and presence.is_being_read(conversation.id):  # someone looks at it: read
             conversation = await conversations.mark_read_while_viewed(conversation.id)
         if _header_facts(conversation) != _header_facts(self.conversation):
             self.conversation = conversation
             self._draw_header()
         self.conversation = conversation
+
+    async def _on_access_changed(self, change: AccessChanged) -> None:
+        if change.agent_id == self.agent.id and await session.follow_changes_of(self.agent):
+            if not visibility.may_see(self.agent, self.conversation):
+                self._leave()
+
+    def _leave(self) -> None:
+        """The agent may no longer see this conversation (limited to their own, it went to someone else): the
+        thread goes, and nothing more of it reaches the tab."""
+        self.close()
+        if self.root.is_deleted:
+            return
+        self.root.clear()
+        with self.root:
+            notice(
+                "visibility_off",
+                "This conversation is not available to you any more.",
+                "It was assigned to someone else.",
+                "Back to the inbox",
+                "/",
+            )
 
     # ---- who else is here ----
 
@@ -577,7 +627,7 @@ class ThreadView:
         self.focus_reply()
 
     async def _retry(self, message_id: int) -> None:
-        if not await session.may_act():
+        if not await self.may_act():
             return
         try:
             await outbound.retry_message(message_id)
@@ -643,7 +693,7 @@ class ThreadView:
 
     async def _on_file_picked(self, event) -> None:
         self.uploader.reset()
-        if not await session.may_act():
+        if not await self.may_act():
             return
         try:
             self.attachment = media.store_upload(
@@ -713,7 +763,7 @@ class ThreadView:
         )
 
     async def send(self, *, anyway: bool = False) -> None:
-        if not await session.may_act():
+        if not await self.may_act():
             return
         if self.mode == NOTE:
             return await self._send_note()
