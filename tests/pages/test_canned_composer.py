@@ -50,7 +50,7 @@ async def test_slash_and_letters_list_the_matching_replies_and_enter_inserts_one
     await user.should_see("Hi Maria, your refund is on its way. Admin")  # the preview is filled in too
     await user.should_not_see(marker="canned-option-hours")
 
-    user.find(marker="composer").trigger("keydown.enter.exact.prevent")
+    user.find(marker="composer").trigger("keydown", "send")  # Enter, as the browser reports it
     await user.should_not_see(marker="canned-picker")
     assert reply_box(user) == "Hi Maria, your refund is on its way. Admin"
     assert len(await messages_of(conversation_id)) == 1  # Enter inserted: nothing was sent
@@ -109,7 +109,7 @@ async def test_a_hostile_customer_name_filled_into_a_reply_stays_text(user: User
     user.find(marker="composer").type("/ref")
     await user.should_see("Hi <b>Maria</b><img/src=x/onerror=alert(1)>, your refund is on its way. Admin")
     assert_text_only(user)
-    user.find(marker="composer").trigger("keydown.enter.exact.prevent")
+    user.find(marker="composer").trigger("keydown", "send")  # Enter, as the browser reports it
     await user.should_not_see(marker="canned-picker")
     assert reply_box(user) == "Hi <b>Maria</b><img/src=x/onerror=alert(1)>, your refund is on its way. Admin"
 

@@ -65,7 +65,7 @@ AGENT_PAGES = {
     "/profile",
     "/simulator",
 }
-ADMIN_PAGES = {"/channels", "/agents"}
+ADMIN_PAGES = {"/channels", "/agents", "/labels"}
 AGENT_API = {
     ("GET", "/api/v1/channels"),
     ("GET", "/api/v1/conversations"),
@@ -90,6 +90,9 @@ AGENT_API = {
     ("POST", "/api/v1/canned-responses"),
     ("PATCH", "/api/v1/canned-responses/{canned_id}"),
     ("DELETE", "/api/v1/canned-responses/{canned_id}"),
+    ("GET", "/api/v1/labels"),
+    ("POST", "/api/v1/conversations/{conversation_id}/labels"),
+    ("DELETE", "/api/v1/conversations/{conversation_id}/labels/{name}"),
     ("GET", "/media/{message_id}"),  # files of messages: signed-in agents (token or browser session)
 }
 ADMIN_API = {
@@ -98,6 +101,9 @@ ADMIN_API = {
     ("GET", "/api/v1/channels/{channel_id}/health"),
     ("POST", "/api/v1/agents"),
     ("PATCH", "/api/v1/agents/{agent_id}"),
+    ("POST", "/api/v1/labels"),
+    ("PATCH", "/api/v1/labels/{label_id}"),
+    ("DELETE", "/api/v1/labels/{label_id}"),
 }
 CLASSIFIED = (
     PUBLIC | DOCS | WEBHOOKS | SIGNED_LINKS | {("GET", p) for p in AGENT_PAGES | ADMIN_PAGES} | AGENT_API | ADMIN_API
