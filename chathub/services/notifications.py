@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
@@ -151,7 +152,7 @@ async def list_for(
         (last_id,) = decode_cursor(cursor, 1)
         query = query.where(Notification.id < _cursor_id(last_id))
     async with db.read_session() as session:
-        rows = list((await session.exec(query)).all())
+        rows = list((await session.exec(query.where(await _still_seen(session, agent_id)))).all())
     page = rows[:limit]
     return Page(
         items=[NotificationOut.model_validate(row) for row in page],
@@ -167,8 +168,21 @@ def _cursor_id(value) -> int:
 
 async def unread_count(agent_id: int) -> int:
     async with db.read_session() as session:
-        query = select(func.count()).where(Notification.agent_id == agent_id, col(Notification.read_at).is_(None))
+        query = select(func.count()).where(
+            Notification.agent_id == agent_id,
+            col(Notification.read_at).is_(None),
+            await _still_seen(session, agent_id),
+        )
         return (await session.exec(query)).one()
+
+
+async def _still_seen(session, agent_id: int) -> sa.ColumnElement[bool]:
+    """On `notification`: those about conversations the agent still sees. One handed on to someone else since
+    takes its notifications along (their text quotes the customer)."""
+    agent = await session.get(Agent, agent_id)
+    if agent is None or visibility.sees_all(agent):
+        return sa.true()
+    return sa.exists().where(Conversation.id == Notification.conversation_id, visibility.limited_condition(agent_id))
 
 
 async def mark_read(agent_id: int, notification_id: int) -> NotificationOut:

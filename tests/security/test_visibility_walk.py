@@ -13,7 +13,9 @@ import httpx
 
 from chathub.pages import PAGES
 from chathub.schemas import MessageIn
-from tests.helpers.team import CAL, Team, make_team
+from chathub.services import notifications
+from tests.helpers.api import customer_writes
+from tests.helpers.team import CAL, Team, assign, make_team
 from tests.security.test_doors import DOCS, PUBLIC, SIGNED_LINKS, WEBHOOKS, app_routes, nicegui_internal
 
 
@@ -234,3 +236,22 @@ async def test_a_limited_agent_mentioned_in_a_note_on_another_agents_conversatio
     assert [n for n in told if n["conversation_id"] == team.bertha_conversation] == []
     bea_told = (await client.get("/api/v1/notifications", headers=team.bea)).json()["items"]
     assert any(n["type"] == "mention" for n in bea_told)
+
+
+async def test_a_conversation_handed_on_takes_its_notifications_out_of_a_limited_agents_list_and_count(client):
+    team = await make_team(client)  # the admin assigned Carl's conversation to Cal: Cal was told
+    await customer_writes(client, team.admin, sender=team.carl_phone, text="Carl: any news on zebrafinch?")
+
+    def about_carl(items: list[dict]) -> list[str]:
+        return [n["text"] for n in items if n["conversation_id"] == team.carl_conversation]
+
+    told = (await client.get("/api/v1/notifications", headers=team.cal)).json()["items"]
+    assert len(about_carl(told)) == 2 and any("any news" in text for text in about_carl(told))
+    unread_before = await notifications.unread_count(team.cal_id)
+
+    await assign(client, team.admin, team.carl_conversation, team.bea_id)
+
+    for params in ({}, {"unread_only": "true"}):
+        told = (await client.get("/api/v1/notifications", params=params, headers=team.cal)).json()["items"]
+        assert about_carl(told) == []
+    assert await notifications.unread_count(team.cal_id) == unread_before - 2  # the bell's count
