@@ -226,6 +226,13 @@ async def count_failed_reply(session: AsyncSession, conversation_id: int, *, fai
     """A reply here failed to send (`failed`), or left "failed" (retried, or delivered after all): its row in the
     inbox is marked while any reply is failed. Returns the conversation to announce the change with, after the
     commit."""
+    return (await outs_of(session, [await count_failed_reply_rows(session, conversation_id, failed=failed)]))[0]
+
+
+async def count_failed_reply_rows(
+    session: AsyncSession, conversation_id: int, *, failed: bool
+) -> tuple[Conversation, Customer, Channel]:
+    """`count_failed_reply` for the webhook batch, which builds the conversations it announces once, together."""
     counted = Conversation.failed_replies + (1 if failed else -1)
     statement = (  # added in the database: two instances counting at once lose neither
         update(Conversation)
@@ -237,7 +244,7 @@ async def count_failed_reply(session: AsyncSession, conversation_id: int, *, fai
     failed_replies = (await session.exec(statement)).scalar_one()
     row = (await session.exec(_with_refs().where(Conversation.id == conversation_id))).one()
     set_committed_value(row[0], "failed_replies", failed_replies)
-    return (await outs_of(session, [row]))[0]
+    return row
 
 
 async def get_conversation(conversation_id: int) -> ConversationOut:

@@ -32,7 +32,7 @@ from chathub.models import (
 )
 from chathub.schemas import MessageOut
 from chathub.services import presence
-from chathub.services.conversations import count_failed_reply, preview_of
+from chathub.services.conversations import count_failed_reply_rows, preview_of
 from chathub.services.customers import create_customers, identities_with_customers
 
 # Receipts only move a message forward; "failed" is handled apart.
@@ -354,7 +354,7 @@ async def apply_status_update(
     at = event.at or utcnow()
     if MessageStatus.failed in (message.status, event.status):  # it fails, or was delivered after all
         out.conversations_changed.append(
-            await count_failed_reply(session, message.conversation_id, failed=event.status == MessageStatus.failed)
+            await count_failed_reply_rows(session, message.conversation_id, failed=event.status == MessageStatus.failed)
         )
     message.status = event.status
     if event.status == MessageStatus.failed:
