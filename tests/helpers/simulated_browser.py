@@ -82,3 +82,16 @@ async def open_answering_from_the_start(self: User, path: str, *, clear_forward_
     if clear_forward_history:
         self.forward_history.clear()
     return self.client
+
+
+_run_javascript = Client.run_javascript
+
+
+def run_javascript_patiently_for_the_drawer(self: Client, code: str, *, timeout: float = 1.0):
+    """The navigation drawer asks the browser on connect whether it is open. The simulated browser answers at the
+    outbox's next emit, which a test process loaded by other workers sometimes delayed past NiceGUI's second,
+    and NiceGUI then logged an ERROR that failed the page test (seen in CI: tests whose tabs reconnect as their
+    access ends). A real browser answers within milliseconds; here the drawer's question may wait longer."""
+    if "__IS_DRAWER_OPEN__" in code:
+        timeout = max(timeout, 10.0)
+    return _run_javascript(self, code, timeout=timeout)
