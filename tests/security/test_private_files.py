@@ -14,6 +14,7 @@ from nicegui.testing import User
 from chathub.settings import Settings
 from tests.helpers.app import login
 from tests.helpers.pages import sign_in
+from tests.helpers.waiting import eventually
 from tests.helpers.webhooks import post_webhook
 
 PNG = bytes.fromhex(
@@ -38,6 +39,11 @@ async def test_database_media_and_sessions_are_owner_only(user: User, chathub_en
         user.http_client, {"from": "+15550100", "message": "Here is my order", "message_id": "private-1"}
     )
     headers = await login(user.http_client)
+
+    async def stored() -> bool:  # the webhook is processed in the background (on PostgreSQL at the next poll)
+        return (await user.http_client.get("/api/v1/conversations/1", headers=headers)).status_code == 200
+
+    await eventually(stored, timeout=20)
     sent = await user.http_client.post(
         "/api/v1/conversations/1/attachments", headers=headers, files={"file": ("label.png", PNG, "image/png")}
     )
