@@ -94,7 +94,7 @@ def start(settings: Settings, notes: list[str]) -> None:
     for note in notes:
         log.warning(note) if note.startswith("No agent") else log.info(note)
     state = process_state.begin(settings)  # everything this run keeps in memory, fresh
-    bus.conversation_updated.subscribe(conversations.forget_unread_total)  # first, before any tab's
+    bus.conversation_updated.on_change(conversations.forget_unread_total)  # before any tab hears it
     bus.resynced.subscribe(conversations.forget_unread_total)
     bus.presence_changed.subscribe(lambda _: assignment.wake())  # an agent came online: something may wait
     state.http = httpx.AsyncClient(

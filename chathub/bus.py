@@ -46,6 +46,16 @@ class ConversationEvent(Generic[T]):
         self.conversation_id_of = conversation_id_of
         self.everyone: Event[T] = Event()
         self.by_conversation: dict[int, Event[T]] = {}
+        self.change_listeners: list[Callable[[], Any]] = []  # need no payload: see `on_change`
+
+    def on_change(self, callback: Callable[[], Any]) -> None:
+        """`callback()` on every event, without its payload (a cache to forget): an emitter with no other listener
+        may call `changed()` and skip building the payload."""
+        self.change_listeners.append(callback)
+
+    def changed(self) -> None:
+        for callback in self.change_listeners:
+            callback()
 
     def subscribe(self, callback: Callable[[T], Any]) -> None:
         self.everyone.subscribe(callback)
@@ -70,6 +80,7 @@ class ConversationEvent(Generic[T]):
         return bool(self.everyone.callbacks or (event is not None and event.callbacks))
 
     def emit(self, payload: T) -> None:
+        self.changed()
         self.everyone.emit(payload)
         event = self.by_conversation.get(self.conversation_id_of(payload))
         if event is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
@@ -75,12 +76,14 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class
         )
-        self.write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self.write_turns = WriteTurns() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
-    async def write_session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed on success, rolled back on error; serialised on SQLite."""
-        async with self.write_lock or nullcontext(), self.sessions() as session, session.begin():
+    async def write_session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed on success, rolled back on error; serialised on SQLite, where an `urgent`
+        one goes before those waiting (see `WriteTurns`)."""
+        turn = self.write_turns.take(urgent=urgent) if self.write_turns else nullcontext()
+        async with turn, self.sessions() as session, session.begin():
             yield session
 
     async def write_retrying(self, work: Callable[[AsyncSession], Awaitable]):
@@ -95,6 +98,48 @@ class Database:
                     raise
                 log.info("a unit of work met another (%s); running it again", error.orig.sqlstate)
             await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+
+
+class WriteTurns:
+    """SQLite's single writer, taken in turns within this process. Urgent work (the webhook log's group commit:
+    a provider waits for its answer) goes before every waiting turn, the rest in arrival order; so an
+    acknowledgement waits for at most the one transaction in progress, never for a queue of worker batches."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future] = deque()
+        self._others: deque[asyncio.Future] = deque()
+
+    @asynccontextmanager
+    async def take(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        if self._held or self._urgent or self._others:
+            await self._wait(self._urgent if urgent else self._others)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._pass_on()
+
+    async def _wait(self, queue: deque[asyncio.Future]) -> None:
+        turn = asyncio.get_running_loop().create_future()
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed over as the wait was cancelled: pass it on
+                self._pass_on()
+            elif turn in queue:
+                queue.remove(turn)
+            raise
+
+    def _pass_on(self) -> None:
+        for queue in (self._urgent, self._others):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # still held: the turn goes straight to the next
+                    return
+        self._held = False
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -138,9 +183,9 @@ async def read_session() -> AsyncIterator[AsyncSession]:
 
 
 @asynccontextmanager
-async def write_session() -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed on success, rolled back on error; serialised on SQLite."""
-    async with database().write_session() as session:
+async def write_session(*, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+    """See `Database.write_session`."""
+    async with database().write_session(urgent=urgent) as session:
         yield session
 
 
@@ -196,8 +241,9 @@ class GroupCommit:
     (default: add the ORM objects to the session).
     """
 
-    def __init__(self, after_commit=None, max_batch: int = 500, write_batch=None) -> None:
+    def __init__(self, after_commit=None, max_batch: int = 500, write_batch=None, urgent: bool = False) -> None:
         self.after_commit = after_commit
+        self.urgent = urgent
         self.write_batch = write_batch or _add_all
         self.max_batch = max_batch
         self._pending: list[tuple[object, asyncio.Future]] = []
@@ -215,7 +261,7 @@ class GroupCommit:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             rows = [row for row, _ in batch]
             try:
-                async with write_session() as session:
+                async with write_session(urgent=self.urgent) as session:
                     await self.write_batch(session, rows)
             except Exception as error:  # every caller of the failed batch hears of it
                 for _, future in batch:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     media_fetch_allow: str = ""
     webhook_log_days: int = Field(30, ge=1)  # processed and rejected webhook logs are deleted after this many days
     body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive in time (routes/body_deadline.py)
+    # Webhooks acknowledged here and not yet processed, at most: past it, intake waits for the worker (at most
+    # webhook_backlog_wait_seconds), so a burst is acknowledged at the pace it is processed (services/webhooks.py).
+    webhook_backlog: int = Field(1000, ge=1)
+    webhook_backlog_wait_seconds: float = Field(5.0, ge=0)
     # How long an instance holds a reply it sends or a file it fetches; past it (the instance died mid-call) another
     # one takes the work over. Longer than any provider call.
     work_lease_seconds: float = Field(120.0, ge=5)

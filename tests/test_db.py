@@ -3,6 +3,7 @@ itself and before the rows it numbers next: nothing clashes, and the order of ar
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlmodel import select
@@ -33,3 +34,37 @@ async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gi
         (4, "batch 2"),
         (5, "numbered by SQLite again"),
     ]
+
+
+async def _write(turns: db.WriteTurns, done: list[str], name: str, *, urgent: bool = False) -> None:
+    async with turns.take(urgent=urgent):
+        done.append(name)
+
+
+async def test_a_webhook_log_commit_goes_before_writes_that_were_waiting_longer():
+    """An acknowledgement waits for the transaction in progress only, not for the queue behind it."""
+    turns, done = db.WriteTurns(), []
+    async with turns.take():  # a worker batch in progress
+        waiting = [asyncio.create_task(_write(turns, done, name)) for name in ("agent's reply", "next worker batch")]
+        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(_write(turns, done, "webhook log", urgent=True)))
+        await asyncio.sleep(0)
+        assert done == []
+    await asyncio.gather(*waiting)
+    assert done == ["webhook log", "agent's reply", "next worker batch"]
+
+
+async def test_a_write_given_up_while_it_waits_or_as_its_turn_comes_holds_no_one_up():
+    turns, done = db.WriteTurns(), []
+    async with turns.take():
+        given_up = asyncio.create_task(_write(turns, done, "given up while waiting"))
+        handed_over = asyncio.create_task(_write(turns, done, "given up as its turn came"))
+        last = asyncio.create_task(_write(turns, done, "last"))
+        await asyncio.sleep(0)
+        given_up.cancel()
+    handed_over.cancel()  # the turn is already its own: it passes it on
+    await asyncio.gather(given_up, handed_over, return_exceptions=True)
+    await last
+    assert done == ["last"]
+    await _write(turns, done, "after everyone")
+    assert done == ["last", "after everyone"]

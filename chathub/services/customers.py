@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import db
 from chathub.auth import email_problem
-from chathub.models import Agent, Conversation, Customer, CustomerIdentity, utcnow
+from chathub.models import Agent, Conversation, Customer, CustomerIdentity, new_row, utcnow
 from chathub.schemas import CustomerOut, CustomerPatch, IdentityOut, Page
 from chathub.services import visibility
 from chathub.services.errors import NotFound, ValidationFailed, require_row_id
@@ -99,7 +99,7 @@ async def _identity_with_customer(session: AsyncSession, channel_id: int, extern
 
 
 def _new_customer(external_id: str, name: str | None, phone: str | None) -> Customer:
-    return Customer(name=name or phone or external_id, phone=phone)
+    return new_row(Customer, name=name or phone or external_id, phone=phone)
 
 
 async def create_customers(
@@ -116,7 +116,7 @@ async def create_customers(
     session.add_all(customers.values())
     await session.flush()
     identities = {
-        external_id: CustomerIdentity(customer_id=customer.id, channel_id=channel_id, external_id=external_id)
+        external_id: new_row(CustomerIdentity, customer_id=customer.id, channel_id=channel_id, external_id=external_id)
         for external_id, customer in customers.items()
     }
     if db.is_sqlite():

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -156,7 +156,9 @@ class Lookups:
             session, channel_id, [(e.sender_id, e.sender_name, e.sender_phone) for e in firsts]
         )
         conversations = {
-            identity.id: Conversation(customer_id=identity.customer_id, channel_id=channel_id, identity_id=identity.id)
+            identity.id: new_row(
+                Conversation, customer_id=identity.customer_id, channel_id=channel_id, identity_id=identity.id
+            )
             for identity, _ in made.values()
         }
         await db.assign_ids(session, list(conversations.values()))
@@ -282,21 +284,26 @@ async def store_inbound_message(
 
 
 async def add_unread(session: AsyncSession, conversations: list[Conversation]) -> None:
-    """One unread mark per entry, added in the database (`SET unread_count = unread_count + k`), so instances
-    adding to one conversation at once lose none; in id order, as the flush takes the rows' locks. The rows learn
-    the count that results, for the announcements."""
+    """One unread mark per entry, added in the database (`SET unread_count = unread_count + k`, one statement for
+    them all), so instances adding to one conversation at once lose none; in id order, as the flush takes the rows'
+    locks. The rows learn the count that results, for the announcements."""
     counts = Counter(conversation.id for conversation in conversations)
+    if not counts:
+        return
     rows = {conversation.id: conversation for conversation in conversations}
-    for conversation_id in sorted(counts):
-        statement = (
-            update(Conversation)
-            .where(col(Conversation.id) == conversation_id)
-            .values(unread_count=Conversation.unread_count + counts[conversation_id])
-            .returning(Conversation.unread_count)
-            .execution_options(synchronize_session=False)
-        )
-        unread = (await session.exec(statement)).scalar_one()
-        set_committed_value(rows[conversation_id], "unread_count", unread)
+    table = Conversation.__table__
+    connection = await session.connection()
+    await connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("conversation_id"))
+        .values(unread_count=table.c.unread_count + bindparam("added")),
+        [{"conversation_id": key, "added": counts[key]} for key in sorted(counts)],
+    )
+    for chunk in _chunks(sorted(counts)):
+        for conversation_id, unread in await connection.execute(
+            select(table.c.id, table.c.unread_count).where(table.c.id.in_(chunk))
+        ):
+            set_committed_value(rows[conversation_id], "unread_count", unread)
 
 
 THREAD_KEYS = ("thread_ref", "subject", "sender_address")

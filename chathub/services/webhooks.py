@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -99,11 +101,73 @@ def _announce_logged(rows: list[LogRow]) -> None:
         process_state.current().wake(WORKER)
 
 
+class Backlog:
+    """Webhooks this process acknowledged (or is logging) that no worker has taken yet. Acknowledging costs less
+    than processing, and both share one core: under a burst, acks raced ahead and the worker fell seconds behind
+    (8 s after a 10 s burst), so agents saw customers late exactly when it was busiest. When the backlog is full,
+    intake waits, first come first served, for the worker to take some before it logs and answers: the burst is
+    acknowledged at the pace it is processed. The wait is bounded: after `webhook_backlog_wait_seconds` a webhook
+    is logged and acknowledged anyway."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.waiting = 0
+        self._queue: deque[asyncio.Future] = deque()
+
+    @asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        """A place for one more webhook, kept unless the block fails."""
+        if self._queue or self.waiting >= self.settings.webhook_backlog:
+            await self._wait_for_room()
+        else:
+            self.waiting += 1
+        try:
+            yield
+        except BaseException:
+            self.taken(1)
+            raise
+
+    async def _wait_for_room(self) -> None:
+        room = asyncio.get_running_loop().create_future()
+        self._queue.append(room)
+        try:
+            async with asyncio.timeout(self.settings.webhook_backlog_wait_seconds):
+                await room
+        except TimeoutError:
+            log.info("webhook backlog full for %g s: logging one anyway", self.settings.webhook_backlog_wait_seconds)
+        except asyncio.CancelledError:  # the request is gone
+            if room.done() and not room.cancelled():
+                self.taken(1)
+            raise
+        finally:
+            if room in self._queue:
+                self._queue.remove(room)
+        if not room.done() or room.cancelled():  # timed out: not counted by `_let_in`
+            self.waiting += 1
+
+    def taken(self, count: int) -> None:
+        self.waiting = max(0, self.waiting - count)
+        while self._queue and self.waiting < self.settings.webhook_backlog:
+            room = self._queue.popleft()
+            if not room.done():
+                room.set_result(None)
+                self.waiting += 1
+
+    def empty(self) -> None:
+        """Nothing is due here (another instance may have taken this one's webhooks)."""
+        self.taken(self.waiting)
+
+
+def _backlog() -> Backlog:
+    state = process_state.current()
+    return state.part(Backlog, lambda: Backlog(state.settings))
+
+
 class WebhookLogWriter(db.GroupCommit):
     """Webhook log rows, many per commit (see `db.GroupCommit`): this run's one writer."""
 
     def __init__(self) -> None:
-        super().__init__(after_commit=_announce_logged, write_batch=_insert_logs)
+        super().__init__(after_commit=_announce_logged, write_batch=_insert_logs, urgent=True)
 
 
 def _log_writer() -> WebhookLogWriter:
@@ -138,7 +202,8 @@ async def receive_webhook(
         row.status, row.http_status, row.error = WebhookStatus.rejected, status, reason
         row.processed_at = row.received_at
         row.body, row.headers = refused_body_excerpt(body), refused_headers_excerpt(row.headers)
-    await _log_writer().insert(row)
+    async with _backlog().place() if status == 200 else nullcontext():
+        await _log_writer().insert(row)
     ack = DRIVERS[channel_type].acknowledgement if status == 200 else None
     return IntakeResult(status, reason, row.id, ack)
 
@@ -247,25 +312,37 @@ async def process_due_webhooks() -> float | None:
                     )
                 )
             ).one()
+            _backlog().empty()
             return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
     logs, announcements, told = await db.write_retrying(lambda session: _claim_and_process(session, now))
+    _backlog().taken(len(logs))
     notifications.emit(told)
     if not logs:  # the due ones are another instance's batch: they end processed, or unlocked for us to take
         return CLAIMED_ELSEWHERE_RETRY_SECONDS
+    await _announce_batch(logs, announcements)
+    return 0
+
+
+async def _announce_batch(logs: list[WebhookLog], announcements: list[Announcements | None]) -> None:
+    """Tell this process's open tabs; nothing is built for the bus where no tab listens."""
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
     if new_messages:
         bus.customers_wrote.emit(new_messages)
     for entry, announcement in zip(logs, announcements):
-        _announce(announcement, conversations)
+        heard = _announce(announcement, conversations)
         if bus.webhook_logged.callbacks:
             bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
-        # Every open tab is updated right here, in this task: between two webhooks, let requests and the
-        # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
-        await asyncio.sleep(0)
-    for conversation in await outs_with_labels(conversations.values()) if conversations else ():
-        bus.conversation_updated.emit(conversation)
-    return 0
+            heard = True
+        if heard:
+            # Every open tab is updated right here, in this task: between two webhooks, let requests and the
+            # tabs' heartbeats in (a batch drawn in one go held the loop long enough for tabs to drop).
+            await asyncio.sleep(0)
+    if any(bus.conversation_updated.listened(conversation_id) for conversation_id in conversations):
+        for conversation in await outs_with_labels(conversations.values()):
+            bus.conversation_updated.emit(conversation)
+    elif conversations:
+        bus.conversation_updated.changed()
 
 
 async def _claim_and_process(
@@ -399,12 +476,15 @@ def _relay_batch(session, logs: list[WebhookLog], announcements: list[Announceme
     relay.announce(session, "webhook_logged", *(entry.id for entry in logs))
 
 
-def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> None:
+def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> bool:
+    """Whether a tab heard of it."""
     if result is None:
-        return
+        return False
+    heard = bool(result.messages_changed)
     for message in result.created_messages():
         if bus.message_created.listened(message.conversation_id):  # no model to build when no tab listens
             bus.message_created.emit(MessageOut.model_validate(message))
+            heard = True
     for message in result.messages_changed:
         bus.message_status_changed.emit(message)
     if result.media_pending:
@@ -414,6 +494,7 @@ def _announce(result: Announcements | None, conversations: dict[int, tuple]) -> 
     for conversation, customer, channel in [refs for _, *refs in result.created] + result.conversations_changed:
         conversations.pop(conversation.id, None)  # keeps the order of the latest change
         conversations[conversation.id] = (conversation, customer, channel)
+    return heard
 
 
 async def replay_webhook(log_id: int) -> WebhookLogOut:

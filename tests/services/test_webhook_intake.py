@@ -529,3 +529,38 @@ async def test_a_message_holding_a_nul_character_is_kept_on_every_database(clien
     assert await eventually(preview, timeout=10) in ("before \u0000 after", "before \ufffd after")
     raw = await post_webhook(client, None, raw=b'{"from": "+15550100", "message": "a\x00b"}')
     assert raw.status_code == 400, raw.text  # a raw NUL is no JSON: refused and logged, never a 500
+
+
+async def test_when_the_backlog_is_full_a_webhook_is_answered_once_the_worker_catches_up(client, auth, monkeypatch):
+    """A burst is acknowledged at the pace it is processed: past the backlog, intake waits for the worker."""
+    settings = process_state.current().settings
+    monkeypatch.setattr(settings, "webhook_backlog", 3)
+    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()
+    first = [await accepted(client, seed_message(f"backlog-{n}", sender=f"+1555020{n}")) for n in range(3)]
+    fourth = asyncio.create_task(accepted(client, seed_message("backlog-3", sender="+15550203")))
+    await asyncio.sleep(0.5)
+    assert not fourth.done()  # not logged, not answered: the provider still holds it
+    assert len(await items(client, auth, "/api/v1/webhook-logs")) == 3
+
+    worker.start()
+    for log_id in [*first, await fourth]:
+        await settled_log(client, auth, log_id, "processed")
+    stored = sorted(m["external_id"] for m in await all_messages(client, auth))
+    assert stored == ["backlog-0", "backlog-1", "backlog-2", "backlog-3"]
+
+
+async def test_a_webhook_that_waited_its_longest_for_a_full_backlog_is_logged_and_answered_anyway(
+    client, auth, monkeypatch
+):
+    settings = process_state.current().settings
+    monkeypatch.setattr(settings, "webhook_backlog", 1)
+    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 0.2)
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()
+    waited = [await accepted(client, seed_message(f"patient-{n}", sender="+15550301")) for n in range(2)]
+    worker.start()
+    for log_id in waited:
+        await settled_log(client, auth, log_id, "processed")
+    assert sorted(m["external_id"] for m in await all_messages(client, auth)) == ["patient-0", "patient-1"]

@@ -1,0 +1,55 @@
+"""The webhook backlog lets waiting webhooks in first come, first served, as the worker takes webhooks; one whose
+sender hung up while it waited takes no place."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from chathub.services.webhooks import Backlog
+
+
+async def _log_one(backlog: Backlog, logged: list[str], name: str) -> None:
+    async with backlog.place():
+        logged.append(name)
+
+
+async def test_waiting_webhooks_are_let_in_in_the_order_they_came_as_the_worker_takes_some():
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60)), []
+    for name in ("first", "second"):
+        await _log_one(backlog, logged, name)
+    waiting = []
+    for name in ("third", "fourth", "fifth"):
+        waiting.append(asyncio.create_task(_log_one(backlog, logged, name)))
+        await asyncio.sleep(0)
+    assert logged == ["first", "second"]
+
+    backlog.taken(2)  # a worker batch took two
+    await asyncio.gather(*waiting[:2])
+    assert logged == ["first", "second", "third", "fourth"] and not waiting[2].done()
+    backlog.empty()
+    await waiting[2]
+    assert logged[-1] == "fifth" and backlog.waiting == 1
+
+
+async def test_a_webhook_whose_sender_hung_up_while_waiting_takes_no_place():
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60)), []
+    await _log_one(backlog, logged, "first")
+    hung_up = asyncio.create_task(_log_one(backlog, logged, "hung up"))
+    patient = asyncio.create_task(_log_one(backlog, logged, "patient"))
+    await asyncio.sleep(0)
+    hung_up.cancel()
+    backlog.taken(1)
+    await patient
+    assert logged == ["first", "patient"] and backlog.waiting == 1
+
+
+async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60)), []
+    await _log_one(backlog, logged, "first")
+    hung_up = asyncio.create_task(_log_one(backlog, logged, "hung up"))
+    await asyncio.sleep(0)
+    backlog.taken(1)  # its turn came ...
+    hung_up.cancel()  # ... as it went
+    await asyncio.gather(hung_up, return_exceptions=True)
+    assert logged == ["first"] and backlog.waiting == 0
