@@ -179,7 +179,6 @@ class Database:
     PostgreSQL cluster for the whole bench."""
 
     def __init__(self, kind: str, stack: contextlib.ExitStack) -> None:
-        self.kind = kind
         self.cluster = None
         if kind == "postgresql":
             from tests.helpers import postgres

@@ -300,7 +300,9 @@ def live_section(data: dict | None, command: str) -> list[str]:
 HOW_TO_RUN = """\
 Every benchmark starts its own server (free 127.0.0.1 port, temporary data folder), prints a table and writes
 JSON with `--json PATH`; [bench/README.md](../bench/README.md) says what each measures and how to read it. The
-browser ones drive Debian's headless Chromium (`apt-get install chromium chromium-driver`).
+browser ones drive Debian's headless Chromium (`apt-get install chromium chromium-driver`); the ingest one
+sends with wrk (`apt-get install wrk`) and, on PostgreSQL, starts a throwaway cluster (`postgresql-15`) and
+HAProxy (`haproxy`).
 
 Reproduce everything with one command (it writes this file):
 
