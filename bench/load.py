@@ -38,8 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from common import LOCAL_HOSTS, browser, cpu_seconds, own_server
-from ingest import post_concurrently
+from common import LOCAL_HOSTS, browser, cpu_seconds, own_server, post_concurrently
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from tabs_memory import rss_mib
