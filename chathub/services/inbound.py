@@ -276,7 +276,6 @@ async def store_inbound_message(
         out.assignment_due = True
     if not presence.is_being_read(conversation.id):  # an agent has it open: it is read as it arrives
         out.unread.append(conversation)
-    session.add(conversation)
     out._unsettled.append((message, conversation, customer, channel))
     if settle:
         await out.settle(session)

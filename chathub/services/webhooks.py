@@ -35,7 +35,8 @@ from chathub.worker import backoff_seconds
 
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
-BATCH_SIZE = 50
+BATCH_SIZE = 50  # a batch holds SQLite's writer while it is processed, and an ack may wait for it (db.WriteTurns)
+BURST_BATCH_SIZE = 200  # while this many wait, fewer and larger transactions keep up with a burst
 OTHER_INSTANCES_POLL_SECONDS = 5.0
 CLAIMED_ELSEWHERE_RETRY_SECONDS = 0.5
 KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
@@ -351,7 +352,7 @@ async def _claim_and_process(
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
     same log, and the claim ends with the transaction that marks the logs processed. The agents following the
     conversations customers wrote to are told in the same transaction."""
-    query = _due_query(now).limit(BATCH_SIZE)
+    query = _due_query(now).limit(BURST_BATCH_SIZE if _backlog().waiting >= BURST_BATCH_SIZE else BATCH_SIZE)
     if not db.is_sqlite():
         query = query.with_for_update(skip_locked=True)
     logs = list((await session.exec(query)).all())
@@ -397,7 +398,6 @@ async def _process_together(session, logs: list[WebhookLog]) -> list[Announcemen
             _record_failure(entry, item)
         else:
             _record_outcome(entry, result)
-        session.add(entry)
     return results
 
 
