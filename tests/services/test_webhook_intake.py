@@ -564,3 +564,19 @@ async def test_a_webhook_that_waited_its_longest_for_a_full_backlog_is_logged_an
     for log_id in waited:
         await settled_log(client, auth, log_id, "processed")
     assert sorted(m["external_id"] for m in await all_messages(client, auth)) == ["patient-0", "patient-1"]
+
+
+async def test_with_no_tab_open_the_shared_unread_total_still_counts_a_new_customer_message(client, auth):
+    """No conversation payload is built when no tab listens; the unread total (the tab titles' count) still
+    hears that something changed."""
+    from chathub.services import conversations
+
+    before = await conversations.shared_unread_total()
+    await settled_log(
+        client, auth, await accepted(client, seed_message("unread-total", sender="+15550401")), "processed"
+    )
+
+    async def counted():
+        return await conversations.shared_unread_total() == before + 1
+
+    await eventually(counted)
