@@ -470,13 +470,26 @@ def new_row(model: type[RowT], **values: Any) -> RowT:
     the values with the defaults straight into the instance's dict, as SQLAlchemy does for rows it loads.
     Like SQLModel's own constructor of table models, it validates nothing."""
     row = instrumentation.manager_of_class(model).new_instance()
-    for name, field in _optional_fields(model):
+    constants, made = _defaults(model)
+    row.__dict__.update(constants)
+    for name, field in made:
         if name not in values:
             values[name] = field.get_default(call_default_factory=True)
     row.__dict__.update(values)
     return row
 
 
+_CONSTANT_TYPES = (type(None), bool, int, float, str, Enum, datetime)
+
+
 @cache
-def _optional_fields(model: type[SQLModel]) -> list[tuple[str, Any]]:
-    return [(name, field) for name, field in model.model_fields.items() if not field.is_required()]
+def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The model's optional fields: those whose default is one constant (shared by every row: it cannot change
+    in place) with it, and those whose default is made anew for each row (a factory, or a list or a dict)."""
+    optional = [(name, field) for name, field in model.model_fields.items() if not field.is_required()]
+    constant = {
+        name: field.default
+        for name, field in optional
+        if field.default_factory is None and isinstance(field.default, _CONSTANT_TYPES)
+    }
+    return constant, [(name, field) for name, field in optional if name not in constant]
