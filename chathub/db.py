@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Table, event, func
+from sqlalchemy import Table, event, func, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -213,6 +213,36 @@ async def assign_ids(session: AsyncSession, rows: Sequence) -> None:
     ids = await reserve_ids(session, type(rows[0]).__table__, len(rows)) if rows else None
     for row_id, row in zip(ids or (), rows):
         row.id = row_id
+
+
+async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows of `table`, taken before they are written: SQLite's next ones (`reserve_ids`), or
+    PostgreSQL's sequence (one round trip; what it hands out is never handed out again)."""
+    if count == 0:
+        return []
+    if is_sqlite():
+        return list(await reserve_ids(session, table, count))
+    connection = await session.connection()
+    taken = await connection.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+        {"table": table.name, "count": count},
+    )
+    return [row_id for (row_id,) in taken]
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence) -> None:
+    """New rows of one table (made with `models.new_row`) written in one executemany, without the unit of work:
+    they get their ids first and stay out of the session, as values for what follows (announcements). Only for
+    the busiest inserts, whose rows nothing changes later in the transaction."""
+    if not rows:
+        return
+    table = type(rows[0]).__table__
+    missing = [row for row in rows if row.id is None]
+    for row_id, row in zip(await new_ids(session, table, len(missing)), missing):
+        row.id = row_id
+    keys = [column.key for column in table.columns]
+    connection = await session.connection()
+    await connection.execute(insert(table), [{key: row.__dict__.get(key) for key in keys} for row in rows])
 
 
 def upgrade_schema(database_url: str) -> None:

@@ -57,7 +57,7 @@ class Announcements:
     assignment_due: bool = False  # a conversation began or reopened, unassigned, on a channel that assigns
     # A receipt for a message not recorded here: the rest of the batch is kept, the receipt tried again later.
     unknown_receipt: UnknownMessage | None = None
-    # New messages not flushed yet: they get their ids in `settle`.
+    # New messages not written yet: they get their ids in `settle` (or the batch's insert).
     _unsettled: list[tuple[Message, Conversation, Customer, Channel]] = field(default_factory=list)
     _first_unsettled: Message | None = None
     # The conversation of each new message that counts as unread, added once the messages are written.
@@ -66,13 +66,13 @@ class Announcements:
     async def settle(self, session: AsyncSession) -> None:
         """Write what is pending, and learn the new messages' ids."""
         if self._unsettled or self._first_unsettled is not None:
-            await session.flush()
+            await db.insert_rows(session, self.unsettled_messages())
             self.take_ids()
         await add_unread(session, self.unread)
         self.unread = []
 
     def take_ids(self) -> None:
-        """After the flush that wrote them (one for a whole batch). A repeat of a message new in the same
+        """After the insert that wrote them (one for a whole batch). A repeat of a message new in the same
         batch has nothing of its own to settle but still learns the message's id."""
         self.created += self._unsettled
         if self.first_message_id is None and self._first_unsettled is not None:
@@ -187,13 +187,13 @@ def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay
 async def apply_inbound_batch(
     session: AsyncSession, batch: list[tuple[Channel, list[InboundEvent]] | None]
 ) -> list[Announcements | None]:
-    """Many webhooks' events (None: one that could not be read) with shared lookups and one flush."""
+    """Many webhooks' events (None: one that could not be read) with shared lookups; their new messages are
+    written together, in one statement."""
     lookups = Lookups()
     await lookups.prefetch(session, [item for item in batch if item is not None])
     results = [None if item is None else await apply_inbound_events(session, *item, lookups=lookups) for item in batch]
     settled = [result for result in results if result is not None]
-    await db.assign_ids(session, [message for result in settled for message in result.unsettled_messages()])
-    await session.flush()  # the batch's new rows, together
+    await db.insert_rows(session, [message for result in settled for message in result.unsettled_messages()])
     for result in settled:
         result.take_ids()
     await add_unread(session, [conversation for result in settled for conversation in result.unread])
@@ -204,7 +204,7 @@ async def apply_inbound_events(
     session: AsyncSession, channel: Channel, events: list[InboundEvent], lookups: Lookups | None = None
 ) -> Announcements:
     """Apply one webhook's events. With `lookups` (a batch), the caller settles the announcements after
-    the batch's single flush; without, they are settled here."""
+    the batch's single insert; without, they are settled here."""
     out = Announcements()
     for event in events:
         if isinstance(event, InboundMessage):
@@ -268,7 +268,6 @@ async def store_inbound_message(
         message.media_mime_type = event.media.mime_type or event.media_mime_type
         message.file_name, message.media_size = event.media.file_name or event.file_name, event.media.size
         out.media_pending = True
-    session.add(message)
     lookups.messages[(channel.id, event.external_id)] = message  # a repeat later in the batch is a duplicate
     conversation.last_message_at = now  # arrival, not the provider's time: see Conversation.last_message_at
     conversation.last_message_preview = preview_of(message)
@@ -340,11 +339,11 @@ async def _apply_edit(session: AsyncSession, message: Message, event: InboundMes
     edited_at = event.edited_at or utcnow()
     if message.edited_at is not None and edited_at <= message.edited_at:
         return  # a re-delivered or older version of the edit
-    if message.id is None:  # the message itself came earlier in this batch
-        await session.flush()
     message.content, message.edited_at = event.content, edited_at
     if event.payload is not None:
         message.payload = {**(message.payload or {}), **event.payload}
+    if message.id is None:  # new earlier in this batch: written as edited, and announced once, as new
+        return
     session.add(message)
     out.messages_changed.append(MessageOut.model_validate(message))
 

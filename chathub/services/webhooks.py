@@ -18,7 +18,8 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_
+from sqlalchemy import bindparam, func, insert, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from chathub import bus, db, process_state, relay
@@ -392,13 +393,35 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
 async def _process_together(session, logs: list[WebhookLog]) -> list[Announcements | None]:
     parsed = [await _parse(entry) for entry in logs]
     results = await apply_inbound_batch(session, [None if isinstance(item, str) else item for item in parsed])
-    for entry, item, result in zip(logs, parsed, results):  # their outcomes go with the commit's flush
-        entry.attempts += 1
-        if result is None:
-            _record_failure(entry, item)
-        else:
-            _record_outcome(entry, result)
+    outcomes = [
+        _outcome(entry, result if result is not None else item) for entry, item, result in zip(logs, parsed, results)
+    ]
+    await _write_outcomes(session, logs, outcomes)
     return results
+
+
+async def _write_outcomes(session, logs: list[WebhookLog], outcomes: list[dict]) -> None:
+    """The batch's log rows marked in one statement (executemany), not through the unit of work; the loaded rows
+    learn their values as committed ones, for the announcements."""
+    connection = await session.connection()
+    await connection.execute(
+        _OUTCOME_UPDATE,
+        [
+            {"log_id": entry.id, **{f"new_{key}": value for key, value in outcome.items()}}
+            for entry, outcome in zip(logs, outcomes)
+        ],
+    )
+    for entry, outcome in zip(logs, outcomes):
+        for key, value in outcome.items():
+            set_committed_value(entry, key, value)
+
+
+_OUTCOME_KEYS = ("attempts", "status", "error", "processed_at", "next_attempt_at", "message_id")
+_OUTCOME_UPDATE = (
+    update(WebhookLog.__table__)
+    .where(WebhookLog.__table__.c.id == bindparam("log_id"))
+    .values({key: bindparam(f"new_{key}") for key in _OUTCOME_KEYS})
+)
 
 
 async def _parse(entry: WebhookLog) -> tuple[Channel, list] | str:
@@ -420,43 +443,41 @@ def _due_query(now: datetime):
 
 
 async def _process_one(session, entry: WebhookLog) -> Announcements | None:
-    entry.attempts += 1
     parsed = await _parse(entry)
+    result: Announcements | str = parsed if isinstance(parsed, str) else "not processed"
     try:
-        if isinstance(parsed, str):
-            _record_failure(entry, parsed)
-            return None
-        async with session.begin_nested():
-            result = await apply_inbound_events(session, *parsed)
+        if not isinstance(parsed, str):
+            async with session.begin_nested():
+                result = await apply_inbound_events(session, *parsed)
     except Exception as error:  # recorded on the log row; the worker goes on with the next
         if db.is_retryable(error):
             raise
-        _record_failure(entry, f"{type(error).__name__}: {error}")
-        return None
-    finally:
-        session.add(entry)
-    _record_outcome(entry, result)
-    return result
+        result = f"{type(error).__name__}: {error}"
+    for key, value in _outcome(entry, result).items():
+        setattr(entry, key, value)
+    session.add(entry)
+    return None if isinstance(result, str) else result
 
 
-def _record_outcome(entry: WebhookLog, result: Announcements) -> None:
-    entry.message_id = result.first_message_id
-    if result.unknown_receipt is not None:  # the messages it carried stay stored; the receipt is retried
-        _record_failure(entry, f"UnknownMessage: {result.unknown_receipt}")
-        return
-    entry.status, entry.error, entry.processed_at = WebhookStatus.processed, None, utcnow()
-    entry.next_attempt_at = None
-
-
-def _record_failure(entry: WebhookLog, error: str) -> None:
-    settings = process_state.current().settings
-    entry.error = error
-    if entry.attempts >= settings.max_attempts:
-        entry.status, entry.processed_at, entry.next_attempt_at = WebhookStatus.failed, utcnow(), None
+def _outcome(entry: WebhookLog, result: Announcements | str) -> dict:
+    """The log's new values after this attempt: processed, or (`result` says why not) due again or failed."""
+    attempts = entry.attempts + 1
+    if isinstance(result, Announcements):
+        message_id = result.first_message_id
+        if result.unknown_receipt is None:
+            return _values(attempts, WebhookStatus.processed, None, utcnow(), None, message_id)
+        result = f"UnknownMessage: {result.unknown_receipt}"  # the messages it carried stay stored; it is retried
     else:
-        entry.next_attempt_at = utcnow() + timedelta(
-            seconds=backoff_seconds(entry.attempts, settings.retry_base_seconds)
-        )
+        message_id = entry.message_id
+    settings = process_state.current().settings
+    if attempts >= settings.max_attempts:
+        return _values(attempts, WebhookStatus.failed, result, utcnow(), None, message_id)
+    due = utcnow() + timedelta(seconds=backoff_seconds(attempts, settings.retry_base_seconds))
+    return _values(attempts, entry.status, result, entry.processed_at, due, message_id)
+
+
+def _values(*values) -> dict:
+    return dict(zip(_OUTCOME_KEYS, values))
 
 
 def _relay_batch(session, logs: list[WebhookLog], announcements: list[Announcements | None]) -> None:
