@@ -16,12 +16,14 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Table, event, func, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -203,8 +205,13 @@ async def reserve_ids(session: AsyncSession, table: Table, count: int) -> range 
     if count == 0 or not is_sqlite():
         return None
     with session.no_autoflush:  # the pending rows are the ones waiting for these ids
-        largest = (await session.exec(select(func.max(table.c.id)))).one()
+        largest = (await session.exec(_largest_id(table))).one()
     return range((largest or 0) + 1, (largest or 0) + 1 + count)
+
+
+@cache
+def _largest_id(table: Table):
+    return select(func.max(table.c.id))
 
 
 async def assign_ids(session: AsyncSession, rows: Sequence) -> None:
@@ -230,10 +237,11 @@ async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
     return [row_id for (row_id,) in taken]
 
 
-async def insert_rows(session: AsyncSession, rows: Sequence) -> None:
-    """New rows of one table (made with `models.new_row`) written in one executemany, without the unit of work:
-    they get their ids first and stay out of the session, as values for what follows (announcements). Only for
-    the busiest inserts, whose rows nothing changes later in the transaction."""
+async def insert_rows(session: AsyncSession, rows: Sequence, *, attach: bool = False) -> None:
+    """New rows of one table (made with `models.new_row`) written in one executemany, without the unit of work
+    (which cost more than the statement). They get their ids first. With `attach` they then join the session
+    as rows it has loaded, so what changes them later in the transaction is written at the flush; without, they
+    stay out of it, as values for what follows (announcements): nothing may change them afterwards."""
     if not rows:
         return
     table = type(rows[0]).__table__
@@ -243,6 +251,10 @@ async def insert_rows(session: AsyncSession, rows: Sequence) -> None:
     keys = [column.key for column in table.columns]
     connection = await session.connection()
     await connection.execute(insert(table), [{key: row.__dict__.get(key) for key in keys} for row in rows])
+    if attach:
+        for row in rows:
+            make_transient_to_detached(row)
+        session.add_all(rows)
 
 
 def upgrade_schema(database_url: str) -> None:

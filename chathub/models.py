@@ -9,9 +9,10 @@ one message per (channel, external message id), one message per (conversation, i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -472,9 +473,9 @@ def new_row(model: type[RowT], **values: Any) -> RowT:
     row = instrumentation.manager_of_class(model).new_instance()
     constants, made = _defaults(model)
     row.__dict__.update(constants)
-    for name, field in made:
+    for name, make in made:
         if name not in values:
-            values[name] = field.get_default(call_default_factory=True)
+            values[name] = make()
     row.__dict__.update(values)
     return row
 
@@ -483,13 +484,20 @@ _CONSTANT_TYPES = (type(None), bool, int, float, str, Enum, datetime)
 
 
 @cache
-def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
     """The model's optional fields: those whose default is one constant (shared by every row: it cannot change
-    in place) with it, and those whose default is made anew for each row (a factory, or a list or a dict)."""
+    in place) with it, and those whose default is made anew for each row (a factory, or a copy of a list or a
+    dict), with what makes it (pydantic's `get_default` inspected the factory's signature at every call)."""
     optional = [(name, field) for name, field in model.model_fields.items() if not field.is_required()]
     constant = {
         name: field.default
         for name, field in optional
         if field.default_factory is None and isinstance(field.default, _CONSTANT_TYPES)
     }
-    return constant, [(name, field) for name, field in optional if name not in constant]
+    return constant, [(name, _maker(field)) for name, field in optional if name not in constant]
+
+
+def _maker(field) -> Callable[[], Any]:
+    if field.default_factory is not None and not field.default_factory_takes_validated_data:
+        return field.default_factory
+    return partial(field.get_default, call_default_factory=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
@@ -105,24 +106,20 @@ def _new_customer(external_id: str, name: str | None, phone: str | None) -> Cust
 async def create_customers(
     session: AsyncSession, channel_id: int, senders: list[tuple[str, str | None, str | None]]
 ) -> dict[str, tuple[CustomerIdentity, Customer]]:
-    """First-time senders (external id, name, phone) of one channel, made together: two flushes, not a savepoint
+    """First-time senders (external id, name, phone) of one channel, made together: two statements, not a savepoint
     and two flushes each. On SQLite (writes serialised) a clash fails the caller's transaction. On PostgreSQL
     another instance may make the same sender at the same moment: the unique identity decides
     (`ON CONFLICT DO NOTHING`), and a sender made elsewhere is left out of the answer for the caller to read."""
     # every instance takes the identities' unique keys in one order: no deadlock between two batches
     senders = sorted(senders, key=lambda sender: sender[0])
     customers = {external_id: _new_customer(external_id, name, phone) for external_id, name, phone in senders}
-    await db.assign_ids(session, list(customers.values()))
-    session.add_all(customers.values())
-    await session.flush()
+    await db.insert_rows(session, list(customers.values()), attach=True)
     identities = {
         external_id: new_row(CustomerIdentity, customer_id=customer.id, channel_id=channel_id, external_id=external_id)
         for external_id, customer in customers.items()
     }
     if db.is_sqlite():
-        await db.assign_ids(session, list(identities.values()))
-        session.add_all(identities.values())
-        await session.flush()
+        await db.insert_rows(session, list(identities.values()), attach=True)
     else:
         await _insert_identities_unless_taken(session, identities)
         for external_id in [e for e, identity in identities.items() if identity.id is None]:
@@ -153,14 +150,20 @@ async def identities_with_customers(
     session: AsyncSession, channel_id: int, external_ids: list[str]
 ) -> dict[str, tuple[CustomerIdentity, Customer]]:
     """Many senders of one channel at once, by external id (those never seen are absent)."""
-    rows = (
-        await session.exec(
-            select(CustomerIdentity, Customer)
-            .join(Customer, Customer.id == CustomerIdentity.customer_id)
-            .where(CustomerIdentity.channel_id == channel_id, col(CustomerIdentity.external_id).in_(external_ids))
-        )
-    ).all()
+    rows = await session.exec(_identities_by_external_id(), params={"channel": channel_id, "ids": external_ids})
     return {identity.external_id: (identity, customer) for identity, customer in rows}
+
+
+@cache
+def _identities_by_external_id():  # built once: a webhook batch runs it, and building costs more than running
+    return (
+        select(CustomerIdentity, Customer)
+        .join(Customer, Customer.id == CustomerIdentity.customer_id)
+        .where(
+            CustomerIdentity.channel_id == bindparam("channel"),
+            col(CustomerIdentity.external_id).in_(bindparam("ids", expanding=True)),
+        )
+    )
 
 
 async def list_customers(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -130,11 +131,7 @@ class Lookups:
         for chunk in _chunks(external_ids):
             found = {
                 m.external_id: m
-                for m in (
-                    await session.exec(
-                        select(Message).where(Message.channel_id == channel_id, col(Message.external_id).in_(chunk))
-                    )
-                ).all()
+                for m in (await session.exec(_messages_by_external_id(), params={"channel": channel_id, "ids": chunk}))
             }
             self.messages.update({(channel_id, external_id): found.get(external_id) for external_id in chunk})
         for chunk in _chunks(senders):
@@ -142,13 +139,7 @@ class Lookups:
                 self.senders[(channel_id, external_id)] = pair
         identity_ids = [identity.id for (c, _), (identity, _) in self.senders.items() if c == channel_id]
         for chunk in _chunks(identity_ids):
-            for conversation in (
-                await session.exec(
-                    _for_update(
-                        select(Conversation).where(col(Conversation.identity_id).in_(chunk)).order_by(Conversation.id)
-                    )
-                )
-            ).all():
+            for conversation in await session.exec(_conversations_of_identities(db.is_sqlite()), params={"ids": chunk}):
                 self.conversations[conversation.identity_id] = conversation  # ascending: the last one wins
 
     async def _make_senders(self, session: AsyncSession, channel_id: int, firsts: list[InboundMessage]) -> None:
@@ -161,9 +152,7 @@ class Lookups:
             )
             for identity, _ in made.values()
         }
-        await db.assign_ids(session, list(conversations.values()))
-        session.add_all(conversations.values())
-        await session.flush()
+        await db.insert_rows(session, list(conversations.values()), attach=True)
         self.conversations.update(conversations)
         self.started.update(conversation.id for conversation in conversations.values())
         self.senders.update({(channel_id, external_id): pair for external_id, pair in made.items()})
@@ -177,6 +166,36 @@ class Lookups:
                 )
             ).first()
         return self.messages[key]
+
+
+# The batch's statements, built once (building SQLModel's select cost more than running it) with their values bound.
+@cache
+def _messages_by_external_id():
+    return select(Message).where(
+        Message.channel_id == bindparam("channel"), col(Message.external_id).in_(bindparam("ids", expanding=True))
+    )
+
+
+@cache
+def _conversations_of_identities(sqlite: bool):
+    query = (
+        select(Conversation)
+        .where(col(Conversation.identity_id).in_(bindparam("ids", expanding=True)))
+        .order_by(Conversation.id)
+    )
+    return query if sqlite else query.with_for_update()
+
+
+@cache
+def _add_unread_statements():
+    table = Conversation.__table__
+    adding = (
+        update(table)
+        .where(table.c.id == bindparam("conversation_id"))
+        .values(unread_count=table.c.unread_count + bindparam("added"))
+    )
+    reading = select(table.c.id, table.c.unread_count).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    return adding, reading
 
 
 def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay well below
@@ -289,18 +308,11 @@ async def add_unread(session: AsyncSession, conversations: list[Conversation]) -
     if not counts:
         return
     rows = {conversation.id: conversation for conversation in conversations}
-    table = Conversation.__table__
+    adding, reading = _add_unread_statements()
     connection = await session.connection()
-    await connection.execute(
-        update(table)
-        .where(table.c.id == bindparam("conversation_id"))
-        .values(unread_count=table.c.unread_count + bindparam("added")),
-        [{"conversation_id": key, "added": counts[key]} for key in sorted(counts)],
-    )
+    await connection.execute(adding, [{"conversation_id": key, "added": counts[key]} for key in sorted(counts)])
     for chunk in _chunks(sorted(counts)):
-        for conversation_id, unread in await connection.execute(
-            select(table.c.id, table.c.unread_count).where(table.c.id.in_(chunk))
-        ):
+        for conversation_id, unread in await connection.execute(reading, {"ids": chunk}):
             set_committed_value(rows[conversation_id], "unread_count", unread)
 
 

@@ -5,9 +5,10 @@ hears `notifications_read` when the agent reads some in any tab (on any instance
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, func, select
 
 from chathub import bus, db, relay
@@ -109,26 +110,30 @@ async def add_customer_replies(
     return await _insert(session, rows) if rows else []
 
 
-async def _agents_to_tell(session, conversation_ids: list[int]) -> dict[int, list[Agent]]:
-    """The active assignee and followers of each conversation, each agent once."""
+@cache
+def _agents_to_tell_query():  # built once: every webhook batch runs it, and building costs more than running
+    ids = bindparam("ids", expanding=True)
     followed = (
         select(ConversationFollower.conversation_id, ConversationFollower.agent_id)
-        .where(col(ConversationFollower.conversation_id).in_(conversation_ids))
+        .where(col(ConversationFollower.conversation_id).in_(ids))
         .union(
             select(Conversation.id, Conversation.assignee_id).where(
-                col(Conversation.id).in_(conversation_ids), col(Conversation.assignee_id).is_not(None)
+                col(Conversation.id).in_(ids), col(Conversation.assignee_id).is_not(None)
             )
         )
         .subquery()
     )
-    rows = (
-        await session.exec(
-            select(followed.c[0], Agent)
-            .join(Agent, Agent.id == followed.c[1])
-            .where(col(Agent.is_active))
-            .order_by(followed.c[0], Agent.id)
-        )
-    ).all()
+    return (
+        select(followed.c[0], Agent)
+        .join(Agent, Agent.id == followed.c[1])
+        .where(col(Agent.is_active))
+        .order_by(followed.c[0], Agent.id)
+    )
+
+
+async def _agents_to_tell(session, conversation_ids: list[int]) -> dict[int, list[Agent]]:
+    """The active assignee and followers of each conversation, each agent once."""
+    rows = await session.exec(_agents_to_tell_query(), params={"ids": conversation_ids})
     agents: dict[int, list[Agent]] = {}
     for conversation_id, agent in rows:
         agents.setdefault(conversation_id, []).append(agent)

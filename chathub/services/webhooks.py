@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import bindparam, func, insert, or_, update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from chathub import bus, db, process_state, relay
@@ -75,9 +75,10 @@ class LogRow:
     processed_at: datetime | None = None
     message_id: int | None = None
     id: int | None = None
+    events: list | None = field(default=None, repr=False)  # what the driver read: handed to the worker
 
 
-_LOG_COLUMNS = [f.name for f in fields(LogRow) if f.name != "id"]
+_LOG_COLUMNS = [f.name for f in fields(LogRow) if f.name not in ("id", "events")]
 _LOGS = WebhookLog.__table__
 
 
@@ -97,6 +98,10 @@ async def _insert_logs(session, rows: list[LogRow]) -> None:
 
 
 def _announce_logged(rows: list[LogRow]) -> None:
+    backlog = _backlog()
+    for row in rows:
+        if row.events is not None:
+            backlog.hand_over(row.id, row.events)
     for row in rows if bus.webhook_logged.callbacks else ():
         bus.webhook_logged.emit(WebhookLogOut.model_validate(row))
     if any(row.status == WebhookStatus.received for row in rows):
@@ -115,6 +120,17 @@ class Backlog:
         self.settings = settings
         self.waiting = 0
         self._queue: deque[asyncio.Future] = deque()
+        # The events intake read from each acknowledged webhook, by log id, so the worker need not read its body
+        # and parse it again. A log that is not here (after a restart, or another instance's) is parsed anew.
+        self._events: dict[int, list] = {}
+
+    def hand_over(self, log_id: int, events: list) -> None:
+        self._events[log_id] = events
+        while len(self._events) > 2 * max(self.settings.webhook_backlog, BURST_BATCH_SIZE):
+            del self._events[next(iter(self._events))]  # the oldest: its log went to another worker
+
+    def events_of(self, log_id: int) -> list | None:
+        return self._events.pop(log_id, None)
 
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:
@@ -251,9 +267,9 @@ async def _check_request(
     driver = channels.driver_for(channel)
     try:
         driver.verify(body, headers, query=query)
-        driver.parse(body, headers)
+        events = driver.parse(body, headers)
         if row.body.encode() != body:  # not UTF-8 (e.g. UTF-16 JSON): the worker parses the logged text, so
-            driver.parse(row.body.encode(), headers)  # accept only what it will read, or it is lost after a 200
+            events = driver.parse(row.body.encode(), headers)  # accept only what it reads, or it is lost after a 200
     except SignatureError as error:
         return 401, f"signature rejected: {error}"
     except InvalidPayload as error:
@@ -261,6 +277,7 @@ async def _check_request(
     except Exception as error:  # e.g. RecursionError on JSON nested 100,000 deep: bad input, never a 500
         log.warning("webhook for channel %s: the driver could not read the body: %r", channel.id, error)
         return 400, f"invalid payload: the {channel.type} driver could not read it ({type(error).__name__})"
+    row.events = events
     return 200, "accepted"
 
 
@@ -305,7 +322,7 @@ async def process_due_webhooks() -> float | None:
     """Worker step: claim a batch of due logs and process them in one transaction, each in its own savepoint."""
     now = utcnow()
     async with db.read_session() as session:
-        due = (await session.exec(_due_query(now).limit(1))).first()
+        due = (await session.exec(_due_logs(WebhookLog.id, limit=1), params={"now": now})).first()
         if due is None:
             later = (
                 await session.exec(
@@ -325,16 +342,17 @@ async def process_due_webhooks() -> float | None:
     return 0
 
 
-async def _announce_batch(logs: list[WebhookLog], announcements: list[Announcements | None]) -> None:
+async def _announce_batch(logs: list, announcements: list[Announcements | None]) -> None:
     """Tell this process's open tabs; nothing is built for the bus where no tab listens."""
     conversations: dict[int, tuple] = {}  # each once, as the batch left it: every open tab hears it
     new_messages = sum(len(announcement.created) for announcement in announcements if announcement)
     if new_messages:
         bus.customers_wrote.emit(new_messages)
+    logged = await _logs_as_processed([entry.id for entry in logs]) if bus.webhook_logged.callbacks else {}
     for entry, announcement in zip(logs, announcements):
         heard = _announce(announcement, conversations)
-        if bus.webhook_logged.callbacks:
-            bus.webhook_logged.emit(WebhookLogOut.model_validate(entry))
+        if entry.id in logged:
+            bus.webhook_logged.emit(logged[entry.id])
             heard = True
         if heard:
             # Every open tab is updated right here, in this task: between two webhooks, let requests and the
@@ -347,16 +365,22 @@ async def _announce_batch(logs: list[WebhookLog], announcements: list[Announceme
         bus.conversation_updated.changed()
 
 
+async def _logs_as_processed(log_ids: list[int]) -> dict[int, WebhookLogOut]:
+    """The batch's logs as its commit left them, for the webhook logs page (the worker read only a few columns)."""
+    async with db.read_session() as session:
+        found = (await session.exec(select(WebhookLog).where(col(WebhookLog.id).in_(log_ids)))).all()
+    return {entry.id: WebhookLogOut.model_validate(entry) for entry in found}
+
+
 async def _claim_and_process(
     session, now: datetime
 ) -> tuple[list[WebhookLog], list[Announcements | None], list[Notification]]:
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
     same log, and the claim ends with the transaction that marks the logs processed. The agents following the
     conversations customers wrote to are told in the same transaction."""
-    query = _due_query(now).limit(BURST_BATCH_SIZE if _backlog().waiting >= BURST_BATCH_SIZE else BATCH_SIZE)
-    if not db.is_sqlite():
-        query = query.with_for_update(skip_locked=True)
-    logs = list((await session.exec(query)).all())
+    size = BURST_BATCH_SIZE if _backlog().waiting >= BURST_BATCH_SIZE else BATCH_SIZE
+    claim = _due_logs(*(_LOGS.c[key] for key in _CLAIMED), limit=size, claimed=not db.is_sqlite())
+    logs = list((await (await session.connection()).execute(claim, {"now": now})).all())
     announcements = await _process_batch(session, logs)
     _relay_batch(session, logs, announcements)
     told = await notifications.add_customer_replies(
@@ -382,16 +406,21 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
         if db.is_retryable(error):  # met another instance's transaction: the whole unit of work runs again
             raise
         log.info("webhook batch of %d: %r; processing them one by one", len(logs), error)
-        # the rollback expired the logs, and an expired attribute would load itself synchronously: read
-        # them again here (without this, the worker failed on the same batch forever)
-        await session.exec(
-            select(WebhookLog).where(col(WebhookLog.id).in_(ids)).execution_options(populate_existing=True)
-        )
-        return [await _process_one(session, entry) for entry in logs]
+        # The rows the batch wrote with Core and attached (db.insert_rows) are gone with its savepoint, but the
+        # session still holds them as loaded: start the one-by-one pass from an empty identity map.
+        session.expunge_all()
+        entries = {
+            entry.id: entry
+            for entry in (await session.exec(select(WebhookLog).where(col(WebhookLog.id).in_(ids)))).all()
+        }
+        return [await _process_one(session, entries[log_id]) for log_id in ids]
 
 
-async def _process_together(session, logs: list[WebhookLog]) -> list[Announcements | None]:
-    parsed = [await _parse(entry) for entry in logs]
+async def _process_together(session, logs: list) -> list[Announcements | None]:
+    backlog = _backlog()
+    handed = {entry.id: backlog.events_of(entry.id) for entry in logs}
+    texts = await _bodies(session, [log_id for log_id, events in handed.items() if events is None])
+    parsed = [await _parse(entry, handed[entry.id], *texts.get(entry.id, ("", {}))) for entry in logs]
     results = await apply_inbound_batch(session, [None if isinstance(item, str) else item for item in parsed])
     outcomes = [
         _outcome(entry, result if result is not None else item) for entry, item, result in zip(logs, parsed, results)
@@ -400,9 +429,21 @@ async def _process_together(session, logs: list[WebhookLog]) -> list[Announcemen
     return results
 
 
-async def _write_outcomes(session, logs: list[WebhookLog], outcomes: list[dict]) -> None:
-    """The batch's log rows marked in one statement (executemany), not through the unit of work; the loaded rows
-    learn their values as committed ones, for the announcements."""
+async def _bodies(session, log_ids: list[int]) -> dict[int, tuple[str, dict]]:
+    """The body and headers of logs whose events intake did not hand over."""
+    connection = await session.connection()
+    found = {}
+    for start in range(0, len(log_ids), 500):
+        chunk = log_ids[start : start + 500]
+        query = select(_LOGS.c.id, _LOGS.c.body, _LOGS.c.headers).where(_LOGS.c.id.in_(chunk))
+        found.update({log_id: (body, headers) for log_id, body, headers in await connection.execute(query)})
+    return found
+
+
+async def _write_outcomes(session, logs: list, outcomes: list[dict]) -> None:
+    """The batch's log rows marked in one statement (executemany), not through the unit of work."""
+    if not logs:
+        return
     connection = await session.connection()
     await connection.execute(
         _OUTCOME_UPDATE,
@@ -411,9 +452,6 @@ async def _write_outcomes(session, logs: list[WebhookLog], outcomes: list[dict])
             for entry, outcome in zip(logs, outcomes)
         ],
     )
-    for entry, outcome in zip(logs, outcomes):
-        for key, value in outcome.items():
-            set_committed_value(entry, key, value)
 
 
 _OUTCOME_KEYS = ("attempts", "status", "error", "processed_at", "next_attempt_at", "message_id")
@@ -424,26 +462,36 @@ _OUTCOME_UPDATE = (
 )
 
 
-async def _parse(entry: WebhookLog) -> tuple[Channel, list] | str:
-    """The log's channel and events, or why they cannot be read."""
+async def _parse(entry, events: list | None, body: str, headers: dict) -> tuple[Channel, list] | str:
+    """The log's channel and events (those intake read, or read now from `body`), or why they cannot be read."""
     try:
         channel = await channels.get_channel(entry.channel_id)
-        return channel, channels.driver_for(channel).parse(entry.body.encode(), entry.headers)
+        if events is not None:
+            return channel, events
+        return channel, channels.driver_for(channel).parse(body.encode(), headers)
     except Exception as error:
         return f"{type(error).__name__}: {error}"
 
 
-def _due_query(now: datetime):
-    return (
-        select(WebhookLog)
+# What the worker reads of a log it claims: not its body, which intake handed over already (`Backlog.hand_over`).
+_CLAIMED = ("id", "channel_id", "attempts", "status", "message_id", "processed_at")
+
+
+@cache
+def _due_logs(*what, limit: int, claimed: bool = False):
+    """The first `limit` logs due at the bound `now` (built once: SQLModel's select costs more than its run)."""
+    query = (
+        select(*what)
         .where(col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing]))
-        .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= now))
+        .where(or_(col(WebhookLog.next_attempt_at).is_(None), col(WebhookLog.next_attempt_at) <= bindparam("now")))
         .order_by(WebhookLog.id)
+        .limit(limit)
     )
+    return query.with_for_update(skip_locked=True) if claimed else query
 
 
 async def _process_one(session, entry: WebhookLog) -> Announcements | None:
-    parsed = await _parse(entry)
+    parsed = await _parse(entry, None, entry.body, entry.headers)
     result: Announcements | str = parsed if isinstance(parsed, str) else "not processed"
     try:
         if not isinstance(parsed, str):
@@ -546,7 +594,7 @@ async def replay_webhook(log_id: int) -> WebhookLogOut:
 async def _fetch_failed_media_again(session, entry: WebhookLog) -> list[Message]:
     """Processing again leaves a stored message as it is, so a file whose fetch ended failed (an outage or a
     full disk that outlasted the retries) is put back in the media worker's queue here."""
-    parsed = await _parse(entry)
+    parsed = await _parse(entry, None, entry.body, entry.headers)
     if isinstance(parsed, str):
         return []
     external_ids = [event.external_id for event in parsed[1] if isinstance(event, InboundMessage)]
