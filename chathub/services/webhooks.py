@@ -36,8 +36,12 @@ from chathub.worker import backoff_seconds
 
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
-BATCH_SIZE = 50  # a batch holds SQLite's writer while it is processed, and an ack may wait for it (db.WriteTurns)
-BURST_BATCH_SIZE = 200  # while this many wait, fewer and larger transactions keep up with a burst
+BATCH_SIZE = 200  # a batch holds SQLite's writer while it is processed, and an ack may wait for it (db.WriteTurns)
+# A batch costs about 10 ms whatever its size (its statements' round trips to the database's thread). Under load the
+# worker kept up by taking ~50 at a time, spending on those what acks needed: after a batch of GATHER_FROM or more
+# that took all that was due, it waits GATHER_SECONDS for the next to fill. A quiet inbox is processed at once.
+GATHER_FROM = 20
+GATHER_SECONDS = 0.05
 OTHER_INSTANCES_POLL_SECONDS = 5.0
 CLAIMED_ELSEWHERE_RETRY_SECONDS = 0.5
 KEPT_BODY_OF_REFUSED = 4096  # bytes: a refused request is kept as an excerpt, whoever sent it
@@ -126,7 +130,7 @@ class Backlog:
 
     def hand_over(self, log_id: int, events: list) -> None:
         self._events[log_id] = events
-        while len(self._events) > 2 * max(self.settings.webhook_backlog, BURST_BATCH_SIZE):
+        while len(self._events) > 2 * max(self.settings.webhook_backlog, BATCH_SIZE):
             del self._events[next(iter(self._events))]  # the oldest: its log went to another worker
 
     def events_of(self, log_id: int) -> list | None:
@@ -319,27 +323,33 @@ async def answer_handshake(*, channel_type: str, channel_id: int, params: Mappin
 
 
 async def process_due_webhooks() -> float | None:
-    """Worker step: claim a batch of due logs and process them in one transaction, each in its own savepoint."""
+    """Worker step: claim a batch of due logs and process them in one transaction (see `_process_batch`)."""
     now = utcnow()
-    async with db.read_session() as session:
-        due = (await session.exec(_due_logs(WebhookLog.id, limit=1), params={"now": now})).first()
-        if due is None:
-            later = (
-                await session.exec(
-                    select(func.min(WebhookLog.next_attempt_at)).where(
-                        col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])
-                    )
-                )
-            ).one()
-            _backlog().empty()
-            return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
     logs, announcements, told = await db.write_retrying(lambda session: _claim_and_process(session, now))
     _backlog().taken(len(logs))
     notifications.emit(told)
-    if not logs:  # the due ones are another instance's batch: they end processed, or unlocked for us to take
-        return CLAIMED_ELSEWHERE_RETRY_SECONDS
+    if not logs:
+        return await _until_due(now)
     await _announce_batch(logs, announcements)
+    if GATHER_FROM <= len(logs) < BATCH_SIZE:
+        await asyncio.sleep(GATHER_SECONDS)
     return 0
+
+
+async def _until_due(now: datetime) -> float | None:
+    """Nothing was claimed: when to look again."""
+    async with db.read_session() as session:
+        if (await session.exec(_due_logs(WebhookLog.id, limit=1), params={"now": now})).first() is not None:
+            return CLAIMED_ELSEWHERE_RETRY_SECONDS  # another instance's batch: it ends processed, or unlocked for us
+        later = (
+            await session.exec(
+                select(func.min(WebhookLog.next_attempt_at)).where(
+                    col(WebhookLog.status).in_([WebhookStatus.received, WebhookStatus.processing])
+                )
+            )
+        ).one()
+    _backlog().empty()
+    return max(0.05, (later - now).total_seconds()) if later else _poll_seconds()
 
 
 async def _announce_batch(logs: list, announcements: list[Announcements | None]) -> None:
@@ -378,9 +388,10 @@ async def _claim_and_process(
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
     same log, and the claim ends with the transaction that marks the logs processed. The agents following the
     conversations customers wrote to are told in the same transaction."""
-    size = BURST_BATCH_SIZE if _backlog().waiting >= BURST_BATCH_SIZE else BATCH_SIZE
-    claim = _due_logs(*(_LOGS.c[key] for key in _CLAIMED), limit=size, claimed=not db.is_sqlite())
+    claim = _due_logs(*(_LOGS.c[key] for key in _CLAIMED), limit=BATCH_SIZE, claimed=not db.is_sqlite())
     logs = list((await (await session.connection()).execute(claim, {"now": now})).all())
+    if not logs:
+        return [], [], []
     announcements = await _process_batch(session, logs)
     _relay_batch(session, logs, announcements)
     told = await notifications.add_customer_replies(
