@@ -149,6 +149,28 @@ async def test_an_edit_changes_the_stored_message_instead_of_adding_one(client, 
     assert found[0]["content"] == edited["edited_message"]["text"]
 
 
+async def test_a_message_and_its_edit_in_one_worker_batch_are_one_message_with_the_edit(client, auth, fake):
+    from chathub import process_state
+
+    channel = await create_channel(client, auth, fake)
+    original = update("text")
+    edited = update("edited_text")
+    edited["edited_message"]["message_id"] = original["message"]["message_id"]
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()  # both wait in the queue, then go in one batch
+    await post_update(client, channel, original)
+    await post_update(client, channel, edited)
+    worker.start()
+
+    async def edited_version():
+        found = await messages_of(client, auth)
+        return found if found and found[0]["edited_at"] else None
+
+    found = await eventually(edited_version)
+    assert len(found) == 1
+    assert found[0]["content"] == edited["edited_message"]["text"]
+
+
 async def test_a_reply_with_a_photo_is_uploaded_to_telegram(client, auth, fake):
     channel = await create_channel(client, auth, fake)
     await post_update(client, channel, update("text"))

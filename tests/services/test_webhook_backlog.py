@@ -1,12 +1,13 @@
 """The webhook backlog lets waiting webhooks in first come, first served, as the worker takes webhooks; one whose
-sender hung up while it waited takes no place."""
+sender hung up while it waited takes no place. The events intake read wait there for the worker, in bounded
+memory."""
 
 from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
 
-from chathub.services.webhooks import Backlog
+from chathub.services.webhooks import BATCH_SIZE, Backlog
 
 
 async def _log_one(backlog: Backlog, logged: list[str], name: str) -> None:
@@ -53,3 +54,14 @@ async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
     hung_up.cancel()  # ... as it went
     await asyncio.gather(hung_up, return_exceptions=True)
     assert logged == ["first"] and backlog.waiting == 0
+
+
+def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_dropped_past_the_bound():
+    backlog = Backlog(SimpleNamespace(webhook_backlog=1000, webhook_backlog_wait_seconds=60))
+    bound = 2 * max(1000, BATCH_SIZE)
+    for log_id in range(1, bound + 101):  # e.g. another instance's worker took these logs
+        backlog.hand_over(log_id, [f"event of {log_id}"])
+    assert backlog.events_of(100) is None  # dropped: the worker reads its body instead
+    assert backlog.events_of(101) == ["event of 101"]
+    assert backlog.events_of(101) is None  # taken once
+    assert backlog.events_of(bound + 100) == [f"event of {bound + 100}"]
