@@ -129,6 +129,11 @@ async def _stored_media(client, auth):
     return found[0] if found else None
 
 
+async def _edited_messages(client, auth):
+    found = await messages_of(client, auth)
+    return found if found and found[0]["edited_at"] else None
+
+
 async def test_an_edit_changes_the_stored_message_instead_of_adding_one(client, auth, fake):
     channel = await create_channel(client, auth, fake)
     original = update("text")
@@ -140,11 +145,7 @@ async def test_an_edit_changes_the_stored_message_instead_of_adding_one(client, 
     await post_update(client, channel, edited)
     await post_update(client, channel, original)  # Telegram retrying the first delivery changes nothing
 
-    async def edited_version():
-        found = await messages_of(client, auth)
-        return found if found and found[0]["edited_at"] else None
-
-    found = await eventually(edited_version)
+    found = await eventually(lambda: _edited_messages(client, auth))
     assert len(found) == 1
     assert found[0]["content"] == edited["edited_message"]["text"]
 
@@ -162,11 +163,7 @@ async def test_a_message_and_its_edit_in_one_worker_batch_are_one_message_with_t
     await post_update(client, channel, edited)
     worker.start()
 
-    async def edited_version():
-        found = await messages_of(client, auth)
-        return found if found and found[0]["edited_at"] else None
-
-    found = await eventually(edited_version)
+    found = await eventually(lambda: _edited_messages(client, auth))
     assert len(found) == 1
     assert found[0]["content"] == edited["edited_message"]["text"]
 
