@@ -214,14 +214,6 @@ def _largest_id(table: Table):
     return select(func.max(table.c.id))
 
 
-async def assign_ids(session: AsyncSession, rows: Sequence) -> None:
-    """Give new ORM rows of one table their ids before the flush that inserts them (see `reserve_ids`)."""
-    rows = [row for row in rows if row.id is None]
-    ids = await reserve_ids(session, type(rows[0]).__table__, len(rows)) if rows else None
-    for row_id, row in zip(ids or (), rows):
-        row.id = row_id
-
-
 async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
     """Ids for `count` new rows of `table`, taken before they are written: SQLite's next ones (`reserve_ids`), or
     PostgreSQL's sequence (one round trip; what it hands out is never handed out again)."""

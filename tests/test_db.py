@@ -1,4 +1,4 @@
-"""Ids given before an insert (`db.assign_ids`) are the ones SQLite would have given, after rows it numbered
+"""Ids given before an insert (`db.insert_rows`) are the ones SQLite would have given, after rows it numbered
 itself and before the rows it numbers next: nothing clashes, and the order of arrival is kept."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from chathub import db
-from chathub.models import Customer
+from chathub.models import Customer, new_row
 
 
 async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gives(tmp_path: Path):
@@ -19,10 +19,9 @@ async def test_ids_given_before_the_insert_follow_and_precede_the_ones_sqlite_gi
         async with db.write_session() as session:
             session.add(Customer(name="numbered by SQLite"))
         async with db.write_session() as session:
-            batch = [Customer(name=f"batch {n}") for n in range(3)]
-            await db.assign_ids(session, batch)
+            batch = [new_row(Customer, name=f"batch {n}") for n in range(3)]
+            await db.insert_rows(session, batch)
             assert [customer.id for customer in batch] == [2, 3, 4]
-            session.add_all(batch)
         async with db.write_session() as session:
             session.add(Customer(name="numbered by SQLite again"))
         async with db.read_session() as session:
