@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import process_state, relay
 from chathub.settings import Settings
+from chathub.sqlite_driver import BUSY_TIMEOUT_MS, one_trip_dbapi
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -42,7 +43,7 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # busy_timeout first: switching to WAL takes a lock, and without the timeout a new connection opened
     # while another one writes fails at once with "database is locked".
-    for pragma in ("busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -68,7 +69,8 @@ class Database:
     """This run's engine and sessions, and the lock that serialises writes on SQLite (see the module's docstring)."""
 
     def __init__(self, database_url: str) -> None:
-        self.engine = create_async_engine(database_url)
+        sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        self.engine = create_async_engine(database_url, **({"module": one_trip_dbapi()} if sqlite else {}))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         session_class = AsyncSession.sync_session_class
@@ -85,7 +87,9 @@ class Database:
         """One unit of work: committed on success, rolled back on error; serialised on SQLite, where an `urgent`
         one goes before those waiting (see `WriteTurns`)."""
         turn = self.write_turns.take(urgent=urgent) if self.write_turns else nullcontext()
-        async with turn, self.sessions() as session, session.begin():
+        # The turn ends with the transaction: closing the session only hands its connection back to the pool, and
+        # costs a turn of the event loop (SQLAlchemy shields the close from cancellation) that no writer waits for.
+        async with self.sessions() as session, turn, session.begin():
             yield session
 
     async def write_retrying(self, work: Callable[[AsyncSession], Awaitable]):
