@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chathub import process_state, relay
 from chathub.settings import Settings
-from chathub.sqlite_driver import BUSY_TIMEOUT_MS, one_trip_dbapi
+from chathub.sqlite_driver import one_trip_dbapi
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -43,7 +43,7 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # busy_timeout first: switching to WAL takes a lock, and without the timeout a new connection opened
     # while another one writes fails at once with "database is locked".
-    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    for pragma in ("busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -71,7 +71,7 @@ class Database:
     def __init__(self, database_url: str) -> None:
         sqlite = make_url(database_url).get_backend_name() == "sqlite"
         self.engine = create_async_engine(database_url, **({"module": one_trip_dbapi()} if sqlite else {}))
-        if self.engine.dialect.name == "sqlite":
+        if sqlite:
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         session_class = AsyncSession.sync_session_class
         if self.engine.dialect.name == "postgresql":

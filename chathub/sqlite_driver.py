@@ -23,7 +23,9 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-BUSY_TIMEOUT_MS = 10_000
+# Statements that return nothing and cannot fail once the transaction's statements before them have worked: they
+# are sent with the next statement, or with the commit.
+HELD_BACK = ("SAVEPOINT ", "RELEASE SAVEPOINT ")
 
 
 def _execute(connection: sqlite3.Connection, held: list[str], many: bool, operation: str, parameters: Any) -> tuple:
@@ -43,9 +45,6 @@ def _execute(connection: sqlite3.Connection, held: list[str], many: bool, operat
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
-
-
-HELD_BACK = ("SAVEPOINT ", "RELEASE SAVEPOINT ")
 
 
 def _commit(connection: sqlite3.Connection, held: list[str]) -> None:
@@ -109,10 +108,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    """Savepoint statements travel with the statement that follows them (or the commit or rollback): they return
-    nothing and cannot fail once the transaction's statements before them have worked. A commit or rollback with
-    no transaction open (the pool's rollback of each connection it takes back, a read-only session's end) makes
-    no trip: SQLite says whether one is (`in_transaction`)."""
+    """Keeps the savepoint statements held back (`HELD_BACK`) until the next statement or the commit; a rollback
+    drops them. A commit or rollback with no transaction open (the pool's rollback of each connection it takes
+    back, a read-only session's end) makes no trip: SQLite says whether one is (`in_transaction`)."""
 
     __slots__ = ("held",)
     _cursor_cls = OneTripCursor
