@@ -36,13 +36,16 @@ class IntakeFigures:
     conversations: int = 0
     conversations_with_wrong_unread: int = 0  # unread_count differs from the messages stored there
     unread_total_in_api: int = 0
+    deadlocks: int = 0  # PostgreSQL's count for the database, from the first post until all is processed
 
     def as_record(self) -> dict:
         return {**asdict(self), "errors": dict(self.errors)}
 
 
-def simulator_webhook(run: str, i: int, senders: int) -> bytes:
-    sender = i % senders
+def simulator_webhook(run: str, i: int, senders: int, *, in_a_row: int = 0) -> bytes:
+    """Webhook `i` from one of `senders` senders, who write in rotation; or, with `in_a_row`, each that many in a
+    row, so new senders keep arriving, as customers do."""
+    sender = i // in_a_row if in_a_row else i % senders
     return json.dumps(
         {
             "from": f"load-{run}-{sender:03d}",
@@ -54,12 +57,20 @@ def simulator_webhook(run: str, i: int, senders: int) -> bytes:
 
 
 async def run_intake(
-    urls: list[str], database_url: str, run: str, *, webhooks: int = 2000, senders: int = 50, drain_timeout: float = 180
+    urls: list[str],
+    database_url: str,
+    run: str,
+    *,
+    webhooks: int = 2000,
+    senders: int = 50,
+    in_a_row: int = 0,
+    drain_timeout: float = 180,
 ) -> IntakeFigures:
-    """Post `webhooks` simulator webhooks from `senders` senders, each sender's spread over every instance, wait
-    until every log is processed, and count what the database and the API hold."""
+    """Post `webhooks` simulator webhooks from `senders` senders (see `simulator_webhook`), each sender's spread over
+    every instance, wait until every log is processed, and count what the database and the API hold."""
     figures = IntakeFigures(webhooks=webhooks)
-    bodies = {i: simulator_webhook(run, i, senders) for i in range(webhooks)}
+    bodies = {i: simulator_webhook(run, i, senders, in_a_row=in_a_row) for i in range(webhooks)}
+    deadlocks_before = _deadlocks(database_url)
     latencies: list[float] = []
     started = time.monotonic()
     await asyncio.gather(
@@ -73,6 +84,7 @@ async def run_intake(
     figures.ack_p50_seconds = round(percentile(latencies, 50), 4)
     figures.ack_p99_seconds = round(percentile(latencies, 99), 4)
     figures.drain_seconds = await _wait_drained(database_url, drain_timeout)
+    figures.deadlocks = _deadlocks(database_url) - deadlocks_before
     _count_rows(figures, database_url, run)
     figures.unread_total_in_api = await _unread_total(urls[0])
     return figures
@@ -132,6 +144,10 @@ def _count_rows(figures: IntakeFigures, database_url: str, run: str) -> None:
         "SELECT count(*) FROM conversation c WHERE c.unread_count <> "
         "(SELECT count(*) FROM message m WHERE m.conversation_id = c.id AND m.direction = 'inbound')",
     )
+
+
+def _deadlocks(database_url: str) -> int:
+    return _one(database_url, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
 
 
 def _one(database_url: str, sql: str, *params) -> int:

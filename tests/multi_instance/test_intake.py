@@ -42,6 +42,23 @@ async def test_webhooks_split_over_two_instances_are_each_processed_once_with_ex
     assert figures.ack_p99_seconds < ACK_P99_BOUND_SECONDS, figures.as_record()
 
 
+async def test_new_senders_arriving_at_two_instances_at_once_are_processed_without_a_deadlock(tmp_path, empty_postgres):
+    """Each new sender's first messages reach both instances together, and both workers' batches hold some of the
+    same senders. Batches of one channel took each other's locks in different orders and deadlocked: PostgreSQL
+    broke each cycle only after its deadlock_timeout (1 s), so acks and processing stalled for seconds."""
+    webhooks, in_a_row = 1500, 5
+    with running_instances(tmp_path, empty_postgres, count=2) as instances:
+        figures = await run_intake(
+            [i.url for i in instances], empty_postgres, "t2", webhooks=webhooks, senders=0, in_a_row=in_a_row
+        )
+    assert figures.acknowledged == webhooks, figures.errors
+    assert figures.drain_seconds is not None, "the webhook logs were not all processed"
+    assert figures.deadlocks == 0, figures.as_record()
+    assert (figures.messages_missing, figures.messages_repeated) == (0, 0)
+    assert (figures.identities, figures.conversations) == (webhooks // in_a_row, webhooks // in_a_row)
+    assert figures.conversations_with_wrong_unread == 0
+
+
 async def test_a_webhook_another_instance_accepted_but_never_processed_is_processed_by_a_running_one(
     tmp_path, empty_postgres
 ):
