@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
@@ -46,6 +47,7 @@ class Download:
     url: str  # the last hop, after redirects
 
 
+@lru_cache(maxsize=16)  # read for every webhook (each driver's context); the setting rarely changes
 def parse_allow_list(text: str) -> AllowList:
     """Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8, ::1); ValueError names a bad entry."""
     networks = []

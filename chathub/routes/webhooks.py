@@ -46,7 +46,7 @@ async def _intake(request: Request, channel_type: str, channel_id: int | None) -
         headers=dict(request.headers),
         too_large=body.too_large,
         timed_out=body.timed_out,
-        query=request.url.query,
+        query=request.scope["query_string"].decode(errors="replace"),  # request.url.query, without building a URL
     )
     if result.acknowledgement is not None:
         content, media_type = result.acknowledgement

@@ -192,7 +192,11 @@ def _add_unread_statements():
     adding = (
         update(table)
         .where(table.c.id == bindparam("conversation_id"))
-        .values(unread_count=table.c.unread_count + bindparam("added"))
+        .values(
+            unread_count=table.c.unread_count + bindparam("added"),
+            last_message_at=bindparam("last_message_at"),
+            last_message_preview=bindparam("last_message_preview"),
+        )
     )
     reading = select(table.c.id, table.c.unread_count).where(table.c.id.in_(bindparam("ids", expanding=True)))
     return adding, reading
@@ -303,17 +307,33 @@ async def store_inbound_message(
 async def add_unread(session: AsyncSession, conversations: list[Conversation]) -> None:
     """One unread mark per entry, added in the database (`SET unread_count = unread_count + k`, one statement for
     them all), so instances adding to one conversation at once lose none; in id order, as the flush takes the rows'
-    locks. The rows learn the count that results, for the announcements."""
+    locks. The same statement writes the last message the rows were given, so the flush does not update them
+    again (each update of a conversation writes a new row version and an entry in each of its nine indexes on
+    PostgreSQL). The rows learn the count that results, for the announcements."""
     counts = Counter(conversation.id for conversation in conversations)
     if not counts:
         return
     rows = {conversation.id: conversation for conversation in conversations}
     adding, reading = _add_unread_statements()
     connection = await session.connection()
-    await connection.execute(adding, [{"conversation_id": key, "added": counts[key]} for key in sorted(counts)])
+    await connection.execute(
+        adding,
+        [
+            {
+                "conversation_id": key,
+                "added": counts[key],
+                "last_message_at": rows[key].last_message_at,
+                "last_message_preview": rows[key].last_message_preview,
+            }
+            for key in sorted(counts)
+        ],
+    )
     for chunk in _chunks(sorted(counts)):
         for conversation_id, unread in await connection.execute(reading, {"ids": chunk}):
-            set_committed_value(rows[conversation_id], "unread_count", unread)
+            row = rows[conversation_id]
+            set_committed_value(row, "unread_count", unread)
+            for key in ("last_message_at", "last_message_preview"):
+                set_committed_value(row, key, getattr(row, key))
 
 
 THREAD_KEYS = ("thread_ref", "subject", "sender_address")

@@ -166,6 +166,10 @@ async def _webhook_logged(bus: Bus, ids: list[int]) -> None:
 
 
 async def _conversations_updated(bus: Bus, ids: list[int]) -> None:
+    """As the worker does for its own batch (services/webhooks): rows are read only where a tab would hear them."""
+    if not any(bus.conversation_updated.listened(conversation_id) for conversation_id in ids):
+        bus.conversation_updated.changed()
+        return
     for conversation in await conversations.conversations_by_id(ids):
         bus.conversation_updated.emit(conversation)
 

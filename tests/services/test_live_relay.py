@@ -83,6 +83,22 @@ async def test_a_write_that_rolls_back_tells_no_other_instance(on_postgresql, cl
     assert [(conversation.id, conversation.unread_count) for conversation in updated] == [(second["id"], 7)]
 
 
+async def test_an_update_no_tab_of_the_other_instance_shows_still_reaches_its_caches(on_postgresql, client, auth):
+    """With no inbox list or thread open there, the other instance reads no conversation for its bus, but what
+    keeps a cache of conversations (`on_change`) still forgets it."""
+    conversation = await customer_writes(client, auth, sender=new_sender())
+    async with another_instance() as other:
+        forgotten = []
+        other.conversation_updated.on_change(lambda: forgotten.append(True))
+        async with db.write_session() as session:
+            relay.announce(session, "conversation_updated", conversation["id"])
+        await eventually(arrived(forgotten))
+        watching = heard(other.conversation_updated)
+        async with db.write_session() as session:
+            relay.announce(session, "conversation_updated", conversation["id"])
+        assert [c.id for c in await eventually(arrived(watching))] == [conversation["id"]]
+
+
 async def test_an_agent_typing_on_one_instance_is_seen_typing_on_the_other(on_postgresql, client, auth):
     conversation = await customer_writes(client, auth, sender=new_sender())
     async with another_instance() as other:

@@ -327,6 +327,32 @@ async def test_many_customers_writing_at_once_each_get_one_customer_and_one_conv
     assert len(conversations) == 40 and {c["unread_count"] for c in conversations} == {3}
 
 
+async def test_webhooks_waiting_together_are_processed_in_one_batch_with_exact_counts(client, auth, caplog):
+    """Twenty senders, new and returning, three messages each, taken by the worker at once: the batch's own
+    statements (one insert of messages, one update of the logs, the conversations' counts and last message) store
+    them all, with no fall back to one webhook at a time (a batch that fails is done again one by one, many times
+    slower, so a broken batch statement would otherwise go unnoticed)."""
+    returning = await accepted(client, seed_message("batch-returning", sender="+15550300", text="earlier"))
+    await settled_log(client, auth, returning, "processed")
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()
+    log_ids = [
+        await accepted(client, seed_message(f"batch-{who}-{n}", sender=f"+155503{who:02d}", text=f"msg {who}-{n}"))
+        for n in range(3)
+        for who in range(20)
+    ]
+    caplog.set_level("INFO", logger="chathub.services.webhooks")
+    worker.start()
+    for log_id in log_ids:
+        await settled_log(client, auth, log_id, "processed")
+
+    assert not [r.message for r in caplog.records if "one by one" in r.message]
+    conversations = await items(client, auth, "/api/v1/conversations?limit=100")
+    assert len(conversations) == 20
+    assert sorted(c["unread_count"] for c in conversations) == [3] * 19 + [4]
+    assert {c["last_message_preview"] for c in conversations} == {f"msg {who}-2" for who in range(20)}
+
+
 async def test_messages_read_in_the_customers_order_when_their_webhooks_arrive_out_of_order(client, auth):
     sent = ["2024-02-14T10:00:03Z", "2024-02-14T10:00:01Z", "2024-02-14T10:00:02Z"]
     for n, timestamp in enumerate(sent):  # the provider delivered them late and shuffled
