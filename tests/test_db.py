@@ -67,3 +67,11 @@ async def test_a_write_given_up_while_it_waits_or_as_its_turn_comes_holds_no_one
     assert done == ["last"]
     await _write(turns, done, "after everyone")
     assert done == ["last", "after everyone"]
+
+
+async def test_on_postgresql_statements_are_planned_for_the_table_as_it_is_now(on_postgresql, client):
+    """asyncpg prepares every statement, and PostgreSQL would keep a generic plan made while a table was empty: a
+    new inbox's duplicate check then read every stored message for each batch. Each execution is planned anew."""
+    async with db.engine().connect() as connection:
+        setting = (await connection.exec_driver_sql("SHOW plan_cache_mode")).scalar_one()
+    assert setting == "force_custom_plan"
