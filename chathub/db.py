@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Table, event, func, insert, text
+from sqlalchemy import Table, bindparam, event, func, insert, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -264,6 +264,53 @@ async def insert_rows(session: AsyncSession, rows: Sequence, *, attach: bool = F
         for row in rows:
             make_transient_to_detached(row)
         session.add_all(rows)
+
+
+async def update_rows(session: AsyncSession, table: Table, rows: Sequence[dict], *, added: Sequence[str] = ()) -> None:
+    """Many rows of `table` changed in one statement, without the unit of work: each a dict of its "id" and its new
+    values, with the same keys in each; the columns in `added` are added to, not set. SQLite: an executemany.
+    PostgreSQL: one UPDATE from arrays, a statement prepared once whatever the number of rows (asyncpg's
+    executemany runs one UPDATE per row), with each value bound as its column binds it (naive UTC, enum values)."""
+    if not rows:
+        return
+    keys = tuple(key for key in rows[0] if key != "id")
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        renamed = [{f"new_{key}": value for key, value in row.items()} for row in rows]
+        await connection.execute(_update_by_id(table, keys, tuple(added)), renamed)
+        return
+    arrays = {"id": [row["id"] for row in rows]}
+    for key in keys:
+        to_database = table.c[key].type.bind_processor(connection.dialect) or _as_it_is
+        arrays[key] = [to_database(row[key]) for row in rows]
+    await connection.execute(_update_from_arrays(table, keys, tuple(added), connection.dialect), arrays)
+
+
+def _as_it_is(value):
+    return value
+
+
+@cache
+def _update_by_id(table: Table, keys: tuple[str, ...], added: tuple[str, ...]):
+    new = {key: bindparam(f"new_{key}") for key in keys}
+    return (
+        update(table)
+        .where(table.c.id == bindparam("new_id"))
+        .values({key: table.c[key] + value if key in added else value for key, value in new.items()})
+    )
+
+
+@cache
+def _update_from_arrays(table: Table, keys: tuple[str, ...], added: tuple[str, ...], dialect):
+    quote = dialect.identifier_preparer.quote
+    name = quote(table.name)
+    sets = ", ".join(
+        f"{quote(key)} = {name}.{quote(key)} + new.{quote(key)}" if key in added else f"{quote(key)} = new.{quote(key)}"
+        for key in keys
+    )
+    arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect=dialect)}[])" for key in ("id", *keys))
+    columns = ", ".join(quote(key) for key in ("id", *keys))
+    return text(f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS new({columns}) WHERE {name}.id = new.id")
 
 
 def upgrade_schema(database_url: str) -> None:

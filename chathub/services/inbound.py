@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -187,19 +187,9 @@ def _conversations_of_identities(sqlite: bool):
 
 
 @cache
-def _add_unread_statements():
+def _unread_counts():
     table = Conversation.__table__
-    adding = (
-        update(table)
-        .where(table.c.id == bindparam("conversation_id"))
-        .values(
-            unread_count=table.c.unread_count + bindparam("added"),
-            last_message_at=bindparam("last_message_at"),
-            last_message_preview=bindparam("last_message_preview"),
-        )
-    )
-    reading = select(table.c.id, table.c.unread_count).where(table.c.id.in_(bindparam("ids", expanding=True)))
-    return adding, reading
+    return select(table.c.id, table.c.unread_count).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(values: list, size: int = 500):  # SQLite allows 32k variables; stay well below
@@ -305,31 +295,29 @@ async def store_inbound_message(
 
 
 async def add_unread(session: AsyncSession, conversations: list[Conversation]) -> None:
-    """One unread mark per entry, added in the database (`SET unread_count = unread_count + k`, one statement for
-    them all), so instances adding to one conversation at once lose none; in id order, as the flush takes the rows'
-    locks. The same statement writes the last message the rows were given, so the flush does not update them
-    again (each update of a conversation writes a new row version and an entry in each of its nine indexes on
-    PostgreSQL). The rows learn the count that results, for the announcements."""
+    """One unread mark per entry, added in the database (`unread_count + k`, one statement for them all:
+    `db.update_rows`), so instances adding to one conversation at once lose none. The same statement writes the last
+    message the rows were given, so the flush does not update them again (each update of a conversation writes a
+    new row version and an entry in each of its nine indexes on PostgreSQL). The caller holds these rows' locks
+    already: read FOR UPDATE in id order, or made in its transaction. The rows learn the count that results, for
+    the announcements."""
     counts = Counter(conversation.id for conversation in conversations)
     if not counts:
         return
     rows = {conversation.id: conversation for conversation in conversations}
-    adding, reading = _add_unread_statements()
+    changes = [
+        {
+            "id": key,
+            "unread_count": counts[key],
+            "last_message_at": rows[key].last_message_at,
+            "last_message_preview": rows[key].last_message_preview,
+        }
+        for key in sorted(counts)
+    ]
+    await db.update_rows(session, Conversation.__table__, changes, added=("unread_count",))
     connection = await session.connection()
-    await connection.execute(
-        adding,
-        [
-            {
-                "conversation_id": key,
-                "added": counts[key],
-                "last_message_at": rows[key].last_message_at,
-                "last_message_preview": rows[key].last_message_preview,
-            }
-            for key in sorted(counts)
-        ],
-    )
     for chunk in _chunks(sorted(counts)):
-        for conversation_id, unread in await connection.execute(reading, {"ids": chunk}):
+        for conversation_id, unread in await connection.execute(_unread_counts(), {"ids": chunk}):
             row = rows[conversation_id]
             set_committed_value(row, "unread_count", unread)
             for key in ("last_message_at", "last_message_preview"):

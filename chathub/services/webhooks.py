@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, or_, text, update
+from sqlalchemy import bindparam, func, insert, or_
 from sqlmodel import col, select
 
 from chathub import bus, db, process_state, relay
@@ -471,45 +471,11 @@ async def _bodies(session, log_ids: list[int]) -> dict[int, tuple[str, dict]]:
 
 
 async def _write_outcomes(session, logs: list, outcomes: list[dict]) -> None:
-    """The batch's log rows marked in one statement, not through the unit of work: on SQLite an executemany; on
-    PostgreSQL an UPDATE from arrays, since asyncpg's executemany runs one UPDATE per row."""
-    if not logs:
-        return
-    connection = await session.connection()
-    if not db.is_sqlite():
-        await connection.execute(*_outcomes_as_arrays(logs, outcomes))
-        return
-    await connection.execute(
-        _OUTCOME_UPDATE,
-        [
-            {"log_id": entry.id, **{f"new_{key}": value for key, value in outcome.items()}}
-            for entry, outcome in zip(logs, outcomes)
-        ],
-    )
-
-
-def _outcomes_as_arrays(logs: list, outcomes: list[dict]) -> tuple:
-    """One UPDATE from arrays (a statement prepared once, whatever the batch's size), with each column's values
-    as the table's types bind them (naive UTC times, enum values)."""
-    columns = {"id": [entry.id for entry in logs]}
-    for key in _OUTCOME_KEYS:
-        to_database = _LOGS.c[key].type.bind_processor(db.engine().dialect) or (lambda value: value)
-        columns[key] = [to_database(outcome[key]) for outcome in outcomes]
-    return _OUTCOME_UPDATE_FROM_ARRAYS, columns
+    """The batch's log rows marked in one statement (`db.update_rows`), not through the unit of work."""
+    await db.update_rows(session, _LOGS, [{"id": entry.id, **outcome} for entry, outcome in zip(logs, outcomes)])
 
 
 _OUTCOME_KEYS = ("attempts", "status", "error", "processed_at", "next_attempt_at", "message_id")
-_OUTCOME_UPDATE = (
-    update(WebhookLog.__table__)
-    .where(WebhookLog.__table__.c.id == bindparam("log_id"))
-    .values({key: bindparam(f"new_{key}") for key in _OUTCOME_KEYS})
-)
-_OUTCOME_UPDATE_FROM_ARRAYS = text(
-    f"UPDATE webhook_log SET {', '.join(f'{key} = new.{key}' for key in _OUTCOME_KEYS)} "
-    "FROM unnest(CAST(:id AS BIGINT[]), CAST(:attempts AS INTEGER[]), CAST(:status AS VARCHAR[]), "
-    "CAST(:error AS VARCHAR[]), CAST(:processed_at AS TIMESTAMP[]), CAST(:next_attempt_at AS TIMESTAMP[]), "
-    f"CAST(:message_id AS BIGINT[])) AS new(id, {', '.join(_OUTCOME_KEYS)}) WHERE webhook_log.id = new.id"
-)
 
 
 async def _parse(entry, events: list | None, body: str, headers: dict) -> tuple[Channel, list] | str:
