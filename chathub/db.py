@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Table, bindparam, event, func, insert, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -283,7 +284,7 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[dict],
     for key in keys:
         to_database = table.c[key].type.bind_processor(connection.dialect) or _as_it_is
         arrays[key] = [to_database(row[key]) for row in rows]
-    await connection.execute(_update_from_arrays(table, keys, tuple(added), connection.dialect), arrays)
+    await connection.execute(_update_from_arrays(table, keys, tuple(added)), arrays)
 
 
 def _as_it_is(value):
@@ -301,7 +302,8 @@ def _update_by_id(table: Table, keys: tuple[str, ...], added: tuple[str, ...]):
 
 
 @cache
-def _update_from_arrays(table: Table, keys: tuple[str, ...], added: tuple[str, ...], dialect):
+def _update_from_arrays(table: Table, keys: tuple[str, ...], added: tuple[str, ...]):
+    dialect = postgresql.dialect()  # for the names of the columns' types, which every PostgreSQL driver shares
     quote = dialect.identifier_preparer.quote
     name = quote(table.name)
     sets = ", ".join(
