@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 from nicegui.storage import Storage
+from sqlalchemy.exc import DBAPIError
 
 from chathub import bootstrap, bus, db, memory, pages, private_files, process_state
 from chathub.routes import api, canned_responses, health
@@ -59,6 +60,7 @@ def create_app(settings: Settings, start_notes: list[str] | None = None) -> Fast
     http_app.include_router(canned_responses.router)
     http_app.include_router(health.router)
     http_app.add_exception_handler(ServiceError, _service_error_response)
+    http_app.add_exception_handler(DBAPIError, _database_conflict_response)
     http_app.add_middleware(SecurityHeaders)
     http_app.add_exception_handler(RequestValidationError, validation_error_response)
     # include_router also wraps the app's lifespan in the router's (ours have none). NiceGUI's app object
@@ -180,6 +182,25 @@ async def stop() -> None:
 
 async def _service_error_response(_: Request, error: ServiceError) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+
+
+async def _database_conflict_response(request: Request, error: DBAPIError) -> JSONResponse:
+    """A write that lost a deadlock or a serialization check to another transaction (PostgreSQL, several
+    instances) was rolled back whole: 503 and Retry-After, so the client sends it again, rather than a 500. Any
+    other database error is a fault, answered 500 with its traceback in the log."""
+    if not db.is_retryable(error):
+        raise error
+    log.warning(
+        "%s %s met another change to the same rows (SQLSTATE %s); rolled back, answered 503 to be sent again",
+        request.method,
+        request.url.path,
+        error.orig.sqlstate,
+    )
+    return JSONResponse(
+        {"detail": "Another change to the same data got there first; nothing was saved. Send the request again."},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 def _secure_cookies(settings: Settings) -> bool:
