@@ -120,6 +120,7 @@ def start(settings: Settings, notes: list[str]) -> None:
     state.scheduler = _timed_jobs(settings)
     state.scheduler.start()
     live_relay.start()
+    memory.collect_less_often()
     memory.freeze_start_up_objects()
 
 

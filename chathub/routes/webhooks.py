@@ -1,4 +1,10 @@
-"""Webhook intake routes: read the body (bounded), hand it to the intake service, answer what it says."""
+"""Webhook intake routes: read the body (bounded), hand it to the intake service, answer what it says.
+
+A POST is answered by `WebhookIntake`, a plain ASGI endpoint: FastAPI's handling of a request (its dependency
+solving, query parsing, Request and Response models) cost about a quarter of the server's CPU per webhook under
+load, more than reading, checking and logging it. These two routes are therefore not in /openapi.json: the channel
+guides (docs/channels/) say what each provider sends. The GET handshake is an ordinary FastAPI route.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,12 @@ from typing import NamedTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from chathub import process_state
 from chathub.routes.body_deadline import BodyTimeout
 from chathub.services.webhooks import answer_handshake, receive_webhook
-
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 class _Body(NamedTuple):
@@ -22,52 +28,79 @@ class _Body(NamedTuple):
     timed_out: bool = False
 
 
-async def _read_body(request: Request, limit: int) -> _Body:
+class ClientGone(Exception):
+    """The sender disconnected before its body was in: nothing is logged or answered (it got no 2xx)."""
+
+
+async def _read_body(receive: Receive, limit: int) -> _Body:
     """The body, stopping at the first chunk past `limit` bytes or at the body's deadline (see body_deadline)."""
     chunks, size = [], 0
     try:
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 return _Body(b"".join(chunks), too_large=True)
+            if not message.get("more_body", False):
+                return _Body(b"".join(chunks))
     except BodyTimeout:
         return _Body(b"".join(chunks), timed_out=True)
-    declared = request.headers.get("content-length", "")
-    return _Body(b"".join(chunks), too_large=declared.isdigit() and int(declared) > limit)
 
 
-async def _intake(request: Request, channel_type: str, channel_id: int | None) -> Response:
-    body = await _read_body(request, process_state.current().settings.max_webhook_bytes)
-    result = await receive_webhook(
-        channel_type=channel_type,
-        channel_id=channel_id,
-        body=body.data,
-        headers=dict(request.headers),
-        too_large=body.too_large,
-        timed_out=body.timed_out,
-        query=request.scope["query_string"].decode(errors="replace"),  # request.url.query, without building a URL
-    )
-    if result.acknowledgement is not None:
-        content, media_type = result.acknowledgement
-        return Response(content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
-    # a client too slow to send its body is not kept waiting on this connection for another request
-    headers = {"connection": "close"} if body.timed_out else None
-    return JSONResponse(result.response_body(), status_code=result.http_status, headers=headers)
+def _headers(scope: Scope) -> dict[str, str]:
+    """Names (lower case) and values as Starlette reads them: the first of a repeated header."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
-@router.post("/simulator", summary="Webhook of the default simulator channel")
-async def simulator_webhook(request: Request) -> Response:
-    return await _intake(request, "simulator", None)
+class WebhookIntake:
+    """POST /webhooks/simulator and /webhooks/{channel_type}/{channel_id} (see the module's docstring)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = process_state.current().settings.max_webhook_bytes
+        try:
+            body = await _read_body(receive, limit)
+        except ClientGone:
+            return
+        headers = _headers(scope)
+        declared = headers.get("content-length", "")
+        params = scope["path_params"]
+        result = await receive_webhook(
+            channel_type=params.get("channel_type", "simulator"),
+            channel_id=_channel_number(params["channel_id"]) if "channel_id" in params else None,
+            body=body.data,
+            headers=headers,
+            too_large=body.too_large or (declared.isdigit() and int(declared) > limit),
+            timed_out=body.timed_out,
+            query=scope["query_string"].decode(errors="replace"),
+        )
+        if result.acknowledgement is not None:
+            content, media_type = result.acknowledgement
+            response = Response(
+                content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)}
+            )
+        else:
+            # a client too slow to send its body is not kept waiting on this connection for another request
+            extra = {"connection": "close"} if body.timed_out else None
+            response = JSONResponse(result.response_body(), status_code=result.http_status, headers=extra)
+        await response(scope, receive, send)
 
 
-@router.post("/{channel_type}/{channel_id}", summary="Webhook of one channel")
-async def channel_webhook(request: Request, channel_type: str, channel_id: str) -> Response:
-    return await _intake(request, channel_type, _channel_number(channel_id))
+router = APIRouter(tags=["webhooks"])
+router.routes += [
+    Route("/webhooks/simulator", WebhookIntake(), methods=["POST"], name="simulator_webhook"),
+    Route("/webhooks/{channel_type}/{channel_id}", WebhookIntake(), methods=["POST"], name="channel_webhook"),
+]
 
 
 @router.get(
-    "/{channel_type}/{channel_id}",
+    "/webhooks/{channel_type}/{channel_id}",
     summary="A provider's verification of the webhook URL",
     response_class=PlainTextResponse,
 )
