@@ -2,8 +2,9 @@
 
 A POST is answered by `WebhookIntake`, a plain ASGI endpoint: FastAPI's handling of a request (its dependency
 solving, query parsing, Request and Response models) cost about a quarter of the server's CPU per webhook under
-load, more than reading, checking and logging it. These two routes are therefore not in /openapi.json: the channel
-guides (docs/channels/) say what each provider sends. The GET handshake is an ordinary FastAPI route.
+load, more than reading, checking and logging it. The served app sends these POSTs to it ahead of its middleware
+(`is_intake`, see chathub.app.ServedApp). These two routes are therefore not in /openapi.json: the channel guides
+(docs/channels/) say what each provider sends. The GET handshake is an ordinary FastAPI route.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import NamedTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from sqlalchemy.exc import DBAPIError
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from chathub import process_state
 from chathub.routes.body_deadline import BodyTimeout
+from chathub.routes.errors import database_conflict_response
 from chathub.services.webhooks import answer_handshake, receive_webhook
 
 
@@ -63,11 +66,17 @@ class WebhookIntake:
     """POST /webhooks/simulator and /webhooks/{channel_type}/{channel_id} (see the module's docstring)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = process_state.current().settings.max_webhook_bytes
         try:
-            body = await _read_body(receive, limit)
+            response = await self._answer(scope, receive)
         except ClientGone:
             return
+        except DBAPIError as error:  # the app's exception handlers are not around it (see is_intake)
+            response = await database_conflict_response(Request(scope), error)
+        await response(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Response:
+        limit = process_state.current().settings.max_webhook_bytes
+        body = await _read_body(receive, limit)
         headers = _headers(scope)
         declared = headers.get("content-length", "")
         params = scope["path_params"]
@@ -82,21 +91,30 @@ class WebhookIntake:
         )
         if result.acknowledgement is not None:
             content, media_type = result.acknowledgement
-            response = Response(
-                content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)}
-            )
-        else:
-            # a client too slow to send its body is not kept waiting on this connection for another request
-            extra = {"connection": "close"} if body.timed_out else None
-            response = JSONResponse(result.response_body(), status_code=result.http_status, headers=extra)
-        await response(scope, receive, send)
+            return Response(content, media_type=media_type, headers={"x-chathub-webhook-log-id": str(result.log_id)})
+        # a client too slow to send its body is not kept waiting on this connection for another request
+        extra = {"connection": "close"} if body.timed_out else None
+        return JSONResponse(result.response_body(), status_code=result.http_status, headers=extra)
 
 
-router = APIRouter(tags=["webhooks"])
-router.routes += [
+INTAKE_ROUTES = [
     Route("/webhooks/simulator", WebhookIntake(), methods=["POST"], name="simulator_webhook"),
     Route("/webhooks/{channel_type}/{channel_id}", WebhookIntake(), methods=["POST"], name="channel_webhook"),
 ]
+router = APIRouter(tags=["webhooks"])
+router.routes += INTAKE_ROUTES  # as routes too: the app lists them, and answers other methods there with 405
+
+
+def is_intake(scope: Scope) -> bool:
+    """Whether a request is a webhook's POST; if so, its path parameters are put in the scope, as routing would."""
+    if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith("/webhooks/"):
+        return False
+    for route in INTAKE_ROUTES:
+        match, child_scope = route.matches(scope)
+        if match is Match.FULL:
+            scope.update(child_scope)
+            return True
+    return False
 
 
 @router.get(
