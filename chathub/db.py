@@ -52,6 +52,8 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
 def _replace_nul_characters(_connection, _cursor, statement, parameters, _context, executemany):
     """PostgreSQL's text cannot hold U+0000, which customers can send (a JSON "\\u0000"), and refuses the whole row
     (the customer's message with it): on PostgreSQL each NUL is stored as U+FFFD instead."""
+    if "\\x00" not in repr(parameters):  # one pass in C: a string holding NUL shows it as \x00 in its repr
+        return statement, parameters
     rows = parameters if executemany else [parameters]
     cleaned = [_without_nul(row) for row in rows]
     return statement, cleaned if executemany else cleaned[0]
@@ -260,7 +262,11 @@ async def insert_rows(session: AsyncSession, rows: Sequence, *, attach: bool = F
         row.id = row_id
     keys = [column.key for column in table.columns]
     connection = await session.connection()
-    await connection.execute(insert(table), [{key: row.__dict__.get(key) for key in keys} for row in rows])
+    values = [{key: row.__dict__.get(key) for key in keys} for row in rows]
+    if connection.dialect.name == "sqlite":
+        await connection.execute(insert(table), values)
+    else:
+        await connection.execute(_insert_from_arrays(table, tuple(keys)), _as_arrays(connection, table, keys, values))
     if attach:
         for row in rows:
             make_transient_to_detached(row)
@@ -280,11 +286,31 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[dict],
         renamed = [{f"new_{key}": value for key, value in row.items()} for row in rows]
         await connection.execute(_update_by_id(table, keys, tuple(added)), renamed)
         return
-    arrays = {"id": [row["id"] for row in rows]}
+    arrays = _as_arrays(connection, table, ("id", *keys), rows)
+    await connection.execute(_update_from_arrays(table, keys, tuple(added)), arrays)
+
+
+async def insert_returning_ids(session: AsyncSession, table: Table, rows: Sequence[dict]) -> list[int]:
+    """New rows of `table` (dicts of every column but "id") in one statement; their ids, in the rows' order.
+    On PostgreSQL the statement is the same whatever the number of rows (prepared once per connection: a
+    multi-row VALUES is a new statement for each count, prepared again and again); elsewhere an executemany."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        inserted = await connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return list(inserted.scalars())
+    keys = tuple(key for key in rows[0] if key != "id")
+    inserted = await connection.execute(_insert_from_arrays(table, keys), _as_arrays(connection, table, keys, rows))
+    # each row's id is drawn from the sequence in the rows' order (see _insert_from_arrays): ascending
+    return sorted(inserted.scalars())
+
+
+def _as_arrays(connection, table: Table, keys: Sequence[str], rows: Sequence[dict]) -> dict[str, list]:
+    """One list per column, each value as the column binds it (naive UTC, enum values, JSON text)."""
+    arrays = {}
     for key in keys:
         to_database = table.c[key].type.bind_processor(connection.dialect) or _as_it_is
         arrays[key] = [to_database(row[key]) for row in rows]
-    await connection.execute(_update_from_arrays(table, keys, tuple(added)), arrays)
+    return arrays
 
 
 def _as_it_is(value):
@@ -313,6 +339,24 @@ def _update_from_arrays(table: Table, keys: tuple[str, ...], added: tuple[str, .
     arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect=dialect)}[])" for key in ("id", *keys))
     columns = ", ".join(quote(key) for key in ("id", *keys))
     return text(f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS new({columns}) WHERE {name}.id = new.id")
+
+
+@cache
+def _insert_from_arrays(table: Table, keys: tuple[str, ...]):
+    """Rows from one array per column. Without "id" in `keys`, ids come from the sequence, drawn row after row in
+    the arrays' order (the ordinality's sort comes before the select list), and the statement returns them."""
+    dialect = postgresql.dialect()
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect=dialect)}[])" for key in keys)
+    columns = ", ".join(quote(key) for key in keys)
+    if "id" in keys:
+        return text(f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({arrays})")
+    new = ", ".join(f"new.{quote(key)}" for key in keys)
+    return text(
+        f"INSERT INTO {quote(table.name)} (id, {columns}) "
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')), {new} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS new({columns}, number) ORDER BY new.number RETURNING id"
+    )
 
 
 def upgrade_schema(database_url: str) -> None:

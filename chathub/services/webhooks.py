@@ -90,13 +90,12 @@ _LOGS = WebhookLog.__table__
 
 async def _insert_logs(session, rows: list[LogRow]) -> None:
     """One executemany with the ids SQLite would give (see `db.reserve_ids`); elsewhere the database's."""
-    connection = await session.connection()
     values = [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows]
     ids = await db.reserve_ids(session, _LOGS, len(rows))
     if ids is None:
-        result = await connection.execute(insert(_LOGS).returning(_LOGS.c.id, sort_by_parameter_order=True), values)
-        ids = result.scalars().all()
+        ids = await db.insert_returning_ids(session, _LOGS, values)
     else:
+        connection = await session.connection()
         await connection.execute(insert(_LOGS), [{"id": row_id, **row} for row_id, row in zip(ids, values)])
     for row, row_id in zip(rows, ids):
         row.id = row_id

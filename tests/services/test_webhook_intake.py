@@ -95,13 +95,16 @@ async def test_accepted_webhook_is_logged_before_the_response(client, auth):
     assert await inbox_sizes(client, auth) == (0, 0, 0)
 
 
-async def test_webhook_log_row_exists_as_soon_as_the_response_returns(client, auth):
-    responses = await asyncio.gather(*(post_webhook(client, seed_message(f"m{i}")) for i in range(10)))
+async def test_each_answer_names_its_own_webhooks_log_row_which_exists_as_soon_as_it_returns(client, auth):
+    """Many at once: their log rows are written together (one statement), and each answer names its own."""
+    messages = [seed_message(f"m{i}", sender=f"+1555{i:04d}", text=f"message {i} {'x' * i}") for i in range(60)]
+    responses = await asyncio.gather(*(post_webhook(client, message) for message in messages))
 
     for response in responses:
         assert response.status_code == 200
         entry = await webhook_log(client, auth, response.json()["webhook_log_id"])
         assert entry["status"] in ("received", "processed")
+        assert entry["body"] == response.request.content.decode()
 
 
 # ---- bad input: 4xx, logged `rejected` with the reason, nothing else changes ----
