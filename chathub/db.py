@@ -259,12 +259,12 @@ async def insert_rows(session: AsyncSession, rows: Sequence, *, attach: bool = F
     table = type(rows[0]).__table__
     missing = [row for row in rows if row.id is None]
     for row_id, row in zip(await new_ids(session, table, len(missing)), missing):
-        row.id = row_id
+        row.__dict__["id"] = row_id  # as new_row puts every value (not yet in any session: nothing to track)
     keys = [column.key for column in table.columns]
     connection = await session.connection()
-    values = [{key: row.__dict__.get(key) for key in keys} for row in rows]
+    values = [row.__dict__ for row in rows]
     if connection.dialect.name == "sqlite":
-        await connection.execute(insert(table), values)
+        await connection.execute(insert(table), [{key: value.get(key) for key in keys} for value in values])
     else:
         await connection.execute(_insert_from_arrays(table, tuple(keys)), _as_arrays(connection, table, keys, values))
     if attach:
@@ -308,13 +308,10 @@ def _as_arrays(connection, table: Table, keys: Sequence[str], rows: Sequence[dic
     """One list per column, each value as the column binds it (naive UTC, enum values, JSON text)."""
     arrays = {}
     for key in keys:
-        to_database = table.c[key].type.bind_processor(connection.dialect) or _as_it_is
-        arrays[key] = [to_database(row[key]) for row in rows]
+        to_database = table.c[key].type.bind_processor(connection.dialect)
+        values = [row.get(key) for row in rows]
+        arrays[key] = values if to_database is None else [to_database(value) for value in values]
     return arrays
-
-
-def _as_it_is(value):
-    return value
 
 
 @cache
