@@ -2,10 +2,11 @@
 listening half, are in `chathub.services.live_relay`).
 
 A service whose write changes what open tabs show calls `announce(session, "message_created", message.id)` inside
-that write, then emits on its local bus after the commit as always. The commit carries one NOTIFY for the whole
-transaction, sent on the same connection just before COMMIT, so other instances hear of a change only once it
-is committed (a rolled back write sends nothing). The NOTIFY holds ids, never rows: its payload is capped at
-8,000 bytes; a transaction that announced more than fits asks the others to resync instead.
+that write (`announce_now` in a write without a session), then emits on its local bus after the commit as always.
+The commit carries one NOTIFY for the whole transaction, sent on the same connection just before COMMIT, so other
+instances hear of a change only once it is committed (a rolled back write sends nothing). The NOTIFY holds ids,
+never rows: its payload is capped at 8,000 bytes; a transaction that announced more than fits asks the others to
+resync instead.
 
 On SQLite there is one instance: `announce` does nothing and the local bus is all there is.
 """
@@ -42,6 +43,13 @@ def announce(session, event_name: str, *ids: int) -> None:
     sync_session = getattr(session, "sync_session", session)
     if isinstance(sync_session, RelayedSession):
         sync_session.info.setdefault(_PENDING, {}).setdefault(event_name, []).extend(ids)
+
+
+async def announce_now(connection, event_name: str, *ids: int) -> None:
+    """`announce` for a write made with statements alone (a Core connection, no session): its NOTIFY is sent at
+    once, inside its transaction, so it is still heard only once committed."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(notify_statement(notification({event_name: list(ids)})))
 
 
 def notification(events: dict[str, list]) -> str:

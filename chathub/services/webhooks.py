@@ -88,18 +88,17 @@ _LOG_COLUMNS = [f.name for f in fields(LogRow) if f.name not in ("id", "events")
 _LOGS = WebhookLog.__table__
 
 
-async def _insert_logs(session, rows: list[LogRow]) -> None:
+async def _insert_logs(connection, rows: list[LogRow]) -> None:
     """One executemany with the ids SQLite would give (see `db.reserve_ids`); elsewhere the database's."""
     values = [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows]
-    ids = await db.reserve_ids(session, _LOGS, len(rows))
+    ids = await db.reserve_ids(connection, _LOGS, len(rows))
     if ids is None:
-        ids = await db.insert_returning_ids(session, _LOGS, values)
+        ids = await db.insert_returning_ids(connection, _LOGS, values)
     else:
-        connection = await session.connection()
         await connection.execute(insert(_LOGS), [{"id": row_id, **row} for row_id, row in zip(ids, values)])
     for row, row_id in zip(rows, ids):
         row.id = row_id
-    relay.announce(session, "webhook_logged", *ids)
+    await relay.announce_now(connection, "webhook_logged", *ids)
 
 
 def _announce_logged(rows: list[LogRow]) -> None:
@@ -190,7 +189,7 @@ class WebhookLogWriter(db.GroupCommit):
     """Webhook log rows, many per commit (see `db.GroupCommit`): this run's one writer."""
 
     def __init__(self) -> None:
-        super().__init__(after_commit=_announce_logged, write_batch=_insert_logs, urgent=True)
+        super().__init__(_insert_logs, after_commit=_announce_logged, urgent=True)
 
 
 def _log_writer() -> WebhookLogWriter:

@@ -20,6 +20,7 @@ from chathub.services import agents, live_relay, presence
 from tests.helpers.api import customer_writes, new_sender
 from tests.helpers.live_relay import kill_listening_connections
 from tests.helpers.waiting import eventually
+from tests.helpers.webhooks import post_webhook
 
 
 @asynccontextmanager
@@ -139,3 +140,14 @@ async def test_a_customer_reply_notifies_and_reading_it_reaches_the_other_instan
         assert marked.json() == {"marked": 1}
         (change,) = await eventually(arrived(read))
     assert change.agent_id == agent.id
+
+
+async def test_a_refused_webhook_reaches_the_other_instances_webhook_log_at_once(on_postgresql, client, auth):
+    """Logged by the intake's own commit (the worker never takes a refused one)."""
+    async with another_instance() as other:
+        logged = heard(other.webhook_logged)
+        refused = await post_webhook(client, None, raw=b'{"from": "+15550100", "message": ')
+        assert refused.status_code == 400
+        log_id = refused.json()["webhook_log_id"]
+        [entry] = await eventually(arrived(logged, lambda entry: entry.id == log_id))
+    assert (entry.status, entry.http_status) == ("rejected", 400)
