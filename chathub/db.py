@@ -52,11 +52,30 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
 def _replace_nul_characters(_connection, _cursor, statement, parameters, _context, executemany):
     """PostgreSQL's text cannot hold U+0000, which customers can send (a JSON "\\u0000"), and refuses the whole row
     (the customer's message with it): on PostgreSQL each NUL is stored as U+FFFD instead."""
-    if "\\x00" not in repr(parameters):  # one pass in C: a string holding NUL shows it as \x00 in its repr
+    if not parameters or not _holds_nul(parameters):
         return statement, parameters
     rows = parameters if executemany else [parameters]
     cleaned = [_without_nul(row) for row in rows]
     return statement, cleaned if executemany else cleaned[0]
+
+
+def _holds_nul(value) -> bool:
+    """Whether any string in a statement's parameters (a row, rows, or a column's array) holds NUL. Checked before
+    anything is copied, with the common cases first: it runs for every statement, hundreds of values each."""
+    for item in value.values() if isinstance(value, dict) else value:
+        kind = item.__class__
+        if kind is str:
+            if "\x00" in item:
+                return True
+        elif kind is list or kind is tuple or kind is dict:
+            if _holds_nul(item):
+                return True
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list | tuple | dict) and _holds_nul(item):
+            return True
+    return False
 
 
 def _without_nul(value):
