@@ -254,8 +254,9 @@ async def reserve_ids(connection: AsyncConnection, table: Table, count: int) -> 
     """The primary keys SQLite would give the next `count` rows of `table` (the largest + 1 onwards: no table
     uses AUTOINCREMENT), for inserts written with their ids. Left to SQLite, SQLAlchemy inserts a batch one
     statement per row, because SQLite cannot say which RETURNING row answers which parameter set; with the
-    ids given, a batch is one executemany. Only inside `write_session()`: writes are serialised, so nothing
-    else takes these ids before the commit. None on other databases: their sequences must hand out ids."""
+    ids given, a batch is one executemany. Only inside `write_session()` or `write_connection()`: writes are
+    serialised, so nothing else takes these ids before the commit. None on other databases: their sequences must
+    hand out ids."""
     if count == 0 or not is_sqlite():
         return None
     largest = (await connection.execute(_largest_id(table))).scalar_one()
@@ -325,11 +326,14 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[dict],
 
 async def insert_returning_ids(connection: AsyncConnection, table: Table, rows: Sequence[dict]) -> list[int]:
     """New rows of `table` (dicts of every column but "id") in one statement; their ids, in the rows' order.
-    On PostgreSQL the statement is the same whatever the number of rows (prepared once per connection: a
-    multi-row VALUES is a new statement for each count, prepared again and again); elsewhere an executemany."""
-    if connection.dialect.name == "sqlite":
-        inserted = await connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        return list(inserted.scalars())
+    SQLite: an executemany with the ids it would give (`reserve_ids`). PostgreSQL: the statement is the same
+    whatever the number of rows (prepared once per connection: a multi-row VALUES is a new statement for each
+    count, prepared again and again), and the sequence gives the ids."""
+    reserved = await reserve_ids(connection, table, len(rows))
+    if reserved is not None:
+        numbered = [{"id": row_id, **row} for row_id, row in zip(reserved, rows)]
+        await connection.execute(insert(table), numbered)
+        return list(reserved)
     keys = tuple(key for key in rows[0] if key != "id")
     inserted = await connection.execute(_insert_from_arrays(table, keys), _as_arrays(connection, table, keys, rows))
     # each row's id is drawn from the sequence in the rows' order (see _insert_from_arrays): ascending

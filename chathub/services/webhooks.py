@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, or_
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import col, select
 
 from chathub import bus, db, process_state, relay
@@ -89,13 +89,9 @@ _LOGS = WebhookLog.__table__
 
 
 async def _insert_logs(connection, rows: list[LogRow]) -> None:
-    """One executemany with the ids SQLite would give (see `db.reserve_ids`); elsewhere the database's."""
+    """All of them in one statement (`db.insert_returning_ids`); they learn their ids."""
     values = [{name: getattr(row, name) for name in _LOG_COLUMNS} for row in rows]
-    ids = await db.reserve_ids(connection, _LOGS, len(rows))
-    if ids is None:
-        ids = await db.insert_returning_ids(connection, _LOGS, values)
-    else:
-        await connection.execute(insert(_LOGS), [{"id": row_id, **row} for row_id, row in zip(ids, values)])
+    ids = await db.insert_returning_ids(connection, _LOGS, values)
     for row, row_id in zip(rows, ids):
         row.id = row_id
     await relay.announce_now(connection, "webhook_logged", *ids)
