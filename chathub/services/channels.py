@@ -34,6 +34,13 @@ class ChannelCache:
     def __init__(self) -> None:
         self.by_id: dict[int, Channel] = {}
         self.default_simulator_id: int | None = None  # found once: channels are never deleted
+        # Counts what was forgotten. A look-up whose read began before a change was committed and forgotten would
+        # otherwise put the old row back, for good: it keeps its row only if nothing was forgotten meanwhile.
+        self.forgotten = 0
+
+    def forget(self, channel_id: int) -> None:
+        self.by_id.pop(channel_id, None)
+        self.forgotten += 1
 
 
 def _cache() -> ChannelCache:
@@ -78,17 +85,20 @@ def clear_cache() -> None:
 def forget_cached(channel_ids: list[int]) -> None:
     """Another instance changed these channels: the next look-up reads them again."""
     for channel_id in channel_ids:
-        _cache().by_id.pop(channel_id, None)
+        _cache().forget(channel_id)
 
 
 async def get_channel(channel_id: int) -> Channel:
-    channel = _cache().by_id.get(channel_id)
+    cache = _cache()
+    channel = cache.by_id.get(channel_id)
     if channel is None:
+        forgotten = cache.forgotten
         async with db.read_session() as session:
             channel = await session.get(Channel, channel_id)
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
-        _cache().by_id[channel_id] = channel
+        if cache.forgotten == forgotten:
+            cache.by_id[channel_id] = channel
     return channel
 
 
@@ -132,7 +142,7 @@ async def create_channel(data: ChannelIn) -> Channel:
         session.add(channel)
         await session.flush()
         relay.announce(session, "channel_changed", channel.id)
-    _cache().by_id.pop(channel.id, None)
+    _cache().forget(channel.id)
     process_state.current().wake(JOBS_WORKER)
     return channel
 
@@ -162,7 +172,7 @@ async def update_channel(channel_id: int, patch: ChannelPatch) -> Channel:
             setattr(channel, key, value)
         session.add(channel)
         relay.announce(session, "channel_changed", channel_id)
-    _cache().by_id.pop(channel_id, None)
+    _cache().forget(channel_id)
     process_state.current().wake(JOBS_WORKER)
     if {"auto_assign", "max_open_per_agent"} & changes.keys():
         process_state.current().wake(ASSIGNMENT_WORKER)
@@ -376,7 +386,7 @@ async def record_problem(channel_id: int, problem: str | None) -> None:
             channel.verified_at = None
         session.add(channel)
         relay.announce(session, "channel_changed", channel_id)
-    _cache().by_id.pop(channel_id, None)
+    _cache().forget(channel_id)
     bus.channel_changed.emit(channel_out(channel))
 
 
@@ -393,7 +403,7 @@ async def _record_verified(channel_id: int) -> None:
         channel.verified_at = utcnow()
         session.add(channel)
         relay.announce(session, "channel_changed", channel_id)
-    _cache().by_id.pop(channel_id, None)
+    _cache().forget(channel_id)
     bus.channel_changed.emit(channel_out(channel))
 
 
