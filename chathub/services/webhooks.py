@@ -36,7 +36,10 @@ from chathub.worker import backoff_seconds
 
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
-BATCH_SIZE = 200  # a batch holds SQLite's writer while it is processed, and an ack may wait for it (db.WriteTurns)
+# How many logs the worker takes at once. On SQLite a batch holds the one writer while it is processed, and an ack
+# may wait for it (db.WriteTurns). On PostgreSQL no ack waits for a batch, whose cost is mostly its dozen round trips
+# whatever its size: at 200 the worker fell behind at 50 connections, and acks waited for room in a full backlog.
+BATCH_SIZES = {"sqlite": 200, "postgresql": 400}
 # A batch has a cost whatever its size (a dozen statements, each a trip to the database's thread). Under load the
 # worker keeps up by taking many at a time: after a batch of GATHER_FROM or more that took all that was due, it waits
 # GATHER_SECONDS for the next to fill. Longer (50 ms) made batches that held the writer long enough to put the
@@ -126,7 +129,7 @@ class Backlog:
 
     def hand_over(self, log_id: int, events: list) -> None:
         self._events[log_id] = events
-        while len(self._events) > 2 * max(self.settings.webhook_backlog, BATCH_SIZE):
+        while len(self._events) > 2 * max(self.settings.webhook_backlog, *BATCH_SIZES.values()):
             del self._events[next(iter(self._events))]  # the oldest: its log went to another worker
 
     def events_of(self, log_id: int) -> list | None:
@@ -327,9 +330,13 @@ async def process_due_webhooks() -> float | None:
     if not logs:
         return await _until_due(now)
     await _announce_batch(logs, announcements)
-    if GATHER_FROM <= len(logs) < BATCH_SIZE:
+    if GATHER_FROM <= len(logs) < _batch_size():
         await asyncio.sleep(GATHER_SECONDS)
     return 0
+
+
+def _batch_size() -> int:
+    return BATCH_SIZES["sqlite" if db.is_sqlite() else "postgresql"]
 
 
 async def _until_due(now: datetime) -> float | None:
@@ -384,7 +391,7 @@ async def _claim_and_process(
     """On PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`: instances on one database never take the
     same log, and the claim ends with the transaction that marks the logs processed. The agents following the
     conversations customers wrote to are told in the same transaction."""
-    claim = _due_logs(*(_LOGS.c[key] for key in _CLAIMED), limit=BATCH_SIZE, claimed=not db.is_sqlite())
+    claim = _due_logs(*(_LOGS.c[key] for key in _CLAIMED), limit=_batch_size(), claimed=not db.is_sqlite())
     logs = list((await (await session.connection()).execute(claim, {"now": now})).all())
     if not logs:
         return [], [], []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from chathub.services.webhooks import BATCH_SIZE, Backlog
+from chathub.services.webhooks import BATCH_SIZES, Backlog
 
 
 async def _log_one(backlog: Backlog, logged: list[str], name: str) -> None:
@@ -58,7 +58,7 @@ async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
 
 def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_dropped_past_the_bound():
     backlog = Backlog(SimpleNamespace(webhook_backlog=1000, webhook_backlog_wait_seconds=60))
-    bound = 2 * max(1000, BATCH_SIZE)
+    bound = 2 * max(1000, *BATCH_SIZES.values())
     for log_id in range(1, bound + 101):  # e.g. another instance's worker took these logs
         backlog.hand_over(log_id, [f"event of {log_id}"])
     assert backlog.events_of(100) is None  # dropped: the worker reads its body instead
