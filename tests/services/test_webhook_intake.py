@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from chathub import process_state
+from chathub import db, process_state
 from chathub.drivers.simulator import sign
+from chathub.services import webhooks
 from tests.helpers.app import login, running_app
 from tests.helpers.intake import (
     accepted,
@@ -578,6 +579,40 @@ async def test_when_the_backlog_is_full_a_webhook_is_answered_once_the_worker_ca
         await settled_log(client, auth, log_id, "processed")
     stored = sorted(m["external_id"] for m in await all_messages(client, auth))
     assert stored == ["backlog-0", "backlog-1", "backlog-2", "backlog-3"]
+
+
+async def test_a_webhook_waiting_for_room_is_answered_once_the_worker_takes_a_batch_before_that_batch_is_stored(
+    client, auth, monkeypatch
+):
+    """On PostgreSQL room opens when the worker claims logs: a batch may wait for another instance's first."""
+    if db.is_sqlite():
+        pytest.skip("on SQLite the batch holds the one writer: a webhook is logged once the batch is stored")
+    settings = process_state.current().settings
+    monkeypatch.setattr(settings, "webhook_backlog", 2)
+    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()
+    gate, storing = asyncio.Event(), asyncio.Event()
+    apply_batch = webhooks.apply_inbound_batch
+
+    async def held_batch(session, batch):
+        storing.set()
+        await gate.wait()
+        return await apply_batch(session, batch)
+
+    monkeypatch.setattr(webhooks, "apply_inbound_batch", held_batch)
+    first = [await accepted(client, seed_message(f"room-{n}", sender=f"+1555060{n}")) for n in range(2)]
+    third = asyncio.create_task(accepted(client, seed_message("room-2", sender="+15550602")))
+    await asyncio.sleep(0.3)
+    assert not third.done()
+    worker.start()
+    await asyncio.wait_for(storing.wait(), 10)
+    third_id = await asyncio.wait_for(third, 10)  # answered while the batch that made room is still being stored
+    assert [m["external_id"] for m in await all_messages(client, auth)] == []
+    gate.set()
+    for log_id in [*first, third_id]:
+        await settled_log(client, auth, log_id, "processed")
+    assert sorted(m["external_id"] for m in await all_messages(client, auth)) == ["room-0", "room-1", "room-2"]
 
 
 async def test_a_webhook_that_waited_its_longest_for_a_full_backlog_is_logged_and_answered_anyway(
