@@ -395,7 +395,7 @@ async def _claim_and_process(
     if not logs:
         return [], [], []
     # Taken as soon as claimed, not once stored: with two instances a batch waits about as long for the other's to
-    # end (`_take_channels`) as it takes, and acks waiting for room waited all of that too (ack p99 94 -> 75 ms).
+    # end (`_take_channels`) as it takes, and acks waiting for room waited all of that too (ack p99 94 -> 70-78 ms).
     # A batch run again after losing a deadlock counts again: the backlog lets in a few more, once.
     _backlog().taken(len(logs))
     if not db.is_sqlite():
