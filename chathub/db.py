@@ -61,16 +61,9 @@ def _replace_nul_characters(_connection, _cursor, statement, parameters, _contex
 
 def _holds_nul(value) -> bool:
     """Whether any string in a statement's parameters (a row, rows, or a column's array) holds NUL. Checked before
-    anything is copied, with the common cases first: it runs for every statement, hundreds of values each."""
+    anything is copied: it runs for every statement, hundreds of values each."""
     for item in value.values() if isinstance(value, dict) else value:
-        kind = item.__class__
-        if kind is str:
-            if "\x00" in item:
-                return True
-        elif kind is list or kind is tuple or kind is dict:
-            if _holds_nul(item):
-                return True
-        elif isinstance(item, str):
+        if isinstance(item, str):
             if "\x00" in item:
                 return True
         elif isinstance(item, list | tuple | dict) and _holds_nul(item):

@@ -37,8 +37,7 @@ from chathub.worker import backoff_seconds
 log = logging.getLogger(__name__)
 WORKER = "webhooks"
 # How many logs the worker takes at once. On SQLite a batch holds the one writer while it is processed, and an ack
-# may wait for it (db.WriteTurns). On PostgreSQL no ack waits for a batch, whose cost is mostly its dozen round trips
-# whatever its size: at 200 the worker fell behind at 50 connections, and acks waited for room in a full backlog.
+# may wait for it (db.WriteTurns); on PostgreSQL none does, and at 200 the worker fell behind at 50 connections.
 BATCH_SIZES = {"sqlite": 200, "postgresql": 400}
 # A batch has a cost whatever its size (a dozen statements, each a trip to the database's thread). Under load the
 # worker keeps up by taking many at a time: after a batch of GATHER_FROM or more that took all that was due, it waits
