@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from nicegui import Client
 from nicegui.testing import User
 from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
@@ -196,7 +195,6 @@ async def user(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(UserNavigate, "to", simulated_browser.navigate_the_tabs_browser)
     monkeypatch.setattr(User, "__init__", simulated_browser.remember_browser)
     monkeypatch.setattr(User, "open", simulated_browser.open_answering_from_the_start)
-    monkeypatch.setattr(Client, "run_javascript", simulated_browser.run_javascript_patiently_for_the_drawer)
     before_start()
     async with user_simulation(main_file=MAIN_FILE) as simulated:
         simulated.http_client = app_client()

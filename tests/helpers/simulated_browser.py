@@ -61,9 +61,8 @@ def navigate_the_tabs_browser(self: UserNavigate, target, new_tab: bool = False)
 
 async def open_answering_from_the_start(self: User, path: str, *, clear_forward_history: bool = True) -> Client:
     """NiceGUI's `User.open`, with the simulated browser answering the page's JavaScript from the handshake on.
-    NiceGUI's own begins answering after the handshake, so a request made on connect (the navigation drawer
-    asks the browser whether it is open) now and then went out unanswered, and NiceGUI logged an ERROR a
-    second later, which fails a page test (seen in CI, on an idle machine)."""
+    NiceGUI's own begins answering after the handshake, so a request a page makes on connect now and then went
+    out unanswered, and NiceGUI logged an ERROR a second later, which fails a page test (seen in CI)."""
     response = await self.http_client.get(path, follow_redirects=True)
     assert response.status_code == 200, f"Expected status code 200, got {response.status_code}"
     if response.headers.get("X-Nicegui-Content") != "page":
@@ -82,16 +81,3 @@ async def open_answering_from_the_start(self: User, path: str, *, clear_forward_
     if clear_forward_history:
         self.forward_history.clear()
     return self.client
-
-
-_run_javascript = Client.run_javascript
-
-
-def run_javascript_patiently_for_the_drawer(self: Client, code: str, *, timeout: float = 1.0):
-    """The navigation drawer asks the browser on connect whether it is open. The simulated browser answers at the
-    outbox's next emit, which a test process loaded by other workers sometimes delayed past NiceGUI's second,
-    and NiceGUI then logged an ERROR that failed the page test (seen in CI: tests whose tabs reconnect as their
-    access ends). A real browser answers within milliseconds; here the drawer's question may wait longer."""
-    if "__IS_DRAWER_OPEN__" in code:
-        timeout = max(timeout, 10.0)
-    return _run_javascript(self, code, timeout=timeout)

@@ -45,10 +45,12 @@ async def test_an_agent_reads_team_replies_and_adds_edits_and_deletes_their_own(
     user.find(marker="add-canned").click()
     await user.should_see("Only you will see it; admins add the team's replies.")
     fill_editor(user, "Thanks", "Thanks {{customer.name}}!")
-    await user.should_see("/thanks")
+    await user.should_see("/thanks saved")
     ann = next(a for a in await agents.list_agents() if a.email == ANN.email)
     [own] = [r for r in await canned_responses.list_canned_responses(ann) if r.scope == CannedScope.personal]
     assert (own.short_code, own.owner_id) == ("thanks", ann.id)
+    # its row, not the "/thanks saved" notification that may come first
+    await user.should_see(marker=f"edit-canned-{own.id}", retries=40)
 
     user.find(marker=f"edit-canned-{own.id}").click()
     fill_editor(user, "thanks", "Many thanks!")

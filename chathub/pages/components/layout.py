@@ -66,7 +66,7 @@ async def frame(
     _show_unread_total(unread_total)
     dark = ui.dark_mode(app.storage.user.get("dark_mode", False))
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
-    with ui.left_drawer(bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0").props("width=220") as drawer:
+    with _navigation_drawer() as drawer:
         navigation = _navigation(agent, unread_total)
     sign_out = _follow_access(agent, admin_only=admin_only, sees_all_only=sees_all_only)
     with ui.header(elevated=False).classes(
@@ -86,6 +86,14 @@ async def frame(
         yield
     _follow_unread_total(navigation, agent)
     _sound_on_new_messages(agent)
+
+
+def _navigation_drawer() -> ui.left_drawer:
+    """Open on a wide window, closed on a phone, as Quasar's show-if-above decides in the browser and reports back.
+    Left without a value, NiceGUI's drawer asks the browser on connect instead, and logs an ERROR with a traceback
+    when the tab leaves before the answer (a sign-in that ends within the second)."""
+    drawer = ui.left_drawer(value=False, bordered=True).classes("bg-[#fff] dark:bg-slate-800 p-0")
+    return drawer.props("width=220 show-if-above")
 
 
 VISIBILITY_JS = """<script>
