@@ -8,6 +8,8 @@
   emits them on its local bus (`chathub.bus`), one notification after the other in the order they came. Pages
   subscribe to the local bus as always: none knows whether an event began here or on another instance.
 - Typing has no row: `emit_typing` puts the small signal itself in its NOTIFY.
+- A webhook worker's claim is told at once, outside its transaction (`{"claimed_webhooks": [[first, last], ...]}`):
+  webhooks this instance acknowledged and another's worker took give their place in the backlog to waiting ones.
 - A channel changed elsewhere leaves this instance's channel cache before its event is emitted, so webhooks
   here see the change as soon as the notification arrives.
 - When the connection drops, what was sent meanwhile is lost: once listening again, the listener emits
@@ -41,7 +43,7 @@ from chathub.schemas import (
     TypingSignal,
     WebhookLogOut,
 )
-from chathub.services import channels, conversations
+from chathub.services import channels, conversations, webhooks
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
@@ -120,6 +122,9 @@ class Listener:
     async def _emit(self, body: dict) -> None:
         if body.get("resync"):
             self.bus.resynced.emit()
+            return
+        if "claimed_webhooks" in body:
+            webhooks.claimed_elsewhere(body["claimed_webhooks"])
             return
         if "typing" in body:
             self.bus.typing.emit(TypingSignal.model_validate(body["typing"]))

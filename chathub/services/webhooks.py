@@ -129,10 +129,21 @@ class Backlog:
     def hand_over(self, log_id: int, events: list) -> None:
         self._events[log_id] = events
         while len(self._events) > 2 * max(self.settings.webhook_backlog, *BATCH_SIZES.values()):
-            del self._events[next(iter(self._events))]  # the oldest: its log went to another worker
+            del self._events[next(iter(self._events))]  # the oldest: its log went to a worker unheard of
 
-    def events_of(self, log_id: int) -> list | None:
-        return self._events.pop(log_id, None)
+    def take(self, log_ids: list[int]) -> dict[int, list]:
+        """A worker took these logs, here or on another instance: the places of those acknowledged here are given
+        back, each once, and their events handed to the worker (another instance's parses them itself). Counting
+        only those, whoever took them, lets a webhook in as soon as any worker takes an earlier one: with two
+        instances a worker's turn comes every other batch, and acks that waited for their own worker waited twice
+        as long."""
+        handed = {log_id: self._events.pop(log_id) for log_id in log_ids if log_id in self._events}
+        self.taken(len(handed))
+        return handed
+
+    def take_claimed_elsewhere(self, runs: list[list[int]]) -> None:
+        """`take` for another instance's claim, told as runs of ids: [first, last] (`_tell_other_instances_claimed`)."""
+        self.take([log_id for log_id in self._events if any(first <= log_id <= last for first, last in runs)])
 
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:
@@ -393,18 +404,42 @@ async def _claim_and_process(
     logs = list((await (await session.connection()).execute(claim, {"now": now})).all())
     if not logs:
         return [], [], []
-    # Taken as soon as claimed, not once stored: with two instances a batch waits about as long for the other's to
-    # end (`_take_channels`) as it takes, and acks waiting for room waited all of that too (ack p99 94 -> 70-78 ms).
-    # A batch run again after losing a deadlock counts again: the backlog lets in a few more, once.
-    _backlog().taken(len(logs))
+    # Room opens as soon as they are claimed, not once stored: with two instances a batch waits about as long for the
+    # other's to end (`_take_channels`) as it takes, and acks waiting for room waited all of that too.
+    ids = [entry.id for entry in logs]
+    handed = _backlog().take(ids)
     if not db.is_sqlite():
+        await _tell_other_instances_claimed(ids)
         await _take_channels(session, logs)
-    announcements = await _process_batch(session, logs)
+    announcements = await _process_batch(session, logs, handed)
     _relay_batch(session, logs, announcements)
     told = await notifications.add_customer_replies(
         session, [refs for announcement in announcements if announcement for refs in announcement.created]
     )
     return logs, announcements, told
+
+
+async def _tell_other_instances_claimed(log_ids: list[int]) -> None:
+    """At once, not with the batch's commit: the webhooks they acknowledged may take those logs' places now."""
+    runs: list[list[int]] = []  # [first, last] ids: a batch's ids are mostly consecutive
+    for log_id in log_ids:
+        if runs and runs[-1][1] + 1 == log_id:
+            runs[-1][1] = log_id
+        else:
+            runs.append([log_id, log_id])
+    payload = json.dumps({"from": relay.instance_id(), "claimed_webhooks": runs}, separators=(",", ":"))
+    if len(payload.encode()) > relay.PAYLOAD_LIMIT:
+        return  # their instance gives the places back once nothing is due there
+    try:
+        async with db.engine().begin() as connection:
+            await connection.execute(relay.notify_statement(payload))
+    except Exception as error:  # as above: later, but given back
+        log.warning("Could not tell the other instances which webhooks were claimed: %r", error)
+
+
+def claimed_elsewhere(runs: list[list[int]]) -> None:
+    """Another instance's worker claimed these logs (`_tell_other_instances_claimed`)."""
+    _backlog().take_claimed_elsewhere(runs)
 
 
 async def _take_channels(session, logs: list) -> None:
@@ -428,13 +463,13 @@ def _poll_seconds() -> float | None:
     return None if db.is_sqlite() else OTHER_INSTANCES_POLL_SECONDS
 
 
-async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements | None]:
+async def _process_batch(session, logs: list[WebhookLog], handed: dict[int, list]) -> list[Announcements | None]:
     """The whole batch in one savepoint, with shared lookups and one flush. If anything in it fails, the
     batch is done again one log at a time, each in its own savepoint, so one bad webhook holds up no other."""
     ids = [entry.id for entry in logs]
     try:
         async with session.begin_nested():
-            return await _process_together(session, logs)
+            return await _process_together(session, logs, handed)
     except Exception as error:
         if db.is_retryable(error):  # met another instance's transaction: the whole unit of work runs again
             raise
@@ -449,11 +484,10 @@ async def _process_batch(session, logs: list[WebhookLog]) -> list[Announcements 
         return [await _process_one(session, entries[log_id]) for log_id in ids]
 
 
-async def _process_together(session, logs: list) -> list[Announcements | None]:
-    backlog = _backlog()
-    handed = {entry.id: backlog.events_of(entry.id) for entry in logs}
-    texts = await _bodies(session, [log_id for log_id, events in handed.items() if events is None])
-    parsed = [await _parse(entry, handed[entry.id], *texts.get(entry.id, ("", {}))) for entry in logs]
+async def _process_together(session, logs: list, handed: dict[int, list]) -> list[Announcements | None]:
+    """`handed`: the events intake read, by log id (`Backlog.take`); the other logs are read and parsed here."""
+    texts = await _bodies(session, [entry.id for entry in logs if entry.id not in handed])
+    parsed = [await _parse(entry, handed.get(entry.id), *texts.get(entry.id, ("", {}))) for entry in logs]
     results = await apply_inbound_batch(session, [None if isinstance(item, str) else item for item in parsed])
     outcomes = [
         _outcome(entry, result if result is not None else item) for entry, item, result in zip(logs, parsed, results)

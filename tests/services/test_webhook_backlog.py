@@ -59,9 +59,26 @@ async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
 def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_dropped_past_the_bound():
     backlog = Backlog(SimpleNamespace(webhook_backlog=1000, webhook_backlog_wait_seconds=60))
     bound = 2 * max(1000, *BATCH_SIZES.values())
-    for log_id in range(1, bound + 101):  # e.g. another instance's worker took these logs
+    for log_id in range(1, bound + 101):  # e.g. another instance's worker took these logs, unheard of here
         backlog.hand_over(log_id, [f"event of {log_id}"])
-    assert backlog.events_of(100) is None  # dropped: the worker reads its body instead
-    assert backlog.events_of(101) == ["event of 101"]
-    assert backlog.events_of(101) is None  # taken once
-    assert backlog.events_of(bound + 100) == [f"event of {bound + 100}"]
+    assert backlog.take([100, 101]) == {101: ["event of 101"]}  # 100 was dropped: the worker reads its body instead
+    assert backlog.take([101]) == {}  # taken once
+    assert backlog.take([bound + 100]) == {bound + 100: [f"event of {bound + 100}"]}
+
+
+async def test_a_place_opens_for_a_webhook_acknowledged_here_whichever_instances_worker_claims_it():
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60)), []
+    for log_id, name in ((1, "first"), (2, "second")):
+        await _log_one(backlog, logged, name)
+        backlog.hand_over(log_id, [name])
+    third = asyncio.create_task(_log_one(backlog, logged, "third"))
+    await asyncio.sleep(0)
+    backlog.take([7, 8])  # another instance's webhooks, claimed by the worker here: no place here
+    backlog.take_claimed_elsewhere([[5, 9]])
+    await asyncio.sleep(0)
+    assert not third.done()
+    backlog.take_claimed_elsewhere([[2, 4]])  # another instance's worker took the second
+    await asyncio.wait_for(third, 1)
+    assert logged == ["first", "second", "third"] and backlog.waiting == 2
+    assert backlog.take([1, 2]) == {1: ["first"]}  # the second's events left with its claim elsewhere
+    assert backlog.waiting == 1

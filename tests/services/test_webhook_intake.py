@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from chathub import db, process_state
+from chathub import db, process_state, relay
 from chathub.drivers.simulator import sign
 from chathub.services import webhooks
 from tests.helpers.app import login, running_app
@@ -613,6 +613,33 @@ async def test_a_webhook_waiting_for_room_is_answered_once_the_worker_takes_a_ba
     for log_id in [*first, third_id]:
         await settled_log(client, auth, log_id, "processed")
     assert sorted(m["external_id"] for m in await all_messages(client, auth)) == ["room-0", "room-1", "room-2"]
+
+
+async def test_a_webhook_waiting_for_room_is_let_in_when_another_instances_worker_claims_one_acknowledged_here(
+    client, auth, monkeypatch
+):
+    """With two instances, either worker may take the webhooks one acknowledged: it tells the others at once."""
+    if db.is_sqlite():
+        pytest.skip("one instance on SQLite")
+    settings = process_state.current().settings
+    monkeypatch.setattr(settings, "webhook_backlog", 1)
+    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
+    worker = process_state.current().workers["webhooks"]
+    await worker.stop()
+    first = await accepted(client, seed_message("elsewhere-0", sender="+15550610"))
+    second = asyncio.create_task(accepted(client, seed_message("elsewhere-1", sender="+15550611")))
+    await asyncio.sleep(0.3)
+    with monkeypatch.context() as other_instance:
+        other_instance.setattr(relay, "instance_id", lambda: "another-instance")
+        await webhooks._tell_other_instances_claimed([first - 5, first + 1000])  # not this one: no room
+        await asyncio.sleep(0.3)
+        assert not second.done()
+        await webhooks._tell_other_instances_claimed([first - 1, first])
+    second_id = await asyncio.wait_for(second, 10)
+    worker.start()
+    for log_id in (first, second_id):
+        await settled_log(client, auth, log_id, "processed")
+    assert sorted(m["external_id"] for m in await all_messages(client, auth)) == ["elsewhere-0", "elsewhere-1"]
 
 
 async def test_a_webhook_that_waited_its_longest_for_a_full_backlog_is_logged_and_answered_anyway(
