@@ -561,13 +561,19 @@ async def test_a_message_holding_a_nul_character_is_kept_on_every_database(clien
     assert raw.status_code == 400, raw.text  # a raw NUL is no JSON: refused and logged, never a 500
 
 
-async def test_when_the_backlog_is_full_a_webhook_is_answered_once_the_worker_catches_up(client, auth, monkeypatch):
-    """A burst is acknowledged at the pace it is processed: past the backlog, intake waits for the worker."""
+async def stopped_worker_with_backlog(monkeypatch, size: int, *, wait_seconds: float):
+    """The webhook worker, stopped, behind a backlog of `size` webhooks that waits up to `wait_seconds` for room."""
     settings = process_state.current().settings
-    monkeypatch.setattr(settings, "webhook_backlog", 3)
-    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
+    monkeypatch.setattr(settings, "webhook_backlog", size)
+    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", wait_seconds)
     worker = process_state.current().workers["webhooks"]
     await worker.stop()
+    return worker
+
+
+async def test_when_the_backlog_is_full_a_webhook_is_answered_once_the_worker_catches_up(client, auth, monkeypatch):
+    """A burst is acknowledged at the pace it is processed: past the backlog, intake waits for the worker."""
+    worker = await stopped_worker_with_backlog(monkeypatch, 3, wait_seconds=60)
     first = [await accepted(client, seed_message(f"backlog-{n}", sender=f"+1555020{n}")) for n in range(3)]
     fourth = asyncio.create_task(accepted(client, seed_message("backlog-3", sender="+15550203")))
     await asyncio.sleep(0.5)
@@ -587,11 +593,7 @@ async def test_a_webhook_waiting_for_room_is_answered_once_the_worker_takes_a_ba
     """On PostgreSQL room opens when the worker claims logs: a batch may wait for another instance's first."""
     if db.is_sqlite():
         pytest.skip("on SQLite the batch holds the one writer: a webhook is logged once the batch is stored")
-    settings = process_state.current().settings
-    monkeypatch.setattr(settings, "webhook_backlog", 2)
-    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
-    worker = process_state.current().workers["webhooks"]
-    await worker.stop()
+    worker = await stopped_worker_with_backlog(monkeypatch, 2, wait_seconds=60)
     gate, storing = asyncio.Event(), asyncio.Event()
     apply_batch = webhooks.apply_inbound_batch
 
@@ -621,11 +623,7 @@ async def test_a_webhook_waiting_for_room_is_let_in_when_another_instances_worke
     """With two instances, either worker may take the webhooks one acknowledged: it tells the others at once."""
     if db.is_sqlite():
         pytest.skip("one instance on SQLite")
-    settings = process_state.current().settings
-    monkeypatch.setattr(settings, "webhook_backlog", 1)
-    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 60)
-    worker = process_state.current().workers["webhooks"]
-    await worker.stop()
+    worker = await stopped_worker_with_backlog(monkeypatch, 1, wait_seconds=60)
     first = await accepted(client, seed_message("elsewhere-0", sender="+15550610"))
     second = asyncio.create_task(accepted(client, seed_message("elsewhere-1", sender="+15550611")))
     await asyncio.sleep(0.3)
@@ -645,11 +643,7 @@ async def test_a_webhook_waiting_for_room_is_let_in_when_another_instances_worke
 async def test_a_webhook_that_waited_its_longest_for_a_full_backlog_is_logged_and_answered_anyway(
     client, auth, monkeypatch
 ):
-    settings = process_state.current().settings
-    monkeypatch.setattr(settings, "webhook_backlog", 1)
-    monkeypatch.setattr(settings, "webhook_backlog_wait_seconds", 0.2)
-    worker = process_state.current().workers["webhooks"]
-    await worker.stop()
+    worker = await stopped_worker_with_backlog(monkeypatch, 1, wait_seconds=0.2)
     waited = [await accepted(client, seed_message(f"patient-{n}", sender="+15550301")) for n in range(2)]
     worker.start()
     for log_id in waited:
