@@ -43,7 +43,7 @@ from chathub.schemas import (
     TypingSignal,
     WebhookLogOut,
 )
-from chathub.services import channels, conversations, webhooks
+from chathub.services import channels, conversations, webhook_backlog
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
@@ -124,7 +124,7 @@ class Listener:
             self.bus.resynced.emit()
             return
         if "claimed_webhooks" in body:
-            webhooks.claimed_elsewhere(body["claimed_webhooks"])
+            webhook_backlog.claimed_elsewhere(body["claimed_webhooks"])
             return
         if "typing" in body:
             self.bus.typing.emit(TypingSignal.model_validate(body["typing"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from chathub.services.webhooks import BATCH_SIZES, Backlog
+from chathub.services.webhook_backlog import Backlog
 
 
 async def _log_one(backlog: Backlog, logged: list[str], name: str) -> None:
@@ -16,7 +16,7 @@ async def _log_one(backlog: Backlog, logged: list[str], name: str) -> None:
 
 
 async def test_waiting_webhooks_are_let_in_in_the_order_they_came_as_the_worker_takes_some():
-    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60)), []
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60), keep_events=400), []
     for name in ("first", "second"):
         await _log_one(backlog, logged, name)
     waiting = []
@@ -34,7 +34,7 @@ async def test_waiting_webhooks_are_let_in_in_the_order_they_came_as_the_worker_
 
 
 async def test_a_webhook_whose_sender_hung_up_while_waiting_takes_no_place():
-    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60)), []
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60), keep_events=400), []
     await _log_one(backlog, logged, "first")
     hung_up = asyncio.create_task(_log_one(backlog, logged, "hung up"))
     patient = asyncio.create_task(_log_one(backlog, logged, "patient"))
@@ -46,7 +46,7 @@ async def test_a_webhook_whose_sender_hung_up_while_waiting_takes_no_place():
 
 
 async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
-    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60)), []
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=1, webhook_backlog_wait_seconds=60), keep_events=400), []
     await _log_one(backlog, logged, "first")
     hung_up = asyncio.create_task(_log_one(backlog, logged, "hung up"))
     await asyncio.sleep(0)
@@ -57,8 +57,8 @@ async def test_a_webhook_let_in_as_its_sender_hung_up_gives_its_place_back():
 
 
 def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_dropped_past_the_bound():
-    backlog = Backlog(SimpleNamespace(webhook_backlog=1000, webhook_backlog_wait_seconds=60))
-    bound = 2 * max(1000, *BATCH_SIZES.values())
+    backlog = Backlog(SimpleNamespace(webhook_backlog=1000, webhook_backlog_wait_seconds=60), keep_events=400)
+    bound = 2 * 1000
     for log_id in range(1, bound + 101):  # e.g. another instance's worker took these logs, unheard of here
         backlog.hand_over(log_id, [f"event of {log_id}"])
     assert backlog.take([100, 101]) == {101: ["event of 101"]}  # 100 was dropped: the worker reads its body instead
@@ -67,7 +67,7 @@ def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_d
 
 
 async def test_a_place_opens_for_a_webhook_acknowledged_here_whichever_instances_worker_claims_it():
-    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60)), []
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60), keep_events=400), []
     for log_id, name in ((1, "first"), (2, "second")):
         await _log_one(backlog, logged, name)
         backlog.hand_over(log_id, [name])
