@@ -42,14 +42,23 @@ class Backlog:
         back, each once, and their events handed to the worker (another instance's parses them itself). Counting
         only those, whoever took them, lets a webhook in as soon as any worker takes an earlier one: with two
         instances a worker's turn comes every other batch, and acks that waited for their own worker waited twice
-        as long."""
-        handed = {log_id: self._events.pop(log_id) for log_id in log_ids if log_id in self._events}
+        as long. A worker takes the oldest due logs first, so the ones acknowledged here before the first of these
+        were taken already, by a claim this instance did not hear of (a notice lost with the relay's connection),
+        and go too. (A log committed just after a claim of later ids goes early: its place is given back a batch
+        early, and its worker parses it again.)"""
+        if not log_ids:
+            return {}
+        first, claimed = min(log_ids), set(log_ids)
+        taken = [log_id for log_id in self._events if log_id in claimed or log_id < first]
+        handed = {log_id: self._events.pop(log_id) for log_id in taken}
         self.taken(len(handed))
         return handed
 
     def take_claimed_elsewhere(self, runs: list[list[int]]) -> None:
         """`take` for another instance's claim, told as runs of ids: [first, last]."""
-        self.take([log_id for log_id in self._events if any(first <= log_id <= last for first, last in runs)])
+        if runs:
+            claimed = [log_id for log_id in self._events if any(first <= log_id <= last for first, last in runs)]
+            self.take([*claimed, min(first for first, _ in runs)])
 
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:

@@ -349,12 +349,13 @@ async def _tell_other_instances_claimed(log_ids: list[int]) -> None:
         else:
             runs.append([log_id, log_id])
     payload = json.dumps({"from": relay.instance_id(), "claimed_webhooks": runs}, separators=(",", ":"))
+    # Untold, an instance gives its places back later: at its own worker's next claim, or once nothing is due there.
     if len(payload.encode()) > relay.PAYLOAD_LIMIT:
-        return  # their instance gives the places back once nothing is due there
+        return
     try:
         async with db.engine().begin() as connection:
             await connection.execute(relay.notify_statement(payload))
-    except Exception as error:  # as above: later, but given back
+    except Exception as error:
         log.warning("Could not tell the other instances which webhooks were claimed: %r", error)
 
 

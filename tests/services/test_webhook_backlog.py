@@ -63,22 +63,35 @@ def test_events_handed_to_the_worker_are_taken_once_and_the_oldest_untaken_are_d
         backlog.hand_over(log_id, [f"event of {log_id}"])
     assert backlog.take([100, 101]) == {101: ["event of 101"]}  # 100 was dropped: the worker reads its body instead
     assert backlog.take([101]) == {}  # taken once
-    assert backlog.take([bound + 100]) == {bound + 100: [f"event of {bound + 100}"]}
+    assert backlog.take([bound + 100])[bound + 100] == [f"event of {bound + 100}"]
 
 
 async def test_a_place_opens_for_a_webhook_acknowledged_here_whichever_instances_worker_claims_it():
     backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60), keep_events=400), []
-    for log_id, name in ((1, "first"), (2, "second")):
+    for log_id, name in ((10, "first"), (11, "second")):
         await _log_one(backlog, logged, name)
         backlog.hand_over(log_id, [name])
     third = asyncio.create_task(_log_one(backlog, logged, "third"))
     await asyncio.sleep(0)
     backlog.take([7, 8])  # another instance's webhooks, claimed by the worker here: no place here
-    backlog.take_claimed_elsewhere([[5, 9]])
+    backlog.take_claimed_elsewhere([[3, 9]])
     await asyncio.sleep(0)
     assert not third.done()
-    backlog.take_claimed_elsewhere([[2, 4]])  # another instance's worker took the second
+    backlog.take_claimed_elsewhere([[10, 10]])  # another instance's worker took the first
     await asyncio.wait_for(third, 1)
     assert logged == ["first", "second", "third"] and backlog.waiting == 2
-    assert backlog.take([1, 2]) == {1: ["first"]}  # the second's events left with its claim elsewhere
+    assert backlog.take([11, 12]) == {11: ["second"]}  # the first's events left with its claim elsewhere
     assert backlog.waiting == 1
+
+
+async def test_webhooks_whose_claim_elsewhere_went_unheard_give_their_places_back_when_a_later_one_is_claimed():
+    backlog, logged = Backlog(SimpleNamespace(webhook_backlog=2, webhook_backlog_wait_seconds=60), keep_events=400), []
+    for log_id, name in ((1, "first"), (2, "second")):
+        await _log_one(backlog, logged, name)
+        backlog.hand_over(log_id, [name])
+    waiting = [asyncio.create_task(_log_one(backlog, logged, name)) for name in ("third", "fourth")]
+    await asyncio.sleep(0)
+    # another instance took 1 and 2 (its notice was lost); this worker now takes 3, acknowledged there
+    assert backlog.take([3]) == {1: ["first"], 2: ["second"]}
+    await asyncio.wait_for(asyncio.gather(*waiting), 1)
+    assert logged == ["first", "second", "third", "fourth"] and backlog.waiting == 2
