@@ -61,6 +61,17 @@ def notification(events: dict[str, list]) -> str:
     return payload
 
 
+async def notify_at_once(engine, **body) -> bool:
+    """A notice outside any transaction, heard by the other instances now (what `body` says, with this instance's
+    name). False when it does not fit one NOTIFY: nothing is sent."""
+    payload = json.dumps({"from": instance_id(), **body}, separators=(",", ":"))
+    if len(payload.encode()) > PAYLOAD_LIMIT:
+        return False
+    async with engine.begin() as connection:
+        await connection.execute(notify_statement(payload))
+    return True
+
+
 def notify_statement(payload: str):
     return text("SELECT pg_notify(:channel, :payload)").bindparams(channel=CHANNEL, payload=payload)
 

@@ -267,10 +267,8 @@ def emit_typing(signal: TypingSignal) -> None:
 
 
 async def _notify_typing(signal: TypingSignal) -> None:
-    payload = json.dumps({"from": relay.instance_id(), "typing": signal.model_dump(mode="json")})
     try:
-        async with db.engine().begin() as connection:
-            await connection.execute(relay.notify_statement(payload))
+        await relay.notify_at_once(db.engine(), typing=signal.model_dump(mode="json"))
     except Exception as error:  # a typing signal is not worth more: the next keystroke sends another
         log.warning("A typing signal did not reach the other instances: %r", error)
 

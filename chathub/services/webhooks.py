@@ -348,13 +348,10 @@ async def _tell_other_instances_claimed(log_ids: list[int]) -> None:
             runs[-1][1] = log_id
         else:
             runs.append([log_id, log_id])
-    payload = json.dumps({"from": relay.instance_id(), "claimed_webhooks": runs}, separators=(",", ":"))
-    # Untold, an instance gives its places back later: at its own worker's next claim, or once nothing is due there.
-    if len(payload.encode()) > relay.PAYLOAD_LIMIT:
-        return
+    # Untold (too many runs for one NOTIFY, or a failure), an instance gives its places back later: at its own
+    # worker's next claim, or once nothing is due there.
     try:
-        async with db.engine().begin() as connection:
-            await connection.execute(relay.notify_statement(payload))
+        await relay.notify_at_once(db.engine(), claimed_webhooks=runs)
     except Exception as error:
         log.warning("Could not tell the other instances which webhooks were claimed: %r", error)
 
